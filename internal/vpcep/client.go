@@ -1,0 +1,305 @@
+package vpcep
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
+	sdkconfig "github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/impl"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
+	sdk "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1/model"
+	sdkregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1/region"
+)
+
+// MaxPageSize is the largest page ListEndpoints may ask for.
+const MaxPageSize = 1000
+
+// DefaultTimeout bounds each upstream call when Config.Timeout is zero.
+const DefaultTimeout = 30 * time.Second
+
+// Config says where the upstream is and how to authenticate. Exactly one of
+// AK/SK or Token is used; AK/SK wins when both are set.
+type Config struct {
+	Region    string // e.g. cn-north-4; picks the endpoint when Endpoint is empty
+	Endpoint  string // overrides the region's endpoint, e.g. http://127.0.0.1:9090
+	ProjectID string
+	AK, SK    string
+	Token     string        // IAM token, sent as X-Auth-Token
+	Timeout   time.Duration // per call; DefaultTimeout when zero
+	// Transport carries the requests; http.DefaultTransport when nil.
+	Transport http.RoundTripper
+	UserAgent string
+}
+
+// Client calls the VPCEP API. It is safe for concurrent use.
+type Client struct {
+	endpoint   string
+	credential auth.ICredential
+	timeout    time.Duration
+	transport  http.RoundTripper
+	userAgent  string
+}
+
+// New validates cfg and returns a Client. It never falls back to the SDK's
+// credential chain (environment, profile file, ECS metadata): the console
+// uses exactly the credential it was configured with.
+func New(cfg Config) (*Client, error) {
+	if cfg.ProjectID == "" {
+		return nil, errors.New("vpcep: project id is required")
+	}
+	endpoint := strings.TrimRight(cfg.Endpoint, "/")
+	if endpoint == "" {
+		if cfg.Region == "" {
+			return nil, errors.New("vpcep: a region or an endpoint is required")
+		}
+		reg, err := sdkregion.SafeValueOf(cfg.Region)
+		if err != nil {
+			return nil, fmt.Errorf("vpcep: unknown region %q", cfg.Region)
+		}
+		endpoint = reg.Endpoints[0]
+	}
+	if !strings.HasPrefix(endpoint, "http://") && !strings.HasPrefix(endpoint, "https://") {
+		endpoint = "https://" + endpoint
+	}
+
+	var cred auth.ICredential
+	switch {
+	case cfg.AK != "" || cfg.SK != "":
+		if cfg.AK == "" || cfg.SK == "" {
+			return nil, errors.New("vpcep: both AK and SK are required for AK/SK signing")
+		}
+		basicCred, err := basic.NewCredentialsBuilder().
+			WithAk(cfg.AK).WithSk(cfg.SK).WithProjectId(cfg.ProjectID).SafeBuild()
+		if err != nil {
+			return nil, fmt.Errorf("vpcep: build AK/SK credential: %w", err)
+		}
+		cred = basicCred
+	case cfg.Token != "":
+		cred = &tokenCredential{projectID: cfg.ProjectID, token: cfg.Token}
+	default:
+		return nil, errors.New("vpcep: an AK/SK pair or a token is required")
+	}
+
+	c := &Client{
+		endpoint:   endpoint,
+		credential: cred,
+		timeout:    cfg.Timeout,
+		transport:  cfg.Transport,
+		userAgent:  cfg.UserAgent,
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.transport == nil {
+		c.transport = http.DefaultTransport
+	}
+	if c.userAgent == "" {
+		c.userAgent = "vpcep-console"
+	}
+	return c, nil
+}
+
+// Endpoint returns the base URL the client calls.
+func (c *Client) Endpoint() string { return c.endpoint }
+
+// sdkClient builds an SDK client for one call. The SDK takes no context, so
+// each call gets its own thin client whose transport carries the call's
+// context (deadline, cancellation, recorder); the underlying transport and its
+// connection pool are shared.
+func (c *Client) sdkClient(ctx context.Context) *sdk.VpcepClient {
+	cfg := sdkconfig.DefaultHttpConfig().
+		WithTimeout(c.timeout).
+		WithUserAgent(c.userAgent).
+		WithHttpRoundTripper(&callTransport{ctx: ctx, base: c.transport})
+	hc := core.NewHcHttpClient(impl.NewDefaultHttpClient(cfg)).
+		WithEndpoints([]string{c.endpoint}).
+		WithCredential(c.credential)
+	return sdk.NewVpcepClient(hc)
+}
+
+// ListOptions filters and pages ListEndpoints. Zero values are not sent.
+type ListOptions struct {
+	ServiceName string // substring, case-insensitive
+	VpcID       string
+	ID          string
+	Limit       int32
+	Offset      int32
+}
+
+// Page is one page of ListEndpoints.
+type Page struct {
+	Endpoints  []Endpoint
+	TotalCount int
+}
+
+// ListEndpoints returns one page of the project's endpoints.
+func (c *Client) ListEndpoints(ctx context.Context, opts ListOptions) (Page, error) {
+	const op = "list endpoints"
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	req := &model.ListEndpointsRequest{}
+	if opts.ServiceName != "" {
+		req.EndpointServiceName = &opts.ServiceName
+	}
+	if opts.VpcID != "" {
+		req.VpcId = &opts.VpcID
+	}
+	if opts.ID != "" {
+		req.Id = &opts.ID
+	}
+	if opts.Limit > 0 {
+		req.Limit = &opts.Limit
+	}
+	if opts.Offset > 0 {
+		req.Offset = &opts.Offset
+	}
+	resp, err := c.sdkClient(ctx).ListEndpoints(req)
+	if err != nil {
+		return Page{}, wrapError(op, err)
+	}
+	var page Page
+	if resp.Endpoints != nil {
+		page.Endpoints = make([]Endpoint, 0, len(*resp.Endpoints))
+		for _, raw := range *resp.Endpoints {
+			ep, err := fromSDK(raw)
+			if err != nil {
+				return Page{}, &Error{Op: op, Status: resp.HttpStatusCode, Message: err.Error()}
+			}
+			page.Endpoints = append(page.Endpoints, ep)
+		}
+	}
+	if resp.TotalCount != nil {
+		page.TotalCount = int(*resp.TotalCount)
+	}
+	return page, nil
+}
+
+// ListAllEndpoints walks every page (MaxPageSize at a time) and returns all
+// endpoints matching opts. It stops when total_count is reached or a page
+// comes back empty, so a shrinking list cannot make it loop.
+func (c *Client) ListAllEndpoints(ctx context.Context, opts ListOptions) ([]Endpoint, error) {
+	opts.Limit, opts.Offset = MaxPageSize, 0
+	var all []Endpoint
+	for {
+		page, err := c.ListEndpoints(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Endpoints...)
+		if len(page.Endpoints) == 0 || len(all) >= page.TotalCount {
+			return all, nil
+		}
+		opts.Offset += int32(len(page.Endpoints))
+	}
+}
+
+// GetEndpoint reads one endpoint with every field the API returns.
+func (c *Client) GetEndpoint(ctx context.Context, id string) (*Endpoint, error) {
+	const op = "read endpoint"
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	resp, err := c.sdkClient(ctx).ListEndpointInfoDetails(&model.ListEndpointInfoDetailsRequest{VpcEndpointId: id})
+	if err != nil {
+		return nil, wrapError(op, err)
+	}
+	ep, err := fromSDK(resp)
+	if err != nil {
+		return nil, &Error{Op: op, Status: resp.HttpStatusCode, Message: err.Error()}
+	}
+	return &ep, nil
+}
+
+// UpdatePolicy replaces a gateway endpoint's policy_statement and returns the
+// endpoint as the upstream answered.
+func (c *Client) UpdatePolicy(ctx context.Context, id string, statements []PolicyStatement) (*Endpoint, error) {
+	const op = "update endpoint policy"
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	sdkStatements, err := toSDKStatements(statements)
+	if err != nil {
+		return nil, &Error{Op: op, Message: err.Error()}
+	}
+	contentType := "application/json;charset=UTF-8"
+	resp, err := c.sdkClient(ctx).UpdateEndpointPolicy(&model.UpdateEndpointPolicyRequest{
+		VpcEndpointId: id,
+		ContentType:   &contentType,
+		Body:          &model.UpdateEndpointPolicyRequestBody{PolicyStatement: &sdkStatements},
+	})
+	if err != nil {
+		return nil, wrapError(op, err)
+	}
+	ep, err := fromSDK(resp)
+	if err != nil {
+		return nil, &Error{Op: op, Status: resp.HttpStatusCode, Message: err.Error()}
+	}
+	return &ep, nil
+}
+
+// wrapError turns whatever the SDK returned into an *Error.
+func wrapError(op string, err error) error {
+	var se *sdkerr.ServiceResponseError
+	if errors.As(err, &se) {
+		e := &Error{Op: op, Status: se.StatusCode, Code: se.ErrorCode, Message: se.ErrorMessage, RequestID: se.RequestId}
+		if e.Status < 400 {
+			// A 2xx answer the SDK could not decode.
+			e.Message = "the upstream's answer could not be read: " + e.Message
+		}
+		return e
+	}
+	return &Error{Op: op, Message: transportMessage(err), Err: err}
+}
+
+// fromSDK converts any of the SDK's endpoint response models into an
+// Endpoint. The models share the API's JSON names, so one JSON round trip
+// serves all three without a hand-written copy per model.
+func fromSDK(v any) (Endpoint, error) {
+	var ep Endpoint
+	data, err := json.Marshal(v)
+	if err != nil {
+		return ep, fmt.Errorf("encode SDK endpoint: %w", err)
+	}
+	if err := json.Unmarshal(data, &ep); err != nil {
+		return ep, fmt.Errorf("decode SDK endpoint: %w", err)
+	}
+	return ep, nil
+}
+
+// toSDKStatements converts statements for the SDK, always sending non-nil
+// Action and Resource slices (nil would go out as null).
+func toSDKStatements(statements []PolicyStatement) ([]model.PolicyStatement, error) {
+	out := make([]model.PolicyStatement, 0, len(statements))
+	for _, s := range statements {
+		st := model.PolicyStatement{
+			Action:   append([]string{}, s.Action...),
+			Resource: append([]string{}, s.Resource...),
+		}
+		if err := st.Effect.UnmarshalJSON([]byte(fmt.Sprintf("%q", s.Effect))); err != nil {
+			return nil, fmt.Errorf("effect %q: %w", s.Effect, err)
+		}
+		if hasJSONValue(s.Condition) {
+			var cond any
+			if err := json.Unmarshal(s.Condition, &cond); err != nil {
+				return nil, fmt.Errorf("condition: %w", err)
+			}
+			st.Condition = &cond
+		}
+		if s.Sid != "" {
+			sid := s.Sid
+			st.Sid = &sid
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
