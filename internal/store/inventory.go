@@ -1,0 +1,291 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+)
+
+// InventoryFilter selects and pages the inventory. Empty fields match all.
+type InventoryFilter struct {
+	Type    string // service type: gateway | interface
+	Status  string
+	VpcID   string
+	Search  string // substring of service name or endpoint id, case-insensitive
+	Page    int    // 1-based
+	PerPage int
+}
+
+// InventoryPage is one page of the inventory.
+type InventoryPage struct {
+	Endpoints []vpcep.Endpoint
+	Total     int // matches over all pages
+}
+
+// ReplaceInventory makes the inventory exactly endpoints, in one
+// transaction, so readers see the old list or the new one, never a mix. Rows
+// whose content did not change are left alone, so a steady upstream does not
+// churn the table every minute.
+func (s *Store) ReplaceInventory(ctx context.Context, endpoints []vpcep.Endpoint, refreshedAt time.Time) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			CREATE TEMP TABLE inventory_incoming (LIKE inventory_endpoints INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
+			return fmt.Errorf("store: replace inventory: %w", err)
+		}
+		rows := make([][]any, 0, len(endpoints))
+		for i := range endpoints {
+			ep := &endpoints[i]
+			body, err := json.Marshal(ep)
+			if err != nil {
+				return fmt.Errorf("store: encode endpoint %s: %w", ep.ID, err)
+			}
+			tags, err := json.Marshal(orEmpty(ep.Tags))
+			if err != nil {
+				return fmt.Errorf("store: encode tags of %s: %w", ep.ID, err)
+			}
+			rows = append(rows, []any{ep.ID, ep.ServiceName, ep.ServiceType, ep.Status, ep.VpcID,
+				ep.HasPolicy(), string(tags), ep.CreatedAt, ep.UpdatedAt, string(body), refreshedAt})
+		}
+		columns := []string{"id", "service_name", "service_type", "status", "vpc_id",
+			"has_policy", "tags", "created_at", "updated_at", "body", "refreshed_at"}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"inventory_incoming"}, columns, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("store: copy inventory: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `
+			DELETE FROM inventory_endpoints e
+			WHERE NOT EXISTS (SELECT 1 FROM inventory_incoming i WHERE i.id = e.id)`); err != nil {
+			return fmt.Errorf("store: drop vanished endpoints: %w", err)
+		}
+		// refreshed_at is written only on change; the freshness shown to
+		// people comes from inventory_refreshes.
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO inventory_endpoints AS e
+			SELECT * FROM inventory_incoming
+			ON CONFLICT (id) DO UPDATE SET
+				service_name = EXCLUDED.service_name, service_type = EXCLUDED.service_type,
+				status = EXCLUDED.status, vpc_id = EXCLUDED.vpc_id, has_policy = EXCLUDED.has_policy,
+				tags = EXCLUDED.tags, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
+				body = EXCLUDED.body, refreshed_at = EXCLUDED.refreshed_at
+			WHERE e.body IS DISTINCT FROM EXCLUDED.body`); err != nil {
+			return fmt.Errorf("store: upsert inventory: %w", err)
+		}
+		return nil
+	})
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// ListInventory returns one page of the inventory matching f, ordered by
+// service name then id.
+func (s *Store) ListInventory(ctx context.Context, f InventoryFilter) (InventoryPage, error) {
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		where = append(where, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.Type != "" {
+		add("service_type = $?", f.Type)
+	}
+	if f.Status != "" {
+		add("status = $?", f.Status)
+	}
+	if f.VpcID != "" {
+		add("vpc_id = $?", f.VpcID)
+	}
+	if f.Search != "" {
+		add("(service_name ILIKE $? OR id ILIKE $?)", "%"+escapeLike(f.Search)+"%")
+	}
+	clause := ""
+	if len(where) > 0 {
+		clause = "WHERE " + strings.Join(where, " AND ")
+	}
+	perPage := max(f.PerPage, 1)
+	page := max(f.Page, 1)
+
+	var out InventoryPage
+	// count(*) OVER () gives the total with the page in one round trip; the
+	// extra count query is only needed when the page is past the end.
+	query := fmt.Sprintf(`
+		SELECT body, count(*) OVER ()
+		FROM inventory_endpoints %s
+		ORDER BY service_name, id
+		LIMIT %d OFFSET %d`, clause, perPage, (page-1)*perPage)
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return out, fmt.Errorf("store: list inventory: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var body []byte
+		var ep vpcep.Endpoint
+		if err := rows.Scan(&body, &out.Total); err != nil {
+			return out, fmt.Errorf("store: scan inventory: %w", err)
+		}
+		if err := json.Unmarshal(body, &ep); err != nil {
+			return out, fmt.Errorf("store: decode inventory endpoint: %w", err)
+		}
+		out.Endpoints = append(out.Endpoints, ep)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("store: list inventory: %w", err)
+	}
+	if len(out.Endpoints) == 0 && page > 1 {
+		if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM inventory_endpoints "+clause, args...).Scan(&out.Total); err != nil {
+			return out, fmt.Errorf("store: count inventory: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// escapeLike makes s match literally inside a LIKE pattern.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// InventoryFacets are the distinct values the list filters offer.
+type InventoryFacets struct {
+	VpcIDs   []string
+	Statuses []string
+}
+
+// InventoryFacets returns the VPCs and statuses present in the inventory.
+func (s *Store) InventoryFacets(ctx context.Context) (InventoryFacets, error) {
+	var f InventoryFacets
+	err := s.pool.QueryRow(ctx, `
+		SELECT
+			coalesce((SELECT array_agg(DISTINCT vpc_id ORDER BY vpc_id) FROM inventory_endpoints), '{}'),
+			coalesce((SELECT array_agg(DISTINCT status ORDER BY status) FROM inventory_endpoints), '{}')`,
+	).Scan(&f.VpcIDs, &f.Statuses)
+	if err != nil {
+		return f, fmt.Errorf("store: inventory facets: %w", err)
+	}
+	return f, nil
+}
+
+// Refresh is one attempt to refresh the inventory.
+type Refresh struct {
+	Trigger       string // startup | schedule | manual
+	StartedAt     time.Time
+	FinishedAt    time.Time
+	Succeeded     bool
+	EndpointCount int
+	Error         string
+}
+
+// keptRefreshes bounds the refresh history.
+const keptRefreshes = 1000
+
+// RecordRefresh stores a refresh attempt and prunes the oldest beyond keptRefreshes.
+func (s *Store) RecordRefresh(ctx context.Context, r Refresh) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var count *int
+		var errText *string
+		if r.Succeeded {
+			count = &r.EndpointCount
+		} else {
+			errText = &r.Error
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO inventory_refreshes (trigger, started_at, finished_at, succeeded, endpoint_count, error)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			r.Trigger, r.StartedAt, r.FinishedAt, r.Succeeded, count, errText); err != nil {
+			return fmt.Errorf("store: record refresh: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `
+			DELETE FROM inventory_refreshes
+			WHERE id <= (SELECT id FROM inventory_refreshes ORDER BY id DESC OFFSET $1 LIMIT 1)`, keptRefreshes); err != nil {
+			return fmt.Errorf("store: prune refreshes: %w", err)
+		}
+		return nil
+	})
+}
+
+// RefreshState is what the pages and /readyz say about freshness.
+type RefreshState struct {
+	Last            *Refresh // the newest attempt; nil before the first
+	LastSuccessAt   time.Time
+	LastSuccessSize int
+}
+
+// RefreshState returns the newest refresh attempt and the newest success.
+func (s *Store) RefreshState(ctx context.Context) (RefreshState, error) {
+	var st RefreshState
+	var last Refresh
+	var count *int
+	var errText *string
+	err := s.pool.QueryRow(ctx, `
+		SELECT trigger, started_at, finished_at, succeeded, endpoint_count, error
+		FROM inventory_refreshes ORDER BY id DESC LIMIT 1`,
+	).Scan(&last.Trigger, &last.StartedAt, &last.FinishedAt, &last.Succeeded, &count, &errText)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return st, nil
+	case err != nil:
+		return st, fmt.Errorf("store: last refresh: %w", err)
+	}
+	if count != nil {
+		last.EndpointCount = *count
+	}
+	if errText != nil {
+		last.Error = *errText
+	}
+	st.Last = &last
+	if last.Succeeded {
+		st.LastSuccessAt, st.LastSuccessSize = last.FinishedAt, last.EndpointCount
+		return st, nil
+	}
+	err = s.pool.QueryRow(ctx, `
+		SELECT finished_at, endpoint_count FROM inventory_refreshes
+		WHERE succeeded ORDER BY finished_at DESC LIMIT 1`,
+	).Scan(&st.LastSuccessAt, &count)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return st, nil
+	case err != nil:
+		return st, fmt.Errorf("store: last successful refresh: %w", err)
+	}
+	if count != nil {
+		st.LastSuccessSize = *count
+	}
+	return st, nil
+}
+
+// TryRefreshLock takes a session-level advisory lock so that one replica at
+// a time refreshes the inventory. It returns a release func, or ok=false when
+// another replica holds the lock.
+func (s *Store) TryRefreshLock(ctx context.Context) (release func(), ok bool, err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: refresh lock: %w", err)
+	}
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, refreshLockKey).Scan(&ok); err != nil {
+		conn.Release()
+		return nil, false, fmt.Errorf("store: refresh lock: %w", err)
+	}
+	if !ok {
+		conn.Release()
+		return nil, false, nil
+	}
+	return func() {
+		// A fresh context: the unlock must run even when ctx was cancelled.
+		_, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, refreshLockKey)
+		conn.Release()
+	}, true, nil
+}
+
+// refreshLockKey names the inventory refresh advisory lock ("vpcepinv").
+const refreshLockKey int64 = 0x7670636570696e76

@@ -1,0 +1,197 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vpcep-console/vpcep-console/internal/store"
+	"github.com/vpcep-console/vpcep-console/internal/testdb"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+)
+
+var dbURL string
+
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m, &dbURL)) }
+
+func TestMigrationsUpDownUp(t *testing.T) {
+	ctx := context.Background()
+	pool := testdb.Pool(t, testdb.Empty(t))
+	m, err := store.NewMigrator(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+
+	if err := m.CheckCurrent(ctx); !errors.Is(err, store.ErrSchemaBehind) {
+		t.Fatalf("CheckCurrent on an empty database = %v, want ErrSchemaBehind", err)
+	}
+	applied, err := m.Up(ctx)
+	if err != nil || applied == 0 {
+		t.Fatalf("Up = %d, %v", applied, err)
+	}
+	if err := m.CheckCurrent(ctx); err != nil {
+		t.Fatalf("CheckCurrent after Up: %v", err)
+	}
+	current, target, err := m.Versions(ctx)
+	if err != nil || current != target {
+		t.Fatalf("Versions = %d, %d, %v", current, target, err)
+	}
+	for current > 0 {
+		if err := m.Down(ctx); err != nil {
+			t.Fatalf("Down from %d: %v", current, err)
+		}
+		current--
+	}
+	var tables int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'goose_db_version'`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Fatalf("%d tables left after migrating all the way down", tables)
+	}
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatalf("Up again: %v", err)
+	}
+	var out strings.Builder
+	if err := m.WriteStatus(ctx, &out); err != nil || !strings.Contains(out.String(), "00001_create_inventory.sql") || strings.Contains(out.String(), "pending") {
+		t.Fatalf("status = %q, %v", out.String(), err)
+	}
+}
+
+func endpoint(id, name, typ, status, vpc string, policy bool) vpcep.Endpoint {
+	ep := vpcep.Endpoint{ID: id, ServiceName: name, ServiceType: typ, Status: status, VpcID: vpc,
+		CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), UpdatedAt: time.Date(2026, 2, 2, 3, 4, 5, 0, time.UTC),
+		Tags: []vpcep.Tag{{Key: "env", Value: "prod"}}}
+	if policy {
+		ep.PolicyStatement = []vpcep.PolicyStatement{{Effect: "Allow", Action: []string{"obs:*"}, Resource: []string{"*"}}}
+	}
+	return ep
+}
+
+func TestInventoryReplaceAndFilter(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(testdb.Pool(t, dbURL))
+	eps := []vpcep.Endpoint{
+		endpoint("e-1", "com.myhuaweicloud.cn-north-4.obs", "gateway", "accepted", "vpc-a", true),
+		endpoint("e-2", "com.myhuaweicloud.cn-north-4.dns", "interface", "accepted", "vpc-a", false),
+		endpoint("e-3", "com.myhuaweicloud.cn-north-4.sfsturbo", "gateway", "failed", "vpc-b", true),
+		endpoint("e-4", "payments_api%x", "interface", "pendingAcceptance", "vpc-b", false),
+	}
+	if err := s.ReplaceInventory(ctx, eps, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	ids := func(p store.InventoryPage) []string {
+		var out []string
+		for _, ep := range p.Endpoints {
+			out = append(out, ep.ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name      string
+		filter    store.InventoryFilter
+		wantIDs   []string
+		wantTotal int
+	}{
+		{"all, by service name", store.InventoryFilter{PerPage: 50}, []string{"e-2", "e-1", "e-3", "e-4"}, 4},
+		{"type", store.InventoryFilter{Type: "gateway", PerPage: 50}, []string{"e-1", "e-3"}, 2},
+		{"status", store.InventoryFilter{Status: "failed", PerPage: 50}, []string{"e-3"}, 1},
+		{"vpc", store.InventoryFilter{VpcID: "vpc-b", PerPage: 50}, []string{"e-3", "e-4"}, 2},
+		{"search service name, any case", store.InventoryFilter{Search: "OBS", PerPage: 50}, []string{"e-1"}, 1},
+		{"search id", store.InventoryFilter{Search: "e-4", PerPage: 50}, []string{"e-4"}, 1},
+		{"search is literal, not a LIKE pattern", store.InventoryFilter{Search: "_api%", PerPage: 50}, []string{"e-4"}, 1},
+		{"wildcard chars do not match everything", store.InventoryFilter{Search: "%", PerPage: 50}, []string{"e-4"}, 1},
+		{"page 2 of 2", store.InventoryFilter{Page: 2, PerPage: 3}, []string{"e-4"}, 4},
+		{"past the end keeps the total", store.InventoryFilter{Page: 9, PerPage: 3}, nil, 4},
+		{"combined", store.InventoryFilter{Type: "interface", VpcID: "vpc-a", PerPage: 50}, []string{"e-2"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page, err := s.ListInventory(ctx, tt.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.wantIDs, ids(page)); diff != "" {
+				t.Errorf("ids mismatch (-want +got):\n%s", diff)
+			}
+			if page.Total != tt.wantTotal {
+				t.Errorf("total = %d, want %d", page.Total, tt.wantTotal)
+			}
+		})
+	}
+
+	// The stored body round-trips the endpoint.
+	page, err := s.ListInventory(ctx, store.InventoryFilter{Search: "e-1", PerPage: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(eps[0], page.Endpoints[0]); diff != "" {
+		t.Errorf("endpoint round trip mismatch (-want +got):\n%s", diff)
+	}
+
+	// A second refresh drops vanished endpoints and updates changed ones.
+	changed := eps[1]
+	changed.Status = "rejected"
+	if err := s.ReplaceInventory(ctx, []vpcep.Endpoint{eps[0], changed}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	page, err = s.ListInventory(ctx, store.InventoryFilter{PerPage: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"e-2", "e-1"}, ids(page)); diff != "" {
+		t.Errorf("after second refresh (-want +got):\n%s", diff)
+	}
+	if page.Endpoints[0].Status != "rejected" {
+		t.Errorf("status not updated: %q", page.Endpoints[0].Status)
+	}
+	facets, err := s.InventoryFacets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(store.InventoryFacets{VpcIDs: []string{"vpc-a"}, Statuses: []string{"accepted", "rejected"}}, facets); diff != "" {
+		t.Errorf("facets mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestRefreshStateAndLock(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(testdb.Pool(t, dbURL))
+
+	ok := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	if err := s.RecordRefresh(ctx, store.Refresh{Trigger: "startup", StartedAt: ok.Add(-time.Second), FinishedAt: ok, Succeeded: true, EndpointCount: 36}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordRefresh(ctx, store.Refresh{Trigger: "schedule", StartedAt: ok.Add(time.Minute), FinishedAt: ok.Add(time.Minute), Error: "HTTP 500 EndPoint.0001"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.RefreshState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Last == nil || st.Last.Succeeded || st.Last.Error != "HTTP 500 EndPoint.0001" || !st.LastSuccessAt.Equal(ok) || st.LastSuccessSize != 36 {
+		t.Fatalf("state = %+v last=%+v", st, st.Last)
+	}
+
+	release, got, err := s.TryRefreshLock(ctx)
+	if err != nil || !got {
+		t.Fatalf("first lock = %v, %v", got, err)
+	}
+	other := store.New(testdb.Pool(t, dbURL))
+	if _, got, err := other.TryRefreshLock(ctx); err != nil || got {
+		t.Fatalf("second replica got the lock while held: %v, %v", got, err)
+	}
+	release()
+	release2, got, err := other.TryRefreshLock(ctx)
+	if err != nil || !got {
+		t.Fatalf("lock after release = %v, %v", got, err)
+	}
+	release2()
+}

@@ -1,0 +1,148 @@
+// Package testdb gives every test package a fresh PostgreSQL database of its
+// own, so tests never see each other's rows. The server comes from
+// TEST_DATABASE_URL (the Makefile points it at a local cluster or the CI
+// service) or, where a Docker engine answers, from testcontainers-go. With
+// neither, tests fail with what to install: a database test never skips.
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/testcontainers/testcontainers-go"
+	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
+
+	"github.com/vpcep-console/vpcep-console/internal/store"
+)
+
+const noServerHelp = `no PostgreSQL server for the tests.
+Set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable),
+or install the PostgreSQL server binaries (Debian: apt-get install postgresql) so
+'make test' can start a local cluster, or start a Docker engine for testcontainers-go`
+
+// Main runs m with a fresh, migrated database whose URL it stores in *dbURL,
+// then drops the database. Use it from TestMain: os.Exit(testdb.Main(m, &url)).
+func Main(m *testing.M, dbURL *string) int {
+	server, stop, err := serverURL()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: "+err.Error())
+		return 1
+	}
+	defer stop()
+	url, drop, err := createDatabase(server)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: "+err.Error())
+		return 1
+	}
+	defer drop()
+	if err := migrate(url); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: "+err.Error())
+		return 1
+	}
+	*dbURL = url
+	return m.Run()
+}
+
+// Empty creates an empty database (no migrations) dropped when t ends.
+func Empty(t testing.TB) string {
+	t.Helper()
+	server, stop, err := serverURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	url, drop, err := createDatabase(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
+	return url
+}
+
+// Pool opens a pool on url, closed when t ends.
+func Pool(t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// serverURL finds a server: TEST_DATABASE_URL, else a testcontainers-go
+// container. stop releases what was started.
+func serverURL() (string, func(), error) {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u, func() {}, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ctr, err := tcpostgres.Run(ctx, "postgres:16-alpine",
+		tcpostgres.WithDatabase("postgres"), tcpostgres.WithUsername("postgres"), tcpostgres.WithPassword("postgres"),
+		tcpostgres.BasicWaitStrategies())
+	if err != nil {
+		return "", nil, fmt.Errorf("%s (testcontainers-go: %v)", noServerHelp, err)
+	}
+	u, err := ctr.ConnectionString(ctx, "sslmode=disable")
+	if err != nil {
+		_ = testcontainers.TerminateContainer(ctr)
+		return "", nil, fmt.Errorf("testcontainers-go: %w", err)
+	}
+	return u, func() { _ = testcontainers.TerminateContainer(ctr) }, nil
+}
+
+// createDatabase makes a uniquely named database on the server and returns
+// its URL and a func that drops it.
+func createDatabase(server string) (string, func(), error) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, server)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s\n(connecting to TEST_DATABASE_URL: %v)", noServerHelp, err)
+	}
+	defer conn.Close(ctx)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "vpcep_test_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create test database: %w", err)
+	}
+	u, err := url.Parse(server)
+	if err != nil {
+		return "", nil, fmt.Errorf("TEST_DATABASE_URL: %w", err)
+	}
+	u.Path = "/" + name
+	drop := func() {
+		conn, err := pgx.Connect(ctx, server)
+		if err != nil {
+			return
+		}
+		defer conn.Close(ctx)
+		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	}
+	return u.String(), drop, nil
+}
+
+func migrate(url string) error {
+	ctx := context.Background()
+	pool, err := store.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	m, err := store.NewMigrator(pool)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	_, err = m.Up(ctx)
+	return err
+}
