@@ -1,0 +1,76 @@
+package config
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoad(t *testing.T) {
+	base := map[string]string{
+		"DATABASE_URL":       "postgres://localhost/vpcep",
+		"VPCEP_PROJECT_ID":   "p1",
+		"VPCEP_REGION":       "cn-north-4",
+		"HUAWEICLOUD_SDK_AK": "AK",
+		"HUAWEICLOUD_SDK_SK": "SK",
+	}
+	with := func(changes map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range base {
+			out[k] = v
+		}
+		for k, v := range changes {
+			out[k] = v
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string // substring; "" means valid
+	}{
+		{"valid AK/SK", base, nil, ""},
+		{"valid token", with(map[string]string{"HUAWEICLOUD_SDK_AK": "", "HUAWEICLOUD_SDK_SK": "", "VPCEP_AUTH_TOKEN": "tok"}), nil, ""},
+		{"demo needs only the database", map[string]string{"DATABASE_URL": "postgres://x/y"}, []string{"--demo"}, ""},
+		{"demo from the environment", map[string]string{"DATABASE_URL": "postgres://x/y", "VPCEP_DEMO": "true"}, nil, ""},
+		{"no database", with(map[string]string{"DATABASE_URL": ""}), nil, "DATABASE_URL is required"},
+		{"no project", with(map[string]string{"VPCEP_PROJECT_ID": ""}), nil, "VPCEP_PROJECT_ID is required unless --demo"},
+		{"no region nor endpoint", with(map[string]string{"VPCEP_REGION": ""}), nil, "VPCEP_REGION (e.g. cn-north-4) or VPCEP_ENDPOINT is required"},
+		{"unknown region", with(map[string]string{"VPCEP_REGION": "mars-1"}), nil, `VPCEP_REGION: unknown region "mars-1"`},
+		{"endpoint instead of region", with(map[string]string{"VPCEP_REGION": "", "VPCEP_ENDPOINT": "http://127.0.0.1:9090"}), nil, ""},
+		{"bad endpoint", with(map[string]string{"VPCEP_ENDPOINT": "ftp://x"}), nil, "VPCEP_ENDPOINT"},
+		{"AK without SK", with(map[string]string{"HUAWEICLOUD_SDK_SK": ""}), nil, "HUAWEICLOUD_SDK_SK is required when HUAWEICLOUD_SDK_AK is set"},
+		{"no credentials", with(map[string]string{"HUAWEICLOUD_SDK_AK": "", "HUAWEICLOUD_SDK_SK": ""}), nil, "VPCEP_AUTH_TOKEN"},
+		{"bad timeout", with(map[string]string{"VPCEP_TIMEOUT": "soon"}), nil, "VPCEP_TIMEOUT"},
+		{"bad refresh interval", with(map[string]string{"INVENTORY_REFRESH_INTERVAL": "-1s"}), nil, "INVENTORY_REFRESH_INTERVAL"},
+		{"bad demo flag", with(map[string]string{"VPCEP_DEMO": "maybe"}), nil, "VPCEP_DEMO"},
+		{"bad log level", with(map[string]string{"LOG_LEVEL": "loud"}), nil, "LOG_LEVEL"},
+		{"stray argument", base, []string{"extra"}, `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.args, env(tt.env), io.Discard)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Load() = %v, want no error", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("Load() = %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestFlagsOverrideEnvironment(t *testing.T) {
+	c, err := Load([]string{"--listen", "127.0.0.1:9999", "--no-migrate"},
+		env(map[string]string{"DATABASE_URL": "postgres://x/y", "VPCEP_DEMO": "1", "LISTEN_ADDR": ":7000", "VPCEP_TIMEOUT": "5s"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:9999" || !c.NoMigrate || !c.Demo || c.Timeout != 5*time.Second || c.RefreshInterval != time.Minute {
+		t.Fatalf("config = %+v", c)
+	}
+}

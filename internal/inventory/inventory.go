@@ -1,0 +1,105 @@
+// Package inventory keeps the Postgres copy of the upstream's endpoint list
+// fresh: at start, on a timer and on demand. The list page reads the copy,
+// so it stays fast however many endpoints the project has.
+package inventory
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/vpcep-console/vpcep-console/internal/store"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+)
+
+// Triggers of a refresh, as recorded.
+const (
+	TriggerStartup  = "startup"
+	TriggerSchedule = "schedule"
+	TriggerManual   = "manual"
+)
+
+// ErrBusy means another refresh (here or on another replica) is running.
+var ErrBusy = errors.New("inventory: a refresh is already running")
+
+// Lister is the upstream call a refresh needs.
+type Lister interface {
+	ListAllEndpoints(ctx context.Context, opts vpcep.ListOptions) ([]vpcep.Endpoint, error)
+}
+
+// Refresher refreshes the inventory.
+type Refresher struct {
+	upstream Lister
+	store    *store.Store
+	interval time.Duration
+	logger   *slog.Logger
+}
+
+// NewRefresher returns a Refresher that refreshes every interval when Run.
+func NewRefresher(upstream Lister, st *store.Store, interval time.Duration, logger *slog.Logger) *Refresher {
+	return &Refresher{upstream: upstream, store: st, interval: interval, logger: logger}
+}
+
+// Interval is the time between scheduled refreshes.
+func (r *Refresher) Interval() time.Duration { return r.interval }
+
+// Refresh reads every endpoint from the upstream and replaces the inventory.
+// The attempt is recorded, failed or not. Only one replica refreshes at a
+// time (a Postgres advisory lock); a concurrent call gets ErrBusy.
+func (r *Refresher) Refresh(ctx context.Context, trigger string) error {
+	release, ok, err := r.store.TryRefreshLock(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrBusy
+	}
+	defer release()
+
+	started := time.Now().UTC()
+	endpoints, err := r.upstream.ListAllEndpoints(ctx, vpcep.ListOptions{})
+	if err == nil {
+		err = r.store.ReplaceInventory(ctx, endpoints, started)
+	}
+	rec := store.Refresh{Trigger: trigger, StartedAt: started, FinishedAt: time.Now().UTC(), Succeeded: err == nil, EndpointCount: len(endpoints)}
+	if err != nil {
+		rec.Error = err.Error()
+	}
+	// Record on a fresh context: a refresh cut short by a cancelled request
+	// is still an attempt worth showing.
+	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if recErr := r.store.RecordRefresh(recordCtx, rec); recErr != nil {
+		r.logger.Error("record inventory refresh", "error", recErr)
+	}
+	if err != nil {
+		r.logger.Warn("inventory refresh failed", "trigger", trigger, "error", err)
+		return err
+	}
+	r.logger.Info("inventory refreshed", "trigger", trigger, "endpoints", len(endpoints),
+		"duration_ms", rec.FinishedAt.Sub(started).Milliseconds())
+	return nil
+}
+
+// Run refreshes at once, then every interval until ctx ends. A scheduled
+// refresh is skipped when another replica refreshed recently.
+func (r *Refresher) Run(ctx context.Context) {
+	if err := r.Refresh(ctx, TriggerStartup); err != nil && !errors.Is(err, ErrBusy) && ctx.Err() == nil {
+		r.logger.Warn("startup inventory refresh failed; will retry on schedule", "error", err)
+	}
+	ticker := time.NewTicker(r.interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		st, err := r.store.RefreshState(ctx)
+		if err == nil && st.Last != nil && st.Last.Succeeded && time.Since(st.Last.FinishedAt) < r.interval/2 {
+			continue
+		}
+		_ = r.Refresh(ctx, TriggerSchedule)
+	}
+}

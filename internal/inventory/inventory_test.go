@@ -1,0 +1,78 @@
+package inventory_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpcep-console/vpcep-console/internal/inventory"
+	"github.com/vpcep-console/vpcep-console/internal/store"
+	"github.com/vpcep-console/vpcep-console/internal/testdb"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
+)
+
+var dbURL string
+
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m, &dbURL)) }
+
+func TestRefresh(t *testing.T) {
+	ctx := context.Background()
+	ak, sk := vpcepsim.NewCredentials()
+	sim := vpcepsim.New(vpcepsim.Options{ProjectID: "p1", AK: ak, SK: sk, Endpoints: vpcepsim.GeneratedEndpoints(3, 1200, time.Now())})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	client, err := vpcep.New(vpcep.Config{Endpoint: srv.URL, ProjectID: "p1", AK: ak, SK: sk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(testdb.Pool(t, dbURL))
+	r := inventory.NewRefresher(client, st, time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
+
+	if err := r.Refresh(ctx, inventory.TriggerManual); err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	page, err := st.ListInventory(ctx, store.InventoryFilter{PerPage: 10})
+	if err != nil || page.Total != 1200 {
+		t.Fatalf("inventory total = %d, %v; want 1200", page.Total, err)
+	}
+
+	// A failing upstream is recorded with its status, code and request id,
+	// and leaves the last good inventory in place.
+	sim.FailRoute(vpcepsim.RouteList, vpcepsim.Fault{Status: 500, Code: "EndPoint.0001", Message: "System error. Please retry."})
+	if err := r.Refresh(ctx, inventory.TriggerSchedule); err == nil {
+		t.Fatal("Refresh succeeded against a failing upstream")
+	}
+	state, err := st.RefreshState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state.Last.Succeeded || !strings.Contains(state.Last.Error, "HTTP 500 EndPoint.0001") || !strings.Contains(state.Last.Error, "request id") {
+		t.Errorf("last refresh = %+v", state.Last)
+	}
+	if state.LastSuccessSize != 1200 {
+		t.Errorf("last success size = %d", state.LastSuccessSize)
+	}
+	page, err = st.ListInventory(ctx, store.InventoryFilter{PerPage: 10})
+	if err != nil || page.Total != 1200 {
+		t.Fatalf("inventory after a failed refresh = %d, %v", page.Total, err)
+	}
+
+	// While another replica holds the lock, a refresh is refused as busy.
+	sim.ClearFaults()
+	release, ok, err := st.TryRefreshLock(ctx)
+	if err != nil || !ok {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	other := inventory.NewRefresher(client, store.New(testdb.Pool(t, dbURL)), time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := other.Refresh(ctx, inventory.TriggerManual); !errors.Is(err, inventory.ErrBusy) {
+		t.Fatalf("Refresh while locked = %v, want ErrBusy", err)
+	}
+	release()
+}
