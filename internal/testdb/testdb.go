@@ -67,6 +67,17 @@ func Empty(t testing.TB) string {
 	return url
 }
 
+// Migrated creates a migrated database of its own for t, dropped when t
+// ends: for tests that need a state no other test touches.
+func Migrated(t testing.TB) string {
+	t.Helper()
+	url := Empty(t)
+	if err := migrate(url); err != nil {
+		t.Fatal(err)
+	}
+	return url
+}
+
 // Pool opens a pool on url, closed when t ends.
 func Pool(t testing.TB, url string) *pgxpool.Pool {
 	t.Helper()

@@ -1,0 +1,73 @@
+// Command vpcep-sim runs the VPCEP API simulator on its own, for trying the
+// console or a client against something that behaves like the real API.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
+)
+
+func main() {
+	var (
+		listen     = flag.String("listen", "127.0.0.1:9090", "address to serve on")
+		seed       = flag.Int("seed", 0, "serve N generated endpoints instead of the 36 demo endpoints")
+		project    = flag.String("project", "0605767a3300d5762fb7c0186d9e1779", "project id to accept")
+		token      = flag.String("token", "", "also accept this X-Auth-Token")
+		latency    = flag.Duration("latency", 0, "delay every answer by this much")
+		failStatus = flag.Int("fail-status", 0, "answer with this HTTP status (with --fail-code)")
+		failCode   = flag.String("fail-code", "EndPoint.0001", "error code of forced failures")
+		failCount  = flag.Int("fail-count", 0, "force the failure for the next N calls (0 with --fail-status: every call to --fail-route)")
+		failRoute  = flag.String("fail-route", vpcepsim.RouteUpdatePolicy, `route for a standing failure: "GET endpoints", "GET endpoint", "PUT policy"`)
+		drop       = flag.Int("drop", 0, "close the connection without answering for the next N calls")
+		nested     = flag.Bool("nested-errors", false, `answer errors as {"error":{"code","message"}}`)
+	)
+	flag.Parse()
+
+	ak, sk := vpcepsim.NewCredentials()
+	endpoints := vpcepsim.DemoEndpoints(1, time.Now())
+	if *seed > 0 {
+		endpoints = vpcepsim.GeneratedEndpoints(1, *seed, time.Now())
+	}
+	sim := vpcepsim.New(vpcepsim.Options{ProjectID: *project, AK: ak, SK: sk, Token: *token, Endpoints: endpoints})
+	sim.SetLatency(*latency)
+	sim.SetNestedErrorBody(*nested)
+	sim.DropNext(*drop)
+	if *failStatus != 0 {
+		f := vpcepsim.Fault{Status: *failStatus, Code: *failCode}
+		if *failCount > 0 {
+			sim.FailNext(*failCount, f)
+		} else {
+			sim.FailRoute(*failRoute, f)
+		}
+	}
+
+	url, srv, err := vpcepsim.Listen(sim, *listen)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vpcep-sim:", err)
+		os.Exit(1)
+	}
+	// These are the simulator's own throwaway credentials, printed so a
+	// client can be pointed at it.
+	fmt.Printf("VPCEP simulator serving %d endpoints at %s\n\n", len(endpoints), url)
+	fmt.Printf("VPCEP_ENDPOINT=%s\nVPCEP_PROJECT_ID=%s\nHUAWEICLOUD_SDK_AK=%s\nHUAWEICLOUD_SDK_SK=%s\n", url, *project, ak, sk)
+	if *token != "" {
+		fmt.Printf("VPCEP_AUTH_TOKEN=%s\n", *token)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && err != http.ErrServerClosed {
+		fmt.Fprintln(os.Stderr, "vpcep-sim:", err)
+	}
+}

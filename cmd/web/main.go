@@ -1,0 +1,192 @@
+// Command web is the VPCEP console: `web serve` (the default) runs the
+// dashboard, `web migrate up|down|status` manages the schema.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vpcep-console/vpcep-console/internal/config"
+	"github.com/vpcep-console/vpcep-console/internal/handlers"
+	"github.com/vpcep-console/vpcep-console/internal/inventory"
+	"github.com/vpcep-console/vpcep-console/internal/store"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
+)
+
+const usage = `usage:
+  web [serve] [--listen ADDR] [--demo] [--no-migrate]
+  web migrate up|down|status
+
+Configuration comes from the environment; see README.md.`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "web:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stderr)
+	case "migrate":
+		return migrate(ctx, args, getenv, stdout)
+	case "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("migrate needs one of: up, down, status")
+	}
+	dbURL, err := config.DatabaseURL(getenv)
+	if err != nil {
+		return err
+	}
+	pool, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	m, err := store.NewMigrator(pool)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	switch args[0] {
+	case "up":
+		n, err := m.Up(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "applied %d migration(s)\n", n)
+		return nil
+	case "down":
+		return m.Down(ctx)
+	case "status":
+		return m.WriteStatus(ctx, stdout)
+	default:
+		return fmt.Errorf("unknown migrate command %q: use up, down or status", args[0])
+	}
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := config.Load(args, getenv, stderr)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+
+	if cfg.Demo {
+		stopSim, err := startDemoSimulator(&cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer stopSim()
+	}
+
+	pool, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	migrator, err := store.NewMigrator(pool)
+	if err != nil {
+		return err
+	}
+	defer migrator.Close()
+	if !cfg.NoMigrate {
+		n, err := migrator.Up(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			logger.Info("applied migrations", "count", n)
+		}
+	}
+	if err := migrator.CheckCurrent(ctx); err != nil {
+		return fmt.Errorf("refusing to serve: %w", err)
+	}
+
+	client, err := vpcep.New(vpcep.Config{
+		Region: cfg.Region, Endpoint: cfg.Endpoint, ProjectID: cfg.ProjectID,
+		AK: cfg.AK, SK: cfg.SK, Token: cfg.Token, Timeout: cfg.Timeout,
+	})
+	if err != nil {
+		return err
+	}
+	st := store.New(pool)
+	refresher := inventory.NewRefresher(client, st, cfg.RefreshInterval, logger)
+	go refresher.Run(ctx)
+
+	srv := &http.Server{
+		Addr: cfg.Listen,
+		Handler: handlers.New(handlers.Deps{
+			Store: st, Upstream: client, Refresher: refresher, Schema: migrator, Logger: logger,
+			ProjectID: cfg.ProjectID, Region: cfg.Region, Demo: cfg.Demo,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	logger.Info("serving", "addr", cfg.Listen, "upstream", client.Endpoint(), "project", cfg.ProjectID, "demo", cfg.Demo)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// startDemoSimulator runs the simulator in-process with the demo data and
+// points cfg at it with a freshly generated AK/SK.
+func startDemoSimulator(cfg *config.Config, logger *slog.Logger) (stop func(), err error) {
+	ak, sk := vpcepsim.NewCredentials()
+	const demoProject = "0605767a3300d5762fb7c0186d9e1779"
+	endpoints := vpcepsim.DemoEndpoints(1, time.Now())
+	if cfg.DemoEndpoints > 0 {
+		endpoints = vpcepsim.GeneratedEndpoints(1, cfg.DemoEndpoints, time.Now())
+	}
+	sim := vpcepsim.New(vpcepsim.Options{ProjectID: demoProject, AK: ak, SK: sk, Endpoints: endpoints})
+	url, srv, err := vpcepsim.Listen(sim, "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("demo simulator: %w", err)
+	}
+	cfg.Endpoint, cfg.Region, cfg.ProjectID = url, "cn-north-4", demoProject
+	cfg.AK, cfg.SK, cfg.Token = ak, sk, ""
+	logger.Info("demo mode: serving the built-in VPCEP simulator", "url", url, "endpoints", len(endpoints))
+	return func() { _ = srv.Close() }, nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

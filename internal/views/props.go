@@ -1,0 +1,166 @@
+// Package views renders the console's pages and the fragments htmx swaps in.
+// Every page takes typed props that embed Base; nothing here knows about
+// HTTP or Echo.
+package views
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+)
+
+// Base is what every page's frame shows.
+type Base struct {
+	Title     string
+	ProjectID string
+	Region    string
+	Demo      bool
+	RequestID string // the console's id for this request, shown on error pages
+}
+
+// EndpointFilter is the list page's query: every field is a query parameter,
+// so a filtered view is a link one can share.
+type EndpointFilter struct {
+	Type   string
+	Status string
+	VpcID  string
+	Search string
+	Page   int
+}
+
+// Query returns the filter as a query string for page (no leading "?").
+func (f EndpointFilter) Query(page int) string {
+	v := url.Values{}
+	set := func(k, val string) {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	set("type", f.Type)
+	set("status", f.Status)
+	set("vpc", f.VpcID)
+	set("q", f.Search)
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	return v.Encode()
+}
+
+// URL returns the list page's URL for this filter at page.
+func (f EndpointFilter) URL(page int) string {
+	if q := f.Query(page); q != "" {
+		return "/endpoints?" + q
+	}
+	return "/endpoints"
+}
+
+// Freshness says how current the inventory is.
+type Freshness struct {
+	Loaded        bool // a refresh has succeeded at least once
+	LastSuccessAt time.Time
+	Count         int
+	Stale         bool      // the last success is older than the refresh interval allows
+	LastError     string    // set when the newest attempt failed
+	LastErrorAt   time.Time // when that attempt finished
+	Now           time.Time
+}
+
+// EndpointList is the list page's results: the part htmx swaps on filter
+// changes and refreshes.
+type EndpointList struct {
+	Filter    EndpointFilter
+	Endpoints []vpcep.Endpoint
+	Total     int
+	Page      int
+	Pages     int
+	PerPage   int
+	Freshness Freshness
+	Notice    string // e.g. that a refresh was already running
+}
+
+// EndpointsPage is the /endpoints page.
+type EndpointsPage struct {
+	Base
+	Results  EndpointList
+	VpcIDs   []string
+	Statuses []string
+}
+
+// EndpointPage is the /endpoints/{id} page.
+type EndpointPage struct {
+	Base
+	Endpoint   *vpcep.Endpoint
+	PolicyJSON string // policy_statement, pretty-printed
+	DocJSON    string // policy_document, pretty-printed, when present
+	RawJSON    string // the upstream's answer, pretty-printed
+}
+
+// UpstreamError is an upstream failure in plain words.
+type UpstreamError struct {
+	Op        string
+	Status    int
+	Code      string
+	Message   string
+	RequestID string
+}
+
+// ErrorPage is every error page.
+type ErrorPage struct {
+	Base
+	Status   int
+	Heading  string
+	Message  string
+	Upstream *UpstreamError
+}
+
+// ago says how long before now t was, in words.
+func ago(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		return "just now"
+	case d < 2*time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%d seconds ago", int(d.Seconds()))
+	case d < 2*time.Minute:
+		return "1 minute ago"
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes ago", int(d.Minutes()))
+	case d < 2*time.Hour:
+		return "1 hour ago"
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours ago", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	}
+}
+
+// timestamp formats t as the API does, or "—" for the zero time.
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func statusClass(status string) string { return "badge status-" + status }

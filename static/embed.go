@@ -1,0 +1,42 @@
+// Package static embeds the console's CSS, JavaScript and vendored front-end
+// libraries, so the binary serves them itself and works offline.
+package static
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"io/fs"
+	"sync"
+)
+
+// FS holds the assets, served under /static/.
+//
+//go:embed app.css vendor
+var FS embed.FS
+
+var (
+	versionsOnce sync.Once
+	versions     map[string]string
+)
+
+// Path returns the URL of an asset with a content hash in its query, so the
+// server can let browsers cache assets for a year and still roll out changes.
+func Path(name string) string {
+	versionsOnce.Do(func() {
+		versions = map[string]string{}
+		_ = fs.WalkDir(FS, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := FS.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(data)
+			versions[p] = hex.EncodeToString(sum[:6])
+			return nil
+		})
+	})
+	return "/static/" + name + "?v=" + versions[name]
+}
