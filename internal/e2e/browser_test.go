@@ -1,0 +1,228 @@
+// Package e2e drives the console in headless Chromium, as an admin would:
+// filtering, paging, refreshing and opening an endpoint.
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/vpcep-console/vpcep-console/internal/handlers"
+	"github.com/vpcep-console/vpcep-console/internal/inventory"
+	"github.com/vpcep-console/vpcep-console/internal/store"
+	"github.com/vpcep-console/vpcep-console/internal/testdb"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
+)
+
+var dbURL string
+
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m, &dbURL)) }
+
+// browser starts headless Chromium, or fails the test saying what to install.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := os.Getenv("CHROMIUM")
+	if path == "" {
+		for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+			if p, err := exec.LookPath(name); err == nil {
+				path = p
+				break
+			}
+		}
+	}
+	if path == "" {
+		t.Fatal("no Chromium for the browser tests: install it (Debian: apt-get install chromium) or set CHROMIUM to its path")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1400, 1000),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	return ctx
+}
+
+// console serves the whole console over real HTTP against the simulator.
+func console(t *testing.T) (string, *vpcepsim.Server) {
+	t.Helper()
+	ak, sk := vpcepsim.NewCredentials()
+	sim := vpcepsim.New(vpcepsim.Options{ProjectID: "p-e2e", AK: ak, SK: sk, Endpoints: vpcepsim.DemoEndpoints(1, time.Now())})
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(simSrv.Close)
+	client, err := vpcep.New(vpcep.Config{Endpoint: simSrv.URL, ProjectID: "p-e2e", AK: ak, SK: sk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := testdb.Pool(t, dbURL)
+	st := store.New(pool)
+	migrator, err := store.NewMigrator(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { migrator.Close() })
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	refresher := inventory.NewRefresher(client, st, time.Minute, logger)
+	if err := refresher.Refresh(context.Background(), inventory.TriggerStartup); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handlers.New(handlers.Deps{
+		Store: st, Upstream: client, Refresher: refresher, Schema: migrator, Logger: logger,
+		ProjectID: "p-e2e", Region: "cn-north-4", Demo: true, PerPage: 10,
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, sim
+}
+
+func rowCount(ctx context.Context) (int, error) {
+	return chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="endpoint-row"]').length`))
+}
+
+// waitRows waits until the table shows want rows (htmx swaps asynchronously).
+func waitRows(t *testing.T, ctx context.Context, want int, check func(string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := rowCount(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		url, _ := chromedp.Run(ctx, chromedp.Location())
+		if n == want && (check == nil || check(url)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("table shows %d rows at %s, want %d", n, url, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestBrowseFilterPageAndOpenAnEndpoint(t *testing.T) {
+	base, sim := console(t)
+	ctx := browser(t)
+
+	gateways, sfs := 0, 0
+	for _, ep := range sim.Endpoints() {
+		if ep.Service.Type == "gateway" {
+			gateways++
+			if strings.Contains(ep.Service.Name, "sfsturbo") {
+				sfs++
+			}
+		}
+	}
+
+	// The first page of ten, with a pager.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(`[data-testid="endpoint-table"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitRows(t, ctx, 10, func(u string) bool { return strings.HasSuffix(u, "/endpoints") })
+
+	// Choosing a type swaps the results in place and puts the filter in the address.
+	if err := chromedp.Do(ctx, chromedp.SetValue(`[data-testid="filter-type"]`, "gateway"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="filter-type"]').dispatchEvent(new Event('change', {bubbles: true}))`)); err != nil {
+		t.Fatal(err)
+	}
+	waitRows(t, ctx, min(gateways, 10), func(u string) bool { return strings.Contains(u, "type=gateway") })
+
+	// Typing a search narrows further.
+	if err := chromedp.Do(ctx, chromedp.SendKeys(`[data-testid="filter-q"]`, "sfsturbo")); err != nil {
+		t.Fatal(err)
+	}
+	waitRows(t, ctx, sfs, func(u string) bool { return strings.Contains(u, "q=sfsturbo") && strings.Contains(u, "type=gateway") })
+
+	// The filtered URL is a link one can share: loading it afresh shows the same view.
+	shared, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(shared), chromedp.WaitVisible(`[data-testid="endpoint-table"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitRows(t, ctx, sfs, nil)
+
+	// Refresh keeps the filters and says how fresh the list is.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`[data-testid="refresh"]`),
+		chromedp.Sleep(300*time.Millisecond),
+		chromedp.WaitVisible(`[data-testid="freshness"]`)); err != nil {
+		t.Fatal(err)
+	}
+	freshness, err := chromedp.Run(ctx, chromedp.Text(`[data-testid="freshness"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(freshness, "endpoints, refreshed") {
+		t.Errorf("freshness after refresh: %q", freshness)
+	}
+	waitRows(t, ctx, sfs, nil)
+
+	// Open the first endpoint: its policy is read live and shown as a table.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`[data-testid="endpoint-link"]`),
+		chromedp.WaitVisible(`[data-testid="policy-table"]`)); err != nil {
+		t.Fatal(err)
+	}
+	service, err := chromedp.Run(ctx, chromedp.Text(`[data-testid="endpoint-service"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	statements, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="policy-statement"]').length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(service, "sfsturbo") || statements == 0 {
+		t.Errorf("endpoint page: service %q, %d statements", service, statements)
+	}
+
+	// Back to the list, then page forward with htmx.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/endpoints"), chromedp.WaitVisible(`[data-testid="next-page"]`),
+		chromedp.Click(`[data-testid="next-page"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitRows(t, ctx, 10, func(u string) bool { return strings.Contains(u, "page=2") })
+	info, err := chromedp.Run(ctx, chromedp.Text(`[data-testid="page-info"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(info, "Page 2 of 4") {
+		t.Errorf("page info %q", info)
+	}
+}
+
+func TestUpstreamErrorPageInTheBrowser(t *testing.T) {
+	base, sim := console(t)
+	ctx := browser(t)
+	sim.FailNext(1, vpcepsim.Fault{Status: 503, Code: "EndPoint.0001", Message: "System error. Please retry."})
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/endpoints/"+sim.Endpoints()[0].ID),
+		chromedp.WaitVisible(`[data-testid="upstream-error"]`)); err != nil {
+		t.Fatal(err)
+	}
+	heading, err := chromedp.Run(ctx, chromedp.Text(`[data-testid="error-heading"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := chromedp.Run(ctx, chromedp.Text(`[data-testid="upstream-code"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if heading != "The VPCEP API failed" || code != "EndPoint.0001" {
+		t.Errorf("error page: %q %q", heading, code)
+	}
+}
