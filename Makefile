@@ -1,0 +1,62 @@
+# vpcep-console. `make run` and `make test` are the two commands a new
+# machine needs; see README.md.
+SHELL := bash
+GO ?= go
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: run test lint generate bench build sim db-up db-down migrate-new vendor-static
+
+## run: the console in demo mode at http://localhost:8080 on a real Postgres
+run:
+	@url=$$(scripts/dev-db.sh run) && DATABASE_URL="$$url" $(GO) run ./cmd/web serve --demo
+
+## test: every test, against a real Postgres (TEST_DATABASE_URL, a local cluster, or testcontainers-go)
+test:
+	@url=$$(scripts/dev-db.sh test) && TEST_DATABASE_URL="$$url" $(GO) test -count=1 ./...
+
+## lint: go vet, gofmt, and generated templ code in sync with the .templ files
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) tool templ generate
+	@git diff --exit-code --stat -- '*_templ.go' || { echo "generated templ code was stale: commit the regenerated *_templ.go"; exit 1; }
+
+## generate: regenerate the templ views
+generate:
+	$(GO) tool templ generate
+
+## bench: Go benchmarks, then first/warm load and memory of /endpoints at 10,000 endpoints
+bench:
+	@url=$$(scripts/dev-db.sh test) && TEST_DATABASE_URL="$$url" $(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/...
+	@url=$$(scripts/dev-db.sh test) && TEST_DATABASE_URL="$$url" scripts/bench-endpoints.sh
+
+## build: the two binaries into bin/
+build:
+	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/web ./cmd/vpcep-sim
+
+## sim: the VPCEP simulator alone on 127.0.0.1:9090 (prints its AK/SK)
+sim:
+	$(GO) run ./cmd/vpcep-sim
+
+## db-up / db-down: start or stop the development database
+db-up:
+	@scripts/dev-db.sh run >/dev/null
+db-down:
+	@scripts/dev-db.sh stop
+
+## migrate-new name=verb_noun: a new goose SQL migration in migrations/
+migrate-new:
+	@test -n "$(name)" || { echo "usage: make migrate-new name=verb_noun"; exit 2; }
+	@last=$$(ls migrations/*.sql | sed -E 's|.*/0*([0-9]+)_.*|\1|' | sort -n | tail -n 1); \
+	  file=$$(printf 'migrations/%05d_%s.sql' $$((last + 1)) "$(name)"); \
+	  printf -- '-- +goose Up\n\n-- +goose Down\n' > "$$file"; echo "created $$file"
+
+## vendor-static: refresh htmx and Pico from the npm registry (versions pinned here)
+HTMX_VERSION := 2.0.11
+PICO_VERSION := 2.1.1
+vendor-static:
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) @picocss/pico@$(PICO_VERSION) >/dev/null && \
+	  for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done && \
+	  cp htmx.org-$(HTMX_VERSION)/package/dist/htmx.min.js htmx.org-$(HTMX_VERSION)/package/LICENSE $(CURDIR)/static/vendor/htmx/ && \
+	  cp picocss-pico-$(PICO_VERSION)/package/css/pico.min.css picocss-pico-$(PICO_VERSION)/package/LICENSE.md $(CURDIR)/static/vendor/pico/ && \
+	  rm -rf $$tmp && echo "vendored htmx $(HTMX_VERSION) and Pico $(PICO_VERSION)"
