@@ -28,10 +28,15 @@ func main() {
 		failRoute  = flag.String("fail-route", vpcepsim.RouteUpdatePolicy, `route for a standing failure: "GET endpoints", "GET endpoint", "PUT policy"`)
 		drop       = flag.Int("drop", 0, "close the connection without answering for the next N calls")
 		nested     = flag.Bool("nested-errors", false, `answer errors as {"error":{"code","message"}}`)
+		fixedAK    = flag.String("ak", os.Getenv("VPCEP_SIM_AK"), "accept this AK instead of a random one (VPCEP_SIM_AK)")
+		fixedSK    = flag.String("sk", os.Getenv("VPCEP_SIM_SK"), "accept this SK instead of a random one (VPCEP_SIM_SK)")
 	)
 	flag.Parse()
 
 	ak, sk := vpcepsim.NewCredentials()
+	if *fixedAK != "" && *fixedSK != "" {
+		ak, sk = *fixedAK, *fixedSK
+	}
 	endpoints := vpcepsim.DemoEndpoints(1, time.Now())
 	if *seed > 0 {
 		endpoints = vpcepsim.GeneratedEndpoints(1, *seed, time.Now())
