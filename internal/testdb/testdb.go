@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,16 +29,33 @@ Set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 or install the PostgreSQL server binaries (Debian: apt-get install postgresql) so
 'make test' can start a local cluster, or start a Docker engine for testcontainers-go`
 
+// server is found once per test process: one container, not one per database.
+var server struct { // the package's one shared server
+	once sync.Once
+	url  string
+	stop func()
+	err  error
+}
+
+func serverURL() (string, error) {
+	server.once.Do(func() { server.url, server.stop, server.err = findServer() })
+	return server.url, server.err
+}
+
 // Main runs m with a fresh, migrated database whose URL it stores in *dbURL,
 // then drops the database. Use it from TestMain: os.Exit(testdb.Main(m, &url)).
 func Main(m *testing.M, dbURL *string) int {
-	server, stop, err := serverURL()
+	srvURL, err := serverURL()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: "+err.Error())
 		return 1
 	}
-	defer stop()
-	url, drop, err := createDatabase(server)
+	defer func() {
+		if server.stop != nil {
+			server.stop()
+		}
+	}()
+	url, drop, err := createDatabase(srvURL)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: "+err.Error())
 		return 1
@@ -54,12 +72,11 @@ func Main(m *testing.M, dbURL *string) int {
 // Empty creates an empty database (no migrations) dropped when t ends.
 func Empty(t testing.TB) string {
 	t.Helper()
-	server, stop, err := serverURL()
+	srvURL, err := serverURL()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(stop)
-	url, drop, err := createDatabase(server)
+	url, drop, err := createDatabase(srvURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,9 +106,9 @@ func Pool(t testing.TB, url string) *pgxpool.Pool {
 	return pool
 }
 
-// serverURL finds a server: TEST_DATABASE_URL, else a testcontainers-go
+// findServer finds a server: TEST_DATABASE_URL, else a testcontainers-go
 // container. stop releases what was started.
-func serverURL() (string, func(), error) {
+func findServer() (string, func(), error) {
 	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
 		return u, func() {}, nil
 	}
