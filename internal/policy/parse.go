@@ -1,0 +1,268 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+)
+
+// FieldError is one problem with the input, at the field it concerns, e.g.
+// "policy_statement[0].Effect".
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// FieldErrors are every problem found, in input order.
+type FieldErrors []FieldError
+
+func (fe FieldErrors) Error() string {
+	if len(fe) == 0 {
+		return "no errors"
+	}
+	return fe[0].Field + ": " + fe[0].Message
+}
+
+// For returns the message for field, or "".
+func (fe FieldErrors) For(field string) string {
+	for _, e := range fe {
+		if e.Field == field {
+			return e.Message
+		}
+	}
+	return ""
+}
+
+// ForPrefix reports whether any error concerns field or something inside it.
+func (fe FieldErrors) ForPrefix(prefix string) bool {
+	for _, e := range fe {
+		if e.Field == prefix || strings.HasPrefix(e.Field, prefix+".") || strings.HasPrefix(e.Field, prefix+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// statementKeys are the only keys a statement may have.
+var statementKeys = map[string]bool{"Effect": true, "Action": true, "Resource": true, "Condition": true, "Sid": true}
+
+// ParseDocument parses the raw editor's JSON, {"policy_statement": [...]},
+// rejecting unknown keys, and validates the policy. field prefixes error
+// fields (e.g. "policy_json").
+func ParseDocument(data []byte, field string) (Policy, FieldErrors) {
+	if len(data) > MaxBodyBytes {
+		return nil, FieldErrors{{field, fmt.Sprintf("The policy is %d bytes; at most %d (64 KiB) are allowed.", len(data), MaxBodyBytes)}}
+	}
+	var top map[string]json.RawMessage
+	if err := decodeStrict(data, &top); err != nil {
+		return nil, FieldErrors{{field, "Not well-formed JSON: " + err.Error() + "."}}
+	}
+	if top == nil {
+		return nil, FieldErrors{{field, `The policy must be a JSON object: {"policy_statement": [...]}.`}}
+	}
+	for k := range top {
+		if k != "policy_statement" {
+			return nil, FieldErrors{{field, fmt.Sprintf("Unknown key %q: only \"policy_statement\" is allowed.", k)}}
+		}
+	}
+	raw, ok := top["policy_statement"]
+	if !ok {
+		return nil, FieldErrors{{"policy_statement", "policy_statement is required."}}
+	}
+	return ParseStatements(raw)
+}
+
+// ParseStatements parses and validates a policy_statement JSON array.
+func ParseStatements(raw json.RawMessage) (Policy, FieldErrors) {
+	var items []json.RawMessage
+	if err := decodeStrict(raw, &items); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return nil, FieldErrors{{"policy_statement", "policy_statement must be an array of statements."}}
+	}
+	var errs FieldErrors
+	p := make(Policy, 0, len(items))
+	for i, item := range items {
+		where := fmt.Sprintf("policy_statement[%d]", i)
+		var obj map[string]json.RawMessage
+		if err := decodeStrict(item, &obj); err != nil || obj == nil {
+			errs = append(errs, FieldError{where, "Each statement must be a JSON object."})
+			continue
+		}
+		var unknown []string
+		for k := range obj {
+			if !statementKeys[k] {
+				unknown = append(unknown, k)
+			}
+		}
+		if len(unknown) > 0 {
+			errs = append(errs, FieldError{where, fmt.Sprintf("Unknown key %q: a statement has Effect, Action, Resource and optionally Sid and Condition (names are case-sensitive).", unknown[0])})
+			continue
+		}
+		var s vpcep.PolicyStatement
+		if raw, ok := obj["Effect"]; !ok {
+			errs = append(errs, FieldError{where + ".Effect", "Effect is required: Allow or Deny."})
+		} else if err := json.Unmarshal(raw, &s.Effect); err != nil {
+			errs = append(errs, FieldError{where + ".Effect", "Effect must be the string Allow or Deny."})
+		}
+		s.Action = stringList(obj, "Action", where, &errs)
+		s.Resource = stringList(obj, "Resource", where, &errs)
+		if raw, ok := obj["Sid"]; ok {
+			if err := json.Unmarshal(raw, &s.Sid); err != nil {
+				errs = append(errs, FieldError{where + ".Sid", "Sid must be a string."})
+			}
+		}
+		if raw, ok := obj["Condition"]; ok && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			s.Condition = append(json.RawMessage(nil), raw...)
+		}
+		p = append(p, s)
+	}
+	errs = append(errs, Validate(p)...)
+	return p, dedupe(errs)
+}
+
+// stringList reads obj[key] as an array of strings, recording type errors;
+// Validate checks emptiness and bounds.
+func stringList(obj map[string]json.RawMessage, key, where string, errs *FieldErrors) []string {
+	raw, ok := obj[key]
+	if !ok {
+		*errs = append(*errs, FieldError{where + "." + key, key + " is required: a non-empty array of strings."})
+		return nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		*errs = append(*errs, FieldError{where + "." + key, key + " must be an array of strings, e.g. [\"obs:object:GetObject\"]."})
+		return nil
+	}
+	out := make([]string, 0, len(items))
+	for i, item := range items {
+		var s string
+		if err := json.Unmarshal(item, &s); err != nil {
+			*errs = append(*errs, FieldError{fmt.Sprintf("%s.%s[%d]", where, key, i), fmt.Sprintf("%s entries must be strings.", key)})
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// Validate checks a policy however it was entered: at least one statement,
+// Effect exactly Allow or Deny, non-empty Action and Resource lists of
+// non-empty strings, a Condition that is a JSON object, and the bounds.
+func Validate(p Policy) FieldErrors {
+	var errs FieldErrors
+	if len(p) == 0 {
+		return FieldErrors{{"policy_statement", "A policy needs at least one statement."}}
+	}
+	if len(p) > MaxStatements {
+		errs = append(errs, FieldError{"policy_statement", fmt.Sprintf("%d statements; at most %d are allowed.", len(p), MaxStatements)})
+	}
+	for i, s := range p {
+		where := fmt.Sprintf("policy_statement[%d]", i)
+		if s.Effect != Allow && s.Effect != Deny {
+			msg := fmt.Sprintf("Effect must be exactly Allow or Deny, not %q.", s.Effect)
+			if s.Effect == "" {
+				msg = "Effect is required: Allow or Deny."
+			}
+			errs = append(errs, FieldError{where + ".Effect", msg})
+		}
+		for _, list := range []struct {
+			key    string
+			values []string
+		}{{"Action", s.Action}, {"Resource", s.Resource}} {
+			field := where + "." + list.key
+			if len(list.values) == 0 {
+				errs = append(errs, FieldError{field, list.key + " needs at least one entry."})
+				continue
+			}
+			if len(list.values) > MaxEntries {
+				errs = append(errs, FieldError{field, fmt.Sprintf("%d entries; at most %d are allowed.", len(list.values), MaxEntries)})
+			}
+			for j, v := range list.values {
+				if msg := checkString(v); msg != "" {
+					errs = append(errs, FieldError{fmt.Sprintf("%s[%d]", field, j), list.key + " entries " + msg})
+				}
+			}
+		}
+		if len(s.Sid) > MaxStringLength || !utf8.ValidString(s.Sid) {
+			errs = append(errs, FieldError{where + ".Sid", fmt.Sprintf("Sid must be valid text of at most %d bytes.", MaxStringLength)})
+		}
+		if len(s.Condition) > 0 {
+			var obj map[string]any
+			switch {
+			case len(s.Condition) > MaxConditionSize:
+				errs = append(errs, FieldError{where + ".Condition", fmt.Sprintf("Condition is %d bytes; at most %d are allowed.", len(s.Condition), MaxConditionSize)})
+			case json.Unmarshal(s.Condition, &obj) != nil || obj == nil:
+				errs = append(errs, FieldError{where + ".Condition", `Condition must be a JSON object, e.g. {"StringEquals": {"obs:prefix": ["logs/"]}}.`})
+			}
+		}
+	}
+	return errs
+}
+
+func checkString(v string) string {
+	switch {
+	case strings.TrimSpace(v) == "":
+		return "must not be empty."
+	case len(v) > MaxStringLength:
+		return fmt.Sprintf("must be at most %d bytes.", MaxStringLength)
+	case !utf8.ValidString(v):
+		return "must be valid UTF-8 text."
+	case strings.TrimSpace(v) != v:
+		return "must not start or end with spaces."
+	}
+	return ""
+}
+
+// ValidateReason checks the reason every change must give.
+func ValidateReason(reason string) FieldErrors {
+	switch r := strings.TrimSpace(reason); {
+	case r == "":
+		return FieldErrors{{"reason", "Say why this change is made: the reason is recorded in the audit log."}}
+	case len(r) > MaxReasonLength:
+		return FieldErrors{{"reason", fmt.Sprintf("The reason is %d bytes; at most %d are allowed.", len(r), MaxReasonLength)}}
+	}
+	return nil
+}
+
+// decodeStrict decodes exactly one JSON value, reporting trailing data and
+// duplicate-free syntax errors with their offset.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn):
+			return fmt.Errorf("%s at byte %d", syn.Error(), syn.Offset)
+		case errors.As(err, &typ):
+			return fmt.Errorf("expected %s, found a JSON %s at byte %d", typ.Type, typ.Value, typ.Offset)
+		case errors.Is(err, io.EOF):
+			return errors.New("it is empty")
+		}
+		return err
+	}
+	if dec.More() {
+		return errors.New("unexpected data after the end of the JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("unexpected data after the end of the JSON value")
+	}
+	return nil
+}
+
+func dedupe(errs FieldErrors) FieldErrors {
+	seen := map[string]bool{}
+	var out FieldErrors
+	for _, e := range errs {
+		if !seen[e.Field] {
+			seen[e.Field] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
