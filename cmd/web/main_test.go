@@ -37,7 +37,7 @@ func TestMigrateCommands(t *testing.T) {
 	var out strings.Builder
 	for _, step := range []struct{ cmd, want string }{
 		{"status", "pending"},
-		{"up", "applied 1 migration(s)"},
+		{"up", "applied 2 migration(s)"},
 		{"status", "applied 20"},
 		{"down", ""},
 		{"status", "pending"},

@@ -1,0 +1,178 @@
+// Package audit is the policy change log in Postgres: every change that
+// passed validation, written ahead as pending and finalised with the
+// upstream's answer. The database refuses DELETE and any UPDATE but the one
+// finalise; each entry is chained to the previous one by SHA-256 so Verify
+// names the first entry altered by hand.
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Actions of an entry.
+const (
+	ActionUpdate   = "update"
+	ActionRollback = "rollback"
+)
+
+// Outcomes of an entry.
+const (
+	OutcomePending   = "pending"
+	OutcomeSucceeded = "succeeded"
+	OutcomeFailed    = "failed"
+	OutcomeUnknown   = "unknown"
+)
+
+// Sides of a rolled-back entry a rollback restores.
+const (
+	RestoresBefore = "before" // the rolled-back entry's policy_before: undo it
+	RestoresAfter  = "after"  // its policy_requested: go back to that version
+)
+
+// genesisHash is the prev_hash of the first entry.
+var genesisHash = strings.Repeat("0", 64)
+
+// Entry is one audit log entry. Empty strings are NULL in the database.
+type Entry struct {
+	ID                  int64           `json:"id"`
+	SubmissionKey       string          `json:"-"`
+	StartedAt           time.Time       `json:"started_at"`
+	FinishedAt          *time.Time      `json:"finished_at"`
+	Actor               string          `json:"actor"`
+	ProjectID           string          `json:"project_id"`
+	Region              string          `json:"region"`
+	EndpointID          string          `json:"endpoint_id"`
+	EndpointServiceName string          `json:"endpoint_service_name"`
+	Action              string          `json:"action"`
+	Reason              string          `json:"reason"`
+	RollbackOf          *int64          `json:"rollback_of"`
+	Restores            string          `json:"restores,omitempty"`
+	PolicyBefore        json.RawMessage `json:"policy_before"`
+	PolicyRequested     json.RawMessage `json:"policy_requested"`
+	RequestBody         string          `json:"request_body"`
+	ResponseStatus      *int            `json:"response_status"`
+	ResponseBody        string          `json:"response_body"`
+	RequestID           string          `json:"request_id"`
+	ErrorCode           string          `json:"error_code"`
+	ErrorMessage        string          `json:"error_message"`
+	ReadbackMatches     *bool           `json:"readback_matches"`
+	ReadbackPolicy      json.RawMessage `json:"readback_policy,omitempty"`
+	DurationMS          *int            `json:"duration_ms"`
+	Outcome             string          `json:"outcome"`
+	Note                string          `json:"note"`
+	Hash                string          `json:"hash"`
+	PrevHash            string          `json:"prev_hash"`
+	FinalHash           string          `json:"final_hash,omitempty"`
+}
+
+// Final is what finalising an entry records.
+type Final struct {
+	Outcome         string
+	FinishedAt      time.Time
+	RequestBody     string
+	ResponseStatus  int // 0: no answer
+	ResponseBody    string
+	RequestID       string
+	ErrorCode       string
+	ErrorMessage    string
+	ReadbackMatches *bool
+	ReadbackPolicy  string // canonical JSON of the read-back policy
+	Duration        time.Duration
+	Note            string
+}
+
+// startContent is what hash covers: everything recorded at the start.
+type startContent struct {
+	ID                  int64  `json:"id"`
+	SubmissionKey       string `json:"submission_key"`
+	StartedAt           string `json:"started_at"`
+	Actor               string `json:"actor"`
+	ProjectID           string `json:"project_id"`
+	Region              string `json:"region"`
+	EndpointID          string `json:"endpoint_id"`
+	EndpointServiceName string `json:"endpoint_service_name"`
+	Action              string `json:"action"`
+	Reason              string `json:"reason"`
+	RollbackOf          *int64 `json:"rollback_of"`
+	Restores            string `json:"restores"`
+	PolicyBefore        string `json:"policy_before"`
+	PolicyRequested     string `json:"policy_requested"`
+	PrevHash            string `json:"prev_hash"`
+}
+
+// finalContent is what final_hash covers: the hash and everything recorded
+// at the finalise.
+type finalContent struct {
+	Hash            string `json:"hash"`
+	Outcome         string `json:"outcome"`
+	FinishedAt      string `json:"finished_at"`
+	RequestBody     string `json:"request_body"`
+	ResponseStatus  *int   `json:"response_status"`
+	ResponseBody    string `json:"response_body"`
+	RequestID       string `json:"request_id"`
+	ErrorCode       string `json:"error_code"`
+	ErrorMessage    string `json:"error_message"`
+	ReadbackMatches *bool  `json:"readback_matches"`
+	ReadbackPolicy  string `json:"readback_policy"`
+	DurationMS      *int   `json:"duration_ms"`
+	Note            string `json:"note"`
+}
+
+// timeText is how times are hashed: UTC, microseconds (Postgres's precision).
+func timeText(t time.Time) string { return t.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano) }
+
+func sha256Hex(v any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // plain strings and numbers only
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func (e *Entry) computeHash() string {
+	return sha256Hex(startContent{
+		ID: e.ID, SubmissionKey: e.SubmissionKey, StartedAt: timeText(e.StartedAt), Actor: e.Actor,
+		ProjectID: e.ProjectID, Region: e.Region, EndpointID: e.EndpointID, EndpointServiceName: e.EndpointServiceName,
+		Action: e.Action, Reason: e.Reason, RollbackOf: e.RollbackOf, Restores: e.Restores,
+		PolicyBefore: string(e.PolicyBefore), PolicyRequested: string(e.PolicyRequested), PrevHash: e.PrevHash,
+	})
+}
+
+func (e *Entry) computeFinalHash() string {
+	finished := ""
+	if e.FinishedAt != nil {
+		finished = timeText(*e.FinishedAt)
+	}
+	return sha256Hex(finalContent{
+		Hash: e.Hash, Outcome: e.Outcome, FinishedAt: finished, RequestBody: e.RequestBody,
+		ResponseStatus: e.ResponseStatus, ResponseBody: e.ResponseBody, RequestID: e.RequestID,
+		ErrorCode: e.ErrorCode, ErrorMessage: e.ErrorMessage, ReadbackMatches: e.ReadbackMatches,
+		ReadbackPolicy: string(e.ReadbackPolicy), DurationMS: e.DurationMS, Note: e.Note,
+	})
+}
+
+// apply records f on e as finalising does.
+func (e *Entry) apply(f Final) {
+	finished := f.FinishedAt.UTC().Truncate(time.Microsecond)
+	e.Outcome, e.FinishedAt = f.Outcome, &finished
+	e.RequestBody, e.ResponseBody, e.RequestID = f.RequestBody, f.ResponseBody, f.RequestID
+	e.ErrorCode, e.ErrorMessage, e.Note = f.ErrorCode, f.ErrorMessage, f.Note
+	e.ResponseStatus = nil
+	if f.ResponseStatus != 0 {
+		status := f.ResponseStatus
+		e.ResponseStatus = &status
+	}
+	e.ReadbackMatches = f.ReadbackMatches
+	e.ReadbackPolicy = nil
+	if f.ReadbackPolicy != "" {
+		e.ReadbackPolicy = json.RawMessage(f.ReadbackPolicy)
+	}
+	ms := int(f.Duration.Milliseconds())
+	e.DurationMS = &ms
+	e.FinalHash = e.computeFinalHash()
+}

@@ -1,0 +1,351 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrNotFound is returned for an entry id that does not exist.
+var ErrNotFound = errors.New("audit: entry not found")
+
+// ErrDuplicateSubmission is returned by Begin when the submission key was
+// used before; Existing is that entry's id.
+type ErrDuplicateSubmission struct{ Existing int64 }
+
+func (e *ErrDuplicateSubmission) Error() string {
+	return fmt.Sprintf("audit: this submission was already recorded as entry #%d", e.Existing)
+}
+
+// chainLockKey serialises appends so each entry's prev_hash is the hash of
+// the entry before it, across replicas ("vpcepaud").
+const chainLockKey int64 = 0x7670636570617564
+
+// Log is the audit log.
+type Log struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+}
+
+// New returns the Log stored behind pool.
+func New(pool *pgxpool.Pool) *Log { return &Log{pool: pool, now: time.Now} }
+
+// Start is what Begin records.
+type Start struct {
+	SubmissionKey       string
+	Actor               string
+	ProjectID           string
+	Region              string
+	EndpointID          string
+	EndpointServiceName string
+	Action              string
+	Reason              string
+	RollbackOf          *int64
+	Restores            string
+	PolicyBefore        string // canonical JSON
+	PolicyRequested     string // canonical JSON
+}
+
+const columns = `id, submission_key, started_at, actor, project_id, region, endpoint_id, endpoint_service_name,
+	action, reason, rollback_of, restores, policy_before, policy_requested, prev_hash, hash, outcome,
+	finished_at, request_body, response_status, response_body, request_id, error_code, error_message,
+	readback_matches, readback_policy, duration_ms, note, final_hash`
+
+// Begin commits a pending entry, chained to the newest one. It must succeed
+// before anything is sent upstream: that is what makes the log write-ahead.
+func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
+	e := &Entry{
+		SubmissionKey: s.SubmissionKey, StartedAt: l.now().UTC().Truncate(time.Microsecond), Actor: s.Actor,
+		ProjectID: s.ProjectID, Region: s.Region, EndpointID: s.EndpointID, EndpointServiceName: s.EndpointServiceName,
+		Action: s.Action, Reason: s.Reason, RollbackOf: s.RollbackOf, Restores: s.Restores,
+		PolicyBefore: json.RawMessage(s.PolicyBefore), PolicyRequested: json.RawMessage(s.PolicyRequested),
+		Outcome: OutcomePending,
+	}
+	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, chainLockKey); err != nil {
+			return err
+		}
+		if e.SubmissionKey != "" {
+			var existing int64
+			err := tx.QueryRow(ctx, `SELECT id FROM audit_entries WHERE submission_key = $1`, e.SubmissionKey).Scan(&existing)
+			if err == nil {
+				return &ErrDuplicateSubmission{Existing: existing}
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		err := tx.QueryRow(ctx, `SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1`).Scan(&e.PrevHash)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			e.PrevHash = genesisHash
+		case err != nil:
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('audit_entries', 'id'))`).Scan(&e.ID); err != nil {
+			return err
+		}
+		e.Hash = e.computeHash()
+		_, err = tx.Exec(ctx, `
+			INSERT INTO audit_entries (id, submission_key, started_at, actor, project_id, region, endpoint_id,
+				endpoint_service_name, action, reason, rollback_of, restores, policy_before, policy_requested,
+				prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			e.ID, nullable(e.SubmissionKey), e.StartedAt, e.Actor, e.ProjectID, e.Region, e.EndpointID,
+			e.EndpointServiceName, e.Action, e.Reason, e.RollbackOf, nullable(e.Restores),
+			string(e.PolicyBefore), string(e.PolicyRequested), e.PrevHash, e.Hash)
+		return err
+	})
+	var dup *ErrDuplicateSubmission
+	if errors.As(err, &dup) {
+		return nil, err
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "audit_entries_submission_key_key" {
+		// Raced with the same submission on another connection: it won.
+		existing, getErr := l.bySubmissionKey(ctx, e.SubmissionKey)
+		if getErr == nil {
+			return nil, &ErrDuplicateSubmission{Existing: existing}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: record pending entry: %w", err)
+	}
+	return e, nil
+}
+
+func (l *Log) bySubmissionKey(ctx context.Context, key string) (int64, error) {
+	var id int64
+	err := l.pool.QueryRow(ctx, `SELECT id FROM audit_entries WHERE submission_key = $1`, key).Scan(&id)
+	return id, err
+}
+
+// Finalise records the outcome of a pending entry. e is updated in place.
+func (l *Log) Finalise(ctx context.Context, e *Entry, f Final) error {
+	if f.Outcome == OutcomePending || f.Outcome == "" {
+		return errors.New("audit: finalise needs an outcome")
+	}
+	e.apply(f)
+	tag, err := l.pool.Exec(ctx, `
+		UPDATE audit_entries SET outcome = $2, finished_at = $3, request_body = $4, response_status = $5,
+			response_body = $6, request_id = $7, error_code = $8, error_message = $9, readback_matches = $10,
+			readback_policy = $11, duration_ms = $12, note = $13, final_hash = $14
+		WHERE id = $1 AND outcome = 'pending'`,
+		e.ID, e.Outcome, e.FinishedAt, nullable(e.RequestBody), e.ResponseStatus, nullable(e.ResponseBody),
+		nullable(e.RequestID), nullable(e.ErrorCode), nullable(e.ErrorMessage), e.ReadbackMatches,
+		nullable(string(e.ReadbackPolicy)), e.DurationMS, nullable(e.Note), e.FinalHash)
+	if err != nil {
+		return fmt.Errorf("audit: finalise entry %d: %w", e.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("audit: entry %d is no longer pending", e.ID)
+	}
+	return nil
+}
+
+// Get returns one entry.
+func (l *Log) Get(ctx context.Context, id int64) (*Entry, error) {
+	rows, err := l.pool.Query(ctx, `SELECT `+columns+` FROM audit_entries WHERE id = $1`, id)
+	if err != nil {
+		return nil, fmt.Errorf("audit: get entry %d: %w", id, err)
+	}
+	e, err := pgx.CollectExactlyOneRow(rows, scanEntry)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: get entry %d: %w", id, err)
+	}
+	return e, nil
+}
+
+// RolledBackBy returns the entries that roll back id, oldest first.
+func (l *Log) RolledBackBy(ctx context.Context, id int64) ([]*Entry, error) {
+	rows, err := l.pool.Query(ctx, `SELECT `+columns+` FROM audit_entries WHERE rollback_of = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("audit: rollbacks of %d: %w", id, err)
+	}
+	out, err := pgx.CollectRows(rows, scanEntry)
+	if err != nil {
+		return nil, fmt.Errorf("audit: rollbacks of %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// Pending returns pending entries started before cutoff, oldest first.
+func (l *Log) Pending(ctx context.Context, cutoff time.Time) ([]*Entry, error) {
+	rows, err := l.pool.Query(ctx, `SELECT `+columns+` FROM audit_entries
+		WHERE outcome = 'pending' AND started_at < $1 ORDER BY id`, cutoff)
+	if err != nil {
+		return nil, fmt.Errorf("audit: pending entries: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanEntry)
+	if err != nil {
+		return nil, fmt.Errorf("audit: pending entries: %w", err)
+	}
+	return out, nil
+}
+
+// Filter selects entries. Empty fields match all.
+type Filter struct {
+	EndpointID string
+	Actor      string
+	Action     string
+	Outcome    string
+	From, To   time.Time // started_at in [From, To)
+}
+
+// Page is a page of entries, newest first.
+type Page struct {
+	Entries    []*Entry
+	NextCursor string // "" on the last page
+}
+
+// List returns up to limit entries matching f, newest first, after cursor
+// (a NextCursor from the previous page). Paging is by keyset on id, so a
+// deep page costs the same as the first.
+func (l *Log) List(ctx context.Context, f Filter, cursor string, limit int) (Page, error) {
+	where, args, err := f.where(cursor)
+	if err != nil {
+		return Page{}, err
+	}
+	args = append(args, limit+1)
+	rows, err := l.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM audit_entries %s ORDER BY id DESC LIMIT $%d`,
+		columns, where, len(args)), args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("audit: list: %w", err)
+	}
+	entries, err := pgx.CollectRows(rows, scanEntry)
+	if err != nil {
+		return Page{}, fmt.Errorf("audit: list: %w", err)
+	}
+	var p Page
+	if len(entries) > limit {
+		entries = entries[:limit]
+		p.NextCursor = strconv.FormatInt(entries[limit-1].ID, 10)
+	}
+	p.Entries = entries
+	return p, nil
+}
+
+// ErrBadCursor is returned for a cursor that List did not make.
+var ErrBadCursor = errors.New("audit: invalid cursor")
+
+func (f Filter) where(cursor string) (string, []any, error) {
+	var conds []string
+	var args []any
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		conds = append(conds, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.EndpointID != "" {
+		add("endpoint_id = $?", f.EndpointID)
+	}
+	if f.Actor != "" {
+		add("actor = $?", f.Actor)
+	}
+	if f.Action != "" {
+		add("action = $?", f.Action)
+	}
+	if f.Outcome != "" {
+		add("outcome = $?", f.Outcome)
+	}
+	if !f.From.IsZero() {
+		add("started_at >= $?", f.From)
+	}
+	if !f.To.IsZero() {
+		add("started_at < $?", f.To)
+	}
+	if cursor != "" {
+		id, err := strconv.ParseInt(cursor, 10, 64)
+		if err != nil || id <= 0 {
+			return "", nil, ErrBadCursor
+		}
+		add("id < $?", id)
+	}
+	if len(conds) == 0 {
+		return "", args, nil
+	}
+	return "WHERE " + strings.Join(conds, " AND "), args, nil
+}
+
+// Each calls fn for every entry matching f, newest first, reading rows as
+// they come: exports stream without holding the log in memory.
+func (l *Log) Each(ctx context.Context, f Filter, fn func(*Entry) error) error {
+	where, args, err := f.where("")
+	if err != nil {
+		return err
+	}
+	rows, err := l.pool.Query(ctx, `SELECT `+columns+` FROM audit_entries `+where+` ORDER BY id DESC`, args...)
+	if err != nil {
+		return fmt.Errorf("audit: export: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return fmt.Errorf("audit: export: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func scanEntry(row pgx.CollectableRow) (*Entry, error) {
+	var e Entry
+	var key, restores, requestBody, responseBody, requestID, errorCode, errorMessage, readback, note, finalHash *string
+	var before, requested string
+	var status, duration *int32
+	err := row.Scan(&e.ID, &key, &e.StartedAt, &e.Actor, &e.ProjectID, &e.Region, &e.EndpointID, &e.EndpointServiceName,
+		&e.Action, &e.Reason, &e.RollbackOf, &restores, &before, &requested, &e.PrevHash, &e.Hash, &e.Outcome,
+		&e.FinishedAt, &requestBody, &status, &responseBody, &requestID, &errorCode, &errorMessage,
+		&e.ReadbackMatches, &readback, &duration, &note, &finalHash)
+	if err != nil {
+		return nil, err
+	}
+	e.StartedAt = e.StartedAt.UTC()
+	if e.FinishedAt != nil {
+		t := e.FinishedAt.UTC()
+		e.FinishedAt = &t
+	}
+	e.SubmissionKey, e.Restores = deref(key), deref(restores)
+	e.PolicyBefore, e.PolicyRequested = json.RawMessage(before), json.RawMessage(requested)
+	e.RequestBody, e.ResponseBody, e.RequestID = deref(requestBody), deref(responseBody), deref(requestID)
+	e.ErrorCode, e.ErrorMessage, e.Note, e.FinalHash = deref(errorCode), deref(errorMessage), deref(note), deref(finalHash)
+	if r := deref(readback); r != "" {
+		e.ReadbackPolicy = json.RawMessage(r)
+	}
+	if status != nil {
+		s := int(*status)
+		e.ResponseStatus = &s
+	}
+	if duration != nil {
+		d := int(*duration)
+		e.DurationMS = &d
+	}
+	return &e, nil
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
