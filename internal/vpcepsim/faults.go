@@ -20,6 +20,7 @@ type faults struct {
 	next       []Fault          // forced answers for the next calls, in order
 	routes     map[string]Fault // forced answer per route ("PUT policy", ...)
 	dropNext   int              // connections to drop without an answer
+	dropAfter  map[string]int   // per route: calls to carry out, then drop without an answer
 	nestedBody bool             // errors as {"error":{"code","message"}}
 }
 
@@ -57,6 +58,18 @@ func (s *Server) DropNext(n int) {
 	s.faults.mu.Unlock()
 }
 
+// LoseAnswerNext makes the next n calls to route take effect (a PUT changes
+// the policy) and then close the connection without answering: the answer
+// lost on the way back.
+func (s *Server) LoseAnswerNext(route string, n int) {
+	s.faults.mu.Lock()
+	if s.faults.dropAfter == nil {
+		s.faults.dropAfter = map[string]int{}
+	}
+	s.faults.dropAfter[route] += n
+	s.faults.mu.Unlock()
+}
+
 // SetNestedErrorBody switches error bodies to the {"error":{"code","message"}}
 // shape the seed document shows (the SDK parses both).
 func (s *Server) SetNestedErrorBody(on bool) {
@@ -72,28 +85,33 @@ func (s *Server) ClearFaults() {
 	s.faults.next = nil
 	s.faults.routes = nil
 	s.faults.dropNext = 0
+	s.faults.dropAfter = nil
 	s.faults.nestedBody = false
 	s.faults.mu.Unlock()
 }
 
 // take decides what to do with a call to route: drop it, force an answer,
-// or serve it normally (after latency).
-func (f *faults) take(route string) (drop bool, forced *Fault, latency time.Duration) {
+// serve it and drop the answer, or serve it normally (after latency).
+func (f *faults) take(route string) (drop bool, forced *Fault, latency time.Duration, dropAfter bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.dropNext > 0 {
 		f.dropNext--
-		return true, nil, f.latency
+		return true, nil, f.latency, false
+	}
+	if f.dropAfter[route] > 0 {
+		f.dropAfter[route]--
+		return false, nil, f.latency, true
 	}
 	if len(f.next) > 0 {
 		next := f.next[0]
 		f.next = f.next[1:]
-		return false, &next, f.latency
+		return false, &next, f.latency, false
 	}
 	if rf, ok := f.routes[route]; ok {
-		return false, &rf, f.latency
+		return false, &rf, f.latency, false
 	}
-	return false, nil, f.latency
+	return false, nil, f.latency, false
 }
 
 func (f *faults) nested() bool {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
@@ -155,7 +156,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	drop, forced, latency := s.faults.take(route)
+	drop, forced, latency, dropAfter := s.faults.take(route)
 	if latency > 0 {
 		select {
 		case <-time.After(latency):
@@ -176,6 +177,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if dropAfter {
+		// Carry the call out, then lose the answer.
+		defer dropConnection(w)
+		w = httptest.NewRecorder()
+	}
 	switch route {
 	case RouteList:
 		s.listEndpoints(w, r, requestID)
