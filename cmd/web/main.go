@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/config"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
@@ -26,6 +28,7 @@ import (
 const usage = `usage:
   web [serve] [--listen ADDR] [--demo] [--no-migrate]
   web migrate up|down|status
+  web audit verify
 
 Configuration comes from the environment; see README.md.`
 
@@ -48,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stderr)
 	case "migrate":
 		return migrate(ctx, args, getenv, stdout)
+	case "audit":
+		return auditCommand(ctx, args, getenv, stdout)
 	case "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -89,6 +94,32 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	default:
 		return fmt.Errorf("unknown migrate command %q: use up, down or status", args[0])
 	}
+}
+
+// auditCommand is `web audit verify`: it walks the hash chain and names the
+// first entry that does not match.
+func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) != 1 || args[0] != "verify" {
+		return errors.New("audit needs: verify")
+	}
+	dbURL, err := config.DatabaseURL(getenv)
+	if err != nil {
+		return err
+	}
+	pool, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	r, err := audit.New(pool).Verify(ctx)
+	if err != nil {
+		return err
+	}
+	if !r.OK() {
+		return fmt.Errorf("audit log tampered with: entry #%d: %s (%d entries checked)", r.BadEntry, r.Problem, r.Checked)
+	}
+	fmt.Fprintf(stdout, "ok: %d entries, hash chain intact\n", r.Checked)
+	return nil
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -140,10 +171,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	refresher := inventory.NewRefresher(client, st, cfg.RefreshInterval, logger)
 	go refresher.Run(ctx)
 
+	auditLog := audit.New(pool)
+	// A change's PUT, read-back and finalise share one deadline, past the
+	// upstream timeout of both calls; the reconciler only touches entries
+	// pending for longer than that.
+	applier := change.NewApplier(client, auditLog, pool, change.Config{
+		ProjectID: cfg.ProjectID, Region: cfg.Region, Deadline: 2*cfg.Timeout + 15*time.Second,
+	}, logger)
+	reconciler := change.NewReconciler(client, auditLog, pool, applier.Deadline()+30*time.Second, logger)
+	go reconciler.Run(ctx, time.Minute)
+
 	srv := &http.Server{
 		Addr: cfg.Listen,
 		Handler: handlers.New(handlers.Deps{
-			Store: st, Upstream: client, Refresher: refresher, Schema: migrator, Logger: logger,
+			Store: st, Upstream: client, Audit: auditLog, Applier: applier,
+			Refresher: refresher, Schema: migrator, Logger: logger,
 			ProjectID: cfg.ProjectID, Region: cfg.Region, Demo: cfg.Demo,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -15,6 +15,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/store"
@@ -81,8 +83,10 @@ func console(t *testing.T) (string, *vpcepsim.Server) {
 	if err := refresher.Refresh(context.Background(), inventory.TriggerStartup); err != nil {
 		t.Fatal(err)
 	}
+	auditLog := audit.New(pool)
+	applier := change.NewApplier(client, auditLog, pool, change.Config{ProjectID: "p-e2e", Region: "cn-north-4", Deadline: 10 * time.Second}, logger)
 	srv := httptest.NewServer(handlers.New(handlers.Deps{
-		Store: st, Upstream: client, Refresher: refresher, Schema: migrator, Logger: logger,
+		Store: st, Upstream: client, Audit: auditLog, Applier: applier, Refresher: refresher, Schema: migrator, Logger: logger,
 		ProjectID: "p-e2e", Region: "cn-north-4", Demo: true, PerPage: 10,
 	}))
 	t.Cleanup(srv.Close)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/views"
@@ -159,6 +160,7 @@ func (s *Server) showEndpoint(c echo.Context) error {
 		return err
 	}
 	p := views.EndpointPage{Base: s.base(c, ep.ServiceName), Endpoint: ep}
+	p.Editable, p.NotEditable = change.Editable(ep)
 	if len(ep.PolicyStatement) > 0 {
 		p.PolicyJSON = prettyJSON(ep.PolicyStatement)
 	}

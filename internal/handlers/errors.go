@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -50,6 +51,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	p.Title = p.Heading
 
+	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+		s.apiError(c, p)
+		return
+	}
 	if c.Request().Header.Get("HX-Request") == "true" {
 		// htmx swaps error answers too (see the layout's htmx-config): put
 		// the error page in place of the whole body, not inside a fragment.
@@ -64,6 +69,38 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.Logger.Error("render error page", slog.String("request_id", p.RequestID), slog.Any("error", err))
 		_ = c.String(http.StatusInternalServerError, "internal error")
 	}
+}
+
+// apiError answers a failed API call in JSON, with the same words as the page.
+func (s *Server) apiError(c echo.Context, p views.ErrorPage) {
+	e := apiError{Code: apiCode(p.Status), Message: p.Heading + ". " + p.Message}
+	if p.Upstream != nil {
+		e.Code, e.Status, e.UpstreamCode, e.RequestID = "upstream", p.Upstream.Status, p.Upstream.Code, p.Upstream.RequestID
+		if p.Status == http.StatusNotFound {
+			e.Code = "not_found"
+		}
+	}
+	_ = apiFail(c, p.Status, e, nil)
+}
+
+func apiCode(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusBadRequest:
+		return "invalid_request"
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusConflict:
+		return "conflict"
+	case http.StatusBadGateway:
+		return "upstream"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
+	}
+	return "internal"
 }
 
 // describeUpstream says in plain words what an upstream failure means, and

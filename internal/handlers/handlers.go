@@ -13,6 +13,8 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/views"
@@ -33,6 +35,8 @@ type SchemaChecker interface {
 type Deps struct {
 	Store     *store.Store
 	Upstream  Upstream
+	Audit     *audit.Log
+	Applier   *change.Applier
 	Refresher *inventory.Refresher
 	Schema    SchemaChecker
 	Logger    *slog.Logger

@@ -14,6 +14,8 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/store"
@@ -35,6 +37,7 @@ type app struct {
 	simURL    string
 	ak, sk    string
 	store     *store.Store
+	audit     *audit.Log
 	refresher *inventory.Refresher
 	handler   http.Handler
 	logs      *strings.Builder
@@ -82,11 +85,13 @@ func newApp(t *testing.T, opts ...option) *app {
 	}
 	t.Cleanup(func() { migrator.Close() })
 	refresher := inventory.NewRefresher(client, st, time.Minute, logger)
+	auditLog := audit.New(pool)
+	applier := change.NewApplier(client, auditLog, pool, change.Config{ProjectID: projectID, Region: "cn-north-4", Deadline: 10 * time.Second}, logger)
 	h := handlers.New(handlers.Deps{
-		Store: st, Upstream: client, Refresher: refresher, Schema: migrator, Logger: logger,
+		Store: st, Upstream: client, Audit: auditLog, Applier: applier, Refresher: refresher, Schema: migrator, Logger: logger,
 		ProjectID: projectID, Region: "cn-north-4", PerPage: cfg.perPage,
 	})
-	return &app{sim: sim, simURL: srv.URL, ak: ak, sk: sk, store: st, refresher: refresher, handler: h, logs: logs}
+	return &app{sim: sim, simURL: srv.URL, ak: ak, sk: sk, store: st, audit: auditLog, refresher: refresher, handler: h, logs: logs}
 }
 
 func (a *app) refresh(t *testing.T) {

@@ -17,12 +17,40 @@ func (s *Server) routes(e *echo.Echo) {
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests())
 	e.Use(securityHeaders)
+	// Bodies are small: a policy is at most 64 KiB (the API checks that
+	// itself, with a field-level answer); anything far larger is refused
+	// before a handler reads it.
+	e.Use(middleware.BodyLimit("256K"))
 
 	// Pages
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/endpoints") })
 	e.GET("/endpoints", s.listEndpoints)
 	e.POST("/endpoints/refresh", s.refreshEndpoints)
 	e.GET("/endpoints/:id", s.showEndpoint)
+	e.GET("/endpoints/:id/history", s.endpointHistory)
+
+	// Policy editing: editor, its buttons and syncs, preview, apply
+	e.GET("/endpoints/:id/policy/edit", s.editPolicy)
+	e.POST("/endpoints/:id/policy/edit", s.editorOp)
+	e.POST("/endpoints/:id/policy/preview", s.previewPolicy)
+	e.POST("/endpoints/:id/policy", s.updatePolicy)
+
+	// Audit log
+	e.GET("/audit", s.listAudit)
+	e.GET("/audit.csv", s.exportCSV)
+	e.GET("/audit.json", s.exportJSON)
+	e.GET("/audit/:id", s.showEntry)
+	e.GET("/audit/:id/rollback", s.confirmRollback)
+	e.POST("/audit/:id/rollback", s.rollbackEntry)
+
+	// JSON API
+	api := e.Group("/api/v1")
+	api.GET("/endpoints", s.apiListEndpoints)
+	api.GET("/endpoints/:id", s.apiGetEndpoint)
+	api.PUT("/endpoints/:id/policy", s.apiUpdatePolicy)
+	api.GET("/audit", s.apiListAudit)
+	api.GET("/audit/:id", s.apiGetAudit)
+	api.POST("/audit/:id/rollback", s.apiRollback)
 
 	// Health
 	e.GET("/healthz", s.healthz)

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sort"
 
@@ -129,3 +130,19 @@ func mustJSON(v any) []byte {
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n")
 }
+
+// FromJSON reads a policy stored as JSON (as the audit log keeps them),
+// without validating it: a stored policy may be empty. "null", the mark of a
+// policy that could not be read, is an error.
+func FromJSON(raw []byte) (Policy, error) {
+	var p Policy
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, errUnknownPolicy
+	}
+	return p, nil
+}
+
+var errUnknownPolicy = errors.New("policy: not known (null)")

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,31 +109,51 @@ func (s *Store) ReplaceInventory(ctx context.Context, endpoints []vpcep.Endpoint
 	return nil
 }
 
+// sqlWhere builds a WHERE clause with numbered parameters.
+type sqlWhere struct {
+	conds []string
+	args  []any
+}
+
+// add appends a condition; each $? in it becomes the next parameter, bound to args in order.
+func (w *sqlWhere) add(cond string, args ...any) {
+	for _, a := range args {
+		w.args = append(w.args, a)
+		cond = strings.Replace(cond, "$?", "$"+strconv.Itoa(len(w.args)), 1)
+	}
+	w.conds = append(w.conds, cond)
+}
+
+func (w *sqlWhere) clause() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return "WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// inventoryWhere turns f into conditions over inventory_endpoints.
+func inventoryWhere(f InventoryFilter) *sqlWhere {
+	w := &sqlWhere{}
+	if f.Type != "" {
+		w.add("service_type = $?", f.Type)
+	}
+	if f.Status != "" {
+		w.add("status = $?", f.Status)
+	}
+	if f.VpcID != "" {
+		w.add("vpc_id = $?", f.VpcID)
+	}
+	if f.Search != "" {
+		w.add("search_text LIKE $?", "%"+escapeLike(strings.ToLower(f.Search))+"%")
+	}
+	return w
+}
+
 // ListInventory returns one page of the inventory matching f, ordered by
 // service name then id.
 func (s *Store) ListInventory(ctx context.Context, f InventoryFilter) (InventoryPage, error) {
-	var where []string
-	var args []any
-	add := func(cond string, arg any) {
-		args = append(args, arg)
-		where = append(where, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
-	}
-	if f.Type != "" {
-		add("service_type = $?", f.Type)
-	}
-	if f.Status != "" {
-		add("status = $?", f.Status)
-	}
-	if f.VpcID != "" {
-		add("vpc_id = $?", f.VpcID)
-	}
-	if f.Search != "" {
-		add("search_text LIKE $?", "%"+escapeLike(strings.ToLower(f.Search))+"%")
-	}
-	clause := ""
-	if len(where) > 0 {
-		clause = "WHERE " + strings.Join(where, " AND ")
-	}
+	w := inventoryWhere(f)
+	clause, args := w.clause(), w.args
 	perPage := max(f.PerPage, 1)
 	page := max(f.Page, 1)
 
@@ -154,18 +175,61 @@ func (s *Store) ListInventory(ctx context.Context, f InventoryFilter) (Inventory
 	if err != nil {
 		return out, fmt.Errorf("store: list inventory: %w", err)
 	}
-	out.Endpoints, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (vpcep.Endpoint, error) {
-		var body []byte
-		var ep vpcep.Endpoint
-		if err := row.Scan(&body); err != nil {
-			return ep, err
-		}
-		return ep, json.Unmarshal(body, &ep)
-	})
+	out.Endpoints, err = pgx.CollectRows(rows, scanBody)
 	if err != nil {
 		return out, fmt.Errorf("store: list inventory: %w", err)
 	}
 	return out, nil
+}
+
+func scanBody(row pgx.CollectableRow) (vpcep.Endpoint, error) {
+	var body []byte
+	var ep vpcep.Endpoint
+	if err := row.Scan(&body); err != nil {
+		return ep, err
+	}
+	return ep, json.Unmarshal(body, &ep)
+}
+
+// ErrBadCursor is returned for a cursor that ListInventoryAfter did not make.
+var ErrBadCursor = errors.New("store: invalid cursor")
+
+// ListInventoryAfter returns up to limit endpoints matching f after cursor,
+// in the list's order (service name, id), and the cursor of the next page
+// ("" on the last). It pages by keyset, for the JSON API.
+func (s *Store) ListInventoryAfter(ctx context.Context, f InventoryFilter, cursor string, limit int) ([]vpcep.Endpoint, string, error) {
+	w := inventoryWhere(f)
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		name, id, ok := strings.Cut(string(raw), "\x00")
+		if err != nil || !ok {
+			return nil, "", ErrBadCursor
+		}
+		w.add("(service_name, id) > ($?, $?)", name, id)
+	}
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`
+		SELECT b.body
+		FROM (
+			SELECT id, service_name FROM inventory_endpoints %s
+			ORDER BY service_name, id
+			LIMIT %d
+		) p
+		JOIN inventory_endpoint_bodies b USING (id)
+		ORDER BY p.service_name, p.id`, w.clause(), limit+1), w.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list inventory: %w", err)
+	}
+	eps, err := pgx.CollectRows(rows, scanBody)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list inventory: %w", err)
+	}
+	next := ""
+	if len(eps) > limit {
+		eps = eps[:limit]
+		last := eps[limit-1]
+		next = base64.RawURLEncoding.EncodeToString([]byte(last.ServiceName + "\x00" + last.ID))
+	}
+	return eps, next, nil
 }
 
 // escapeLike makes s match literally inside a LIKE pattern.

@@ -92,10 +92,12 @@ type EndpointsPage struct {
 // EndpointPage is the /endpoints/{id} page.
 type EndpointPage struct {
 	Base
-	Endpoint   *vpcep.Endpoint
-	PolicyJSON string // policy_statement, pretty-printed
-	DocJSON    string // policy_document, pretty-printed, when present
-	RawJSON    string // the upstream's answer, pretty-printed
+	Endpoint    *vpcep.Endpoint
+	PolicyJSON  string // policy_statement, pretty-printed
+	DocJSON     string // policy_document, pretty-printed, when present
+	RawJSON     string // the upstream's answer, pretty-printed
+	Editable    bool
+	NotEditable string // why not, when not
 }
 
 // UpstreamError is an upstream failure in plain words.

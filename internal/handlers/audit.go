@@ -1,0 +1,394 @@
+package handlers
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/policy"
+	"github.com/vpcep-console/vpcep-console/internal/views"
+)
+
+// auditPageSize is how many entries a page of /audit shows.
+const auditPageSize = 50
+
+// parseAuditFilter reads the audit filters from the query. Times are UTC,
+// as datetime-local (2026-11-27T10:00), RFC 3339 or a date.
+func parseAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter, error) {
+	vf := views.AuditFilter{
+		Endpoint: strings.TrimSpace(c.QueryParam("endpoint")),
+		Actor:    strings.TrimSpace(c.QueryParam("actor")),
+		Action:   c.QueryParam("action"),
+		Outcome:  c.QueryParam("outcome"),
+		From:     c.QueryParam("from"),
+		To:       c.QueryParam("to"),
+	}
+	f := audit.Filter{EndpointID: vf.Endpoint, Actor: vf.Actor, Action: vf.Action, Outcome: vf.Outcome}
+	if vf.Action != "" && vf.Action != audit.ActionUpdate && vf.Action != audit.ActionRollback {
+		return vf, f, badRequest(`The action filter must be "update" or "rollback".`)
+	}
+	if vf.Outcome != "" && !slices.Contains([]string{audit.OutcomePending, audit.OutcomeSucceeded, audit.OutcomeFailed, audit.OutcomeUnknown}, vf.Outcome) {
+		return vf, f, badRequest("The outcome filter must be pending, succeeded, failed or unknown.")
+	}
+	if len(vf.Endpoint) > 64 || len(vf.Actor) > 128 {
+		return vf, f, badRequest("A filter value is too long.")
+	}
+	var err error
+	if f.From, err = parseTime(vf.From); err != nil {
+		return vf, f, badRequest(`The "from" time is not a time: use 2026-11-27T10:00 (UTC) or RFC 3339.`)
+	}
+	if f.To, err = parseTime(vf.To); err != nil {
+		return vf, f, badRequest(`The "to" time is not a time: use 2026-11-27T10:00 (UTC) or RFC 3339.`)
+	}
+	return vf, f, nil
+}
+
+func parseTime(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339, "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New("bad time")
+}
+
+// listAudit serves /audit, newest first, a keyset page at a time.
+func (s *Server) listAudit(c echo.Context) error {
+	vf, f, err := parseAuditFilter(c)
+	if err != nil {
+		return err
+	}
+	cursor := c.QueryParam("cursor")
+	page, err := s.Audit.List(c.Request().Context(), f, cursor, auditPageSize)
+	if errors.Is(err, audit.ErrBadCursor) {
+		return badRequest("The page cursor is not valid: start again from the newest entries.")
+	}
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.AuditListView(views.AuditListPage{
+		Base: s.base(c, "Audit log"), Filter: vf, Entries: page.Entries, NextCursor: page.NextCursor, Paged: cursor != "",
+	}))
+}
+
+// entryID reads the :id of an audit route.
+func entryID(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, echo.NewHTTPError(http.StatusNotFound)
+	}
+	return id, nil
+}
+
+func (s *Server) getEntry(c echo.Context) (*audit.Entry, error) {
+	id, err := entryID(c)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.Audit.Get(c.Request().Context(), id)
+	if errors.Is(err, audit.ErrNotFound) {
+		return nil, echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("There is no audit entry #%d.", id))
+	}
+	return e, err
+}
+
+var doneBanners = map[string]string{
+	"applied":   "The change was applied and recorded.",
+	"failed":    "The upstream refused the change; it is recorded below with the upstream's answer.",
+	"unsettled": "The change was sent but no answer came back yet. The entry stays pending until the live policy settles it (within minutes).",
+	"duplicate": "This change was already submitted (the form was sent twice); here is the one change it made.",
+}
+
+// showEntry serves /audit/{id}.
+func (s *Server) showEntry(c echo.Context) error {
+	e, err := s.getEntry(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p := views.AuditEntryPage{
+		Base: s.base(c, fmt.Sprintf("Audit entry #%d", e.ID)), Entry: e,
+		RequestBody: prettyBody(e.RequestBody), ResponseBody: prettyBody(e.ResponseBody),
+		Banner: doneBanners[c.QueryParam("done")],
+	}
+	if before, err := policy.FromJSON(e.PolicyBefore); err == nil {
+		requested, _ := policy.FromJSON(e.PolicyRequested)
+		p.BeforeKnown, p.Diff = true, policy.Compare(before, requested)
+	}
+	if e.RollbackOf != nil {
+		if p.RolledBack, err = s.Audit.Get(ctx, *e.RollbackOf); err != nil {
+			return err
+		}
+	}
+	if p.RolledBackBy, err = s.Audit.RolledBackBy(ctx, e.ID); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.AuditEntryView(p))
+}
+
+// prettyBody indents a JSON body; anything else is shown as it is.
+func prettyBody(body string) string {
+	var out bytes.Buffer
+	if body == "" || json.Indent(&out, []byte(body), "", "  ") != nil {
+		return body
+	}
+	return out.String()
+}
+
+// rollbackTarget is the policy a rollback of e to side restores.
+func rollbackTarget(e *audit.Entry, restores string) (policy.Policy, error) {
+	raw := e.PolicyBefore
+	if restores == audit.RestoresAfter {
+		raw = e.PolicyRequested
+	}
+	if e.Outcome != audit.OutcomeSucceeded {
+		return nil, badRequest(fmt.Sprintf("Entry #%d did not succeed (%s): there is nothing of it to roll back.", e.ID, e.Outcome))
+	}
+	p, err := policy.FromJSON(raw)
+	if err != nil {
+		return nil, badRequest(fmt.Sprintf("The policy before entry #%d is not known, so it cannot be restored.", e.ID))
+	}
+	if len(p) == 0 {
+		return nil, badRequest("That version of the policy had no statements; a policy needs at least one, so it cannot be restored.")
+	}
+	return p, nil
+}
+
+func restoresParam(v string) (string, error) {
+	switch v {
+	case "", audit.RestoresBefore:
+		return audit.RestoresBefore, nil
+	case audit.RestoresAfter:
+		return audit.RestoresAfter, nil
+	}
+	return "", badRequest(`"restores" must be "before" or "after".`)
+}
+
+// confirmRollback shows what a rollback (or a version restore) would do.
+func (s *Server) confirmRollback(c echo.Context) error {
+	e, err := s.getEntry(c)
+	if err != nil {
+		return err
+	}
+	restores, err := restoresParam(c.QueryParam("restores"))
+	if err != nil {
+		return err
+	}
+	reason := fmt.Sprintf("Rollback of #%d", e.ID)
+	if restores == audit.RestoresAfter {
+		reason = fmt.Sprintf("Restore of the version after #%d", e.ID)
+	}
+	p, err := s.rollbackPage(c, e, restores, views.EditorForm{Reason: reason, SubmissionKey: newSubmissionKey()}, nil)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.RollbackView(p))
+}
+
+func (s *Server) rollbackPage(c echo.Context, e *audit.Entry, restores string, form views.EditorForm, errs policy.FieldErrors) (views.RollbackPage, error) {
+	target, err := rollbackTarget(e, restores)
+	if err != nil {
+		return views.RollbackPage{}, err
+	}
+	live, err := s.editableEndpoint(c.Request().Context(), e.EndpointID)
+	if err != nil {
+		return views.RollbackPage{}, err
+	}
+	livePolicy := policy.Policy(live.PolicyStatement)
+	if form.Fingerprint == "" {
+		form.Fingerprint = policy.Fingerprint(livePolicy)
+	}
+	p := views.RollbackPage{
+		Base: s.base(c, fmt.Sprintf("Roll back #%d", e.ID)), Entry: e, Restores: restores, Live: live,
+		TargetJSON: policy.Pretty(target), Diff: policy.Compare(livePolicy, target),
+		AlreadyThere: policy.Equal(livePolicy, target), Warnings: policy.Lint(target), Form: form, Errors: errs,
+	}
+	left, _ := policy.FromJSON(e.PolicyRequested)
+	if restores == audit.RestoresBefore && !policy.Equal(left, livePolicy) {
+		p.Drifted, p.DriftDiff = true, policy.Compare(left, livePolicy)
+	}
+	return p, nil
+}
+
+// rollbackEntry applies a confirmed rollback: the same path as an edit, as
+// a new entry with action=rollback.
+func (s *Server) rollbackEntry(c echo.Context) error {
+	e, err := s.getEntry(c)
+	if err != nil {
+		return err
+	}
+	restores, err := restoresParam(c.FormValue("restores"))
+	if err != nil {
+		return err
+	}
+	target, err := rollbackTarget(e, restores)
+	if err != nil {
+		return err
+	}
+	form := views.EditorForm{Reason: c.FormValue("reason"), Fingerprint: c.FormValue("fingerprint"), SubmissionKey: c.FormValue("submission_key")}
+	errs := policy.ValidateReason(form.Reason)
+	if len(policy.Lint(target)) > 0 && c.FormValue("ack_warnings") != "yes" {
+		errs = append(errs, policy.FieldError{Field: "ack_warnings", Message: ackMessage})
+	}
+	if len(errs) > 0 {
+		p, err := s.rollbackPage(c, e, restores, form, errs)
+		if err != nil {
+			return err
+		}
+		return render(c, http.StatusUnprocessableEntity, views.RollbackView(p))
+	}
+	res, err := s.Applier.Apply(c.Request().Context(), change.Request{
+		Actor: actor(c), EndpointID: e.EndpointID, Policy: target, Reason: strings.TrimSpace(form.Reason),
+		Fingerprint: form.Fingerprint, SubmissionKey: form.SubmissionKey,
+		Action: audit.ActionRollback, RollbackOf: &e.ID, Restores: restores,
+	})
+	form.BasePolicy = ""
+	return s.changeOutcome(c, res, err, form, target, &views.RollbackTarget{EntryID: e.ID, Restores: restores})
+}
+
+// endpointHistory serves /endpoints/{id}/history: the versions the console made.
+func (s *Server) endpointHistory(c echo.Context) error {
+	id := c.Param("id")
+	if len(id) > 64 {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	ctx := c.Request().Context()
+	var entries []*audit.Entry
+	err := s.Audit.Each(ctx, audit.Filter{EndpointID: id}, func(e *audit.Entry) error {
+		entries = append(entries, e)
+		if len(entries) > 500 {
+			return errHistoryFull
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errHistoryFull) {
+		return err
+	}
+	slices.Reverse(entries)
+	p := views.HistoryPage{Base: s.base(c, "Policy history"), EndpointID: id, Entries: entries}
+	if len(entries) > 0 {
+		p.ServiceName = entries[0].EndpointServiceName
+	}
+	if ep, err := s.Upstream.GetEndpoint(ctx, id); err != nil {
+		p.LiveErr = "The live policy could not be read: " + err.Error()
+	} else {
+		p.ServiceName, p.LiveJSON = ep.ServiceName, policy.Pretty(ep.PolicyStatement)
+	}
+	return render(c, http.StatusOK, views.HistoryView(p))
+}
+
+var errHistoryFull = errors.New("history: enough entries")
+
+// exportCSV streams the filtered audit log as CSV, one row per entry, as the
+// rows arrive from the database.
+func (s *Server) exportCSV(c echo.Context) error {
+	_, f, err := parseAuditFilter(c)
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="audit.csv"`)
+	c.Response().WriteHeader(http.StatusOK)
+	w := csv.NewWriter(c.Response())
+	_ = w.Write([]string{"id", "started_at", "finished_at", "actor", "project_id", "region", "endpoint_id",
+		"endpoint_service_name", "action", "reason", "rollback_of", "restores", "outcome", "response_status",
+		"request_id", "error_code", "error_message", "readback_matches", "duration_ms", "note",
+		"policy_before", "policy_requested", "hash", "prev_hash", "final_hash"})
+	n := 0
+	err = s.Audit.Each(c.Request().Context(), f, func(e *audit.Entry) error {
+		rollbackOf := ""
+		if e.RollbackOf != nil {
+			rollbackOf = strconv.FormatInt(*e.RollbackOf, 10)
+		}
+		finished := ""
+		if e.FinishedAt != nil {
+			finished = e.FinishedAt.UTC().Format(time.RFC3339Nano)
+		}
+		if err := w.Write([]string{strconv.FormatInt(e.ID, 10), e.StartedAt.UTC().Format(time.RFC3339Nano), finished,
+			e.Actor, e.ProjectID, e.Region, e.EndpointID, e.EndpointServiceName, e.Action, e.Reason, rollbackOf,
+			e.Restores, e.Outcome, optInt(e.ResponseStatus), e.RequestID, e.ErrorCode, e.ErrorMessage,
+			optBool(e.ReadbackMatches), optInt(e.DurationMS), e.Note, string(e.PolicyBefore),
+			string(e.PolicyRequested), e.Hash, e.PrevHash, e.FinalHash}); err != nil {
+			return err
+		}
+		if n++; n%200 == 0 {
+			w.Flush()
+			c.Response().Flush()
+		}
+		return w.Error()
+	})
+	w.Flush()
+	if err != nil {
+		// The status is sent; all that is left is to stop and log it.
+		s.Logger.Error("audit CSV export", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err)
+	}
+	return nil
+}
+
+// exportJSON streams the filtered audit log as a JSON array.
+func (s *Server) exportJSON(c echo.Context) error {
+	_, f, err := parseAuditFilter(c)
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="audit.json"`)
+	c.Response().WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(c.Response(), 32<<10)
+	enc := json.NewEncoder(bw)
+	_, _ = bw.WriteString("[\n")
+	n := 0
+	err = s.Audit.Each(c.Request().Context(), f, func(e *audit.Entry) error {
+		if n > 0 {
+			_, _ = bw.WriteString(",")
+		}
+		n++
+		if err := enc.Encode(e); err != nil {
+			return err
+		}
+		if bw.Buffered() > 16<<10 {
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+			c.Response().Flush()
+		}
+		return nil
+	})
+	_, _ = bw.WriteString("]\n")
+	_ = bw.Flush()
+	if err != nil {
+		s.Logger.Error("audit JSON export", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err)
+	}
+	return nil
+}
+
+func optInt(n *int) string {
+	if n == nil {
+		return ""
+	}
+	return strconv.Itoa(*n)
+}
+
+func optBool(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	return strconv.FormatBool(*b)
+}

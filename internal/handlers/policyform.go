@@ -1,0 +1,155 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vpcep-console/vpcep-console/internal/policy"
+	"github.com/vpcep-console/vpcep-console/internal/views"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+)
+
+// The policy editor's form. The structured view posts s.count and, per
+// statement i, s.i.effect, s.i.action, s.i.resource (one entry per line),
+// s.i.sid and s.i.condition; the raw view posts policy_json. json_base is
+// the raw JSON as the server last rendered it: when policy_json differs from
+// it the admin edited the raw view, and that view is the source.
+
+// readEditorForm reads the editor's fields as typed.
+func readEditorForm(c echo.Context) (views.EditorForm, error) {
+	f := views.EditorForm{
+		RawJSON:       c.FormValue("policy_json"),
+		JSONBase:      c.FormValue("json_base"),
+		Reason:        c.FormValue("reason"),
+		Fingerprint:   c.FormValue("fingerprint"),
+		BasePolicy:    c.FormValue("base_policy"),
+		SubmissionKey: c.FormValue("submission_key"),
+	}
+	count := 0
+	if v := c.FormValue("s.count"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > policy.MaxStatements+1 {
+			return f, badRequest(fmt.Sprintf("The editor sent %q statements; at most %d are allowed.", v, policy.MaxStatements))
+		}
+		count = n
+	}
+	for i := range count {
+		f.Statements = append(f.Statements, views.StatementForm{
+			Effect:    c.FormValue(statementField(i, "effect")),
+			Actions:   c.FormValue(statementField(i, "action")),
+			Resources: c.FormValue(statementField(i, "resource")),
+			Sid:       c.FormValue(statementField(i, "sid")),
+			Condition: c.FormValue(statementField(i, "condition")),
+		})
+	}
+	return f, nil
+}
+
+func statementField(i int, name string) string { return "s." + strconv.Itoa(i) + "." + name }
+
+// jsonEdited reports whether the admin changed the raw view since it was rendered.
+func jsonEdited(f views.EditorForm) bool {
+	return strings.TrimSpace(f.RawJSON) != strings.TrimSpace(f.JSONBase)
+}
+
+// structuredPolicy builds the policy the structured view shows. Field
+// errors use the policy's paths, so they land on the right block.
+func structuredPolicy(f views.EditorForm) (policy.Policy, policy.FieldErrors) {
+	var errs policy.FieldErrors
+	p := make(policy.Policy, 0, len(f.Statements))
+	for i, s := range f.Statements {
+		st := vpcep.PolicyStatement{
+			Effect:   strings.TrimSpace(s.Effect),
+			Action:   lines(s.Actions),
+			Resource: lines(s.Resources),
+			Sid:      strings.TrimSpace(s.Sid),
+		}
+		if cond := strings.TrimSpace(s.Condition); cond != "" {
+			var obj map[string]any
+			if err := json.Unmarshal([]byte(cond), &obj); err != nil || obj == nil {
+				errs = append(errs, policy.FieldError{Field: fmt.Sprintf("policy_statement[%d].Condition", i),
+					Message: `Condition must be a JSON object, e.g. {"StringEquals": {"obs:prefix": ["logs/"]}}.`})
+			} else {
+				st.Condition = json.RawMessage(cond)
+			}
+		}
+		p = append(p, st)
+	}
+	return p, errs
+}
+
+// lines splits a one-entry-per-line textarea, ignoring blank lines.
+func lines(text string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// chosenPolicy returns the policy the form proposes, from whichever view the
+// admin edited, fully validated. Errors in the raw view are shown at it.
+func chosenPolicy(f views.EditorForm) (policy.Policy, policy.FieldErrors) {
+	if jsonEdited(f) {
+		p, errs := policy.ParseDocument([]byte(f.RawJSON), "policy_json")
+		return p, atRawView(errs)
+	}
+	p, errs := structuredPolicy(f)
+	if len(errs) > 0 {
+		return p, errs
+	}
+	return p, policy.Validate(p)
+}
+
+// atRawView moves errors found in the raw JSON to the raw view's field,
+// keeping their path in the message.
+func atRawView(errs policy.FieldErrors) policy.FieldErrors {
+	if len(errs) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, e := range errs {
+		if e.Field == "policy_json" {
+			parts = append(parts, e.Message)
+		} else {
+			parts = append(parts, e.Field+": "+e.Message)
+		}
+	}
+	return policy.FieldErrors{{Field: "policy_json", Message: strings.Join(parts, " ")}}
+}
+
+// formFromPolicy renders p into both views.
+func formFromPolicy(p policy.Policy, keep views.EditorForm) views.EditorForm {
+	f := keep
+	f.Statements = nil
+	for _, s := range p {
+		sf := views.StatementForm{
+			Effect:    s.Effect,
+			Actions:   strings.Join(s.Action, "\n"),
+			Resources: strings.Join(s.Resource, "\n"),
+			Sid:       s.Sid,
+		}
+		if len(s.Condition) > 0 {
+			sf.Condition = string(s.Condition)
+		}
+		f.Statements = append(f.Statements, sf)
+	}
+	f.RawJSON = policy.Pretty(p)
+	f.JSONBase = f.RawJSON
+	return f
+}
+
+// newSubmissionKey is the one-time key a form carries.
+func newSubmissionKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
