@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/change"
@@ -38,6 +39,7 @@ type app struct {
 	ak, sk    string
 	store     *store.Store
 	audit     *audit.Log
+	pool      *pgxpool.Pool
 	refresher *inventory.Refresher
 	handler   http.Handler
 	logs      *strings.Builder
@@ -91,7 +93,7 @@ func newApp(t *testing.T, opts ...option) *app {
 		Store: st, Upstream: client, Audit: auditLog, Applier: applier, Refresher: refresher, Schema: migrator, Logger: logger,
 		ProjectID: projectID, Region: "cn-north-4", PerPage: cfg.perPage,
 	})
-	return &app{sim: sim, simURL: srv.URL, ak: ak, sk: sk, store: st, audit: auditLog, refresher: refresher, handler: h, logs: logs}
+	return &app{sim: sim, simURL: srv.URL, ak: ak, sk: sk, store: st, audit: auditLog, pool: pool, refresher: refresher, handler: h, logs: logs}
 }
 
 func (a *app) refresh(t *testing.T) {

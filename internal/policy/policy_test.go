@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vpcep-console/vpcep-console/internal/policy/policytest"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
@@ -14,53 +15,11 @@ func stmt(effect string, actions, resources []string) vpcep.PolicyStatement {
 	return vpcep.PolicyStatement{Effect: effect, Action: actions, Resource: resources}
 }
 
-// MalformedPolicies is the table of bad input shared with the handler tests:
-// each raw editor document, the field its error is at, and a piece of the
-// message.
-var MalformedPolicies = []struct {
-	Name, Doc, Field, Message string
-}{
-	{"empty input", ``, "doc", "it is empty"},
-	{"not JSON", `policy`, "doc", "Not well-formed JSON"},
-	{"truncated", `{"policy_statement": [`, "doc", "Not well-formed JSON"},
-	{"trailing data", `{"policy_statement": []} {}`, "doc", "unexpected data"},
-	{"array at top", `[]`, "doc", "expected map"},
-	{"null at top", `null`, "doc", "must be a JSON object"},
-	{"unknown top-level key", `{"policy_statement": [], "policy_document": {}}`, "doc", `Unknown key "policy_document"`},
-	{"missing policy_statement", `{}`, "policy_statement", "policy_statement is required"},
-	{"policy_statement not an array", `{"policy_statement": {"Effect": "Allow"}}`, "policy_statement", "must be an array"},
-	{"policy_statement null", `{"policy_statement": null}`, "policy_statement", "must be an array"},
-	{"no statements", `{"policy_statement": []}`, "policy_statement", "at least one statement"},
-	{"statement not an object", `{"policy_statement": ["Allow"]}`, "policy_statement[0]", "must be a JSON object"},
-	{"unknown statement key", `{"policy_statement": [{"Effect": "Allow", "Action": ["a"], "Resource": ["*"], "Principal": "*"}]}`, "policy_statement[0]", `Unknown key "Principal"`},
-	{"lower-case key", `{"policy_statement": [{"effect": "Allow", "Action": ["a"], "Resource": ["*"]}]}`, "policy_statement[0]", `Unknown key "effect"`},
-	{"missing Effect", `{"policy_statement": [{"Action": ["a"], "Resource": ["*"]}]}`, "policy_statement[0].Effect", "Effect is required"},
-	{"Effect lower case", `{"policy_statement": [{"Effect": "allow", "Action": ["a"], "Resource": ["*"]}]}`, "policy_statement[0].Effect", `not "allow"`},
-	{"Effect with space", `{"policy_statement": [{"Effect": "Allow ", "Action": ["a"], "Resource": ["*"]}]}`, "policy_statement[0].Effect", "exactly Allow or Deny"},
-	{"Effect not a string", `{"policy_statement": [{"Effect": true, "Action": ["a"], "Resource": ["*"]}]}`, "policy_statement[0].Effect", "must be the string"},
-	{"missing Action", `{"policy_statement": [{"Effect": "Allow", "Resource": ["*"]}]}`, "policy_statement[0].Action", "Action is required"},
-	{"Action a string", `{"policy_statement": [{"Effect": "Allow", "Action": "obs:*", "Resource": ["*"]}]}`, "policy_statement[0].Action", "must be an array of strings"},
-	{"Action empty", `{"policy_statement": [{"Effect": "Allow", "Action": [], "Resource": ["*"]}]}`, "policy_statement[0].Action", "at least one entry"},
-	{"Action entry a number", `{"policy_statement": [{"Effect": "Allow", "Action": [1], "Resource": ["*"]}]}`, "policy_statement[0].Action[0]", "must be strings"},
-	{"Action entry empty", `{"policy_statement": [{"Effect": "Allow", "Action": ["obs:*", ""], "Resource": ["*"]}]}`, "policy_statement[0].Action[1]", "must not be empty"},
-	{"Action entry padded", `{"policy_statement": [{"Effect": "Allow", "Action": [" obs:*"], "Resource": ["*"]}]}`, "policy_statement[0].Action[0]", "spaces"},
-	{"missing Resource", `{"policy_statement": [{"Effect": "Allow", "Action": ["a"]}]}`, "policy_statement[0].Resource", "Resource is required"},
-	{"Resource null", `{"policy_statement": [{"Effect": "Allow", "Action": ["a"], "Resource": null}]}`, "policy_statement[0].Resource", "must be an array"},
-	{"Resource entry blank", `{"policy_statement": [{"Effect": "Allow", "Action": ["a"], "Resource": ["   "]}]}`, "policy_statement[0].Resource[0]", "must not be empty"},
-	{"Resource entry too long", `{"policy_statement": [{"Effect": "Allow", "Action": ["a"], "Resource": ["` + strings.Repeat("r", 513) + `"]}]}`, "policy_statement[0].Resource[0]", "at most 512 bytes"},
-	{"Condition a string", `{"policy_statement": [{"Effect": "Allow", "Action": ["a"], "Resource": ["*"], "Condition": "ip"}]}`, "policy_statement[0].Condition", "must be a JSON object"},
-	{"Sid a number", `{"policy_statement": [{"Effect": "Allow", "Action": ["a"], "Resource": ["*"], "Sid": 7}]}`, "policy_statement[0].Sid", "Sid must be a string"},
-	{"second statement bad", `{"policy_statement": [{"Effect": "Allow", "Action": ["a"], "Resource": ["*"]}, {"Effect": "Block", "Action": ["a"], "Resource": ["*"]}]}`, "policy_statement[1].Effect", `not "Block"`},
-	{"too many statements", `{"policy_statement": [` + strings.TrimSuffix(strings.Repeat(`{"Effect":"Allow","Action":["a"],"Resource":["*"]},`, 51), ",") + `]}`, "policy_statement", "at most 50"},
-	{"too many actions", `{"policy_statement": [{"Effect": "Allow", "Action": [` + strings.TrimSuffix(strings.Repeat(`"a",`, 101), ",") + `], "Resource": ["*"]}]}`, "policy_statement[0].Action", "at most 100"},
-	{"body over 64 KiB", `{"policy_statement": [{"Effect": "Allow", "Action": ["a"], "Resource": ["*"], "Sid": "` + strings.Repeat("s", 70000) + `"}]}`, "doc", "64 KiB"},
-}
-
 func TestParseDocumentRejectsMalformedPolicies(t *testing.T) {
-	if len(MalformedPolicies) < 25 {
-		t.Fatalf("only %d malformed cases", len(MalformedPolicies))
+	if len(policytest.MalformedPolicies) < 25 {
+		t.Fatalf("only %d malformed cases", len(policytest.MalformedPolicies))
 	}
-	for _, tt := range MalformedPolicies {
+	for _, tt := range policytest.MalformedPolicies {
 		t.Run(tt.Name, func(t *testing.T) {
 			_, errs := ParseDocument([]byte(tt.Doc), "doc")
 			if len(errs) == 0 {
