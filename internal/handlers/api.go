@@ -40,17 +40,19 @@ func apiFail(c echo.Context, status int, e apiError, extra map[string]any) error
 	return c.JSON(status, body)
 }
 
-// apiLimit reads limit: 1 to max, def when absent.
-func apiLimit(c echo.Context, def, most int) (int, error) {
+// apiLimit reads limit: 1 to most, def when absent; ok is false when it
+// answered the request with the error.
+func apiLimit(c echo.Context, def, most int) (n int, ok bool) {
 	v := c.QueryParam("limit")
 	if v == "" {
-		return def, nil
+		return def, true
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > most {
-		return 0, apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_request", Field: "limit", Message: fmt.Sprintf("limit must be a whole number from 1 to %d.", most)}, nil)
+		_ = apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_request", Field: "limit", Message: fmt.Sprintf("limit must be a whole number from 1 to %d.", most)}, nil)
+		return 0, false
 	}
-	return n, nil
+	return n, true
 }
 
 // apiListEndpoints is GET /api/v1/endpoints: the inventory, keyset-paged.
@@ -61,9 +63,9 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 		errors.As(err, &he)
 		return apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_request", Message: fmt.Sprint(he.Message)}, nil)
 	}
-	limit, err := apiLimit(c, 100, 1000)
-	if err != nil {
-		return err
+	limit, ok := apiLimit(c, 100, 1000)
+	if !ok {
+		return nil
 	}
 	eps, next, err := s.Store.ListInventoryAfter(c.Request().Context(),
 		store.InventoryFilter{Type: f.Type, Status: f.Status, VpcID: f.VpcID, Search: f.Search}, c.QueryParam("cursor"), limit)
@@ -226,9 +228,9 @@ func (s *Server) apiListAudit(c echo.Context) error {
 		errors.As(err, &he)
 		return apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_request", Message: fmt.Sprint(he.Message)}, nil)
 	}
-	limit, err := apiLimit(c, 100, 1000)
-	if err != nil {
-		return err
+	limit, ok := apiLimit(c, 100, 1000)
+	if !ok {
+		return nil
 	}
 	page, err := s.Audit.List(c.Request().Context(), f, c.QueryParam("cursor"), limit)
 	if errors.Is(err, audit.ErrBadCursor) {
