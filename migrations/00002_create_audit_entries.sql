@@ -39,8 +39,8 @@ CREATE TABLE audit_entries (
 );
 COMMENT ON COLUMN audit_entries.submission_key IS 'One-time key of the form or API call: a repeated submit finds this entry instead of making a second change.';
 COMMENT ON COLUMN audit_entries.rollback_of IS 'For a rollback, the entry rolled back; restores says to which side of it (its policy_before or its policy_requested).';
-COMMENT ON COLUMN audit_entries.policy_before IS 'The live policy read just before the PUT, canonical JSON.';
-COMMENT ON COLUMN audit_entries.policy_requested IS 'The policy the change asked for, canonical JSON.';
+COMMENT ON COLUMN audit_entries.policy_before IS 'The live policy read just before the PUT, compact JSON in the upstream''s order; ''null'' when it could not be read.';
+COMMENT ON COLUMN audit_entries.policy_requested IS 'The policy the change asked for, compact JSON in the order given.';
 COMMENT ON COLUMN audit_entries.hash IS 'SHA-256 over prev_hash and the fields written when the entry was created, id included: ids are drawn under the chain lock, in chain order.';
 COMMENT ON COLUMN audit_entries.prev_hash IS 'hash of the previous entry (by id); 64 zeros for the first.';
 COMMENT ON COLUMN audit_entries.final_hash IS 'SHA-256 over hash and the fields written when the entry was finalised.';

@@ -80,7 +80,7 @@ type Final struct {
 	ErrorCode       string
 	ErrorMessage    string
 	ReadbackMatches *bool
-	ReadbackPolicy  string // canonical JSON of the read-back policy
+	ReadbackPolicy  string // the policy read back, compact JSON
 	Duration        time.Duration
 	Note            string
 }

@@ -50,8 +50,8 @@ type Start struct {
 	Reason              string
 	RollbackOf          *int64
 	Restores            string
-	PolicyBefore        string // canonical JSON
-	PolicyRequested     string // canonical JSON
+	PolicyBefore        string // compact JSON; "null" when it could not be read
+	PolicyRequested     string // compact JSON
 }
 
 const columns = `id, submission_key, started_at, actor, project_id, region, endpoint_id, endpoint_service_name,

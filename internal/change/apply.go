@@ -166,7 +166,7 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 		if ok, why := Editable(live); !ok {
 			return nil, &NotEditableError{Reason: why}
 		}
-		before, serviceName = policy.CanonicalJSON(live.PolicyStatement), live.ServiceName
+		before, serviceName = policy.JSON(live.PolicyStatement), live.ServiceName
 	} else if errors.Is(readErr, vpcep.ErrNotFound) {
 		return nil, readErr // no such endpoint: nothing to record
 	}
@@ -175,7 +175,7 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 		SubmissionKey: req.SubmissionKey, Actor: req.Actor, ProjectID: a.projectID, Region: a.region,
 		EndpointID: req.EndpointID, EndpointServiceName: serviceName, Action: req.Action, Reason: req.Reason,
 		RollbackOf: req.RollbackOf, Restores: req.Restores,
-		PolicyBefore: before, PolicyRequested: policy.CanonicalJSON(req.Policy),
+		PolicyBefore: before, PolicyRequested: policy.JSON(req.Policy),
 	})
 	var dup *audit.ErrDuplicateSubmission
 	if errors.As(err, &dup) {
@@ -217,6 +217,7 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 	if policy.Equal(live.PolicyStatement, req.Policy) {
 		matches := true
 		if err := finalise(audit.Final{Outcome: audit.OutcomeSucceeded, ReadbackMatches: &matches, ReadbackPolicy: before,
+
 			Note: "The live policy already equalled the requested one, so nothing was sent."}); err != nil {
 			return nil, err
 		}
@@ -233,13 +234,13 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 		f.RequestBody, f.ResponseStatus, f.ResponseBody, f.RequestID = string(x.RequestBody), x.Status, string(x.ResponseBody), x.RequestID()
 	}
 	upstreamFields(&f, putErr)
-	requested := policy.CanonicalJSON(req.Policy)
 	liveAfter := ""
 	if readbackErr == nil {
 		liveAfter = policy.CanonicalJSON(readback.PolicyStatement)
-		matches := liveAfter == requested
-		f.ReadbackMatches, f.ReadbackPolicy = &matches, liveAfter
+		matches := policy.Equal(readback.PolicyStatement, req.Policy)
+		f.ReadbackMatches, f.ReadbackPolicy = &matches, policy.JSON(readback.PolicyStatement)
 	}
+	requested := policy.CanonicalJSON(req.Policy)
 	var upstreamErr *vpcep.Error
 	errors.As(putErr, &upstreamErr)
 	switch {
@@ -259,7 +260,7 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 		// No answer and no read-back: leave the entry pending for the Reconciler.
 		return &Result{Entry: entry}, &UnsettledError{Entry: entry, Err: putErr}
 	default:
-		f.Outcome, f.Note = settle(liveAfter, before, requested, "The upstream did not answer the PUT; the read-back shows")
+		f.Outcome, f.Note = settle(liveAfter, policy.CanonicalJSON(live.PolicyStatement), requested, "The upstream did not answer the PUT; the read-back shows")
 	}
 	if err := finalise(f); err != nil {
 		return nil, err
@@ -270,8 +271,9 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 	return &Result{Entry: entry, Endpoint: readback}, nil
 }
 
-// settle decides an outcome from the live policy: the requested one means
-// the change took, the one before means it did not, anything else is unknown.
+// settle decides an outcome from the live policy (all three in canonical
+// form): the requested one means the change took, the one before means it
+// did not, anything else is unknown.
 func settle(live, before, requested, prefix string) (outcome, note string) {
 	switch live {
 	case requested:

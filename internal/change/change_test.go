@@ -102,7 +102,7 @@ func TestEditThenRollBack(t *testing.T) {
 	}
 	e := res.Entry
 	if e.Outcome != audit.OutcomeSucceeded || !*e.ReadbackMatches || *e.ResponseStatus != 200 || e.RequestID == "" ||
-		string(e.PolicyBefore) != policy.CanonicalJSON(original) || string(e.PolicyRequested) != policy.CanonicalJSON(readOnly("logs-prod")) ||
+		string(e.PolicyBefore) != policy.JSON(original) || string(e.PolicyRequested) != policy.JSON(readOnly("logs-prod")) ||
 		!strings.Contains(e.RequestBody, `"policy_statement"`) || e.EndpointServiceName != f.gateway.Service.Name {
 		t.Fatalf("update entry: %+v", e)
 	}
@@ -183,11 +183,11 @@ func TestReconcilerSettlesPendingEntries(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	originalPolicy := f.livePolicy(t)
-	original := policy.CanonicalJSON(originalPolicy)
+	original := policy.JSON(originalPolicy)
 	begin := func(requested policy.Policy) *audit.Entry {
 		e, err := f.log.Begin(ctx, audit.Start{Actor: "alice", ProjectID: "p1", Region: "r", EndpointID: f.gateway.ID,
 			EndpointServiceName: "obs", Action: audit.ActionUpdate, Reason: "r", PolicyBefore: original,
-			PolicyRequested: policy.CanonicalJSON(requested)})
+			PolicyRequested: policy.JSON(requested)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -416,7 +416,7 @@ func TestConcurrentSubmitsSerialise(t *testing.T) {
 			t.Fatalf("entry #%d started from %s, but #%d had left %s", entries[i].ID, entries[i].PolicyBefore, entries[i+1].ID, entries[i+1].PolicyRequested)
 		}
 	}
-	if policy.CanonicalJSON(f.livePolicy(t)) != string(entries[0].PolicyRequested) {
+	if policy.JSON(f.livePolicy(t)) != string(entries[0].PolicyRequested) {
 		t.Fatal("the live policy is not the newest entry's")
 	}
 	if r, err := f.log.Verify(ctx); err != nil || !r.OK() {

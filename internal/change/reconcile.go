@@ -81,13 +81,24 @@ func (r *Reconciler) settleOne(ctx context.Context, e *audit.Entry) (bool, error
 		return false, err
 	default:
 		current := policy.CanonicalJSON(live.PolicyStatement)
-		matches := current == string(e.PolicyRequested)
-		f.ReadbackMatches, f.ReadbackPolicy = &matches, current
-		f.Outcome, f.Note = settle(current, string(e.PolicyBefore), string(e.PolicyRequested), "Settled by the reconciler: the live policy is")
+		requested := canonicalStored(e.PolicyRequested)
+		matches := current == requested
+		f.ReadbackMatches, f.ReadbackPolicy = &matches, policy.JSON(live.PolicyStatement)
+		f.Outcome, f.Note = settle(current, canonicalStored(e.PolicyBefore), requested, "Settled by the reconciler: the live policy is")
 	}
 	f.Duration = f.FinishedAt.Sub(e.StartedAt)
 	if err := r.log.Finalise(ctx, e, f); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// canonicalStored is the canonical form of a policy as the log stores it,
+// or "null" when it was not known.
+func canonicalStored(raw []byte) string {
+	p, err := policy.FromJSON(raw)
+	if err != nil {
+		return "null"
+	}
+	return policy.CanonicalJSON(p)
 }

@@ -70,6 +70,15 @@ func CanonicalJSON(p Policy) string {
 	return string(mustJSON(c))
 }
 
+// JSON is p as compact JSON in the order given: how the audit log keeps a
+// policy, so a rollback restores it exactly as it was.
+func JSON(p Policy) string {
+	if p == nil {
+		p = Policy{}
+	}
+	return string(mustJSON(p))
+}
+
 // Fingerprint identifies a policy's canonical form: the editor carries the
 // fingerprint of the policy it started from, to detect a change made since.
 func Fingerprint(p Policy) string {
