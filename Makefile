@@ -10,9 +10,11 @@ export GOFLAGS ?= -buildvcs=false
 run:
 	@url=$$(scripts/dev-db.sh run) && DATABASE_URL="$$url" $(GO) run ./cmd/web serve --demo
 
-## test: every test, against a real Postgres (TEST_DATABASE_URL, a local cluster, or testcontainers-go)
+## test: every test, against a real Postgres (TEST_DATABASE_URL, a local cluster, or testcontainers-go);
+## the browser tests' screenshots land in test-output/_artifacts
 test:
-	@url=$$(scripts/dev-db.sh test) && TEST_DATABASE_URL="$$url" $(GO) test -count=1 ./...
+	@mkdir -p test-output
+	@url=$$(scripts/dev-db.sh test) && TEST_DATABASE_URL="$$url" $(GO) test -count=1 -artifacts -outputdir=$(CURDIR)/test-output ./...
 
 ## lint: go vet, gofmt, and generated templ code in sync with the .templ files
 lint:

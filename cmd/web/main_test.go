@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 )
 
@@ -103,5 +105,41 @@ func TestServeDemo(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v", err)
+	}
+}
+
+func TestAuditVerifyCommand(t *testing.T) {
+	ctx := context.Background()
+	url := testdb.Migrated(t)
+	pool := testdb.Pool(t, url)
+	log := audit.New(pool)
+	var ids []int64
+	for i := range 3 {
+		e, err := log.Begin(ctx, audit.Start{Actor: "alice", ProjectID: "p", Region: "r", EndpointID: fmt.Sprintf("ep-%d", i),
+			Action: audit.ActionUpdate, Reason: "r", PolicyBefore: "[]", PolicyRequested: "[]"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, e.ID)
+	}
+	env := envOf(map[string]string{"DATABASE_URL": url})
+	var out strings.Builder
+	if err := run(ctx, []string{"audit", "verify"}, env, &out, io.Discard); err != nil || !strings.Contains(out.String(), "ok: 3 entries") {
+		t.Fatalf("verify: %v %q", err, out.String())
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SET session_replication_role = replica`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `UPDATE audit_entries SET actor = 'mallory' WHERE id = $1`, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	err = run(ctx, []string{"audit", "verify"}, env, &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("entry #%d", ids[1])) {
+		t.Fatalf("verify after tampering: %v", err)
 	}
 }

@@ -37,7 +37,7 @@ type fixture struct {
 	gateway    *vpcepsim.Endpoint // an editable endpoint with a policy
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ak, sk := vpcepsim.NewCredentials()
 	sim := vpcepsim.New(vpcepsim.Options{ProjectID: "p1", AK: ak, SK: sk, Endpoints: vpcepsim.DemoEndpoints(1, time.Now().Add(-time.Hour))})

@@ -59,7 +59,7 @@ func withPerPage(n int) option                    { return func(c *appConfig) { 
 func withClient(f func(*vpcep.Config)) option     { return func(c *appConfig) { c.clientCfg = f } }
 func withEndpoints(e []*vpcepsim.Endpoint) option { return func(c *appConfig) { c.endpoints = e } }
 
-func newApp(t *testing.T, opts ...option) *app {
+func newApp(t testing.TB, opts ...option) *app {
 	t.Helper()
 	cfg := appConfig{dbURL: dbURL, endpoints: vpcepsim.DemoEndpoints(1, time.Now())}
 	for _, o := range opts {
@@ -96,7 +96,7 @@ func newApp(t *testing.T, opts ...option) *app {
 	return &app{sim: sim, simURL: srv.URL, ak: ak, sk: sk, store: st, audit: auditLog, pool: pool, refresher: refresher, handler: h, logs: logs}
 }
 
-func (a *app) refresh(t *testing.T) {
+func (a *app) refresh(t testing.TB) {
 	t.Helper()
 	if err := a.refresher.Refresh(context.Background(), inventory.TriggerManual); err != nil {
 		t.Fatalf("refresh: %v", err)
