@@ -467,7 +467,12 @@ func TestDisconnectDoesNotCutTheChangeShort(t *testing.T) {
 		res, err = f.applier.Apply(ctx, f.update(readOnly("logs-prod"), ""))
 		errc <- err
 	}()
-	time.Sleep(700 * time.Millisecond) // the live read is done; the PUT is in flight
+	// Wait until the PUT is in flight, then close the "browser".
+	for deadline := time.Now().Add(10 * time.Second); f.puts() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the PUT was never sent")
+		}
+	}
 	cancel()
 	if err := <-errc; err != nil {
 		t.Fatalf("Apply: %v", err)
