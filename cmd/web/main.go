@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/config"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
@@ -29,30 +32,38 @@ const usage = `usage:
   web [serve] [--listen ADDR] [--demo] [--no-migrate]
   web migrate up|down|status
   web audit verify
+  web user add NAME --role viewer|editor|admin    (password on stdin)
+  web user passwd NAME                           (password on stdin)
+  web user disable NAME | enable NAME | list
+  web token create ACCOUNT [--name LABEL] [--expires 90d]
 
 Configuration comes from the environment; see README.md.`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "web:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "serve":
-		return serve(ctx, args, getenv, stderr)
+		return serve(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args, getenv, stdout)
 	case "audit":
 		return auditCommand(ctx, args, getenv, stdout)
+	case "user":
+		return userCommand(ctx, args, getenv, stdin, stdout)
+	case "token":
+		return tokenCommand(ctx, args, getenv, stdout)
 	case "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -122,7 +133,7 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	return nil
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(args, getenv, stderr)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
@@ -167,6 +178,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	accounts := auth.NewStore(pool)
+	if cfg.Demo {
+		if err := demoAdmin(ctx, accounts, stdout); err != nil {
+			return err
+		}
+	}
 	st := store.New(pool)
 	refresher := inventory.NewRefresher(client, st, cfg.RefreshInterval, logger)
 	go refresher.Run(ctx)
@@ -186,14 +203,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Handler: handlers.New(handlers.Deps{
 			Store: st, Upstream: client, Audit: auditLog, Applier: applier,
 			Refresher: refresher, Schema: migrator, Logger: logger,
+			Auth: accounts, Sessions: auth.SessionConfig{Idle: cfg.SessionIdle, Absolute: cfg.SessionLifetime},
+			CookieSecure: cfg.CookieSecure, TLS: cfg.TLSCert != "", TrustedProxies: cfg.TrustedProxies,
 			ProjectID: cfg.ProjectID, Region: cfg.Region, Demo: cfg.Demo,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		// Longer than a policy change may take: the change itself runs
+		// detached, but the admin should still see its answer.
+		WriteTimeout: applier.Deadline() + 30*time.Second,
+		IdleTimeout:  2 * time.Minute,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() {
+		if cfg.TLSCert != "" {
+			errc <- srv.ListenAndServeTLS(cfg.TLSCert, cfg.TLSKey)
+			return
+		}
+		errc <- srv.ListenAndServe()
+	}()
 	logger.Info("serving", "addr", cfg.Listen, "upstream", client.Endpoint(), "project", cfg.ProjectID, "demo", cfg.Demo)
 
 	select {
@@ -205,6 +233,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// demoAdmin gives the demo an admin account with a fresh random password,
+// printed once on stdout (never to the log), so `make run` stays two commands.
+func demoAdmin(ctx context.Context, accounts *auth.Store, stdout io.Writer) error {
+	b := make([]byte, 15)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	password := base64.RawURLEncoding.EncodeToString(b)
+	_, err := accounts.CreateAccount(ctx, "admin", password, auth.Admin)
+	if errors.Is(err, auth.ErrNameTaken) {
+		err = accounts.SetPassword(ctx, "admin", password)
+	}
+	if err != nil {
+		return fmt.Errorf("demo admin account: %w", err)
+	}
+	fmt.Fprintf(stdout, "\n  Demo: sign in as admin with password %s\n\n", password)
+	return nil
 }
 
 // startDemoSimulator runs the simulator in-process with the demo data and

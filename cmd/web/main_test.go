@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,14 +27,14 @@ func TestMain(m *testing.M) { os.Exit(testdb.Main(m, &dbURL)) }
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestConfigErrorsNameTheVariableBeforeAnythingStarts(t *testing.T) {
-	err := run(context.Background(), []string{"serve"}, envOf(map[string]string{"DATABASE_URL": dbURL, "VPCEP_REGION": "cn-north-4"}), io.Discard, io.Discard)
+	err := run(context.Background(), []string{"serve"}, envOf(map[string]string{"DATABASE_URL": dbURL, "VPCEP_REGION": "cn-north-4"}), strings.NewReader(""), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "VPCEP_PROJECT_ID is required unless --demo") {
 		t.Fatalf("err = %v", err)
 	}
-	if err := run(context.Background(), []string{"frobnicate"}, envOf(nil), io.Discard, io.Discard); err == nil {
+	if err := run(context.Background(), []string{"frobnicate"}, envOf(nil), strings.NewReader(""), io.Discard, io.Discard); err == nil {
 		t.Fatal("unknown command accepted")
 	}
-	if err := run(context.Background(), []string{"migrate", "sideways"}, envOf(map[string]string{"DATABASE_URL": dbURL}), io.Discard, io.Discard); err == nil {
+	if err := run(context.Background(), []string{"migrate", "sideways"}, envOf(map[string]string{"DATABASE_URL": dbURL}), strings.NewReader(""), io.Discard, io.Discard); err == nil {
 		t.Fatal("unknown migrate command accepted")
 	}
 }
@@ -39,13 +44,13 @@ func TestMigrateCommands(t *testing.T) {
 	var out strings.Builder
 	for _, step := range []struct{ cmd, want string }{
 		{"status", "pending"},
-		{"up", "applied 2 migration(s)"},
+		{"up", "applied 3 migration(s)"},
 		{"status", "applied 20"},
 		{"down", ""},
 		{"status", "pending"},
 	} {
 		out.Reset()
-		if err := run(context.Background(), []string{"migrate", step.cmd}, env, &out, io.Discard); err != nil {
+		if err := run(context.Background(), []string{"migrate", step.cmd}, env, strings.NewReader(""), &out, io.Discard); err != nil {
 			t.Fatalf("migrate %s: %v", step.cmd, err)
 		}
 		if !strings.Contains(out.String(), step.want) {
@@ -56,7 +61,7 @@ func TestMigrateCommands(t *testing.T) {
 
 func TestServeRefusesABehindSchemaWithNoMigrate(t *testing.T) {
 	env := envOf(map[string]string{"DATABASE_URL": testdb.Empty(t)})
-	err := run(context.Background(), []string{"serve", "--demo", "--no-migrate", "--listen", "127.0.0.1:0"}, env, io.Discard, io.Discard)
+	err := run(context.Background(), []string{"serve", "--demo", "--no-migrate", "--listen", "127.0.0.1:0"}, env, strings.NewReader(""), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "refusing to serve") {
 		t.Fatalf("err = %v", err)
 	}
@@ -73,8 +78,9 @@ func TestServeDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	dbURL := testdb.Migrated(t)
+	stdout := &lockedBuffer{}
 	go func() {
-		done <- run(ctx, []string{"--demo", "--listen", addr}, envOf(map[string]string{"DATABASE_URL": dbURL}), io.Discard, io.Discard)
+		done <- run(ctx, []string{"--demo", "--listen", addr}, envOf(map[string]string{"DATABASE_URL": dbURL}), strings.NewReader(""), stdout, io.Discard)
 	}()
 
 	base := "http://" + addr
@@ -92,7 +98,24 @@ func TestServeDemo(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	resp, err := http.Get(base + "/endpoints")
+	// Signed out, the list sends us to sign in; the demo printed the admin's password.
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Get(base + "/endpoints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/login" {
+		t.Fatalf("signed out, /endpoints led to %s", resp.Request.URL)
+	}
+	m := regexp.MustCompile(`sign in as admin with password (\S+)`).FindStringSubmatch(stdout.String())
+	csrf := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil || csrf == nil {
+		t.Fatalf("no demo password (%q) or CSRF field", stdout.String())
+	}
+	resp, err = client.PostForm(base+"/login", url.Values{"name": {"admin"}, "password": {m[1]}, "_csrf": {string(csrf[1])}, "next": {"/endpoints"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +147,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 	}
 	env := envOf(map[string]string{"DATABASE_URL": url})
 	var out strings.Builder
-	if err := run(ctx, []string{"audit", "verify"}, env, &out, io.Discard); err != nil || !strings.Contains(out.String(), "ok: 3 entries") {
+	if err := run(ctx, []string{"audit", "verify"}, env, strings.NewReader(""), &out, io.Discard); err != nil || !strings.Contains(out.String(), "ok: 3 entries") {
 		t.Fatalf("verify: %v %q", err, out.String())
 	}
 	conn, err := pool.Acquire(ctx)
@@ -138,8 +161,26 @@ func TestAuditVerifyCommand(t *testing.T) {
 	if _, err := conn.Exec(ctx, `UPDATE audit_entries SET actor = 'mallory' WHERE id = $1`, ids[1]); err != nil {
 		t.Fatal(err)
 	}
-	err = run(ctx, []string{"audit", "verify"}, env, &out, io.Discard)
+	err = run(ctx, []string{"audit", "verify"}, env, strings.NewReader(""), &out, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("entry #%d", ids[1])) {
 		t.Fatalf("verify after tampering: %v", err)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer the server goroutine writes while the test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -31,6 +32,12 @@ type Config struct {
 	Timeout         time.Duration // VPCEP_TIMEOUT, per upstream call
 	RefreshInterval time.Duration // INVENTORY_REFRESH_INTERVAL
 	LogLevel        string        // LOG_LEVEL
+	SessionIdle     time.Duration // SESSION_IDLE_TIMEOUT
+	SessionLifetime time.Duration // SESSION_LIFETIME
+	CookieSecure    bool          // COOKIE_SECURE; off only with --demo
+	TrustedProxies  []*net.IPNet  // TRUSTED_PROXIES: CIDRs allowed to set X-Forwarded-For
+	TLSCert         string        // TLS_CERT_FILE, --tls-cert
+	TLSKey          string        // TLS_KEY_FILE, --tls-key
 }
 
 // Load parses args (after the subcommand) over the environment read by getenv.
@@ -91,6 +98,26 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		Timeout:         envDuration("VPCEP_TIMEOUT", 30*time.Second),
 		RefreshInterval: envDuration("INVENTORY_REFRESH_INTERVAL", 60*time.Second),
 		LogLevel:        orDefault(getenv("LOG_LEVEL"), "info"),
+		SessionIdle:     envDuration("SESSION_IDLE_TIMEOUT", 30*time.Minute),
+		SessionLifetime: envDuration("SESSION_LIFETIME", 12*time.Hour),
+		TLSCert:         getenv("TLS_CERT_FILE"),
+		TLSKey:          getenv("TLS_KEY_FILE"),
+	}
+	cookieSecure := getenv("COOKIE_SECURE")
+	for _, cidr := range strings.FieldsFunc(getenv("TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		if !strings.Contains(cidr, "/") {
+			if strings.Contains(cidr, ":") {
+				cidr += "/128"
+			} else {
+				cidr += "/32"
+			}
+		}
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %q is not an address or CIDR range", cidr))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
 	}
 
 	fs := flag.NewFlagSet("web serve", flag.ContinueOnError)
@@ -98,8 +125,30 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to serve on (LISTEN_ADDR)")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "serve the built-in simulator's demo data (VPCEP_DEMO)")
 	fs.BoolVar(&c.NoMigrate, "no-migrate", false, "do not apply pending migrations at start; refuse to serve if any are pending")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve HTTPS with this certificate file (TLS_CERT_FILE)")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "the certificate's key file (TLS_KEY_FILE)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	// Cookies are Secure unless this is a plain-http demo: COOKIE_SECURE=false
+	// is refused anywhere else.
+	c.CookieSecure = true
+	switch cookieSecure {
+	case "":
+		c.CookieSecure = !c.Demo || c.TLSCert != ""
+	default:
+		b, err := strconv.ParseBool(cookieSecure)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("COOKIE_SECURE: %q is not true or false", cookieSecure))
+		case !b && !c.Demo:
+			errs = append(errs, errors.New("COOKIE_SECURE=false is only allowed with --demo (plain-http local demo)"))
+		default:
+			c.CookieSecure = b
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("TLS_CERT_FILE (--tls-cert) and TLS_KEY_FILE (--tls-key) go together"))
 	}
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
@@ -60,6 +62,27 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// The browser tests sign in as this admin.
+const (
+	adminName     = "admin"
+	adminPassword = "browser-test-password"
+)
+
+// signIn signs in through the sign-in page, as a person does.
+func signIn(t *testing.T, ctx context.Context, base string) {
+	t.Helper()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(`[data-testid="login-name"]`),
+		chromedp.SendKeys(`[data-testid="login-name"]`, adminName),
+		chromedp.SendKeys(`[data-testid="login-password"]`, adminPassword),
+		chromedp.Click(`[data-testid="login-submit"]`),
+		chromedp.WaitVisible(`[data-testid="nav-account"]`),
+	); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+}
+
 // console serves the whole console over real HTTP against the simulator.
 func console(t *testing.T) (string, *vpcepsim.Server) {
 	t.Helper()
@@ -85,8 +108,13 @@ func console(t *testing.T) (string, *vpcepsim.Server) {
 	}
 	auditLog := audit.New(pool)
 	applier := change.NewApplier(client, auditLog, pool, change.Config{ProjectID: "p-e2e", Region: "cn-north-4", Deadline: 10 * time.Second}, logger)
+	accounts := auth.NewStore(pool)
+	if _, err := accounts.CreateAccount(context.Background(), adminName, adminPassword, auth.Admin); err != nil && !errors.Is(err, auth.ErrNameTaken) {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(handlers.New(handlers.Deps{
 		Store: st, Upstream: client, Audit: auditLog, Applier: applier, Refresher: refresher, Schema: migrator, Logger: logger,
+		Auth: accounts, CookieSecure: false, // plain http, as the local demo
 		ProjectID: "p-e2e", Region: "cn-north-4", Demo: true, PerPage: 10,
 	}))
 	t.Cleanup(srv.Close)
@@ -120,6 +148,7 @@ func waitRows(t *testing.T, ctx context.Context, want int, check func(string) bo
 func TestBrowseFilterPageAndOpenAnEndpoint(t *testing.T) {
 	base, sim := console(t)
 	ctx := browser(t)
+	signIn(t, ctx, base)
 
 	gateways, sfs := 0, 0
 	for _, ep := range sim.Endpoints() {
@@ -212,6 +241,7 @@ func TestBrowseFilterPageAndOpenAnEndpoint(t *testing.T) {
 func TestUpstreamErrorPageInTheBrowser(t *testing.T) {
 	base, sim := console(t)
 	ctx := browser(t)
+	signIn(t, ctx, base)
 	sim.FailNext(1, vpcepsim.Fault{Status: 503, Code: "EndPoint.0001", Message: "System error. Please retry."})
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/endpoints/"+sim.Endpoints()[0].ID),

@@ -60,6 +60,7 @@ func textOf(sel string) string {
 func TestEditApplyAndRollBackInTheBrowser(t *testing.T) {
 	base, sim := console(t)
 	ctx := browser(t)
+	signIn(t, ctx, base)
 	var ep *vpcepsim.Endpoint
 	for _, e := range sim.Endpoints() {
 		if e.Service.PolicyKind == vpcepsim.PolicyStatementKind && len(e.Statements) == 2 {

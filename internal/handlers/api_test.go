@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -22,11 +23,11 @@ func (a *app) api(t *testing.T, method, target, body string, header map[string]s
 	t.Helper()
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	h := http.Header{}
 	for k, v := range header {
-		req.Header.Set(k, v)
+		h.Set(k, v)
 	}
-	rec := httptest.NewRecorder()
-	a.handler.ServeHTTP(rec, req)
+	rec := a.send(req, h)
 	r := apiResponse{code: rec.Code, raw: rec.Body.String()}
 	if err := json.Unmarshal(rec.Body.Bytes(), &r.body); err != nil {
 		t.Fatalf("%s %s: not JSON (%d): %.300s", method, target, rec.Code, rec.Body.String())

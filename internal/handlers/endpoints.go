@@ -61,6 +61,7 @@ func (s *Server) listEndpoints(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	results.CSRF = s.base(c, "").CSRF
 	if isFragment(c) {
 		return render(c, http.StatusOK, views.EndpointResults(results))
 	}
@@ -104,7 +105,7 @@ func (s *Server) refreshEndpoints(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	results.Notice = notice
+	results.Notice, results.CSRF = notice, s.base(c, "").CSRF
 	return render(c, http.StatusOK, views.EndpointResults(results))
 }
 

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/store"
@@ -40,9 +42,18 @@ type Deps struct {
 	Refresher *inventory.Refresher
 	Schema    SchemaChecker
 	Logger    *slog.Logger
-	ProjectID string
-	Region    string
-	Demo      bool
+	Auth      *auth.Store
+	Sessions  auth.SessionConfig
+	// CookieSecure marks cookies Secure (and __Host-); off only for a
+	// plain-http local demo.
+	CookieSecure bool
+	// TLS says the server is reached over HTTPS: answers carry HSTS.
+	TLS bool
+	// TrustedProxies may set X-Forwarded-For; from anyone else it is ignored.
+	TrustedProxies []*net.IPNet
+	ProjectID      string
+	Region         string
+	Demo           bool
 	// PerPage is the list page size; 50 when zero.
 	PerPage int
 	// Now is the clock; time.Now when nil.
@@ -54,31 +65,85 @@ type Server struct {
 	Deps
 }
 
+// Handler is the console's HTTP handler.
+type Handler struct {
+	e      *echo.Echo
+	access map[string]auth.Role // "METHOD path" -> the role required ("" public)
+}
+
+// ServeHTTP serves a request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.e.ServeHTTP(w, r) }
+
+// Route is a registered route and the role it requires ("" public).
+type Route struct {
+	Method, Path string
+	Role         auth.Role
+	Checked      bool // registered with an access rule
+}
+
+// Routes lists every route the router serves, with its access rule, so a
+// test can prove none was registered without one.
+func (h *Handler) Routes() []Route {
+	var out []Route
+	for _, r := range h.e.Routes() {
+		role, ok := h.access[r.Method+" "+r.Path]
+		out = append(out, Route{Method: r.Method, Path: r.Path, Role: role, Checked: ok})
+	}
+	return out
+}
+
 // New returns the console's HTTP handler.
-func New(d Deps) http.Handler {
+func New(d Deps) *Handler {
 	if d.PerPage == 0 {
 		d.PerPage = 50
 	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Sessions.Idle == 0 {
+		d.Sessions.Idle = 30 * time.Minute
+	}
+	if d.Sessions.Absolute == 0 {
+		d.Sessions.Absolute = 12 * time.Hour
+	}
 	s := &Server{Deps: d}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	s.routes(e)
-	return e
+	e.IPExtractor = ipExtractor(d.TrustedProxies)
+	h := &Handler{e: e, access: map[string]auth.Role{}}
+	s.routes(e, h.access)
+	return h
+}
+
+// ipExtractor reads the client address from the connection, or from
+// X-Forwarded-For only when the connection comes from a trusted proxy, so a
+// rotated header resets no throttle.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // base returns the frame every page shares.
 func (s *Server) base(c echo.Context, title string) views.Base {
-	return views.Base{
+	b := views.Base{
 		Title:     title,
 		ProjectID: s.ProjectID,
 		Region:    s.Region,
 		Demo:      s.Demo,
 		RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
 	}
+	b.CSRF, _ = c.Get(csrfContextKey).(string)
+	if a := account(c); a != nil {
+		b.Account = &views.Account{Name: a.Name, Role: string(a.Role)}
+	}
+	return b
 }
 
 // render is the only code that writes HTML. It renders into a buffer first,

@@ -2,13 +2,16 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
@@ -38,10 +42,13 @@ type app struct {
 	simURL    string
 	ak, sk    string
 	store     *store.Store
+	auth      *auth.Store
+	name      string            // the account signed in
+	cookies   map[string]string // the "browser's" cookie jar
 	audit     *audit.Log
 	pool      *pgxpool.Pool
 	refresher *inventory.Refresher
-	handler   http.Handler
+	handler   *handlers.Handler
 	logs      *strings.Builder
 }
 
@@ -52,16 +59,21 @@ type appConfig struct {
 	perPage   int
 	endpoints []*vpcepsim.Endpoint
 	clientCfg func(*vpcep.Config)
+	role      auth.Role // signed in with this role; "" stays signed out
+	proxies   []*net.IPNet
 }
 
 func withDB(url string) option                    { return func(c *appConfig) { c.dbURL = url } }
 func withPerPage(n int) option                    { return func(c *appConfig) { c.perPage = n } }
 func withClient(f func(*vpcep.Config)) option     { return func(c *appConfig) { c.clientCfg = f } }
 func withEndpoints(e []*vpcepsim.Endpoint) option { return func(c *appConfig) { c.endpoints = e } }
+func signedInAs(r auth.Role) option               { return func(c *appConfig) { c.role = r } }
+func signedOut() option                           { return func(c *appConfig) { c.role = "" } }
+func withProxies(p ...*net.IPNet) option          { return func(c *appConfig) { c.proxies = p } }
 
 func newApp(t testing.TB, opts ...option) *app {
 	t.Helper()
-	cfg := appConfig{dbURL: dbURL, endpoints: vpcepsim.DemoEndpoints(1, time.Now())}
+	cfg := appConfig{dbURL: dbURL, endpoints: vpcepsim.DemoEndpoints(1, time.Now()), role: auth.Editor}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -89,11 +101,45 @@ func newApp(t testing.TB, opts ...option) *app {
 	refresher := inventory.NewRefresher(client, st, time.Minute, logger)
 	auditLog := audit.New(pool)
 	applier := change.NewApplier(client, auditLog, pool, change.Config{ProjectID: projectID, Region: "cn-north-4", Deadline: 10 * time.Second}, logger)
+	accounts := auth.NewStore(pool)
 	h := handlers.New(handlers.Deps{
 		Store: st, Upstream: client, Audit: auditLog, Applier: applier, Refresher: refresher, Schema: migrator, Logger: logger,
+		Auth: accounts, CookieSecure: true, TrustedProxies: cfg.proxies,
 		ProjectID: projectID, Region: "cn-north-4", PerPage: cfg.perPage,
 	})
-	return &app{sim: sim, simURL: srv.URL, ak: ak, sk: sk, store: st, audit: auditLog, pool: pool, refresher: refresher, handler: h, logs: logs}
+	a := &app{sim: sim, simURL: srv.URL, ak: ak, sk: sk, store: st, audit: auditLog, pool: pool, auth: accounts,
+		refresher: refresher, handler: h, logs: logs, cookies: map[string]string{}}
+	if cfg.role != "" {
+		a.signIn(t, a.account(t, cfg.role))
+	}
+	return a
+}
+
+// accountSeq names test accounts uniquely across the package's database.
+var accountSeq atomic.Int64
+
+// testPassword is every test account's password.
+const testPassword = "correct horse battery staple"
+
+// account creates an account with role, named after it plus a counter.
+func (a *app) account(t testing.TB, role auth.Role) string {
+	t.Helper()
+	name := fmt.Sprintf("%s-%d", role, accountSeq.Add(1))
+	if _, err := a.auth.CreateAccount(context.Background(), name, testPassword, role); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// signIn signs in through the form, as a browser does.
+func (a *app) signIn(t testing.TB, name string) {
+	t.Helper()
+	a.do(t, http.MethodGet, "/login", nil, nil)
+	r := a.do(t, http.MethodPost, "/login", url.Values{"name": {name}, "password": {testPassword}, "_csrf": {a.cookies["__Host-csrf"]}}, nil)
+	if r.Code != http.StatusSeeOther {
+		t.Fatalf("sign in as %s: %d %s", name, r.Code, r.text(testid("login-error")))
+	}
+	a.name = name
 }
 
 func (a *app) refresh(t testing.TB) {
@@ -108,7 +154,10 @@ type response struct {
 	doc *goquery.Document
 }
 
-func (a *app) do(t *testing.T, method, target string, body url.Values, header http.Header) response {
+// do sends a request as the app's "browser": with its cookies, and for a
+// state-changing request the CSRF token htmx would send (unless header sets
+// its own X-CSRF-Token, or an empty one to send none).
+func (a *app) do(t testing.TB, method, target string, body url.Values, header http.Header) response {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -118,16 +167,35 @@ func (a *app) do(t *testing.T, method, target string, body url.Values, header ht
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	rec := httptest.NewRecorder()
-	a.handler.ServeHTTP(rec, req)
+	rec := a.send(req, header)
 	doc, err := goquery.NewDocumentFromReader(strings.NewReader(rec.Body.String()))
 	if err != nil {
 		t.Fatalf("parse %s %s: %v", method, target, err)
 	}
 	return response{rec, doc}
+}
+
+// send serves req with the jar's cookies and keeps the cookies it sets.
+func (a *app) send(req *http.Request, header http.Header) *httptest.ResponseRecorder {
+	for name, value := range a.cookies {
+		req.AddCookie(&http.Cookie{Name: name, Value: value})
+	}
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		req.Header.Set("X-CSRF-Token", a.cookies["__Host-csrf"])
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	rec := httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge < 0 {
+			delete(a.cookies, c.Name)
+		} else {
+			a.cookies[c.Name] = c.Value
+		}
+	}
+	return rec
 }
 
 func (a *app) get(t *testing.T, target string) response {

@@ -39,7 +39,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestReadinessRefusesABehindSchema(t *testing.T) {
-	a := newApp(t, withDB(testdb.Empty(t)))
+	a := newApp(t, withDB(testdb.Empty(t)), signedOut())
 	code := a.get(t, "/readyz").Code
 	body := a.get(t, "/readyz").Body.String()
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "schema is behind") {

@@ -20,10 +20,6 @@ import (
 // Status convention for forms: a form re-rendered with errors at its fields
 // answers 422 (htmx is configured to swap it); a conflict answers 409.
 
-// actor names who made a change. Until sign-in exists every change is
-// recorded as made by "anonymous".
-func actor(echo.Context) string { return "anonymous" }
-
 // editableEndpoint reads the endpoint live and refuses one whose policy
 // cannot be edited, saying why.
 func (s *Server) editableEndpoint(ctx context.Context, id string) (*vpcep.Endpoint, error) {

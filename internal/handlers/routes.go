@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -8,79 +9,144 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/static"
 )
 
-// routes registers every route and the middleware around them.
-func (s *Server) routes(e *echo.Echo) {
+// csrfContextKey is where the CSRF middleware leaves the token for the views.
+const csrfContextKey = "csrf"
+
+// Access levels of a route.
+const (
+	public = auth.Role("")
+	viewer = auth.Viewer
+	editor = auth.Editor
+	admin  = auth.Admin
+)
+
+// routes registers every route with the role it requires, and the middleware
+// around them. The whole surface reads here in one screen.
+func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests())
-	e.Use(securityHeaders)
+	e.Use(s.securityHeaders)
 	// Bodies are small: a policy is at most 64 KiB (the API checks that
 	// itself, with a field-level answer); anything far larger is refused
-	// before a handler reads it.
+	// with 413 before a handler reads it.
 	e.Use(middleware.BodyLimit("256K"))
+	e.Use(s.authenticate)
+	e.Use(s.csrf())
 
-	// Pages
-	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/endpoints") })
-	e.GET("/endpoints", s.listEndpoints)
-	e.POST("/endpoints/refresh", s.refreshEndpoints)
-	e.GET("/endpoints/:id", s.showEndpoint)
-	e.GET("/endpoints/:id/history", s.endpointHistory)
+	route := func(method, path string, role auth.Role, h echo.HandlerFunc) {
+		access[method+" "+path] = role
+		e.Add(method, path, h, s.require(role))
+	}
+	get := func(path string, role auth.Role, h echo.HandlerFunc) { route(http.MethodGet, path, role, h) }
+	post := func(path string, role auth.Role, h echo.HandlerFunc) { route(http.MethodPost, path, role, h) }
+
+	// Signing in and out; health; assets
+	get("/login", public, s.showLogin)
+	post("/login", public, s.login)
+	post("/logout", public, s.logout)
+	get("/healthz", public, s.healthz)
+	get("/readyz", public, s.readyz)
+	// Asset URLs carry a content hash (static.Path): cacheable for a year.
+	get("/static/*", public, func(c echo.Context) error {
+		if c.QueryParam("v") != "" {
+			c.Response().Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		}
+		return echo.StaticDirectoryHandler(static.FS, false)(c)
+	})
+
+	// Browsing
+	get("/", viewer, func(c echo.Context) error { return c.Redirect(http.StatusFound, "/endpoints") })
+	get("/endpoints", viewer, s.listEndpoints)
+	post("/endpoints/refresh", viewer, s.refreshEndpoints) // re-reads the upstream; changes no policy
+	get("/endpoints/:id", viewer, s.showEndpoint)
+	get("/endpoints/:id/history", viewer, s.endpointHistory)
 
 	// Policy editing: editor, its buttons and syncs, preview, apply
-	e.GET("/endpoints/:id/policy/edit", s.editPolicy)
-	e.POST("/endpoints/:id/policy/edit", s.editorOp)
-	e.POST("/endpoints/:id/policy/preview", s.previewPolicy)
-	e.POST("/endpoints/:id/policy", s.updatePolicy)
+	get("/endpoints/:id/policy/edit", editor, s.editPolicy)
+	post("/endpoints/:id/policy/edit", editor, s.editorOp)
+	post("/endpoints/:id/policy/preview", editor, s.previewPolicy)
+	post("/endpoints/:id/policy", editor, s.updatePolicy)
 
-	// Audit log
-	e.GET("/audit", s.listAudit)
-	e.GET("/audit.csv", s.exportCSV)
-	e.GET("/audit.json", s.exportJSON)
-	e.GET("/audit/:id", s.showEntry)
-	e.GET("/audit/:id/rollback", s.confirmRollback)
-	e.POST("/audit/:id/rollback", s.rollbackEntry)
+	// Audit log and rollback
+	get("/audit", viewer, s.listAudit)
+	get("/audit.csv", viewer, s.exportCSV)
+	get("/audit.json", viewer, s.exportJSON)
+	get("/audit/:id", viewer, s.showEntry)
+	get("/audit/:id/rollback", editor, s.confirmRollback)
+	post("/audit/:id/rollback", editor, s.rollbackEntry)
 
-	// JSON API
-	api := e.Group("/api/v1")
-	api.GET("/endpoints", s.apiListEndpoints)
-	api.GET("/endpoints/:id", s.apiGetEndpoint)
-	api.PUT("/endpoints/:id/policy", s.apiUpdatePolicy)
-	api.GET("/audit", s.apiListAudit)
-	api.GET("/audit/:id", s.apiGetAudit)
-	api.POST("/audit/:id/rollback", s.apiRollback)
+	// The signed-in account
+	get("/account", viewer, s.showAccount)
+	post("/account/password", viewer, s.changeOwnPassword)
+	post("/account/tokens/:id/revoke", viewer, s.revokeOwnToken)
 
-	// Health
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
+	// Administration
+	get("/admin/accounts", admin, s.adminAccounts)
+	post("/admin/accounts", admin, s.addAccount)
+	post("/admin/accounts/:name/:op", admin, s.changeAccount)
+	post("/admin/accounts/:name/tokens", admin, s.createToken)
+	post("/admin/tokens/:id/revoke", admin, s.revokeAnyToken)
+	get("/security-events", admin, s.securityEvents)
 
-	// Assets: URLs carry a content hash (static.Path), so they can be cached for a year.
-	assets := e.Group("/static", func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if c.QueryParam("v") != "" {
-				c.Response().Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-			}
-			return next(c)
-		}
+	// JSON API (Bearer token or session)
+	get("/api/v1/endpoints", viewer, s.apiListEndpoints)
+	get("/api/v1/endpoints/:id", viewer, s.apiGetEndpoint)
+	route(http.MethodPut, "/api/v1/endpoints/:id/policy", editor, s.apiUpdatePolicy)
+	get("/api/v1/audit", viewer, s.apiListAudit)
+	get("/api/v1/audit/:id", viewer, s.apiGetAudit)
+	post("/api/v1/audit/:id/rollback", editor, s.apiRollback)
+}
+
+// csrf protects every state-changing request that relies on the session
+// cookie: browsers' Sec-Fetch-Site refuses cross-site requests outright, and
+// otherwise a token from a cookie must come back in the form (_csrf) or in
+// X-CSRF-Token (htmx sends it on every request). API calls with a Bearer
+// token carry no ambient credential and are exempt.
+func (s *Server) csrf() echo.MiddlewareFunc {
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		Skipper:        func(c echo.Context) bool { return c.Get(ctxBearer) == true },
+		TokenLookup:    "form:_csrf,header:" + echo.HeaderXCSRFToken,
+		ContextKey:     csrfContextKey,
+		CookieName:     s.csrfCookie(),
+		CookiePath:     "/",
+		CookieSecure:   s.CookieSecure,
+		CookieHTTPOnly: true,
+		CookieSameSite: http.SameSiteStrictMode,
+		CookieMaxAge:   12 * 3600,
+		ErrorHandler: func(err error, c echo.Context) error {
+			s.event(c, auth.EventAccessDenied, c.Request().Method+" "+c.Request().URL.Path, "CSRF check failed")
+			return echo.NewHTTPError(http.StatusForbidden,
+				"This request did not come from a console page (its security token is missing or wrong), so nothing was changed. Reload the page and try again.")
+		},
 	})
-	assets.StaticFS("/", static.FS)
 }
 
 // securityHeaders sets the headers every answer carries, errors included.
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if s.TLS {
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
+		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
+			h.Set("Cache-Control", "no-store")
+		}
 		return next(c)
 	}
 }
 
-// logRequests logs one line per request with its id. The query string is
-// left out: it is the admin's search text, not something to keep.
+// logRequests logs one line per request with its id and actor. The query
+// string is left out: it is the admin's search text, not something to keep.
 func (s *Server) logRequests() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus:    true,
@@ -95,7 +161,8 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 		},
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			level := slog.LevelInfo
-			if v.Status >= 500 {
+			var he *echo.HTTPError
+			if v.Status >= 500 || (v.Error != nil && !errors.As(v.Error, &he)) {
 				level = slog.LevelError
 			}
 			s.Logger.LogAttrs(c.Request().Context(), level, "request",
@@ -104,6 +171,7 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 				slog.Int("status", v.Status),
 				slog.Duration("latency", v.Latency),
 				slog.String("request_id", v.RequestID),
+				slog.String("actor", actor(c)),
 			)
 			return nil
 		},

@@ -19,6 +19,29 @@ type Base struct {
 	Region    string
 	Demo      bool
 	RequestID string // the console's id for this request, shown on error pages
+	CSRF      string // the CSRF token every state-changing form and htmx request carries
+	Account   *Account
+}
+
+// Account is the signed-in account, as the frame shows it.
+type Account struct {
+	Name string
+	Role string // viewer | editor | admin
+}
+
+// Can reports whether the signed-in account has at least role. The server
+// enforces roles on every route; this only hides what would be refused.
+func (b Base) Can(role string) bool {
+	if b.Account == nil {
+		return false
+	}
+	rank := map[string]int{"viewer": 1, "editor": 2, "admin": 3}
+	return rank[b.Account.Role] >= rank[role] && rank[role] > 0
+}
+
+// htmxHeaders puts the CSRF token on every htmx request.
+func htmxHeaders(b Base) string {
+	return `{"X-CSRF-Token": "` + b.CSRF + `"}`
 }
 
 // EndpointFilter is the list page's query: every field is a query parameter,
@@ -79,6 +102,7 @@ type EndpointList struct {
 	PerPage   int
 	Freshness Freshness
 	Notice    string // e.g. that a refresh was already running
+	CSRF      string
 }
 
 // EndpointsPage is the /endpoints page.

@@ -1,0 +1,217 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Role is what an account may do. Each role includes the ones before it.
+type Role string
+
+// Roles, weakest first.
+const (
+	Viewer Role = "viewer" // browse endpoints, read the audit log and exports
+	Editor Role = "editor" // also edit policies and roll back
+	Admin  Role = "admin"  // also manage accounts and API tokens
+)
+
+var roleRank = map[Role]int{Viewer: 1, Editor: 2, Admin: 3}
+
+// ParseRole reads a role name.
+func ParseRole(s string) (Role, error) {
+	r := Role(s)
+	if roleRank[r] == 0 {
+		return "", fmt.Errorf("auth: role must be viewer, editor or admin, not %q", s)
+	}
+	return r, nil
+}
+
+// Allows reports whether r includes required.
+func (r Role) Allows(required Role) bool { return roleRank[r] >= roleRank[required] && roleRank[r] > 0 }
+
+// Account is a local account.
+type Account struct {
+	ID          int64
+	Name        string
+	Role        Role
+	Disabled    bool
+	CreatedAt   time.Time
+	LastLoginAt *time.Time
+}
+
+// Errors of the account store.
+var (
+	ErrNotFound      = errors.New("auth: no such account")
+	ErrNameTaken     = errors.New("auth: an account with this name exists")
+	ErrBadName       = errors.New("auth: an account name is 1 to 63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+	ErrBadCredential = errors.New("auth: wrong name or password")
+	ErrDisabled      = errors.New("auth: the account is disabled")
+)
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// Store keeps accounts, sessions, tokens, events and sign-in failures.
+type Store struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+}
+
+// NewStore returns a Store over pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool, now: time.Now} }
+
+// CreateAccount adds an account with a password.
+func (s *Store) CreateAccount(ctx context.Context, name, password string, role Role) (*Account, error) {
+	if !nameRE.MatchString(name) {
+		return nil, ErrBadName
+	}
+	if err := CheckPassword(password); err != nil {
+		return nil, err
+	}
+	if _, err := ParseRole(string(role)); err != nil {
+		return nil, err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	a := &Account{Name: name, Role: role}
+	err = s.pool.QueryRow(ctx, `INSERT INTO accounts (name, password_hash, role) VALUES ($1, $2, $3) RETURNING id, created_at`,
+		name, hash, role).Scan(&a.ID, &a.CreatedAt)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return nil, ErrNameTaken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: create account: %w", err)
+	}
+	return a, nil
+}
+
+const accountColumns = `id, name, role, disabled, created_at, last_login_at`
+
+func scanAccount(row pgx.Row) (*Account, error) {
+	var a Account
+	err := row.Scan(&a.ID, &a.Name, &a.Role, &a.Disabled, &a.CreatedAt, &a.LastLoginAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: read account: %w", err)
+	}
+	return &a, nil
+}
+
+// AccountByName returns the account called name.
+func (s *Store) AccountByName(ctx context.Context, name string) (*Account, error) {
+	return scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE name = $1`, name))
+}
+
+// Accounts lists every account by name.
+func (s *Store) Accounts(ctx context.Context) ([]*Account, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("auth: list accounts: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Account, error) { return scanAccount(r) })
+}
+
+// Authenticate checks a name and password. Unknown names cost the same time
+// as wrong passwords. A disabled account gets ErrDisabled only after its
+// password checked out, so the error does not reveal which accounts exist.
+func (s *Store) Authenticate(ctx context.Context, name, password string) (*Account, error) {
+	if len(password) > MaxPasswordLength {
+		return nil, ErrBadCredential
+	}
+	var hash string
+	var a Account
+	err := s.pool.QueryRow(ctx, `SELECT `+accountColumns+`, password_hash FROM accounts WHERE name = $1`, name).
+		Scan(&a.ID, &a.Name, &a.Role, &a.Disabled, &a.CreatedAt, &a.LastLoginAt, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		_, _ = VerifyPassword(password, dummyHash)
+		return nil, ErrBadCredential
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: read account: %w", err)
+	}
+	ok, err := VerifyPassword(password, hash)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrBadCredential
+	}
+	if a.Disabled {
+		return nil, ErrDisabled
+	}
+	return &a, nil
+}
+
+// SetPassword changes an account's password and ends its sessions.
+func (s *Store) SetPassword(ctx context.Context, name, password string) error {
+	if err := CheckPassword(password); err != nil {
+		return err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.updateAndSignOut(ctx, name, `UPDATE accounts SET password_hash = $2 WHERE name = $1 RETURNING id`, hash)
+}
+
+// SetRole changes an account's role and ends its sessions at once.
+func (s *Store) SetRole(ctx context.Context, name string, role Role) error {
+	if _, err := ParseRole(string(role)); err != nil {
+		return err
+	}
+	return s.updateAndSignOut(ctx, name, `UPDATE accounts SET role = $2 WHERE name = $1 RETURNING id`, role)
+}
+
+// SetDisabled disables or enables an account; disabling ends its sessions at once.
+func (s *Store) SetDisabled(ctx context.Context, name string, disabled bool) error {
+	return s.updateAndSignOut(ctx, name, `UPDATE accounts SET disabled = $2 WHERE name = $1 RETURNING id`, disabled)
+}
+
+// updateAndSignOut runs an account update and deletes the account's
+// sessions in the same transaction.
+func (s *Store) updateAndSignOut(ctx context.Context, name, update string, arg any) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, update, name, arg).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("auth: update account: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE account_id = $1`, id); err != nil {
+			return fmt.Errorf("auth: end sessions: %w", err)
+		}
+		return nil
+	})
+}
+
+// newToken returns a random 256-bit token and its SHA-256 hash.
+func newToken(prefix string) (token, hash string) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	token = prefix + base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token)
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}

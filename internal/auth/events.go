@@ -1,0 +1,60 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Kinds of security event.
+const (
+	EventSignIn        = "sign_in"
+	EventSignInFailed  = "sign_in_failed"
+	EventSignInLimited = "sign_in_throttled"
+	EventSignOut       = "sign_out"
+	EventAccountAdded  = "account_created"
+	EventDisabled      = "account_disabled"
+	EventEnabled       = "account_enabled"
+	EventRoleChanged   = "role_changed"
+	EventPasswordSet   = "password_changed"
+	EventTokenCreated  = "token_created"
+	EventTokenRevoked  = "token_revoked"
+	EventAccessDenied  = "access_denied"
+)
+
+// Event is a security event.
+type Event struct {
+	ID       int64
+	At       time.Time
+	Kind     string
+	Actor    string
+	Subject  string
+	ClientIP string
+	Detail   string
+}
+
+// RecordEvent appends a security event. Details never carry secrets.
+func (s *Store) RecordEvent(ctx context.Context, e Event) error {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO security_events (kind, actor, subject, client_ip, detail) VALUES ($1, $2, $3, $4, $5)`,
+		e.Kind, e.Actor, e.Subject, e.ClientIP, e.Detail); err != nil {
+		return fmt.Errorf("auth: record security event: %w", err)
+	}
+	return nil
+}
+
+// Events returns up to limit events older than before (0: the newest), newest first.
+func (s *Store) Events(ctx context.Context, before int64, limit int) ([]*Event, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, at, kind, actor, subject, client_ip, detail FROM security_events
+		WHERE $1 = 0 OR id < $1 ORDER BY id DESC LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("auth: list security events: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Event, error) {
+		var e Event
+		err := r.Scan(&e.ID, &e.At, &e.Kind, &e.Actor, &e.Subject, &e.ClientIP, &e.Detail)
+		return &e, err
+	})
+}

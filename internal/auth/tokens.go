@@ -1,0 +1,113 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TokenPrefix starts every API token, so a leaked one is easy to recognise.
+const TokenPrefix = "vpcep_"
+
+// Token is an API token's record (never the token itself).
+type Token struct {
+	ID          int64
+	AccountID   int64
+	AccountName string
+	Name        string
+	CreatedAt   time.Time
+	ExpiresAt   *time.Time
+	RevokedAt   *time.Time
+	LastUsedAt  *time.Time
+}
+
+// Active reports whether the token can be used at now.
+func (t *Token) Active(now time.Time) bool {
+	return t.RevokedAt == nil && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt))
+}
+
+// ErrBadToken means the bearer token is unknown, revoked or expired.
+var ErrBadToken = errors.New("auth: invalid API token")
+
+// CreateToken makes an API token for the account; the returned token is
+// shown once and only its hash is kept. expires 0 means no expiry.
+func (s *Store) CreateToken(ctx context.Context, accountName, name string, expires time.Duration) (string, *Token, error) {
+	a, err := s.AccountByName(ctx, accountName)
+	if err != nil {
+		return "", nil, err
+	}
+	if name == "" || len(name) > 100 {
+		return "", nil, errors.New("auth: a token needs a name of at most 100 characters")
+	}
+	token, hash := newToken(TokenPrefix)
+	t := &Token{AccountID: a.ID, AccountName: a.Name, Name: name}
+	if expires > 0 {
+		at := s.now().Add(expires)
+		t.ExpiresAt = &at
+	}
+	if err := s.pool.QueryRow(ctx, `INSERT INTO api_tokens (account_id, name, token_hash, expires_at) VALUES ($1, $2, $3, $4) RETURNING id, created_at`,
+		a.ID, name, hash, t.ExpiresAt).Scan(&t.ID, &t.CreatedAt); err != nil {
+		return "", nil, fmt.Errorf("auth: create token: %w", err)
+	}
+	return token, t, nil
+}
+
+// TokenAccount returns the account a bearer token acts for.
+func (s *Store) TokenAccount(ctx context.Context, token string) (*Account, *Token, error) {
+	var a Account
+	var t Token
+	err := s.pool.QueryRow(ctx, `
+		SELECT t.id, t.account_id, t.name, t.created_at, t.expires_at, t.revoked_at,
+			a.id, a.name, a.role, a.disabled, a.created_at, a.last_login_at
+		FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = $1`, hashToken(token),
+	).Scan(&t.ID, &t.AccountID, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt,
+		&a.ID, &a.Name, &a.Role, &a.Disabled, &a.CreatedAt, &a.LastLoginAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, ErrBadToken
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("auth: read token: %w", err)
+	}
+	if !t.Active(s.now()) || a.Disabled {
+		return nil, nil, ErrBadToken
+	}
+	t.AccountName = a.Name
+	_, _ = s.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, t.ID)
+	return &a, &t, nil
+}
+
+// Tokens lists tokens, newest first: one account's, or all when accountID is 0.
+func (s *Store) Tokens(ctx context.Context, accountID int64) ([]*Token, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT t.id, t.account_id, a.name, t.name, t.created_at, t.expires_at, t.revoked_at, t.last_used_at
+		FROM api_tokens t JOIN accounts a ON a.id = t.account_id
+		WHERE $1 = 0 OR t.account_id = $1 ORDER BY t.id DESC`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: list tokens: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Token, error) {
+		var t Token
+		err := r.Scan(&t.ID, &t.AccountID, &t.AccountName, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.LastUsedAt)
+		return &t, err
+	})
+}
+
+// RevokeToken revokes a token; ownerID limits it to that account's tokens
+// (0: any token, for admins). It returns the token revoked.
+func (s *Store) RevokeToken(ctx context.Context, id, ownerID int64) (*Token, error) {
+	var t Token
+	err := s.pool.QueryRow(ctx, `
+		UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
+		WHERE id = $1 AND ($2 = 0 OR account_id = $2)
+		RETURNING id, account_id, name`, id, ownerID).Scan(&t.ID, &t.AccountID, &t.Name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: revoke token: %w", err)
+	}
+	return &t, nil
+}

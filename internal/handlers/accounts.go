@@ -1,0 +1,264 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vpcep-console/vpcep-console/internal/auth"
+	"github.com/vpcep-console/vpcep-console/internal/views"
+)
+
+func tokenRows(tokens []*auth.Token) []views.TokenRow {
+	now := time.Now()
+	var rows []views.TokenRow
+	for _, t := range tokens {
+		r := views.TokenRow{ID: t.ID, Account: t.AccountName, Name: t.Name, Created: stamp(&t.CreatedAt),
+			Expires: stamp(t.ExpiresAt), LastUsed: stamp(t.LastUsedAt), Status: "active"}
+		switch {
+		case t.RevokedAt != nil:
+			r.Status = "revoked"
+		case !t.Active(now):
+			r.Status = "expired"
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func stamp(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04Z")
+}
+
+// showAccount serves /account: who you are and your API tokens.
+func (s *Server) showAccount(c echo.Context) error {
+	return s.renderAccount(c, http.StatusOK, c.QueryParam("done"), "")
+}
+
+var accountNotices = map[string]string{
+	"revoked":  "The token was revoked.",
+	"password": "Your password was changed. Your other sessions were signed out.",
+}
+
+func (s *Server) renderAccount(c echo.Context, status int, done, errMsg string) error {
+	a := account(c)
+	tokens, err := s.Auth.Tokens(c.Request().Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	return render(c, status, views.AccountView(views.AccountPage{
+		Base: s.base(c, "Your account"), Tokens: tokenRows(tokens), Notice: accountNotices[done], Error: errMsg,
+	}))
+}
+
+// revokeOwnToken revokes one of the signed-in account's tokens.
+func (s *Server) revokeOwnToken(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	t, err := s.Auth.RevokeToken(c.Request().Context(), id, account(c).ID)
+	if errors.Is(err, auth.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "You have no token with this id.")
+	}
+	if err != nil {
+		return err
+	}
+	s.event(c, auth.EventTokenRevoked, fmt.Sprintf("token:%d (%s)", t.ID, t.Name), "")
+	return c.Redirect(http.StatusSeeOther, "/account?done=revoked")
+}
+
+// changeOwnPassword changes the signed-in account's password; all its
+// sessions end, and this browser gets a fresh one.
+func (s *Server) changeOwnPassword(c echo.Context) error {
+	ctx := c.Request().Context()
+	a := account(c)
+	if _, err := s.Auth.Authenticate(ctx, a.Name, c.FormValue("current")); err != nil {
+		return s.renderAccount(c, http.StatusUnprocessableEntity, "", "The current password is wrong.")
+	}
+	if err := s.Auth.SetPassword(ctx, a.Name, c.FormValue("new")); err != nil {
+		if errors.Is(err, auth.ErrWeakPassword) {
+			return s.renderAccount(c, http.StatusUnprocessableEntity, "", fmt.Sprintf("The new password must be %d to %d characters.", auth.MinPasswordLength, auth.MaxPasswordLength))
+		}
+		return err
+	}
+	s.event(c, auth.EventPasswordSet, a.Name, "by the account itself")
+	token, err := s.Auth.StartSession(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(c, token)
+	return c.Redirect(http.StatusSeeOther, "/account?done=password")
+}
+
+// adminAccounts serves /admin/accounts.
+func (s *Server) adminAccounts(c echo.Context) error {
+	return s.renderAdmin(c, http.StatusOK, views.AdminPage{Notice: adminNotices[c.QueryParam("done")]})
+}
+
+var adminNotices = map[string]string{
+	"added":    "The account was added.",
+	"role":     "The role was changed; the account's sessions were ended.",
+	"disable":  "The account was disabled; its sessions were ended.",
+	"enable":   "The account was enabled.",
+	"password": "The password was set; the account's sessions were ended.",
+	"revoked":  "The token was revoked.",
+}
+
+func (s *Server) renderAdmin(c echo.Context, status int, p views.AdminPage) error {
+	ctx := c.Request().Context()
+	accounts, err := s.Auth.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	tokens, err := s.Auth.Tokens(ctx, 0)
+	if err != nil {
+		return err
+	}
+	p.Base = s.base(c, "Accounts")
+	for _, a := range accounts {
+		p.Accounts = append(p.Accounts, views.AccountRow{Name: a.Name, Role: string(a.Role), Disabled: a.Disabled,
+			Created: stamp(&a.CreatedAt), LastLogin: stamp(a.LastLoginAt)})
+	}
+	p.Tokens = tokenRows(tokens)
+	if p.Form.Role == "" {
+		p.Form.Role = string(auth.Viewer)
+	}
+	return render(c, status, views.AdminView(p))
+}
+
+// addAccount creates an account from the admin page.
+func (s *Server) addAccount(c echo.Context) error {
+	name, roleName := c.FormValue("name"), c.FormValue("role")
+	form := views.NewAccountForm{Name: name, Role: roleName}
+	role, err := auth.ParseRole(roleName)
+	if err == nil {
+		_, err = s.Auth.CreateAccount(c.Request().Context(), name, c.FormValue("password"), role)
+	}
+	if err != nil {
+		msg := err.Error()
+		switch {
+		case errors.Is(err, auth.ErrNameTaken):
+			msg = "An account with this name exists."
+		case errors.Is(err, auth.ErrBadName):
+			msg = "A name is 1 to 63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit."
+		case errors.Is(err, auth.ErrWeakPassword):
+			msg = fmt.Sprintf("The password must be %d to %d characters.", auth.MinPasswordLength, auth.MaxPasswordLength)
+		}
+		return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: msg, Form: form})
+	}
+	s.event(c, auth.EventAccountAdded, name, "role "+string(role))
+	return c.Redirect(http.StatusSeeOther, "/admin/accounts?done=added")
+}
+
+// changeAccount applies one admin action to an account: role, disable,
+// enable or password. An admin cannot demote or disable themselves, so the
+// console cannot lose its last admin by accident.
+func (s *Server) changeAccount(c echo.Context) error {
+	ctx := c.Request().Context()
+	name, op := c.Param("name"), c.Param("op")
+	self := name == account(c).Name
+	var err error
+	var kind, detail string
+	switch op {
+	case "role":
+		var role auth.Role
+		if role, err = auth.ParseRole(c.FormValue("role")); err != nil {
+			return badRequest("The role must be viewer, editor or admin.")
+		}
+		if self && role != auth.Admin {
+			return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: "You cannot demote yourself; ask another admin."})
+		}
+		err, kind, detail = s.Auth.SetRole(ctx, name, role), auth.EventRoleChanged, "to "+string(role)
+	case "disable":
+		if self {
+			return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: "You cannot disable yourself; ask another admin."})
+		}
+		err, kind = s.Auth.SetDisabled(ctx, name, true), auth.EventDisabled
+	case "enable":
+		err, kind = s.Auth.SetDisabled(ctx, name, false), auth.EventEnabled
+	case "password":
+		err, kind, detail = s.Auth.SetPassword(ctx, name, c.FormValue("password")), auth.EventPasswordSet, "by an admin"
+		if errors.Is(err, auth.ErrWeakPassword) {
+			return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: fmt.Sprintf("The password must be %d to %d characters.", auth.MinPasswordLength, auth.MaxPasswordLength)})
+		}
+	default:
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	if errors.Is(err, auth.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "There is no account "+name+".")
+	}
+	if err != nil {
+		return err
+	}
+	s.event(c, kind, name, detail)
+	return c.Redirect(http.StatusSeeOther, "/admin/accounts?done="+op)
+}
+
+// createToken makes an API token for an account and shows it once.
+func (s *Server) createToken(c echo.Context) error {
+	name := c.Param("name")
+	days, err := strconv.Atoi(c.FormValue("expires_days"))
+	if err != nil || days < 1 || days > 3650 {
+		return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: "A token expires in 1 to 3650 days."})
+	}
+	token, t, err := s.Auth.CreateToken(c.Request().Context(), name, c.FormValue("name"), time.Duration(days)*24*time.Hour)
+	if errors.Is(err, auth.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "There is no account "+name+".")
+	}
+	if err != nil {
+		return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: "A token needs a name of at most 100 characters."})
+	}
+	s.event(c, auth.EventTokenCreated, fmt.Sprintf("token:%d (%s) for %s", t.ID, t.Name, name), fmt.Sprintf("expires in %d days", days))
+	return s.renderAdmin(c, http.StatusOK, views.AdminPage{NewToken: token, Notice: "The token was created."})
+}
+
+// revokeAnyToken revokes any token (admins).
+func (s *Server) revokeAnyToken(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	t, err := s.Auth.RevokeToken(c.Request().Context(), id, 0)
+	if errors.Is(err, auth.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "There is no token with this id.")
+	}
+	if err != nil {
+		return err
+	}
+	s.event(c, auth.EventTokenRevoked, fmt.Sprintf("token:%d (%s)", t.ID, t.Name), "")
+	return c.Redirect(http.StatusSeeOther, "/admin/accounts?done=revoked")
+}
+
+// securityEvents serves /security-events, newest first.
+func (s *Server) securityEvents(c echo.Context) error {
+	var before int64
+	if v := c.QueryParam("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return badRequest("The page cursor is not valid.")
+		}
+		before = n
+	}
+	const pageSize = 100
+	events, err := s.Auth.Events(c.Request().Context(), before, pageSize)
+	if err != nil {
+		return err
+	}
+	p := views.EventsPage{Base: s.base(c, "Security events")}
+	for _, e := range events {
+		p.Events = append(p.Events, views.EventRow{At: e.At.UTC().Format("2006-01-02 15:04:05"), Kind: e.Kind, Actor: e.Actor,
+			Subject: e.Subject, ClientIP: e.ClientIP, Detail: e.Detail})
+	}
+	if len(events) == pageSize {
+		p.Older = "/security-events?before=" + strconv.FormatInt(events[len(events)-1].ID, 10)
+	}
+	return render(c, http.StatusOK, views.EventsView(p))
+}
