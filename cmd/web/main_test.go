@@ -184,3 +184,49 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestUserAndTokenCommands(t *testing.T) {
+	ctx := context.Background()
+	env := envOf(map[string]string{"DATABASE_URL": testdb.Migrated(t)})
+	cli := func(stdin string, args ...string) (string, error) {
+		var out strings.Builder
+		err := run(ctx, args, env, strings.NewReader(stdin), &out, io.Discard)
+		return out.String(), err
+	}
+	if _, err := cli("a good long password\n", "user", "add", "alice", "--role", "editor"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli("a good long password\n", "user", "add", "bob", "--role", "root"); err == nil {
+		t.Error("a bad role was accepted")
+	}
+	if _, err := cli("", "user", "add", "carol", "--role", "viewer"); err == nil || !strings.Contains(err.Error(), "stdin") {
+		t.Errorf("no password: %v", err)
+	}
+	if _, err := cli("short\n", "user", "passwd", "alice"); err == nil {
+		t.Error("a short password was accepted")
+	}
+	if _, err := cli("another long password\n", "user", "passwd", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cli("", "token", "create", "alice", "--name", "ci", "--expires", "30d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(out)
+	if !strings.HasPrefix(token, "vpcep_") || strings.Contains(token, " ") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("token create printed %q, want only the token", out)
+	}
+	if _, err := cli("", "user", "disable", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := cli("", "user", "list")
+	if err != nil || !strings.Contains(list, "alice") || !strings.Contains(list, "disabled") || strings.Contains(list, "password") {
+		t.Fatalf("list: %q %v", list, err)
+	}
+	if _, err := cli("", "token", "create", "nobody"); err == nil {
+		t.Error("a token for an unknown account")
+	}
+	if _, err := cli("", "token", "create", "alice", "--expires", "soon"); err == nil {
+		t.Error("a bad lifetime was accepted")
+	}
+}

@@ -104,17 +104,17 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		TLSKey:          getenv("TLS_KEY_FILE"),
 	}
 	cookieSecure := getenv("COOKIE_SECURE")
-	for _, cidr := range strings.FieldsFunc(getenv("TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }) {
-		if !strings.Contains(cidr, "/") {
-			if strings.Contains(cidr, ":") {
-				cidr += "/128"
-			} else {
-				cidr += "/32"
+	for _, item := range strings.FieldsFunc(getenv("TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		cidr := item
+		if ip := net.ParseIP(item); ip != nil {
+			cidr = item + "/128"
+			if ip.To4() != nil {
+				cidr = item + "/32"
 			}
 		}
 		_, n, err := net.ParseCIDR(cidr)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %q is not an address or CIDR range", cidr))
+			errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %q is not an address or CIDR range", item))
 			continue
 		}
 		c.TrustedProxies = append(c.TrustedProxies, n)

@@ -50,6 +50,12 @@ func TestLoad(t *testing.T) {
 		{"bad demo flag", with(map[string]string{"VPCEP_DEMO": "maybe"}), nil, "VPCEP_DEMO"},
 		{"bad log level", with(map[string]string{"LOG_LEVEL": "loud"}), nil, "LOG_LEVEL"},
 		{"stray argument", base, []string{"extra"}, `unexpected argument "extra"`},
+		{"insecure cookies outside the demo", with(map[string]string{"COOKIE_SECURE": "false"}), nil, "COOKIE_SECURE=false is only allowed with --demo"},
+		{"insecure cookies in the demo", map[string]string{"DATABASE_URL": "postgres://x/y", "COOKIE_SECURE": "false"}, []string{"--demo"}, ""},
+		{"bad proxy", with(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, not-an-ip"}), nil, `TRUSTED_PROXIES: "not-an-ip"`},
+		{"proxies", with(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8 192.0.2.7 2001:db8::1"}), nil, ""},
+		{"certificate without key", with(map[string]string{"TLS_CERT_FILE": "c.pem"}), nil, "TLS_KEY_FILE"},
+		{"bad idle timeout", with(map[string]string{"SESSION_IDLE_TIMEOUT": "forever"}), nil, "SESSION_IDLE_TIMEOUT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,5 +78,21 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 	}
 	if c.Listen != "127.0.0.1:9999" || !c.NoMigrate || !c.Demo || c.Timeout != 5*time.Second || c.RefreshInterval != time.Minute {
 		t.Fatalf("config = %+v", c)
+	}
+}
+
+func TestCookieSecurityDefaults(t *testing.T) {
+	prod, err := Load(nil, env(map[string]string{"DATABASE_URL": "postgres://x/y", "VPCEP_PROJECT_ID": "p", "VPCEP_REGION": "cn-north-4", "VPCEP_AUTH_TOKEN": "t"}), io.Discard)
+	if err != nil || !prod.CookieSecure || prod.SessionIdle != 30*time.Minute || prod.SessionLifetime != 12*time.Hour {
+		t.Fatalf("production defaults: %+v %v", prod, err)
+	}
+	demo, err := Load([]string{"--demo"}, env(map[string]string{"DATABASE_URL": "postgres://x/y"}), io.Discard)
+	if err != nil || demo.CookieSecure {
+		t.Fatalf("a plain-http demo gets Secure cookies: %v", err)
+	}
+	proxies, err := Load(nil, env(map[string]string{"DATABASE_URL": "postgres://x/y", "VPCEP_PROJECT_ID": "p", "VPCEP_REGION": "cn-north-4",
+		"VPCEP_AUTH_TOKEN": "t", "TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.7"}), io.Discard)
+	if err != nil || len(proxies.TrustedProxies) != 2 || proxies.TrustedProxies[1].String() != "192.0.2.7/32" {
+		t.Fatalf("proxies: %v %v", proxies.TrustedProxies, err)
 	}
 }

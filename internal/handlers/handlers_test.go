@@ -61,6 +61,7 @@ type appConfig struct {
 	clientCfg func(*vpcep.Config)
 	role      auth.Role // signed in with this role; "" stays signed out
 	proxies   []*net.IPNet
+	tls       bool
 }
 
 func withDB(url string) option                    { return func(c *appConfig) { c.dbURL = url } }
@@ -70,6 +71,7 @@ func withEndpoints(e []*vpcepsim.Endpoint) option { return func(c *appConfig) { 
 func signedInAs(r auth.Role) option               { return func(c *appConfig) { c.role = r } }
 func signedOut() option                           { return func(c *appConfig) { c.role = "" } }
 func withProxies(p ...*net.IPNet) option          { return func(c *appConfig) { c.proxies = p } }
+func withTLS() option                             { return func(c *appConfig) { c.tls = true } }
 
 func newApp(t testing.TB, opts ...option) *app {
 	t.Helper()
@@ -104,7 +106,7 @@ func newApp(t testing.TB, opts ...option) *app {
 	accounts := auth.NewStore(pool)
 	h := handlers.New(handlers.Deps{
 		Store: st, Upstream: client, Audit: auditLog, Applier: applier, Refresher: refresher, Schema: migrator, Logger: logger,
-		Auth: accounts, CookieSecure: true, TrustedProxies: cfg.proxies,
+		Auth: accounts, CookieSecure: true, TrustedProxies: cfg.proxies, TLS: cfg.tls,
 		ProjectID: projectID, Region: "cn-north-4", PerPage: cfg.perPage,
 	})
 	a := &app{sim: sim, simURL: srv.URL, ak: ak, sk: sk, store: st, audit: auditLog, pool: pool, auth: accounts,
