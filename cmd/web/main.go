@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/change"
@@ -76,11 +78,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if len(args) != 1 {
 		return errors.New("migrate needs one of: up, down, status")
 	}
-	dbURL, err := config.DatabaseURL(getenv)
-	if err != nil {
-		return err
-	}
-	pool, err := store.Open(ctx, dbURL)
+	pool, err := openDB(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -107,17 +105,22 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	}
 }
 
+// openDB connects to DATABASE_URL, for the commands that need only the database.
+func openDB(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, error) {
+	dbURL, err := config.DatabaseURL(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, dbURL)
+}
+
 // auditCommand is `web audit verify`: it walks the hash chain and names the
 // first entry that does not match.
 func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) != 1 || args[0] != "verify" {
 		return errors.New("audit needs: verify")
 	}
-	dbURL, err := config.DatabaseURL(getenv)
-	if err != nil {
-		return err
-	}
-	pool, err := store.Open(ctx, dbURL)
+	pool, err := openDB(ctx, getenv)
 	if err != nil {
 		return err
 	}

@@ -12,17 +12,11 @@ import (
 	"time"
 
 	"github.com/vpcep-console/vpcep-console/internal/auth"
-	"github.com/vpcep-console/vpcep-console/internal/config"
-	"github.com/vpcep-console/vpcep-console/internal/store"
 )
 
 // openAccounts connects to DATABASE_URL for the account commands.
 func openAccounts(ctx context.Context, getenv func(string) string) (*auth.Store, func(), error) {
-	dbURL, err := config.DatabaseURL(getenv)
-	if err != nil {
-		return nil, nil, err
-	}
-	pool, err := store.Open(ctx, dbURL)
+	pool, err := openDB(ctx, getenv)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,6 +13,9 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/views"
 )
 
+// weakPassword says what a password must be.
+var weakPassword = fmt.Sprintf("The password must be %d to %d characters.", auth.MinPasswordLength, auth.MaxPasswordLength)
+
 func tokenRows(tokens []*auth.Token) []views.TokenRow {
 	now := time.Now()
 	var rows []views.TokenRow
@@ -85,7 +88,7 @@ func (s *Server) changeOwnPassword(c echo.Context) error {
 	}
 	if err := s.Auth.SetPassword(ctx, a.Name, c.FormValue("new")); err != nil {
 		if errors.Is(err, auth.ErrWeakPassword) {
-			return s.renderAccount(c, http.StatusUnprocessableEntity, "", fmt.Sprintf("The new password must be %d to %d characters.", auth.MinPasswordLength, auth.MaxPasswordLength))
+			return s.renderAccount(c, http.StatusUnprocessableEntity, "", "New password: "+weakPassword)
 		}
 		return err
 	}
@@ -150,7 +153,7 @@ func (s *Server) addAccount(c echo.Context) error {
 		case errors.Is(err, auth.ErrBadName):
 			msg = "A name is 1 to 63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit."
 		case errors.Is(err, auth.ErrWeakPassword):
-			msg = fmt.Sprintf("The password must be %d to %d characters.", auth.MinPasswordLength, auth.MaxPasswordLength)
+			msg = weakPassword
 		}
 		return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: msg, Form: form})
 	}
@@ -187,7 +190,7 @@ func (s *Server) changeAccount(c echo.Context) error {
 	case "password":
 		err, kind, detail = s.Auth.SetPassword(ctx, name, c.FormValue("password")), auth.EventPasswordSet, "by an admin"
 		if errors.Is(err, auth.ErrWeakPassword) {
-			return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: fmt.Sprintf("The password must be %d to %d characters.", auth.MinPasswordLength, auth.MaxPasswordLength)})
+			return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: weakPassword})
 		}
 	default:
 		return echo.NewHTTPError(http.StatusNotFound)

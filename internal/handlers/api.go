@@ -59,9 +59,7 @@ func apiLimit(c echo.Context, def, most int) (n int, ok bool) {
 func (s *Server) apiListEndpoints(c echo.Context) error {
 	f, err := parseFilter(c)
 	if err != nil {
-		var he *echo.HTTPError
-		errors.As(err, &he)
-		return apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_request", Message: fmt.Sprint(he.Message)}, nil)
+		return err // the error handler answers the API in JSON
 	}
 	limit, ok := apiLimit(c, 100, 1000)
 	if !ok {
@@ -224,9 +222,7 @@ func (s *Server) apiChangeOutcome(c echo.Context, res *change.Result, err error,
 func (s *Server) apiListAudit(c echo.Context) error {
 	_, f, err := parseAuditFilter(c)
 	if err != nil {
-		var he *echo.HTTPError
-		errors.As(err, &he)
-		return apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_request", Message: fmt.Sprint(he.Message)}, nil)
+		return err // the error handler answers the API in JSON
 	}
 	limit, ok := apiLimit(c, 100, 1000)
 	if !ok {
@@ -277,9 +273,7 @@ func (s *Server) apiRollback(c echo.Context) error {
 	}
 	target, err := rollbackTarget(e, restores)
 	if err != nil {
-		var he *echo.HTTPError
-		errors.As(err, &he)
-		return apiFail(c, http.StatusBadRequest, apiError{Code: "not_restorable", Message: fmt.Sprint(he.Message)}, nil)
+		return err
 	}
 	if body.Reason == "" {
 		body.Reason = fmt.Sprintf("Rollback of #%d", e.ID)

@@ -36,6 +36,17 @@ func (s *Server) editableEndpoint(ctx context.Context, id string) (*vpcep.Endpoi
 	return ep, nil
 }
 
+// editorInput reads the live endpoint (refusing one that cannot be edited)
+// and the editor form posted for it.
+func (s *Server) editorInput(c echo.Context) (*vpcep.Endpoint, views.EditorForm, error) {
+	ep, err := s.editableEndpoint(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return nil, views.EditorForm{}, err
+	}
+	form, err := readEditorForm(c)
+	return ep, form, err
+}
+
 // editPolicy serves the editor, loaded with the live policy.
 func (s *Server) editPolicy(c echo.Context) error {
 	ep, err := s.editableEndpoint(c.Request().Context(), c.Param("id"))
@@ -60,11 +71,7 @@ func (s *Server) editPolicy(c echo.Context) error {
 // after a change to either view, and re-renders the editor. "back" and
 // "rebase" load a proposal carried from the preview or the conflict page.
 func (s *Server) editorOp(c echo.Context) error {
-	ep, err := s.editableEndpoint(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	form, err := readEditorForm(c)
+	ep, form, err := s.editorInput(c)
 	if err != nil {
 		return err
 	}
@@ -135,11 +142,7 @@ func (s *Server) renderEditor(c echo.Context, status int, p views.PolicyEditPage
 
 // previewPolicy validates the proposal and shows what it would change.
 func (s *Server) previewPolicy(c echo.Context) error {
-	ep, err := s.editableEndpoint(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	form, err := readEditorForm(c)
+	ep, form, err := s.editorInput(c)
 	if err != nil {
 		return err
 	}
