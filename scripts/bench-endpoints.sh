@@ -43,14 +43,23 @@ for _ in $(seq 1 600); do
 done
 ready=$(date +%s%N)
 
-first=$(curl -s -o /dev/null -w '%{time_total}' "$base/endpoints")
+# Sign in as a viewer, as a person would: the CSRF cookie and field, then the session cookie.
+password="bench-password-$$-not-secret"
+echo "$password" | DATABASE_URL="$db_url" "$work/web" user add bench --role viewer >/dev/null
+jar="$work/cookies"
+csrf=$(curl -s -c "$jar" -b "$jar" "$base/login" | sed -n 's/.*name="_csrf" value="\([^"]*\)".*/\1/p' | head -n 1)
+curl -s -c "$jar" -b "$jar" -o /dev/null --data-urlencode "name=bench" --data-urlencode "password=$password" \
+  --data-urlencode "_csrf=$csrf" "$base/login"
+
+first=$(curl -s -b "$jar" -o "$work/first.html" -w '%{time_total}' "$base/endpoints")
+grep -q 'data-testid="endpoint-row"' "$work/first.html" || { echo "bench: /endpoints did not list endpoints (not signed in?)" >&2; exit 1; }
 : >"$work/times"
 for _ in $(seq 1 "$requests"); do
-  curl -s -o /dev/null -w '%{time_total}\n' "$base/endpoints" >>"$work/times"
+  curl -s -b "$jar" -o /dev/null -w '%{time_total}\n' "$base/endpoints" >>"$work/times"
 done
 : >"$work/search"
 for _ in $(seq 1 "$requests"); do
-  curl -s -o /dev/null -w '%{time_total}\n' "$base/endpoints?q=obs&type=gateway&page=3" >>"$work/search"
+  curl -s -b "$jar" -o /dev/null -w '%{time_total}\n' "$base/endpoints?q=obs&type=gateway&page=3" >>"$work/search"
 done
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$web_pid/status")
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$web_pid/status")

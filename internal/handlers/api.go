@@ -184,6 +184,7 @@ func (s *Server) apiChangeOutcome(c echo.Context, res *change.Result, err error,
 	)
 	switch {
 	case err == nil:
+		s.updateInventory(c, res.Endpoint)
 		return c.JSON(http.StatusOK, map[string]any{"entry": res.Entry, "endpoint": res.Endpoint, "warnings": warnings})
 	case errors.As(err, &dup):
 		entry, getErr := s.Audit.Get(c.Request().Context(), dup.Existing)

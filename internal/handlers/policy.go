@@ -221,6 +221,7 @@ func (s *Server) changeOutcome(c echo.Context, res *change.Result, err error, fo
 	)
 	switch {
 	case err == nil:
+		s.updateInventory(c, res.Endpoint)
 		return c.Redirect(http.StatusSeeOther, entryPath(res.Entry.ID)+"?done=applied")
 	case errors.As(err, &dup):
 		return c.Redirect(http.StatusSeeOther, entryPath(dup.Existing)+"?done=duplicate")
@@ -268,3 +269,15 @@ func (s *Server) conflictPage(c echo.Context, ce *change.ConflictError, form vie
 }
 
 func entryPath(id int64) string { return "/audit/" + strconv.FormatInt(id, 10) }
+
+// updateInventory puts the endpoint as read back after a change into the
+// inventory, so the list is current at once. It is best effort: the next
+// refresh would bring the same.
+func (s *Server) updateInventory(c echo.Context, ep *vpcep.Endpoint) {
+	if ep == nil {
+		return
+	}
+	if err := s.Store.PutInventoryEndpoint(c.Request().Context(), ep); err != nil {
+		s.Logger.Warn("update inventory after a change", "endpoint", ep.ID, "error", err)
+	}
+}

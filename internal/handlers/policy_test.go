@@ -14,6 +14,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/policy/policytest"
+	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
@@ -94,6 +95,7 @@ func post(t *testing.T, a *app, target string, v url.Values) response {
 // it back.
 func TestEditPreviewApplyRollBack(t *testing.T) {
 	a := newApp(t, withDB(testdb.Migrated(t)))
+	a.refresh(t)
 	ep := gatewayWithPolicy(t, a)
 	original := a.live(t, ep.ID)
 
@@ -132,6 +134,11 @@ func TestEditPreviewApplyRollBack(t *testing.T) {
 	}
 	if got := a.live(t, ep.ID); !strings.Contains(policy.CanonicalJSON(got), "AbortMultipartUpload") {
 		t.Fatalf("live policy not changed: %s", policy.CanonicalJSON(got))
+	}
+	// The inventory shows the change at once, without waiting for a refresh.
+	inv, err := a.store.ListInventory(context.Background(), store.InventoryFilter{Search: ep.ID, PerPage: 1})
+	if err != nil || len(inv.Endpoints) != 1 || !strings.Contains(policy.CanonicalJSON(inv.Endpoints[0].PolicyStatement), "AbortMultipartUpload") {
+		t.Errorf("inventory after the change: %+v %v", inv.Endpoints, err)
 	}
 
 	// Roll back: one click, a confirmation with a default reason, and back to the original.

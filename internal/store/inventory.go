@@ -149,6 +149,28 @@ func inventoryWhere(f InventoryFilter) *sqlWhere {
 	return w
 }
 
+// PutInventoryEndpoint writes one endpoint into the inventory, as read just
+// now: after a policy change the list shows it without waiting for the next
+// refresh. An endpoint the inventory does not know yet is left to the refresh.
+func (s *Store) PutInventoryEndpoint(ctx context.Context, ep *vpcep.Endpoint) error {
+	body, err := json.Marshal(ep)
+	if err != nil {
+		return fmt.Errorf("store: encode endpoint %s: %w", ep.ID, err)
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE inventory_endpoints SET service_name = $2, service_type = $3, status = $4, vpc_id = $5,
+				has_policy = $6, created_at = $7, updated_at = $8, refreshed_at = now()
+			WHERE id = $1`,
+			ep.ID, ep.ServiceName, ep.ServiceType, ep.Status, ep.VpcID, ep.HasPolicy(), ep.CreatedAt, ep.UpdatedAt)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE inventory_endpoint_bodies SET body = $2 WHERE id = $1`, ep.ID, string(body))
+		return err
+	})
+}
+
 // ListInventory returns one page of the inventory matching f, ordered by
 // service name then id.
 func (s *Store) ListInventory(ctx context.Context, f InventoryFilter) (InventoryPage, error) {
