@@ -243,8 +243,6 @@ func rollbackURL(id int64, restores string) string {
 	return entryURL(id) + "/rollback?restores=" + restores
 }
 
-func checked(b bool) bool { return b }
-
 func contains(list []string, v string) bool {
 	for _, x := range list {
 		if x == v {
