@@ -16,9 +16,10 @@ test:
 	@mkdir -p test-output
 	@url=$$(scripts/dev-db.sh test) && TEST_DATABASE_URL="$$url" $(GO) test -count=1 -artifacts -outputdir=$(CURDIR)/test-output ./...
 
-## lint: go vet, gofmt, and generated templ code in sync with the .templ files
+## lint: go vet, staticcheck, gofmt, and generated templ code in sync with the .templ files
 lint:
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) tool templ generate
 	@git diff --exit-code --stat -- '*_templ.go' || { echo "generated templ code was stale: commit the regenerated *_templ.go"; exit 1; }
