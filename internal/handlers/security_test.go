@@ -411,3 +411,91 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatalf("captured only %d bytes: the test looked at too little", len(all))
 	}
 }
+
+func TestAccountPageTokensAndPassword(t *testing.T) {
+	ctx := context.Background()
+	a := newApp(t, withDB(testdb.Migrated(t)), signedInAs(auth.Viewer))
+	token, tok, err := a.auth.CreateToken(ctx, a.name, "laptop", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	othersToken, others, err := a.auth.CreateToken(ctx, a.account(t, auth.Editor), "theirs", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := a.get(t, "/account")
+	if page.doc.Find(testid("token-row")).Length() != 1 || strings.Contains(page.Body.String(), token) {
+		t.Fatalf("account page: %d tokens, or the token itself shown", page.doc.Find(testid("token-row")).Length())
+	}
+	// Someone else's token cannot be revoked from here.
+	if r := a.do(t, http.MethodPost, fmt.Sprintf("/account/tokens/%d/revoke", others.ID), url.Values{}, nil); r.Code != http.StatusNotFound {
+		t.Errorf("revoke another's token: %d", r.Code)
+	}
+	if r := a.do(t, http.MethodPost, fmt.Sprintf("/account/tokens/%d/revoke", tok.ID), url.Values{}, nil); r.Code != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", r.Code)
+	}
+	bearer := &app{handler: a.handler, cookies: map[string]string{}}
+	if r := bearer.api(t, "GET", "/api/v1/audit", "", map[string]string{"Authorization": "Bearer " + token}); r.code != 401 {
+		t.Errorf("a revoked token works: %d", r.code)
+	}
+	if r := bearer.api(t, "GET", "/api/v1/audit", "", map[string]string{"Authorization": "Bearer " + othersToken}); r.code != 200 {
+		t.Errorf("the other token stopped working: %d", r.code)
+	}
+	// A viewer's token reads but cannot change anything.
+	viewerToken, _, _ := a.auth.CreateToken(ctx, a.name, "ci", 0)
+	ep := gatewayWithPolicy(t, a)
+	if r := bearer.api(t, "PUT", "/api/v1/endpoints/"+ep.ID+"/policy", `{"policy_statement": [], "reason": "x"}`,
+		map[string]string{"Authorization": "Bearer " + viewerToken}); r.code != 403 || r.errField("code") != "forbidden" {
+		t.Errorf("a viewer token changed a policy: %d %s", r.code, r.raw)
+	}
+
+	// Changing one's own password: the current one is required; other sessions end.
+	other := &app{handler: a.handler, auth: a.auth, pool: a.pool, sim: a.sim, cookies: map[string]string{}}
+	other.signIn(t, a.name)
+	if r := a.do(t, http.MethodPost, "/account/password", url.Values{"current": {"not it at all"}, "new": {"a fresh long password"}}, nil); r.Code != http.StatusUnprocessableEntity {
+		t.Errorf("wrong current password: %d", r.Code)
+	}
+	if r := a.do(t, http.MethodPost, "/account/password", url.Values{"current": {testPassword}, "new": {"short"}}, nil); r.Code != http.StatusUnprocessableEntity {
+		t.Errorf("short new password: %d", r.Code)
+	}
+	if r := a.do(t, http.MethodPost, "/account/password", url.Values{"current": {testPassword}, "new": {"a fresh long password"}}, nil); r.Code != http.StatusSeeOther {
+		t.Fatalf("change password: %d", r.Code)
+	}
+	if r := a.get(t, "/endpoints"); r.Code != http.StatusOK {
+		t.Errorf("this browser was signed out: %d", r.Code)
+	}
+	if r := other.get(t, "/endpoints"); r.Code != http.StatusSeeOther {
+		t.Errorf("the other session survived the password change: %d", r.Code)
+	}
+}
+
+func TestAdminManagesAccounts(t *testing.T) {
+	a := newApp(t, withDB(testdb.Migrated(t)), signedInAs(auth.Admin))
+	for _, tt := range []struct {
+		name, role, password string
+		want                 int
+	}{
+		{"new-editor", "editor", "a long enough password", http.StatusSeeOther},
+		{"new-editor", "editor", "a long enough password", http.StatusUnprocessableEntity}, // taken
+		{"Bad Name", "viewer", "a long enough password", http.StatusUnprocessableEntity},
+		{"shorty", "viewer", "short", http.StatusUnprocessableEntity},
+		{"rooted", "root", "a long enough password", http.StatusUnprocessableEntity},
+	} {
+		r := a.do(t, http.MethodPost, "/admin/accounts", url.Values{"name": {tt.name}, "role": {tt.role}, "password": {tt.password}}, nil)
+		if r.Code != tt.want {
+			t.Errorf("add %s: %d, want %d (%s)", tt.name, r.Code, tt.want, r.text(testid("form-error")))
+		}
+		if tt.want != http.StatusSeeOther && r.doc.Find(`input[name=name]`).Last().AttrOr("value", "") != tt.name {
+			t.Errorf("add %s: the name typed was not kept", tt.name)
+		}
+	}
+	editor := &app{handler: a.handler, auth: a.auth, pool: a.pool, sim: a.sim, cookies: map[string]string{}}
+	a.do(t, http.MethodPost, "/admin/accounts/new-editor/password", url.Values{"password": {testPassword}}, nil)
+	editor.signIn(t, "new-editor")
+	if r := editor.get(t, "/admin/accounts"); r.Code != http.StatusForbidden {
+		t.Errorf("an editor reached the admin page: %d", r.Code)
+	}
+	if r := editor.get(t, "/security-events"); r.Code != http.StatusForbidden {
+		t.Errorf("an editor reached the security events: %d", r.Code)
+	}
+}
