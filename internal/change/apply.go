@@ -217,7 +217,6 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 	if policy.Equal(live.PolicyStatement, req.Policy) {
 		matches := true
 		if err := finalise(audit.Final{Outcome: audit.OutcomeSucceeded, ReadbackMatches: &matches, ReadbackPolicy: before,
-
 			Note: "The live policy already equalled the requested one, so nothing was sent."}); err != nil {
 			return nil, err
 		}
