@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -104,28 +103,16 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 			string(e.PolicyBefore), string(e.PolicyRequested), e.PrevHash, e.Hash)
 		return err
 	})
+	// Every append holds the chain lock, so the look-up above cannot race
+	// another insert of the same key; the unique constraint is a backstop.
 	var dup *ErrDuplicateSubmission
 	if errors.As(err, &dup) {
 		return nil, err
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "audit_entries_submission_key_key" {
-		// Raced with the same submission on another connection: it won.
-		existing, getErr := l.bySubmissionKey(ctx, e.SubmissionKey)
-		if getErr == nil {
-			return nil, &ErrDuplicateSubmission{Existing: existing}
-		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("audit: record pending entry: %w", err)
 	}
 	return e, nil
-}
-
-func (l *Log) bySubmissionKey(ctx context.Context, key string) (int64, error) {
-	var id int64
-	err := l.pool.QueryRow(ctx, `SELECT id FROM audit_entries WHERE submission_key = $1`, key).Scan(&id)
-	return id, err
 }
 
 // Finalise records the outcome of a pending entry. e is updated in place.

@@ -5,8 +5,6 @@ package e2e
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -16,14 +14,11 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/auth"
-	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
-	"github.com/vpcep-console/vpcep-console/internal/store"
+	"github.com/vpcep-console/vpcep-console/internal/testapp"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
-	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
 )
 
@@ -86,39 +81,19 @@ func signIn(t *testing.T, ctx context.Context, base string) {
 // console serves the whole console over real HTTP against the simulator.
 func console(t *testing.T) (string, *vpcepsim.Server) {
 	t.Helper()
-	ak, sk := vpcepsim.NewCredentials()
-	sim := vpcepsim.New(vpcepsim.Options{ProjectID: "p-e2e", AK: ak, SK: sk, Endpoints: vpcepsim.DemoEndpoints(1, time.Now())})
-	simSrv := httptest.NewServer(sim)
-	t.Cleanup(simSrv.Close)
-	client, err := vpcep.New(vpcep.Config{Endpoint: simSrv.URL, ProjectID: "p-e2e", AK: ak, SK: sk})
-	if err != nil {
+	c := testapp.New(t, testapp.Options{DBURL: dbURL, Deps: func(d *handlers.Deps) {
+		d.CookieSecure = false // plain http, as the local demo
+		d.Demo, d.PerPage = true, 10
+	}})
+	if err := c.Refresher.Refresh(context.Background(), inventory.TriggerStartup); err != nil {
 		t.Fatal(err)
 	}
-	pool := testdb.Pool(t, dbURL)
-	st := store.New(pool)
-	migrator, err := store.NewMigrator(pool)
-	if err != nil {
+	if _, err := c.Auth.CreateAccount(context.Background(), adminName, adminPassword, auth.Admin); err != nil && !errors.Is(err, auth.ErrNameTaken) {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { migrator.Close() })
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	refresher := inventory.NewRefresher(client, st, time.Minute, logger)
-	if err := refresher.Refresh(context.Background(), inventory.TriggerStartup); err != nil {
-		t.Fatal(err)
-	}
-	auditLog := audit.New(pool)
-	applier := change.NewApplier(client, auditLog, pool, change.Config{ProjectID: "p-e2e", Region: "cn-north-4", Deadline: 10 * time.Second}, logger)
-	accounts := auth.NewStore(pool)
-	if _, err := accounts.CreateAccount(context.Background(), adminName, adminPassword, auth.Admin); err != nil && !errors.Is(err, auth.ErrNameTaken) {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handlers.New(handlers.Deps{
-		Store: st, Upstream: client, Audit: auditLog, Applier: applier, Refresher: refresher, Schema: migrator, Logger: logger,
-		Auth: accounts, CookieSecure: false, // plain http, as the local demo
-		ProjectID: "p-e2e", Region: "cn-north-4", Demo: true, PerPage: 10,
-	}))
+	srv := httptest.NewServer(c.Handler)
 	t.Cleanup(srv.Close)
-	return srv.URL, sim
+	return srv.URL, c.Sim
 }
 
 func rowCount(ctx context.Context) (int, error) {

@@ -268,18 +268,12 @@ func (s *Server) endpointHistory(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	ctx := c.Request().Context()
-	var entries []*audit.Entry
-	err := s.Audit.Each(ctx, audit.Filter{EndpointID: id}, func(e *audit.Entry) error {
-		entries = append(entries, e)
-		if len(entries) > 500 {
-			return errHistoryFull
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errHistoryFull) {
+	page, err := s.Audit.List(ctx, audit.Filter{EndpointID: id}, "", historyLength)
+	if err != nil {
 		return err
 	}
-	slices.Reverse(entries)
+	entries := page.Entries
+	slices.Reverse(entries) // oldest first, as a timeline reads
 	p := views.HistoryPage{Base: s.base(c, "Policy history"), EndpointID: id, Entries: entries}
 	if len(entries) > 0 {
 		p.ServiceName = entries[0].EndpointServiceName
@@ -292,7 +286,8 @@ func (s *Server) endpointHistory(c echo.Context) error {
 	return render(c, http.StatusOK, views.HistoryView(p))
 }
 
-var errHistoryFull = errors.New("history: enough entries")
+// historyLength is how many of an endpoint's newest entries its history shows.
+const historyLength = 500
 
 // exportCSV streams the filtered audit log as CSV, one row per entry, as the
 // rows arrive from the database.

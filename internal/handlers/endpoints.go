@@ -61,7 +61,7 @@ func (s *Server) listEndpoints(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	results.CSRF = s.base(c, "").CSRF
+	results.CSRF = csrfToken(c)
 	if isFragment(c) {
 		return render(c, http.StatusOK, views.EndpointResults(results))
 	}
@@ -105,7 +105,7 @@ func (s *Server) refreshEndpoints(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	results.Notice, results.CSRF = notice, s.base(c, "").CSRF
+	results.Notice, results.CSRF = notice, csrfToken(c)
 	return render(c, http.StatusOK, views.EndpointResults(results))
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -51,8 +50,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	p.Title = p.Heading
 
-	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
-		s.apiError(c, p)
+	if isAPI(c) {
+		s.apiErrorPage(c, p)
 		return
 	}
 	if c.Request().Header.Get("HX-Request") == "true" {
@@ -71,8 +70,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 }
 
-// apiError answers a failed API call in JSON, with the same words as the page.
-func (s *Server) apiError(c echo.Context, p views.ErrorPage) {
+// apiErrorPage answers a failed API call in JSON, with the same words as the page.
+func (s *Server) apiErrorPage(c echo.Context, p views.ErrorPage) {
 	e := apiError{Code: apiCode(p.Status), Message: p.Heading + ". " + p.Message}
 	if p.Upstream != nil {
 		e.Code, e.Status, e.UpstreamCode, e.RequestID = "upstream", p.Upstream.Status, p.Upstream.Code, p.Upstream.RequestID

@@ -139,11 +139,17 @@ func (s *Server) base(c echo.Context, title string) views.Base {
 		Demo:      s.Demo,
 		RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
 	}
-	b.CSRF, _ = c.Get(csrfContextKey).(string)
+	b.CSRF = csrfToken(c)
 	if a := account(c); a != nil {
-		b.Account = &views.Account{Name: a.Name, Role: string(a.Role)}
+		b.Account = &views.Account{Name: a.Name, Role: a.Role}
 	}
 	return b
+}
+
+// csrfToken is the token the CSRF middleware left for this request's forms.
+func csrfToken(c echo.Context) string {
+	t, _ := c.Get(csrfContextKey).(string)
+	return t
 }
 
 // render is the only code that writes HTML. It renders into a buffer first,

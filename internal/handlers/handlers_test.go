@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,10 +19,10 @@ import (
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/auth"
-	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/store"
+	"github.com/vpcep-console/vpcep-console/internal/testapp"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
@@ -33,13 +32,12 @@ var dbURL string
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m, &dbURL)) }
 
-const projectID = "0605767a3300d5762fb7c0186d9e1779"
+const projectID = testapp.ProjectID
 
 // app is the console wired as main wires it, against a simulator over HTTP
 // and a real database.
 type app struct {
 	sim       *vpcepsim.Server
-	simURL    string
 	ak, sk    string
 	store     *store.Store
 	auth      *auth.Store
@@ -79,38 +77,12 @@ func newApp(t testing.TB, opts ...option) *app {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	ak, sk := vpcepsim.NewCredentials()
-	sim := vpcepsim.New(vpcepsim.Options{ProjectID: projectID, AK: ak, SK: sk, Endpoints: cfg.endpoints})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	clientCfg := vpcep.Config{Endpoint: srv.URL, ProjectID: projectID, AK: ak, SK: sk, Timeout: 5 * time.Second}
-	if cfg.clientCfg != nil {
-		cfg.clientCfg(&clientCfg)
-	}
-	client, err := vpcep.New(clientCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &strings.Builder{}
-	logger := slog.New(slog.NewTextHandler(logs, nil))
-	pool := testdb.Pool(t, cfg.dbURL)
-	st := store.New(pool)
-	migrator, err := store.NewMigrator(pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { migrator.Close() })
-	refresher := inventory.NewRefresher(client, st, time.Minute, logger)
-	auditLog := audit.New(pool)
-	applier := change.NewApplier(client, auditLog, pool, change.Config{ProjectID: projectID, Region: "cn-north-4", Deadline: 10 * time.Second}, logger)
-	accounts := auth.NewStore(pool)
-	h := handlers.New(handlers.Deps{
-		Store: st, Upstream: client, Audit: auditLog, Applier: applier, Refresher: refresher, Schema: migrator, Logger: logger,
-		Auth: accounts, CookieSecure: true, TrustedProxies: cfg.proxies, TLS: cfg.tls,
-		ProjectID: projectID, Region: "cn-north-4", PerPage: cfg.perPage,
+	c := testapp.New(t, testapp.Options{
+		DBURL: cfg.dbURL, Endpoints: cfg.endpoints, Client: cfg.clientCfg,
+		Deps: func(d *handlers.Deps) { d.TrustedProxies, d.TLS, d.PerPage = cfg.proxies, cfg.tls, cfg.perPage },
 	})
-	a := &app{sim: sim, simURL: srv.URL, ak: ak, sk: sk, store: st, audit: auditLog, pool: pool, auth: accounts,
-		refresher: refresher, handler: h, logs: logs, cookies: map[string]string{}}
+	a := &app{sim: c.Sim, ak: c.AK, sk: c.SK, store: c.Store, audit: c.Audit, pool: c.Pool, auth: c.Auth,
+		refresher: c.Refresher, handler: c.Handler, logs: c.Logs, cookies: map[string]string{}}
 	if cfg.role != "" {
 		a.signIn(t, a.account(t, cfg.role))
 	}

@@ -40,10 +40,9 @@ func TestHealthAndReadiness(t *testing.T) {
 
 func TestReadinessRefusesABehindSchema(t *testing.T) {
 	a := newApp(t, withDB(testdb.Empty(t)), signedOut())
-	code := a.get(t, "/readyz").Code
-	body := a.get(t, "/readyz").Body.String()
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, "schema is behind") {
-		t.Fatalf("%d %s", code, body)
+	r := a.get(t, "/readyz")
+	if r.Code != http.StatusServiceUnavailable || !strings.Contains(r.Body.String(), "schema is behind") {
+		t.Fatalf("%d %s", r.Code, r.Body.String())
 	}
 }
 

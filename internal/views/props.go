@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
@@ -26,18 +27,12 @@ type Base struct {
 // Account is the signed-in account, as the frame shows it.
 type Account struct {
 	Name string
-	Role string // viewer | editor | admin
+	Role auth.Role
 }
 
 // Can reports whether the signed-in account has at least role. The server
 // enforces roles on every route; this only hides what would be refused.
-func (b Base) Can(role string) bool {
-	if b.Account == nil {
-		return false
-	}
-	rank := map[string]int{"viewer": 1, "editor": 2, "admin": 3}
-	return rank[b.Account.Role] >= rank[role] && rank[role] > 0
-}
+func (b Base) Can(role auth.Role) bool { return b.Account != nil && b.Account.Role.Allows(role) }
 
 // htmxHeaders puts the CSRF token on every htmx request.
 func htmxHeaders(b Base) string {

@@ -1,0 +1,93 @@
+// Package testapp wires the whole console as cmd/web does, against the
+// simulator over real HTTP and a real database, for the handler and browser
+// tests.
+package testapp
+
+import (
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/auth"
+	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/handlers"
+	"github.com/vpcep-console/vpcep-console/internal/inventory"
+	"github.com/vpcep-console/vpcep-console/internal/store"
+	"github.com/vpcep-console/vpcep-console/internal/testdb"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
+)
+
+// ProjectID is the project the simulator serves.
+const ProjectID = "0605767a3300d5762fb7c0186d9e1779"
+
+// Options shape a Console.
+type Options struct {
+	DBURL     string               // a migrated database
+	Endpoints []*vpcepsim.Endpoint // the demo endpoints when nil
+	Client    func(*vpcep.Config)  // adjusts the upstream client's configuration
+	Deps      func(*handlers.Deps) // adjusts the handlers' dependencies
+}
+
+// Console is the wired console and the parts tests look into.
+type Console struct {
+	Sim       *vpcepsim.Server
+	AK, SK    string
+	Client    *vpcep.Client
+	Pool      *pgxpool.Pool
+	Store     *store.Store
+	Audit     *audit.Log
+	Auth      *auth.Store
+	Refresher *inventory.Refresher
+	Handler   *handlers.Handler
+	Logs      *strings.Builder // everything the console logged
+}
+
+// New wires a console; everything it starts stops when t ends.
+func New(t testing.TB, o Options) *Console {
+	t.Helper()
+	if o.Endpoints == nil {
+		o.Endpoints = vpcepsim.DemoEndpoints(1, time.Now())
+	}
+	ak, sk := vpcepsim.NewCredentials()
+	sim := vpcepsim.New(vpcepsim.Options{ProjectID: ProjectID, AK: ak, SK: sk, Endpoints: o.Endpoints})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	clientCfg := vpcep.Config{Endpoint: srv.URL, ProjectID: ProjectID, AK: ak, SK: sk, Timeout: 5 * time.Second}
+	if o.Client != nil {
+		o.Client(&clientCfg)
+	}
+	client, err := vpcep.New(clientCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &strings.Builder{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	pool := testdb.Pool(t, o.DBURL)
+	migrator, err := store.NewMigrator(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { migrator.Close() })
+
+	c := &Console{Sim: sim, AK: ak, SK: sk, Client: client, Pool: pool, Store: store.New(pool),
+		Audit: audit.New(pool), Auth: auth.NewStore(pool), Logs: logs}
+	c.Refresher = inventory.NewRefresher(client, c.Store, time.Minute, logger)
+	applier := change.NewApplier(client, c.Audit, pool,
+		change.Config{ProjectID: ProjectID, Region: "cn-north-4", Deadline: 10 * time.Second}, logger)
+	deps := handlers.Deps{
+		Store: c.Store, Upstream: client, Audit: c.Audit, Applier: applier, Refresher: c.Refresher,
+		Schema: migrator, Logger: logger, Auth: c.Auth, CookieSecure: true,
+		ProjectID: ProjectID, Region: "cn-north-4",
+	}
+	if o.Deps != nil {
+		o.Deps(&deps)
+	}
+	c.Handler = handlers.New(deps)
+	return c
+}
