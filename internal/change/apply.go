@@ -1,8 +1,3 @@
-// Package change applies policy changes to gateway endpoints the one safe
-// way: validated, under the endpoint's lock, checked against the live
-// policy, written ahead to the audit log, sent, read back and finalised on a
-// context no browser can cancel. Edits and rollbacks both go through Apply.
-// The Reconciler settles entries a crash left pending.
 package change
 
 import (
@@ -15,93 +10,17 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/pglock"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
-
-// Upstream is what a change needs of the VPCEP API.
-type Upstream interface {
-	GetEndpoint(ctx context.Context, id string) (*vpcep.Endpoint, error)
-	UpdatePolicy(ctx context.Context, id string, statements []vpcep.PolicyStatement) (*vpcep.Endpoint, error)
-}
-
-// Request is one change as submitted.
-type Request struct {
-	Actor         string
-	EndpointID    string
-	Policy        policy.Policy
-	Reason        string
-	Fingerprint   string // of the live policy the change was made against; "" skips the check
-	SubmissionKey string // one-time key: a repeat finds the first entry
-	Action        string // audit.ActionUpdate or audit.ActionRollback
-	RollbackOf    *int64
-	Restores      string
-}
-
-// Result is a change that reached the audit log.
-type Result struct {
-	Entry    *audit.Entry
-	Endpoint *vpcep.Endpoint // as read back after the PUT, or live when nothing was sent
-}
-
-// InvalidError is a request that failed validation; nothing was recorded or sent.
-type InvalidError struct{ Errors policy.FieldErrors }
-
-func (e *InvalidError) Error() string { return "change: invalid: " + e.Errors.Error() }
-
-// NotEditableError says why the endpoint's policy cannot be changed.
-type NotEditableError struct{ Reason string }
-
-func (e *NotEditableError) Error() string { return "change: not editable: " + e.Reason }
-
-// ConflictError means the live policy is no longer the one the change was
-// made against. It was recorded as failed; nothing was sent.
-type ConflictError struct {
-	Entry *audit.Entry
-	Live  *vpcep.Endpoint
-}
-
-func (e *ConflictError) Error() string {
-	return fmt.Sprintf("change: the live policy changed since the change was prepared (entry #%d)", e.Entry.ID)
-}
-
-// NoChangeError means the live policy already is the requested one. It was
-// recorded; nothing was sent.
-type NoChangeError struct {
-	Entry *audit.Entry
-	Live  *vpcep.Endpoint
-}
-
-func (e *NoChangeError) Error() string {
-	return "change: the live policy already equals the requested one"
-}
-
-// RecordError means the audit log could not take the pending entry, so
-// nothing was sent: the log fails closed.
-type RecordError struct{ Err error }
-
-func (e *RecordError) Error() string {
-	return "change: the audit log could not record the change, so nothing was sent: " + e.Err.Error()
-}
-func (e *RecordError) Unwrap() error { return e.Err }
-
-// UnsettledError means the change was sent but its outcome could not be
-// recorded yet; the entry stays pending until the Reconciler settles it.
-type UnsettledError struct {
-	Entry *audit.Entry
-	Err   error
-}
-
-func (e *UnsettledError) Error() string {
-	return fmt.Sprintf("change: entry #%d was sent but its outcome is not yet known (%v); it will be settled from the live policy", e.Entry.ID, e.Err)
-}
-func (e *UnsettledError) Unwrap() error { return e.Err }
 
 // Applier applies changes.
 type Applier struct {
 	upstream  Upstream
 	log       *audit.Log
-	locks     endpointLocks
+	pool      *pgxpool.Pool
+	inventory Inventory
 	projectID string
 	region    string
 	deadline  time.Duration
@@ -117,6 +36,8 @@ type Config struct {
 	Deadline time.Duration
 	// LockWait bounds the wait for another change to the same endpoint.
 	LockWait time.Duration
+	// Inventory, when set, gets the endpoint as read back after a change.
+	Inventory Inventory
 }
 
 // NewApplier returns an Applier.
@@ -127,48 +48,77 @@ func NewApplier(upstream Upstream, log *audit.Log, pool *pgxpool.Pool, cfg Confi
 	if cfg.LockWait == 0 {
 		cfg.LockWait = 30 * time.Second
 	}
-	return &Applier{upstream: upstream, log: log, locks: endpointLocks{pool}, projectID: cfg.ProjectID,
+	return &Applier{upstream: upstream, log: log, pool: pool, inventory: cfg.Inventory, projectID: cfg.ProjectID,
 		region: cfg.Region, deadline: cfg.Deadline, lockWait: cfg.LockWait, logger: logger}
 }
 
 // Deadline is how long a sent change may take to be finalised.
 func (a *Applier) Deadline() time.Duration { return a.deadline }
 
-// Editable says whether ep's policy_statement can be changed, and if not why.
-// The API returns policy_statement (possibly empty) only for gateway
-// endpoints whose service takes one (OBS or SFS with enable_policy on).
-func Editable(ep *vpcep.Endpoint) (bool, string) {
-	switch {
-	case ep.ServiceType != vpcep.ServiceTypeGateway:
-		return false, "Only gateway endpoints have a policy_statement; this is an " + ep.ServiceType + " endpoint (its policy, if any, is a policy_document)."
-	case ep.PolicyStatement == nil:
-		return false, "This gateway endpoint's service does not take a policy_statement: only OBS and SFS services with endpoint policies enabled do."
-	}
-	return true, ""
-}
-
-// Apply validates, locks, checks and sends one change. On an upstream
-// failure it returns both the Result (with the failed entry) and the error.
+// Apply validates, locks, checks and sends one change, and says in the
+// Result's Outcome what happened. An error means nothing was recorded and
+// nothing sent: an *InvalidError, a *NotEditableError, the upstream's
+// not-found (vpcep.ErrNotFound), ErrBusy, or ErrAuditUnavailable.
 func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 	if errs := append(policy.Validate(req.Policy), policy.ValidateReason(req.Reason)...); len(errs) > 0 {
 		return nil, &InvalidError{Errors: errs}
 	}
-	release, err := a.locks.lock(ctx, req.EndpointID, a.lockWait)
+	release, err := pglock.Lock(ctx, a.pool, endpointLock(req.EndpointID), a.lockWait)
+	if errors.Is(err, pglock.ErrBusy) {
+		return nil, ErrBusy
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("change: lock endpoint: %w", err)
 	}
 	defer release()
 
+	ch, dup, err := a.begin(ctx, req)
+	if dup != nil || err != nil {
+		return dup, err
+	}
+	defer ch.cancel()
+	res := ch.checkBeforeSending()
+	if res == nil {
+		res = ch.send()
+	}
+	if res.Outcome == Applied && a.inventory != nil && res.Endpoint != nil {
+		// Best effort: the next refresh would bring the same.
+		if err := a.inventory.PutInventoryEndpoint(ch.detached, res.Endpoint); err != nil {
+			a.logger.Warn("update inventory after a change", "endpoint", req.EndpointID, "error", err)
+		}
+	}
+	return res, nil
+}
+
+// inFlight is a change whose pending entry is recorded: from here on every
+// path finalises it, on a context the request cannot cancel.
+type inFlight struct {
+	*Applier
+	req      Request
+	entry    *audit.Entry
+	live     *vpcep.Endpoint // nil when readErr is set
+	readErr  error
+	started  time.Time
+	detached context.Context
+	cancel   context.CancelFunc
+}
+
+// begin reads the live endpoint and records the pending entry. It returns
+// the in-flight change; or a Result for a submission recorded before; or an
+// error when nothing could be recorded.
+func (a *Applier) begin(ctx context.Context, req Request) (*inFlight, *Result, error) {
 	live, readErr := a.upstream.GetEndpoint(ctx, req.EndpointID)
-	before := "null"
-	serviceName := ""
-	if readErr == nil {
-		if ok, why := Editable(live); !ok {
-			return nil, &NotEditableError{Reason: why}
+	before, serviceName := "null", ""
+	switch {
+	case errors.Is(readErr, vpcep.ErrNotFound):
+		return nil, nil, readErr // no such endpoint: nothing to record
+	case readErr == nil:
+		if err := CheckEditable(live); err != nil {
+			return nil, nil, err
 		}
 		before, serviceName = policy.JSON(live.PolicyStatement), live.ServiceName
-	} else if errors.Is(readErr, vpcep.ErrNotFound) {
-		return nil, readErr // no such endpoint: nothing to record
+	default:
+		live = nil // recorded below as a change that could not be checked
 	}
 
 	entry, err := a.log.Begin(ctx, audit.Start{
@@ -179,53 +129,49 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 	})
 	var dup *audit.ErrDuplicateSubmission
 	if errors.As(err, &dup) {
-		return nil, err
+		earlier, err := a.log.Get(ctx, dup.Existing)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
+		}
+		return nil, &Result{Outcome: Duplicate, Entry: earlier}, nil
 	}
 	if err != nil {
-		return nil, &RecordError{Err: err}
+		a.logger.Error("audit log unavailable; change not sent", "endpoint", req.EndpointID, "error", err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
 	}
-	started := time.Now()
-
-	// From here on the entry exists: every path finalises it, on a context
-	// the request cannot cancel.
 	detached, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.deadline)
-	defer cancel()
-	finalise := func(f audit.Final) error {
-		f.FinishedAt, f.Duration = time.Now(), time.Since(started)
-		if err := a.log.Finalise(detached, entry, f); err != nil {
-			a.logger.Error("finalise audit entry", "entry", entry.ID, "error", err)
-			return &UnsettledError{Entry: entry, Err: err}
-		}
-		return nil
-	}
+	return &inFlight{Applier: a, req: req, entry: entry, live: live, readErr: readErr,
+		started: time.Now(), detached: detached, cancel: cancel}, nil, nil
+}
 
-	if readErr != nil {
+// checkBeforeSending settles the change without sending it when the live
+// policy could not be read, has moved, or already is the requested one.
+func (c *inFlight) checkBeforeSending() *Result {
+	switch {
+	case c.readErr != nil:
 		f := audit.Final{Outcome: audit.OutcomeFailed, Note: "The live policy could not be read before the change, so nothing was sent."}
-		upstreamFields(&f, readErr)
-		if err := finalise(f); err != nil {
-			return nil, err
-		}
-		return &Result{Entry: entry}, readErr
-	}
-	if req.Fingerprint != "" && req.Fingerprint != policy.Fingerprint(live.PolicyStatement) {
-		if err := finalise(audit.Final{Outcome: audit.OutcomeFailed,
-			Note: "Conflict: the live policy changed after this change was prepared (someone else changed it), so nothing was sent."}); err != nil {
-			return nil, err
-		}
-		return &Result{Entry: entry, Endpoint: live}, &ConflictError{Entry: entry, Live: live}
-	}
-	if policy.Equal(live.PolicyStatement, req.Policy) {
+		upstreamFields(&f, c.readErr)
+		return c.settle(Failed, f, nil, c.readErr)
+	case c.req.Fingerprint != "" && c.req.Fingerprint != policy.Fingerprint(c.live.PolicyStatement):
+		return c.settle(Conflict, audit.Final{Outcome: audit.OutcomeFailed,
+			Note: "Conflict: the live policy changed after this change was prepared (someone else changed it), so nothing was sent."}, c.live, nil)
+	case policy.Equal(c.live.PolicyStatement, c.req.Policy):
 		matches := true
-		if err := finalise(audit.Final{Outcome: audit.OutcomeSucceeded, ReadbackMatches: &matches, ReadbackPolicy: before,
-			Note: "The live policy already equalled the requested one, so nothing was sent."}); err != nil {
-			return nil, err
-		}
-		return &Result{Entry: entry, Endpoint: live}, &NoChangeError{Entry: entry, Live: live}
+		return c.settle(Unchanged, audit.Final{Outcome: audit.OutcomeSucceeded, ReadbackMatches: &matches,
+			ReadbackPolicy: policy.JSON(c.live.PolicyStatement),
+			Note:           "The live policy already equalled the requested one, so nothing was sent."}, c.live, nil)
 	}
+	return nil
+}
 
-	sendCtx, rec := vpcep.WithRecorder(detached)
-	_, putErr := a.upstream.UpdatePolicy(sendCtx, req.EndpointID, req.Policy)
-	readback, readbackErr := a.upstream.GetEndpoint(detached, req.EndpointID)
+// send PUTs the policy, reads it back and settles the entry from both.
+func (c *inFlight) send() *Result {
+	sendCtx, rec := vpcep.WithRecorder(c.detached)
+	_, putErr := c.upstream.UpdatePolicy(sendCtx, c.req.EndpointID, c.req.Policy)
+	readback, readbackErr := c.upstream.GetEndpoint(c.detached, c.req.EndpointID)
+	if readbackErr != nil {
+		readback = nil
+	}
 
 	var f audit.Final
 	if xs := rec.Exchanges(); len(xs) > 0 {
@@ -233,47 +179,65 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 		f.RequestBody, f.ResponseStatus, f.ResponseBody, f.RequestID = string(x.RequestBody), x.Status, string(x.ResponseBody), x.RequestID()
 	}
 	upstreamFields(&f, putErr)
-	liveAfter := ""
-	if readbackErr == nil {
-		liveAfter = policy.CanonicalJSON(readback.PolicyStatement)
-		matches := policy.Equal(readback.PolicyStatement, req.Policy)
+	if readback != nil {
+		matches := policy.Equal(readback.PolicyStatement, c.req.Policy)
 		f.ReadbackMatches, f.ReadbackPolicy = &matches, policy.JSON(readback.PolicyStatement)
 	}
-	requested := policy.CanonicalJSON(req.Policy)
+	requested := policy.CanonicalJSON(c.req.Policy)
 	var upstreamErr *vpcep.Error
 	errors.As(putErr, &upstreamErr)
 	switch {
 	case putErr == nil:
 		f.Outcome = audit.OutcomeSucceeded
-		if f.ReadbackMatches == nil {
+		if readback == nil {
 			f.Note = "The upstream accepted the change; reading it back failed: " + readbackErr.Error()
 		} else if !*f.ReadbackMatches {
 			f.Note = "The upstream accepted the change, but the policy read back differs from the one requested."
 		}
 	case upstreamErr != nil && upstreamErr.Status >= 400:
 		f.Outcome = audit.OutcomeFailed
-		if liveAfter == requested {
+		if readback != nil && policy.CanonicalJSON(readback.PolicyStatement) == requested {
 			f.Outcome, f.Note = audit.OutcomeUnknown, "The upstream answered with an error, yet the policy read back is the requested one."
 		}
-	case readbackErr != nil:
+	case readback == nil:
 		// No answer and no read-back: leave the entry pending for the Reconciler.
-		return &Result{Entry: entry}, &UnsettledError{Entry: entry, Err: putErr}
+		return &Result{Outcome: Unsettled, Entry: c.entry, Upstream: putErr}
 	default:
-		f.Outcome, f.Note = settle(liveAfter, policy.CanonicalJSON(live.PolicyStatement), requested, "The upstream did not answer the PUT; the read-back shows")
+		f.Outcome, f.Note = judgeLive(policy.CanonicalJSON(readback.PolicyStatement), policy.CanonicalJSON(c.live.PolicyStatement),
+			requested, "The upstream did not answer the PUT; the read-back shows")
 	}
-	if err := finalise(f); err != nil {
-		return nil, err
-	}
-	if putErr != nil {
-		return &Result{Entry: entry, Endpoint: readback}, putErr
-	}
-	return &Result{Entry: entry, Endpoint: readback}, nil
+	return c.settle(outcomeOf(f.Outcome), f, readback, putErr)
 }
 
-// settle decides an outcome from the live policy (all three in canonical
-// form): the requested one means the change took, the one before means it
-// did not, anything else is unknown.
-func settle(live, before, requested, prefix string) (outcome, note string) {
+// settle finalises the entry. When that fails the entry stays pending (the
+// Reconciler settles it later) and the Result says Unsettled.
+func (c *inFlight) settle(outcome Outcome, f audit.Final, ep *vpcep.Endpoint, upstreamErr error) *Result {
+	f.FinishedAt, f.Duration = time.Now(), time.Since(c.started)
+	pending := *c.entry
+	if err := c.log.Finalise(c.detached, c.entry, f); err != nil {
+		c.logger.Error("finalise audit entry", "entry", c.entry.ID, "error", err)
+		return &Result{Outcome: Unsettled, Entry: &pending, Endpoint: ep, Upstream: upstreamErr}
+	}
+	return &Result{Outcome: outcome, Entry: c.entry, Endpoint: ep, Upstream: upstreamErr}
+}
+
+// outcomeOf is the Outcome of a sent change recorded as outcome.
+func outcomeOf(outcome string) Outcome {
+	switch outcome {
+	case audit.OutcomeSucceeded:
+		return Applied
+	case audit.OutcomeFailed:
+		return Failed
+	case audit.OutcomeUnknown:
+		return Unknown
+	}
+	return Unsettled
+}
+
+// judgeLive decides an outcome from the live policy (all three in
+// canonical form): the requested one means the change took, the one before
+// means it did not, anything else is unknown.
+func judgeLive(live, before, requested, prefix string) (outcome, note string) {
 	switch live {
 	case requested:
 		return audit.OutcomeSucceeded, prefix + " the requested policy: the change was applied."

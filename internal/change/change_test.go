@@ -97,8 +97,8 @@ func TestEditThenRollBack(t *testing.T) {
 	original := f.livePolicy(t)
 
 	res, err := f.applier.Apply(ctx, f.update(readOnly("logs-prod"), policy.Fingerprint(original)))
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || res.Outcome != change.Applied {
+		t.Fatalf("Apply = %+v, %v", res, err)
 	}
 	e := res.Entry
 	if e.Outcome != audit.OutcomeSucceeded || !*e.ReadbackMatches || *e.ResponseStatus != 200 || e.RequestID == "" ||
@@ -117,8 +117,8 @@ func TestEditThenRollBack(t *testing.T) {
 	rb, err := f.applier.Apply(ctx, change.Request{Actor: "bob", EndpointID: f.gateway.ID, Policy: before,
 		Reason: fmt.Sprintf("Rollback of #%d", e.ID), Fingerprint: policy.Fingerprint(readOnly("logs-prod")),
 		Action: audit.ActionRollback, RollbackOf: &e.ID, Restores: audit.RestoresBefore})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || rb.Outcome != change.Applied {
+		t.Fatalf("rollback Apply = %+v, %v", rb, err)
 	}
 	if rb.Entry.Outcome != audit.OutcomeSucceeded || *rb.Entry.RollbackOf != e.ID || rb.Entry.Action != audit.ActionRollback {
 		t.Fatalf("rollback entry: %+v", rb.Entry)
@@ -151,9 +151,8 @@ func TestUpstreamErrorIsRecordedAsFailed(t *testing.T) {
 	f.sim.FailRoute(vpcepsim.RouteUpdatePolicy, vpcepsim.Fault{Status: 500, Code: "EndPoint.0001", Message: "System error. Please retry."})
 
 	res, err := f.applier.Apply(ctx, f.update(readOnly("x"), ""))
-	var ue *vpcep.Error
-	if !errors.As(err, &ue) || ue.Status != 500 || res == nil {
-		t.Fatalf("Apply = %v, %v", res, err)
+	if err != nil || res.Outcome != change.Failed || res.UpstreamError() == nil || res.UpstreamError().Status != 500 {
+		t.Fatalf("Apply = %+v, %v", res, err)
 	}
 	e := res.Entry
 	if e.Outcome != audit.OutcomeFailed || *e.ResponseStatus != 500 || e.ErrorCode != "EndPoint.0001" || e.RequestID == "" ||
@@ -170,8 +169,10 @@ func TestLostAnswerIsSettledByReadBack(t *testing.T) {
 	f := newFixture(t)
 	f.sim.LoseAnswerNext(vpcepsim.RouteUpdatePolicy, 1) // applied, answer lost
 	res, err := f.applier.Apply(ctx, f.update(readOnly("logs-prod"), ""))
-	if err == nil {
-		t.Fatal("a lost answer returned no error")
+	// The read-back proves the change took: it is applied, and the lost
+	// answer is kept as the upstream's failure.
+	if err != nil || res.Outcome != change.Applied || res.Upstream == nil {
+		t.Fatalf("Apply = %+v, %v", res, err)
 	}
 	e := res.Entry
 	if e.Outcome != audit.OutcomeSucceeded || e.ResponseStatus != nil || !strings.Contains(e.Note, "did not answer") || !*e.ReadbackMatches {
@@ -238,8 +239,7 @@ func TestNothingIsSentWhenTheAuditLogFails(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := f.applier.Apply(ctx, f.update(readOnly("x"), ""))
-		var re *change.RecordError
-		if !errors.As(err, &re) || !strings.Contains(err.Error(), "nothing was sent") {
+		if !errors.Is(err, change.ErrAuditUnavailable) || !strings.Contains(err.Error(), "nothing was sent") {
 			t.Fatalf("Apply = %v", err)
 		}
 		if f.puts() != 0 {
@@ -268,9 +268,8 @@ func TestConflictSendsNothing(t *testing.T) {
 	}
 	putsBefore := f.puts()
 	res, err := f.applier.Apply(ctx, f.update(readOnly("mine"), base))
-	var ce *change.ConflictError
-	if !errors.As(err, &ce) || !policy.Equal(ce.Live.PolicyStatement, readOnly("theirs")) {
-		t.Fatalf("Apply = %v", err)
+	if err != nil || res.Outcome != change.Conflict || !policy.Equal(res.Endpoint.PolicyStatement, readOnly("theirs")) {
+		t.Fatalf("Apply = %+v, %v", res, err)
 	}
 	if f.puts() != putsBefore {
 		t.Fatal("a conflicting change was sent")
@@ -284,10 +283,9 @@ func TestNoChangeSendsNothing(t *testing.T) {
 	f := newFixture(t)
 	live := f.livePolicy(t)
 	reordered := policy.Policy{live[1], live[0]}
-	_, err := f.applier.Apply(context.Background(), f.update(reordered, ""))
-	var nc *change.NoChangeError
-	if !errors.As(err, &nc) || f.puts() != 0 {
-		t.Fatalf("Apply = %v, %d PUTs", err, f.puts())
+	res, err := f.applier.Apply(context.Background(), f.update(reordered, ""))
+	if err != nil || res.Outcome != change.Unchanged || res.Entry.Outcome != audit.OutcomeSucceeded || f.puts() != 0 {
+		t.Fatalf("Apply = %+v, %v, %d PUTs", res, err, f.puts())
 	}
 }
 
@@ -329,22 +327,32 @@ func TestRepeatedSubmissionMakesOneChange(t *testing.T) {
 	req := f.update(readOnly("once"), "")
 	req.SubmissionKey = "form-key-1"
 	var wg sync.WaitGroup
+	results := make([]*change.Result, 3)
 	errs := make([]error, 3)
 	for i := range errs {
 		wg.Add(1)
-		go func() { defer wg.Done(); _, errs[i] = f.applier.Apply(ctx, req) }()
+		go func() { defer wg.Done(); results[i], errs[i] = f.applier.Apply(ctx, req) }()
 	}
 	wg.Wait()
 	ok, dup := 0, 0
-	for _, err := range errs {
-		var d *audit.ErrDuplicateSubmission
-		switch {
-		case err == nil:
+	var first int64
+	for i, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch results[i].Outcome {
+		case change.Applied:
 			ok++
-		case errors.As(err, &d):
+			first = results[i].Entry.ID
+		case change.Duplicate:
 			dup++
 		default:
-			t.Fatal(err)
+			t.Fatalf("outcome %s", results[i].Outcome)
+		}
+	}
+	for _, r := range results {
+		if r.Entry.ID != first {
+			t.Errorf("a duplicate names entry #%d, the change is #%d", r.Entry.ID, first)
 		}
 	}
 	if ok != 1 || dup != 2 || f.puts() != 1 {
@@ -359,25 +367,28 @@ func TestConcurrentSubmitsLoseNoUpdate(t *testing.T) {
 	f := newFixture(t)
 	base := policy.Fingerprint(f.livePolicy(t))
 	var wg sync.WaitGroup
-	results := make([]error, 20)
+	results := make([]*change.Result, 20)
+	errs := make([]error, 20)
 	for i := range results {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, results[i] = f.applier.Apply(ctx, f.update(readOnly(fmt.Sprintf("bucket-%d", i)), base))
+			results[i], errs[i] = f.applier.Apply(ctx, f.update(readOnly(fmt.Sprintf("bucket-%d", i)), base))
 		}()
 	}
 	wg.Wait()
 	won, conflicts := 0, 0
-	for _, err := range results {
-		var ce *change.ConflictError
-		switch {
-		case err == nil:
+	for i, res := range results {
+		if errs[i] != nil {
+			t.Fatalf("Apply: %v", errs[i])
+		}
+		switch res.Outcome {
+		case change.Applied:
 			won++
-		case errors.As(err, &ce):
+		case change.Conflict:
 			conflicts++
 		default:
-			t.Fatalf("Apply: %v", err)
+			t.Fatalf("Apply: outcome %s", res.Outcome)
 		}
 	}
 	if won != 1 || conflicts != 19 || f.puts() != 1 {
@@ -396,8 +407,8 @@ func TestConcurrentSubmitsSerialise(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := f.applier.Apply(ctx, f.update(readOnly(fmt.Sprintf("bucket-%d", i)), "")); err != nil {
-				t.Error(err)
+			if res, err := f.applier.Apply(ctx, f.update(readOnly(fmt.Sprintf("bucket-%d", i)), "")); err != nil || res.Outcome != change.Applied {
+				t.Errorf("Apply = %+v, %v", res, err)
 			}
 		}()
 	}
@@ -474,10 +485,65 @@ func TestDisconnectDoesNotCutTheChangeShort(t *testing.T) {
 		}
 	}
 	cancel()
-	if err := <-errc; err != nil {
-		t.Fatalf("Apply: %v", err)
+	if err := <-errc; err != nil || res.Outcome != change.Applied {
+		t.Fatalf("Apply = %+v, %v", res, err)
 	}
 	if res.Entry.Outcome != audit.OutcomeSucceeded || !*res.Entry.ReadbackMatches {
 		t.Fatalf("entry %+v", res.Entry)
+	}
+}
+
+// A finalise that fails leaves the entry pending and says so: the change was
+// sent, and the Reconciler settles it later.
+func TestFailedFinaliseIsUnsettled(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	if _, err := f.pool.Exec(ctx, `
+		CREATE FUNCTION refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'finalise refused by the test'; END $$;
+		CREATE TRIGGER refuse_update BEFORE UPDATE ON audit_entries FOR EACH ROW EXECUTE FUNCTION refuse_update();`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.applier.Apply(ctx, f.update(readOnly("logs-prod"), ""))
+	if err != nil || res.Outcome != change.Unsettled || res.Entry.Outcome != audit.OutcomePending || f.puts() != 1 {
+		t.Fatalf("Apply = %+v, %v, %d PUTs", res, err, f.puts())
+	}
+	if got, err := f.log.Get(ctx, res.Entry.ID); err != nil || got.Outcome != audit.OutcomePending {
+		t.Fatalf("stored entry: %+v, %v", got, err)
+	}
+	if _, err := f.pool.Exec(ctx, `DROP TRIGGER refuse_update ON audit_entries`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.reconciler.Once(ctx); err != nil || n != 1 {
+		t.Fatalf("Once = %d, %v", n, err)
+	}
+	if got, _ := f.log.Get(ctx, res.Entry.ID); got.Outcome != audit.OutcomeSucceeded {
+		t.Fatalf("settled as %s", got.Outcome)
+	}
+}
+
+// The endpoint list shows an applied change at once.
+type recordingInventory struct{ put []*vpcep.Endpoint }
+
+func (r *recordingInventory) PutInventoryEndpoint(_ context.Context, ep *vpcep.Endpoint) error {
+	r.put = append(r.put, ep)
+	return nil
+}
+
+func TestAppliedChangeUpdatesTheInventory(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	inv := &recordingInventory{}
+	applier := change.NewApplier(f.client, f.log, f.pool, change.Config{ProjectID: "p1", Region: "r", Inventory: inv},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if res, err := applier.Apply(ctx, f.update(readOnly("inv"), "")); err != nil || res.Outcome != change.Applied {
+		t.Fatalf("Apply = %+v, %v", res, err)
+	}
+	if len(inv.put) != 1 || !policy.Equal(inv.put[0].PolicyStatement, readOnly("inv")) {
+		t.Fatalf("inventory got %d endpoints", len(inv.put))
+	}
+	// Nothing sent, nothing to put.
+	if res, err := applier.Apply(ctx, f.update(readOnly("inv"), "")); err != nil || res.Outcome != change.Unchanged || len(inv.put) != 1 {
+		t.Fatalf("Apply = %+v, %v; %d puts", res, err, len(inv.put))
 	}
 }

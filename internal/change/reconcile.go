@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/pglock"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
@@ -18,7 +19,7 @@ import (
 type Reconciler struct {
 	upstream Upstream
 	log      *audit.Log
-	locks    endpointLocks
+	pool     *pgxpool.Pool
 	minAge   time.Duration
 	logger   *slog.Logger
 }
@@ -26,7 +27,7 @@ type Reconciler struct {
 // NewReconciler returns a Reconciler that settles entries pending for longer
 // than minAge (longer than a change may take, so none in flight is touched).
 func NewReconciler(upstream Upstream, log *audit.Log, pool *pgxpool.Pool, minAge time.Duration, logger *slog.Logger) *Reconciler {
-	return &Reconciler{upstream: upstream, log: log, locks: endpointLocks{pool}, minAge: minAge, logger: logger}
+	return &Reconciler{upstream: upstream, log: log, pool: pool, minAge: minAge, logger: logger}
 }
 
 // Run settles at once, then every interval until ctx ends.
@@ -66,7 +67,7 @@ func (r *Reconciler) Once(ctx context.Context) (int, error) {
 }
 
 func (r *Reconciler) settleOne(ctx context.Context, e *audit.Entry) (bool, error) {
-	release, ok, err := r.locks.tryLock(ctx, e.EndpointID)
+	release, ok, err := pglock.TryLock(ctx, r.pool, endpointLock(e.EndpointID))
 	if err != nil || !ok {
 		return false, err // busy: a change to this endpoint is running; next round
 	}
@@ -84,7 +85,7 @@ func (r *Reconciler) settleOne(ctx context.Context, e *audit.Entry) (bool, error
 		requested := canonicalStored(e.PolicyRequested)
 		matches := current == requested
 		f.ReadbackMatches, f.ReadbackPolicy = &matches, policy.JSON(live.PolicyStatement)
-		f.Outcome, f.Note = settle(current, canonicalStored(e.PolicyBefore), requested, "Settled by the reconciler: the live policy is")
+		f.Outcome, f.Note = judgeLive(current, canonicalStored(e.PolicyBefore), requested, "Settled by the reconciler: the live policy is")
 	}
 	f.Duration = f.FinishedAt.Sub(e.StartedAt)
 	if err := r.log.Finalise(ctx, e, f); err != nil {

@@ -1,0 +1,134 @@
+// Package change applies policy changes to gateway endpoints the one safe
+// way: validated, under the endpoint's lock, checked against the live
+// policy, written ahead to the audit log, sent, read back and finalised on a
+// context no browser can cancel. Edits and rollbacks both go through Apply,
+// which says what happened as one Outcome. The Reconciler settles entries a
+// crash left pending.
+package change
+
+import (
+	"context"
+	"errors"
+
+	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/policy"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+)
+
+// Upstream is what a change needs of the VPCEP API.
+type Upstream interface {
+	GetEndpoint(ctx context.Context, id string) (*vpcep.Endpoint, error)
+	UpdatePolicy(ctx context.Context, id string, statements []vpcep.PolicyStatement) (*vpcep.Endpoint, error)
+}
+
+// Inventory is where a change puts the endpoint it read back, so that the
+// endpoint list shows the change before the next refresh.
+type Inventory interface {
+	PutInventoryEndpoint(ctx context.Context, ep *vpcep.Endpoint) error
+}
+
+// Request is one change as submitted.
+type Request struct {
+	Actor         string
+	EndpointID    string
+	Policy        policy.Policy
+	Reason        string
+	Fingerprint   string // of the live policy the change was made against; "" skips the check
+	SubmissionKey string // one-time key: a repeat finds the first entry
+	Action        string // audit.ActionUpdate or audit.ActionRollback
+	RollbackOf    *int64
+	Restores      string
+}
+
+// Outcome is what a change did. Every Outcome comes with an audit entry.
+type Outcome string
+
+// The outcomes of Apply. Adding one means adding its answer to the handlers'
+// table of outcomes.
+const (
+	// Applied: sent, and the upstream holds the requested policy.
+	Applied Outcome = "applied"
+	// Unchanged: the live policy already was the requested one; nothing was sent.
+	Unchanged Outcome = "unchanged"
+	// Conflict: the live policy is no longer the one the change was made
+	// against; nothing was sent.
+	Conflict Outcome = "conflict"
+	// Failed: the upstream refused the change, or the live policy could not
+	// be read before it (then nothing was sent).
+	Failed Outcome = "failed"
+	// Unknown: sent, and what the upstream holds afterwards is neither the
+	// policy before nor the one requested, or contradicts its answer.
+	Unknown Outcome = "unknown"
+	// Unsettled: sent, but the outcome could not be recorded yet; the entry
+	// stays pending until the Reconciler settles it from the live policy.
+	Unsettled Outcome = "unsettled"
+	// Duplicate: this submission was recorded before; Entry is that entry.
+	Duplicate Outcome = "duplicate"
+)
+
+// Result is a change that reached the audit log.
+type Result struct {
+	Outcome Outcome
+	// Entry is the change's audit entry; for Duplicate, the earlier one.
+	Entry *audit.Entry
+	// Endpoint is the endpoint as read back after the PUT, or as it was
+	// live when nothing was sent; nil when it could not be read.
+	Endpoint *vpcep.Endpoint
+	// Upstream is the upstream's failure, when it had one: a *vpcep.Error
+	// with its status, code and request id, or a transport error.
+	Upstream error
+}
+
+// UpstreamError is the upstream's failure as a *vpcep.Error, if it was one.
+func (r *Result) UpstreamError() *vpcep.Error {
+	var ue *vpcep.Error
+	if errors.As(r.Upstream, &ue) {
+		return ue
+	}
+	return nil
+}
+
+// Errors of Apply: each means nothing was recorded and nothing was sent.
+var (
+	// ErrBusy means another change to the same endpoint held its lock for
+	// the whole wait.
+	ErrBusy = errors.New("change: another change to this endpoint is in progress")
+	// ErrAuditUnavailable means the audit log could not take the pending
+	// entry, so nothing was sent: the log fails closed.
+	ErrAuditUnavailable = errors.New("change: the audit log could not record the change, so nothing was sent")
+)
+
+// InvalidError is a request that failed validation.
+type InvalidError struct{ Errors policy.FieldErrors }
+
+func (e *InvalidError) Error() string { return "change: invalid: " + e.Errors.Error() }
+
+// NotEditableError says why the endpoint's policy cannot be changed.
+type NotEditableError struct{ Reason string }
+
+func (e *NotEditableError) Error() string { return "change: not editable: " + e.Reason }
+
+// Editable says whether ep's policy_statement can be changed, and if not why.
+// The API returns policy_statement (possibly empty) only for gateway
+// endpoints whose service takes one (OBS or SFS with enable_policy on).
+func Editable(ep *vpcep.Endpoint) (bool, string) {
+	switch {
+	case ep.ServiceType != vpcep.ServiceTypeGateway:
+		return false, "Only gateway endpoints have a policy_statement; this is an " + ep.ServiceType + " endpoint (its policy, if any, is a policy_document)."
+	case ep.PolicyStatement == nil:
+		return false, "This gateway endpoint's service does not take a policy_statement: only OBS and SFS services with endpoint policies enabled do."
+	}
+	return true, ""
+}
+
+// CheckEditable is Editable as an error: a *NotEditableError, or nil.
+func CheckEditable(ep *vpcep.Endpoint) error {
+	if ok, why := Editable(ep); !ok {
+		return &NotEditableError{Reason: why}
+	}
+	return nil
+}
+
+// endpointLock names an endpoint's advisory lock. The name is part of the
+// contract between replicas: changing it lets two versions edit at once.
+func endpointLock(endpointID string) string { return "vpcep-endpoint:" + endpointID }
