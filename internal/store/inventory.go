@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/vpcep-console/vpcep-console/internal/pglock"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
@@ -386,24 +387,12 @@ func (s *Store) RefreshState(ctx context.Context) (RefreshState, error) {
 // a time refreshes the inventory. It returns a release func, or ok=false when
 // another replica holds the lock.
 func (s *Store) TryRefreshLock(ctx context.Context) (release func(), ok bool, err error) {
-	conn, err := s.pool.Acquire(ctx)
+	release, ok, err = pglock.TryLock(ctx, s.pool, refreshLockName)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: refresh lock: %w", err)
 	}
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, refreshLockKey).Scan(&ok); err != nil {
-		conn.Release()
-		return nil, false, fmt.Errorf("store: refresh lock: %w", err)
-	}
-	if !ok {
-		conn.Release()
-		return nil, false, nil
-	}
-	return func() {
-		// A fresh context: the unlock must run even when ctx was cancelled.
-		_, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, refreshLockKey)
-		conn.Release()
-	}, true, nil
+	return release, ok, nil
 }
 
-// refreshLockKey names the inventory refresh advisory lock ("vpcepinv").
-const refreshLockKey int64 = 0x7670636570696e76
+// refreshLockName names the inventory refresh's advisory lock.
+const refreshLockName = "vpcep-inventory-refresh"
