@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vpcep-console/vpcep-console/internal/pglock"
+	"github.com/vpcep-console/vpcep-console/internal/sqlwhere"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
@@ -110,42 +110,20 @@ func (s *Store) ReplaceInventory(ctx context.Context, endpoints []vpcep.Endpoint
 	return nil
 }
 
-// sqlWhere builds a WHERE clause with numbered parameters.
-type sqlWhere struct {
-	conds []string
-	args  []any
-}
-
-// add appends a condition; each $? in it becomes the next parameter, bound to args in order.
-func (w *sqlWhere) add(cond string, args ...any) {
-	for _, a := range args {
-		w.args = append(w.args, a)
-		cond = strings.Replace(cond, "$?", "$"+strconv.Itoa(len(w.args)), 1)
-	}
-	w.conds = append(w.conds, cond)
-}
-
-func (w *sqlWhere) clause() string {
-	if len(w.conds) == 0 {
-		return ""
-	}
-	return "WHERE " + strings.Join(w.conds, " AND ")
-}
-
 // inventoryWhere turns f into conditions over inventory_endpoints.
-func inventoryWhere(f InventoryFilter) *sqlWhere {
-	w := &sqlWhere{}
+func inventoryWhere(f InventoryFilter) *sqlwhere.Where {
+	w := &sqlwhere.Where{}
 	if f.Type != "" {
-		w.add("service_type = $?", f.Type)
+		w.Add("service_type = $?", f.Type)
 	}
 	if f.Status != "" {
-		w.add("status = $?", f.Status)
+		w.Add("status = $?", f.Status)
 	}
 	if f.VpcID != "" {
-		w.add("vpc_id = $?", f.VpcID)
+		w.Add("vpc_id = $?", f.VpcID)
 	}
 	if f.Search != "" {
-		w.add("search_text LIKE $?", "%"+escapeLike(strings.ToLower(f.Search))+"%")
+		w.Add("search_text LIKE $?", "%"+sqlwhere.EscapeLike(strings.ToLower(f.Search))+"%")
 	}
 	return w
 }
@@ -176,33 +154,46 @@ func (s *Store) PutInventoryEndpoint(ctx context.Context, ep *vpcep.Endpoint) er
 // service name then id.
 func (s *Store) ListInventory(ctx context.Context, f InventoryFilter) (InventoryPage, error) {
 	w := inventoryWhere(f)
-	clause, args := w.clause(), w.args
 	perPage := max(f.PerPage, 1)
 	page := max(f.Page, 1)
 
 	var out InventoryPage
-	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM inventory_endpoints "+clause, args...).Scan(&out.Total); err != nil {
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM inventory_endpoints "+w.Clause(), w.Args()...).Scan(&out.Total); err != nil {
 		return out, fmt.Errorf("store: count inventory: %w", err)
 	}
-	// The page is chosen on the narrow table, then only its bodies are read.
-	query := fmt.Sprintf(`
+	var err error
+	out.Endpoints, err = s.inventoryPage(ctx, w, perPage, (page-1)*perPage)
+	return out, err
+}
+
+// inventoryPage returns the endpoints matching w in the list's order
+// (service name, id), limit of them after skipping offset. The page is chosen
+// on the narrow table, whose (service_name, id) index serves both the order
+// and the keyset condition, and only then are its rows' bodies read.
+func (s *Store) inventoryPage(ctx context.Context, w *sqlwhere.Where, limit, offset int) ([]vpcep.Endpoint, error) {
+	skip := ""
+	if offset > 0 {
+		skip = fmt.Sprintf("OFFSET %d", offset)
+	}
+	// LIMIT and OFFSET are ints written into the SQL rather than bound, so
+	// that no cached generic plan has to guess the page size.
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`
 		SELECT b.body
 		FROM (
 			SELECT id, service_name FROM inventory_endpoints %s
 			ORDER BY service_name, id
-			LIMIT %d OFFSET %d
+			LIMIT %d %s
 		) p
 		JOIN inventory_endpoint_bodies b USING (id)
-		ORDER BY p.service_name, p.id`, clause, perPage, (page-1)*perPage)
-	rows, err := s.pool.Query(ctx, query, args...)
+		ORDER BY p.service_name, p.id`, w.Clause(), limit, skip), w.Args()...)
 	if err != nil {
-		return out, fmt.Errorf("store: list inventory: %w", err)
+		return nil, fmt.Errorf("store: list inventory: %w", err)
 	}
-	out.Endpoints, err = pgx.CollectRows(rows, scanBody)
+	eps, err := pgx.CollectRows(rows, scanBody)
 	if err != nil {
-		return out, fmt.Errorf("store: list inventory: %w", err)
+		return nil, fmt.Errorf("store: list inventory: %w", err)
 	}
-	return out, nil
+	return eps, nil
 }
 
 func scanBody(row pgx.CollectableRow) (vpcep.Endpoint, error) {
@@ -228,23 +219,12 @@ func (s *Store) ListInventoryAfter(ctx context.Context, f InventoryFilter, curso
 		if err != nil || !ok {
 			return nil, "", ErrBadCursor
 		}
-		w.add("(service_name, id) > ($?, $?)", name, id)
+		w.Add("(service_name, id) > ($?, $?)", name, id)
 	}
-	rows, err := s.pool.Query(ctx, fmt.Sprintf(`
-		SELECT b.body
-		FROM (
-			SELECT id, service_name FROM inventory_endpoints %s
-			ORDER BY service_name, id
-			LIMIT %d
-		) p
-		JOIN inventory_endpoint_bodies b USING (id)
-		ORDER BY p.service_name, p.id`, w.clause(), limit+1), w.args...)
+	// One more than asked says whether there is a next page.
+	eps, err := s.inventoryPage(ctx, w, limit+1, 0)
 	if err != nil {
-		return nil, "", fmt.Errorf("store: list inventory: %w", err)
-	}
-	eps, err := pgx.CollectRows(rows, scanBody)
-	if err != nil {
-		return nil, "", fmt.Errorf("store: list inventory: %w", err)
+		return nil, "", err
 	}
 	next := ""
 	if len(eps) > limit {
@@ -253,11 +233,6 @@ func (s *Store) ListInventoryAfter(ctx context.Context, f InventoryFilter, curso
 		next = base64.RawURLEncoding.EncodeToString([]byte(last.ServiceName + "\x00" + last.ID))
 	}
 	return eps, next, nil
-}
-
-// escapeLike makes s match literally inside a LIKE pattern.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // InventoryFacets are the distinct values the list filters offer.

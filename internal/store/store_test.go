@@ -15,11 +15,12 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
-var dbURL string
-
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m, &dbURL)) }
+// TestMain finds the test server (and stops a container it started). Each
+// test makes a database of its own, so that all of them run in parallel.
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m, new(string))) }
 
 func TestMigrationsUpDownUp(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := testdb.Pool(t, testdb.Empty(t))
 	m, err := store.NewMigrator(pool)
@@ -75,8 +76,9 @@ func endpoint(id, name, typ, status, vpc string, policy bool) vpcep.Endpoint {
 }
 
 func TestInventoryReplaceAndFilter(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	s := store.New(testdb.Pool(t, dbURL))
+	s := store.New(testdb.Pool(t, testdb.Migrated(t)))
 	eps := []vpcep.Endpoint{
 		endpoint("e-1", "com.myhuaweicloud.cn-north-4.obs", "gateway", "accepted", "vpc-a", true),
 		endpoint("e-2", "com.myhuaweicloud.cn-north-4.dns", "interface", "accepted", "vpc-a", false),
@@ -161,9 +163,71 @@ func TestInventoryReplaceAndFilter(t *testing.T) {
 	}
 }
 
-func TestRefreshStateAndLock(t *testing.T) {
+func TestListInventoryAfter(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	s := store.New(testdb.Pool(t, dbURL))
+	s := store.New(testdb.Pool(t, testdb.Migrated(t)))
+	eps := []vpcep.Endpoint{
+		endpoint("e-1", "b.obs", "gateway", "accepted", "vpc-a", true),
+		endpoint("e-2", "a.dns", "interface", "accepted", "vpc-a", false),
+		endpoint("e-3", "b.obs", "gateway", "failed", "vpc-b", true),
+		endpoint("e-4", "c.sfs", "gateway", "accepted", "vpc-b", false),
+		endpoint("e-5", "a.dns", "interface", "accepted", "vpc-b", false),
+	}
+	if err := s.ReplaceInventory(ctx, eps, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// pages walks every page of f, limit at a time, and returns the ids of each.
+	pages := func(f store.InventoryFilter, limit int) [][]string {
+		var out [][]string
+		cursor := ""
+		for {
+			page, next, err := s.ListInventoryAfter(ctx, f, cursor, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, ep := range page {
+				ids = append(ids, ep.ID)
+			}
+			out = append(out, ids)
+			if next == "" {
+				return out
+			}
+			cursor = next
+		}
+	}
+	tests := []struct {
+		name   string
+		filter store.InventoryFilter
+		limit  int
+		want   [][]string
+	}{
+		// Ties on the service name are broken by id, so no row is skipped or repeated.
+		{"all, two at a time", store.InventoryFilter{}, 2, [][]string{{"e-2", "e-5"}, {"e-1", "e-3"}, {"e-4"}}},
+		{"an exact last page has no next", store.InventoryFilter{}, 5, [][]string{{"e-2", "e-5", "e-1", "e-3", "e-4"}}},
+		{"filtered", store.InventoryFilter{VpcID: "vpc-b"}, 1, [][]string{{"e-5"}, {"e-3"}, {"e-4"}}},
+		{"nothing matches", store.InventoryFilter{Type: "none"}, 10, [][]string{nil}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, pages(tt.filter, tt.limit)); diff != "" {
+				t.Errorf("pages mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+	for _, cursor := range []string{"not base64!", "bm8gc2VwYXJhdG9y"} {
+		if _, _, err := s.ListInventoryAfter(ctx, store.InventoryFilter{}, cursor, 10); !errors.Is(err, store.ErrBadCursor) {
+			t.Errorf("cursor %q: err = %v, want ErrBadCursor", cursor, err)
+		}
+	}
+}
+
+func TestRefreshStateAndLock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testdb.Migrated(t)
+	s := store.New(testdb.Pool(t, url))
 
 	ok := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	if err := s.RecordRefresh(ctx, store.Refresh{Trigger: "startup", StartedAt: ok.Add(-time.Second), FinishedAt: ok, Succeeded: true, EndpointCount: 36}); err != nil {
@@ -184,7 +248,7 @@ func TestRefreshStateAndLock(t *testing.T) {
 	if err != nil || !got {
 		t.Fatalf("first lock = %v, %v", got, err)
 	}
-	other := store.New(testdb.Pool(t, dbURL))
+	other := store.New(testdb.Pool(t, url))
 	if _, got, err := other.TryRefreshLock(ctx); err != nil || got {
 		t.Fatalf("second replica got the lock while held: %v, %v", got, err)
 	}
