@@ -18,12 +18,14 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
 )
 
-var dbURL string
-
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m, &dbURL)) }
+// TestMain finds the test server (and stops a container it started). Each
+// test makes a database of its own, so that all of them run in parallel.
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m, new(string))) }
 
 func TestRefresh(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
+	dbURL := testdb.Migrated(t)
 	ak, sk := vpcepsim.NewCredentials()
 	sim := vpcepsim.New(vpcepsim.Options{ProjectID: "p1", AK: ak, SK: sk, Endpoints: vpcepsim.GeneratedEndpoints(3, 1200, time.Now())})
 	srv := httptest.NewServer(sim)
