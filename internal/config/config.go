@@ -40,71 +40,115 @@ type Config struct {
 	TLSKey          string        // TLS_KEY_FILE, --tls-key
 }
 
-// Load parses args (after the subcommand) over the environment read by getenv.
+// Load parses args (after the subcommand) over the environment read by
+// getenv. Every bad setting is reported, each naming its variable.
 func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
-	var errs []error
-	envDuration := func(name string, def time.Duration) time.Duration {
-		v := getenv(name)
-		if v == "" {
-			return def
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration (e.g. 30s, 2m)", name, v))
-			return def
-		}
-		return d
+	env := &envReader{getenv: getenv}
+	var c Config
+	env.readServer(&c)
+	env.readUpstream(&c)
+	env.readWebSecurity(&c)
+	extra, err := parseFlags(&c, args, stderr)
+	if err != nil {
+		return c, err
 	}
-	envBool := func(name string) bool {
-		v := getenv(name)
-		if v == "" {
-			return false
-		}
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not true or false", name, v))
-		}
-		return b
+	errs := env.errs
+	if err := c.setCookieSecure(getenv("COOKIE_SECURE")); err != nil {
+		errs = append(errs, err)
 	}
-	envInt := func(name string) int {
-		v := getenv(name)
-		if v == "" {
-			return 0
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			errs = append(errs, fmt.Errorf("%s: %q is not a whole number", name, v))
-		}
-		return n
-	}
-	orDefault := func(v, def string) string {
-		if v == "" {
-			return def
-		}
+	errs = append(errs, c.validate(extra)...)
+	return c, errors.Join(errs...)
+}
+
+// envReader reads typed variables, keeping an error that names each bad one
+// so that one start reports them all.
+type envReader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (e *envReader) stringOr(name, def string) string {
+	if v := e.getenv(name); v != "" {
 		return v
 	}
+	return def
+}
 
-	c := Config{
-		Listen:          orDefault(getenv("LISTEN_ADDR"), ":8080"),
-		DatabaseURL:     getenv("DATABASE_URL"),
-		Demo:            envBool("VPCEP_DEMO"),
-		DemoEndpoints:   envInt("VPCEP_DEMO_ENDPOINTS"),
-		Region:          getenv("VPCEP_REGION"),
-		ProjectID:       getenv("VPCEP_PROJECT_ID"),
-		Endpoint:        getenv("VPCEP_ENDPOINT"),
-		AK:              getenv("HUAWEICLOUD_SDK_AK"),
-		SK:              getenv("HUAWEICLOUD_SDK_SK"),
-		Token:           getenv("VPCEP_AUTH_TOKEN"),
-		Timeout:         envDuration("VPCEP_TIMEOUT", 30*time.Second),
-		RefreshInterval: envDuration("INVENTORY_REFRESH_INTERVAL", 60*time.Second),
-		LogLevel:        orDefault(getenv("LOG_LEVEL"), "info"),
-		SessionIdle:     envDuration("SESSION_IDLE_TIMEOUT", 30*time.Minute),
-		SessionLifetime: envDuration("SESSION_LIFETIME", 12*time.Hour),
-		TLSCert:         getenv("TLS_CERT_FILE"),
-		TLSKey:          getenv("TLS_KEY_FILE"),
+func (e *envReader) duration(name string, def time.Duration) time.Duration {
+	v := e.getenv(name)
+	if v == "" {
+		return def
 	}
-	cookieSecure := getenv("COOKIE_SECURE")
-	for _, item := range strings.FieldsFunc(getenv("TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.errs = append(e.errs, fmt.Errorf("%s: %q is not a positive duration (e.g. 30s, 2m)", name, v))
+		return def
+	}
+	return d
+}
+
+func (e *envReader) bool(name string) bool {
+	v := e.getenv(name)
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s: %q is not true or false", name, v))
+	}
+	return b
+}
+
+func (e *envReader) int(name string) int {
+	v := e.getenv(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		e.errs = append(e.errs, fmt.Errorf("%s: %q is not a whole number", name, v))
+	}
+	return n
+}
+
+// readServer reads the process's own settings: where it listens, its
+// database, its log and the demo switch.
+func (e *envReader) readServer(c *Config) {
+	c.Listen = e.stringOr("LISTEN_ADDR", ":8080")
+	c.DatabaseURL = e.getenv("DATABASE_URL")
+	c.Demo = e.bool("VPCEP_DEMO")
+	c.DemoEndpoints = e.int("VPCEP_DEMO_ENDPOINTS")
+	c.LogLevel = e.stringOr("LOG_LEVEL", "info")
+}
+
+// readUpstream reads where the VPCEP API is, how to sign in to it, and how
+// long to wait for it and between inventory refreshes.
+func (e *envReader) readUpstream(c *Config) {
+	c.Region = e.getenv("VPCEP_REGION")
+	c.ProjectID = e.getenv("VPCEP_PROJECT_ID")
+	c.Endpoint = e.getenv("VPCEP_ENDPOINT")
+	c.AK = e.getenv("HUAWEICLOUD_SDK_AK")
+	c.SK = e.getenv("HUAWEICLOUD_SDK_SK")
+	c.Token = e.getenv("VPCEP_AUTH_TOKEN")
+	c.Timeout = e.duration("VPCEP_TIMEOUT", 30*time.Second)
+	c.RefreshInterval = e.duration("INVENTORY_REFRESH_INTERVAL", 60*time.Second)
+}
+
+// readWebSecurity reads the sessions, TLS and trusted proxies. COOKIE_SECURE
+// waits for the flags: its default depends on --demo and --tls-cert.
+func (e *envReader) readWebSecurity(c *Config) {
+	c.SessionIdle = e.duration("SESSION_IDLE_TIMEOUT", 30*time.Minute)
+	c.SessionLifetime = e.duration("SESSION_LIFETIME", 12*time.Hour)
+	c.TLSCert = e.getenv("TLS_CERT_FILE")
+	c.TLSKey = e.getenv("TLS_KEY_FILE")
+	c.TrustedProxies = e.trustedProxies("TRUSTED_PROXIES")
+}
+
+// trustedProxies reads a list of addresses and CIDR ranges, separated by
+// commas or spaces; an address is a range of one.
+func (e *envReader) trustedProxies(name string) []*net.IPNet {
+	var nets []*net.IPNet
+	for _, item := range strings.FieldsFunc(e.getenv(name), func(r rune) bool { return r == ',' || r == ' ' }) {
 		cidr := item
 		if ip := net.ParseIP(item); ip != nil {
 			cidr = item + "/128"
@@ -114,12 +158,17 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		}
 		_, n, err := net.ParseCIDR(cidr)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %q is not an address or CIDR range", item))
+			e.errs = append(e.errs, fmt.Errorf("%s: %q is not an address or CIDR range", name, item))
 			continue
 		}
-		c.TrustedProxies = append(c.TrustedProxies, n)
+		nets = append(nets, n)
 	}
+	return nets
+}
 
+// parseFlags lets the flags override what c read from the environment, and
+// returns the arguments left over.
+func parseFlags(c *Config, args []string, stderr io.Writer) ([]string, error) {
 	fs := flag.NewFlagSet("web serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to serve on (LISTEN_ADDR)")
@@ -128,37 +177,41 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve HTTPS with this certificate file (TLS_CERT_FILE)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "the certificate's key file (TLS_KEY_FILE)")
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		return nil, err
 	}
-	// Cookies are Secure unless this is a plain-http demo: COOKIE_SECURE=false
-	// is refused anywhere else.
+	return fs.Args(), nil
+}
+
+// setCookieSecure settles CookieSecure from COOKIE_SECURE's value v. Cookies
+// are Secure unless this is a plain-http demo: COOKIE_SECURE=false is
+// refused anywhere else.
+func (c *Config) setCookieSecure(v string) error {
 	c.CookieSecure = true
-	switch cookieSecure {
-	case "":
+	if v == "" {
 		c.CookieSecure = !c.Demo || c.TLSCert != ""
-	default:
-		b, err := strconv.ParseBool(cookieSecure)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("COOKIE_SECURE: %q is not true or false", cookieSecure))
-		case !b && !c.Demo:
-			errs = append(errs, errors.New("COOKIE_SECURE=false is only allowed with --demo (plain-http local demo)"))
-		default:
-			c.CookieSecure = b
-		}
+		return nil
 	}
+	b, err := strconv.ParseBool(v)
+	switch {
+	case err != nil:
+		return fmt.Errorf("COOKIE_SECURE: %q is not true or false", v)
+	case !b && !c.Demo:
+		return errors.New("COOKIE_SECURE=false is only allowed with --demo (plain-http local demo)")
+	}
+	c.CookieSecure = b
+	return nil
+}
+
+// validate checks the settings together, extra being the arguments the
+// flags left over.
+func (c *Config) validate(extra []string) []error {
+	var errs []error
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("TLS_CERT_FILE (--tls-cert) and TLS_KEY_FILE (--tls-key) go together"))
 	}
-	if fs.NArg() > 0 {
-		errs = append(errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	if len(extra) > 0 {
+		errs = append(errs, fmt.Errorf("unexpected argument %q", extra[0]))
 	}
-	errs = append(errs, c.validate()...)
-	return c, errors.Join(errs...)
-}
-
-func (c *Config) validate() []error {
-	var errs []error
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL is required (e.g. postgres://user@localhost:5432/vpcep)"))
 	}

@@ -10,6 +10,7 @@ import (
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestLoad(t *testing.T) {
+	t.Parallel()
 	base := map[string]string{
 		"DATABASE_URL":       "postgres://localhost/vpcep",
 		"VPCEP_PROJECT_ID":   "p1",
@@ -59,6 +60,7 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := Load(tt.args, env(tt.env), io.Discard)
 			switch {
 			case tt.wantErr == "" && err != nil:
@@ -71,6 +73,7 @@ func TestLoad(t *testing.T) {
 }
 
 func TestFlagsOverrideEnvironment(t *testing.T) {
+	t.Parallel()
 	c, err := Load([]string{"--listen", "127.0.0.1:9999", "--no-migrate"},
 		env(map[string]string{"DATABASE_URL": "postgres://x/y", "VPCEP_DEMO": "1", "LISTEN_ADDR": ":7000", "VPCEP_TIMEOUT": "5s"}), io.Discard)
 	if err != nil {
@@ -82,6 +85,7 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 }
 
 func TestCookieSecurityDefaults(t *testing.T) {
+	t.Parallel()
 	prod, err := Load(nil, env(map[string]string{"DATABASE_URL": "postgres://x/y", "VPCEP_PROJECT_ID": "p", "VPCEP_REGION": "cn-north-4", "VPCEP_AUTH_TOKEN": "t"}), io.Discard)
 	if err != nil || !prod.CookieSecure || prod.SessionIdle != 30*time.Minute || prod.SessionLifetime != 12*time.Hour {
 		t.Fatalf("production defaults: %+v %v", prod, err)
