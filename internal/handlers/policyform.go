@@ -15,9 +15,8 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
-// The policy editor's form. The structured view posts s.count and, per
-// statement i, s.i.effect, s.i.action, s.i.resource (one entry per line),
-// s.i.sid and s.i.condition; the raw view posts policy_json. json_base is
+// The policy editor's form. The structured view posts the inputs that
+// policy.FormCount and policy.FormName name; the raw view posts policy_json. json_base is
 // the raw JSON as the server last rendered it: when policy_json differs from
 // it the admin edited the raw view, and that view is the source.
 
@@ -32,7 +31,7 @@ func readEditorForm(c echo.Context) (views.EditorForm, error) {
 		SubmissionKey: c.FormValue("submission_key"),
 	}
 	count := 0
-	if v := c.FormValue("s.count"); v != "" {
+	if v := c.FormValue(policy.FormCount); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > policy.MaxStatements+1 {
 			return f, badRequest(fmt.Sprintf("The editor sent %q statements; at most %d are allowed.", v, policy.MaxStatements))
@@ -41,17 +40,15 @@ func readEditorForm(c echo.Context) (views.EditorForm, error) {
 	}
 	for i := range count {
 		f.Statements = append(f.Statements, views.StatementForm{
-			Effect:    c.FormValue(statementField(i, "effect")),
-			Actions:   c.FormValue(statementField(i, "action")),
-			Resources: c.FormValue(statementField(i, "resource")),
-			Sid:       c.FormValue(statementField(i, "sid")),
-			Condition: c.FormValue(statementField(i, "condition")),
+			Effect:    c.FormValue(policy.FormName(i, policy.FormEffect)),
+			Actions:   c.FormValue(policy.FormName(i, policy.FormAction)),
+			Resources: c.FormValue(policy.FormName(i, policy.FormResource)),
+			Sid:       c.FormValue(policy.FormName(i, policy.FormSid)),
+			Condition: c.FormValue(policy.FormName(i, policy.FormCondition)),
 		})
 	}
 	return f, nil
 }
-
-func statementField(i int, name string) string { return "s." + strconv.Itoa(i) + "." + name }
 
 // jsonEdited reports whether the admin changed the raw view since it was rendered.
 func jsonEdited(f views.EditorForm) bool {
@@ -73,7 +70,7 @@ func structuredPolicy(f views.EditorForm) (policy.Policy, policy.FieldErrors) {
 		if cond := strings.TrimSpace(s.Condition); cond != "" {
 			var obj map[string]any
 			if err := json.Unmarshal([]byte(cond), &obj); err != nil || obj == nil {
-				errs = append(errs, policy.FieldError{Field: fmt.Sprintf("policy_statement[%d].Condition", i),
+				errs = append(errs, policy.FieldError{Field: policy.StatementFieldPath(i, "Condition"),
 					Message: `Condition must be a JSON object, e.g. {"StringEquals": {"obs:prefix": ["logs/"]}}.`})
 			} else {
 				st.Condition = json.RawMessage(cond)

@@ -73,7 +73,7 @@ func ParseDocument(data []byte, field string) (Policy, FieldErrors) {
 	}
 	raw, ok := top["policy_statement"]
 	if !ok {
-		return nil, FieldErrors{{"policy_statement", "policy_statement is required."}}
+		return nil, FieldErrors{{PolicyField, "policy_statement is required."}}
 	}
 	return ParseStatements(raw)
 }
@@ -82,12 +82,12 @@ func ParseDocument(data []byte, field string) (Policy, FieldErrors) {
 func ParseStatements(raw json.RawMessage) (Policy, FieldErrors) {
 	var items []json.RawMessage
 	if err := decodeStrict(raw, &items); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return nil, FieldErrors{{"policy_statement", "policy_statement must be an array of statements."}}
+		return nil, FieldErrors{{PolicyField, "policy_statement must be an array of statements."}}
 	}
 	var errs FieldErrors
 	p := make(Policy, 0, len(items))
 	for i, item := range items {
-		where := fmt.Sprintf("policy_statement[%d]", i)
+		where := StatementPath(i)
 		var obj map[string]json.RawMessage
 		if err := decodeStrict(item, &obj); err != nil || obj == nil {
 			errs = append(errs, FieldError{where, "Each statement must be a JSON object."})
@@ -142,7 +142,7 @@ func stringList(obj map[string]json.RawMessage, key, where string, errs *FieldEr
 	for i, item := range items {
 		var s string
 		if err := json.Unmarshal(item, &s); err != nil {
-			*errs = append(*errs, FieldError{fmt.Sprintf("%s.%s[%d]", where, key, i), fmt.Sprintf("%s entries must be strings.", key)})
+			*errs = append(*errs, FieldError{entryPath(where+"."+key, i), key + " entries must be strings."})
 			continue
 		}
 		out = append(out, s)
@@ -156,13 +156,13 @@ func stringList(obj map[string]json.RawMessage, key, where string, errs *FieldEr
 func Validate(p Policy) FieldErrors {
 	var errs FieldErrors
 	if len(p) == 0 {
-		return FieldErrors{{"policy_statement", "A policy needs at least one statement."}}
+		return FieldErrors{{PolicyField, "A policy needs at least one statement."}}
 	}
 	if len(p) > MaxStatements {
-		errs = append(errs, FieldError{"policy_statement", fmt.Sprintf("%d statements; at most %d are allowed.", len(p), MaxStatements)})
+		errs = append(errs, FieldError{PolicyField, fmt.Sprintf("%d statements; at most %d are allowed.", len(p), MaxStatements)})
 	}
 	for i, s := range p {
-		where := fmt.Sprintf("policy_statement[%d]", i)
+		where := StatementPath(i)
 		if s.Effect != Allow && s.Effect != Deny {
 			msg := fmt.Sprintf("Effect must be exactly Allow or Deny, not %q.", s.Effect)
 			if s.Effect == "" {
@@ -184,7 +184,7 @@ func Validate(p Policy) FieldErrors {
 			}
 			for j, v := range list.values {
 				if msg := checkString(v); msg != "" {
-					errs = append(errs, FieldError{fmt.Sprintf("%s[%d]", field, j), list.key + " entries " + msg})
+					errs = append(errs, FieldError{entryPath(field, j), list.key + " entries " + msg})
 				}
 			}
 		}

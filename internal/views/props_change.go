@@ -2,7 +2,6 @@ package views
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"strconv"
 	"time"
@@ -164,28 +163,6 @@ type HistoryPage struct {
 	Entries     []*audit.Entry // oldest first
 	LiveJSON    string
 	LiveErr     string
-}
-
-// statementField names a structured editor input: s.{i}.{name}.
-func statementField(i int, name string) string { return "s." + strconv.Itoa(i) + "." + name }
-
-// policyPath is a statement's path in field errors: policy_statement[i].
-func policyPath(i int, key string) string {
-	if key == "" {
-		return fmt.Sprintf("policy_statement[%d]", i)
-	}
-	return fmt.Sprintf("policy_statement[%d].%s", i, key)
-}
-
-// listError is the first error at key or inside it (e.g. Action[2]).
-func listError(errs policy.FieldErrors, i int, key string) string {
-	prefix := policyPath(i, key)
-	for _, e := range errs {
-		if e.Field == prefix || len(e.Field) > len(prefix) && e.Field[:len(prefix)+1] == prefix+"[" {
-			return e.Message
-		}
-	}
-	return ""
 }
 
 func entryURL(id int64) string { return "/audit/" + strconv.FormatInt(id, 10) }
