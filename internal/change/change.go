@@ -66,6 +66,9 @@ const (
 	Duplicate Outcome = "duplicate"
 )
 
+// Outcomes lists every Outcome, for tables that must answer each one.
+var Outcomes = []Outcome{Applied, Unchanged, Conflict, Failed, Unknown, Unsettled, Duplicate}
+
 // Result is a change that reached the audit log.
 type Result struct {
 	Outcome Outcome

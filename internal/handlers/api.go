@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,7 +21,7 @@ import (
 // The JSON API under /api/v1 follows the same rules as the pages. Errors are
 // {"error": {"code": ..., "message": ..., ...}}.
 
-// apiError is the error body of every JSON API failure.
+// apiError is the error object of every JSON API failure.
 type apiError struct {
 	Code         string `json:"code"`
 	Message      string `json:"message"`
@@ -32,12 +31,57 @@ type apiError struct {
 	RequestID    string `json:"request_id,omitempty"`    // upstream request id
 }
 
-func apiFail(c echo.Context, status int, e apiError, extra map[string]any) error {
-	body := map[string]any{"error": e}
-	for k, v := range extra {
-		body[k] = v
+// apiErrorBody is the body of every JSON API failure: the error, and what
+// the client needs to act on it.
+type apiErrorBody struct {
+	Error       apiError           `json:"error"`
+	Errors      policy.FieldErrors `json:"errors,omitempty"`      // every field at fault
+	Entry       *audit.Entry       `json:"entry,omitempty"`       // the change's entry, when one was recorded
+	Live        *vpcep.Endpoint    `json:"live,omitempty"`        // on a conflict, the endpoint as it is now
+	Fingerprint string             `json:"fingerprint,omitempty"` // on a conflict, the live policy's fingerprint
+}
+
+func apiFail(c echo.Context, status int, body apiErrorBody) error { return c.JSON(status, body) }
+
+// apiInvalidRequest answers a malformed request, naming the field.
+func apiInvalidRequest(c echo.Context, status int, field, message string) error {
+	return apiFail(c, status, apiErrorBody{Error: apiError{Code: "invalid_request", Field: field, Message: message}})
+}
+
+// apiEndpointList is GET /api/v1/endpoints's answer.
+type apiEndpointList struct {
+	Endpoints  []vpcep.Endpoint `json:"endpoints"`
+	NextCursor string           `json:"next_cursor"`
+}
+
+// apiAuditList is GET /api/v1/audit's answer.
+type apiAuditList struct {
+	Entries    []*audit.Entry `json:"entries"`
+	NextCursor string         `json:"next_cursor"`
+}
+
+// apiEndpoint is GET /api/v1/endpoints/{id}'s answer: the endpoint as the
+// upstream returned it, every field kept, plus what a later PUT needs.
+type apiEndpoint struct {
+	Upstream    map[string]json.RawMessage
+	Fingerprint string
+	Editable    bool
+}
+
+// MarshalJSON writes the upstream's fields with fingerprint and editable beside them.
+func (e apiEndpoint) MarshalJSON() ([]byte, error) {
+	out := make(map[string]json.RawMessage, len(e.Upstream)+2)
+	for k, v := range e.Upstream {
+		out[k] = v
 	}
-	return c.JSON(status, body)
+	var err error
+	if out["fingerprint"], err = json.Marshal(e.Fingerprint); err != nil {
+		return nil, err
+	}
+	if out["editable"], err = json.Marshal(e.Editable); err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
 }
 
 // apiLimit reads limit: 1 to most, def when absent; ok is false when it
@@ -49,7 +93,7 @@ func apiLimit(c echo.Context, def, most int) (n int, ok bool) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > most {
-		_ = apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_request", Field: "limit", Message: fmt.Sprintf("limit must be a whole number from 1 to %d.", most)}, nil)
+		_ = apiInvalidRequest(c, http.StatusBadRequest, "limit", fmt.Sprintf("limit must be a whole number from 1 to %d.", most))
 		return 0, false
 	}
 	return n, true
@@ -67,16 +111,13 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 	}
 	eps, next, err := s.Store.ListInventoryAfter(c.Request().Context(),
 		store.InventoryFilter{Type: f.Type, Status: f.Status, VpcID: f.VpcID, Search: f.Search}, c.QueryParam("cursor"), limit)
-	if errors.Is(err, store.ErrBadCursor) {
-		return apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_request", Field: "cursor", Message: "cursor is not one this API returned."}, nil)
-	}
 	if err != nil {
-		return err
+		return err // a bad cursor is answered by the error table
 	}
 	if eps == nil {
 		eps = []vpcep.Endpoint{}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"endpoints": eps, "next_cursor": next})
+	return c.JSON(http.StatusOK, apiEndpointList{Endpoints: eps, NextCursor: next})
 }
 
 // apiGetEndpoint is GET /api/v1/endpoints/{id}: the endpoint as the upstream
@@ -84,25 +125,22 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 func (s *Server) apiGetEndpoint(c echo.Context) error {
 	id := c.Param("id")
 	if len(id) > 64 {
-		return apiFail(c, http.StatusNotFound, apiError{Code: "not_found", Message: "No endpoint has this id."}, nil)
+		return apiFail(c, http.StatusNotFound, apiErrorBody{Error: apiError{Code: "not_found", Message: "No endpoint has this id."}})
 	}
 	ctx, rec := vpcep.WithRecorder(c.Request().Context())
 	ep, err := s.Upstream.GetEndpoint(ctx, id)
 	if err != nil {
 		return err
 	}
-	body := map[string]json.RawMessage{}
+	body := apiEndpoint{Upstream: map[string]json.RawMessage{}, Fingerprint: policy.Fingerprint(ep.PolicyStatement)}
 	if xs := rec.Exchanges(); len(xs) > 0 {
-		_ = json.Unmarshal(xs[len(xs)-1].ResponseBody, &body)
+		_ = json.Unmarshal(xs[len(xs)-1].ResponseBody, &body.Upstream)
 	}
-	if len(body) == 0 {
+	if len(body.Upstream) == 0 {
 		raw, _ := json.Marshal(ep)
-		_ = json.Unmarshal(raw, &body)
+		_ = json.Unmarshal(raw, &body.Upstream)
 	}
-	fp, _ := json.Marshal(policy.Fingerprint(ep.PolicyStatement))
-	body["fingerprint"] = fp
-	editable, _ := change.Editable(ep)
-	body["editable"], _ = json.Marshal(editable)
+	body.Editable, _ = change.Editable(ep)
 	return c.JSON(http.StatusOK, body)
 }
 
@@ -121,24 +159,24 @@ func (s *Server) apiUpdatePolicy(c echo.Context) error {
 		return err
 	}
 	if len(data) > policy.MaxBodyBytes {
-		return apiFail(c, http.StatusRequestEntityTooLarge, apiError{Code: "invalid_request", Field: "body", Message: "The body is over 64 KiB."}, nil)
+		return apiInvalidRequest(c, http.StatusRequestEntityTooLarge, "body", "The body is over 64 KiB.")
 	}
 	var top map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&top); err != nil || top == nil {
-		return apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_request", Field: "body", Message: "The body must be a JSON object: {\"policy_statement\": [...], \"reason\": \"...\"}."}, nil)
+		return apiInvalidRequest(c, http.StatusBadRequest, "body", `The body must be a JSON object: {"policy_statement": [...], "reason": "..."}.`)
 	}
 	for k := range top {
 		if k != "policy_statement" && k != "reason" && k != "fingerprint" {
-			return apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_request", Field: k, Message: fmt.Sprintf("Unknown key %q: allowed are policy_statement, reason and fingerprint.", k)}, nil)
+			return apiInvalidRequest(c, http.StatusBadRequest, k, fmt.Sprintf("Unknown key %q: allowed are policy_statement, reason and fingerprint.", k))
 		}
 	}
 	var body apiPutBody
 	if err := json.Unmarshal(data, &body); err != nil {
-		return apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_request", Field: "body", Message: "reason and fingerprint must be strings."}, nil)
+		return apiInvalidRequest(c, http.StatusBadRequest, "body", "reason and fingerprint must be strings.")
 	}
 	if _, ok := top["policy_statement"]; !ok {
-		return apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_policy", Field: "policy_statement", Message: "policy_statement is required."}, nil)
+		return apiFail(c, http.StatusBadRequest, apiErrorBody{Error: apiError{Code: "invalid_policy", Field: "policy_statement", Message: "policy_statement is required."}})
 	}
 	p, errs := policy.ParseStatements(body.PolicyStatement)
 	if len(errs) > 0 {
@@ -151,7 +189,10 @@ func (s *Server) apiUpdatePolicy(c echo.Context) error {
 		Actor: actor(c), EndpointID: c.Param("id"), Policy: p, Reason: strings.TrimSpace(body.Reason),
 		Fingerprint: body.Fingerprint, SubmissionKey: idempotencyKey(c), Action: audit.ActionUpdate,
 	})
-	return s.apiChangeOutcome(c, res, err, policy.Lint(p))
+	if err != nil {
+		return err
+	}
+	return apiChangeAnswer(c, res, policy.Lint(p))
 }
 
 // idempotencyKey scopes a client's Idempotency-Key to the API.
@@ -163,60 +204,7 @@ func idempotencyKey(c echo.Context) string {
 }
 
 func apiInvalid(c echo.Context, code string, errs policy.FieldErrors) error {
-	return apiFail(c, http.StatusBadRequest, apiError{Code: code, Message: errs[0].Message, Field: errs[0].Field},
-		map[string]any{"errors": errs})
-}
-
-// apiChangeOutcome answers a change made through the API.
-func (s *Server) apiChangeOutcome(c echo.Context, res *change.Result, err error, warnings []policy.Warning) error {
-	if warnings == nil {
-		warnings = []policy.Warning{}
-	}
-	var (
-		dup       *audit.ErrDuplicateSubmission
-		conflict  *change.ConflictError
-		noChange  *change.NoChangeError
-		invalid   *change.InvalidError
-		notEdit   *change.NotEditableError
-		recordErr *change.RecordError
-		unsettled *change.UnsettledError
-		upstream  *vpcep.Error
-	)
-	switch {
-	case err == nil:
-		s.updateInventory(c, res.Endpoint)
-		return c.JSON(http.StatusOK, map[string]any{"entry": res.Entry, "endpoint": res.Endpoint, "warnings": warnings})
-	case errors.As(err, &dup):
-		entry, getErr := s.Audit.Get(c.Request().Context(), dup.Existing)
-		if getErr != nil {
-			return getErr
-		}
-		return apiFail(c, http.StatusConflict, apiError{Code: "duplicate_submission", Message: fmt.Sprintf("This Idempotency-Key was already used, by entry #%d.", dup.Existing)},
-			map[string]any{"entry": entry})
-	case errors.As(err, &conflict):
-		return apiFail(c, http.StatusConflict, apiError{Code: "conflict", Message: "The live policy is not the one the fingerprint names: someone changed it. Nothing was sent."},
-			map[string]any{"live": conflict.Live, "fingerprint": policy.Fingerprint(conflict.Live.PolicyStatement), "entry": conflict.Entry})
-	case errors.As(err, &noChange):
-		return c.JSON(http.StatusOK, map[string]any{"entry": noChange.Entry, "endpoint": noChange.Live, "warnings": warnings,
-			"unchanged": true, "message": "The live policy already is the requested one; nothing was sent."})
-	case errors.As(err, &invalid):
-		return apiInvalid(c, "invalid_policy", invalid.Errors)
-	case errors.As(err, &notEdit):
-		return apiFail(c, http.StatusBadRequest, apiError{Code: "not_editable", Message: notEdit.Reason}, nil)
-	case errors.Is(err, change.ErrBusy):
-		return apiFail(c, http.StatusConflict, apiError{Code: "busy", Message: "Another change to this endpoint is in progress; retry shortly. Nothing was sent."}, nil)
-	case errors.As(err, &recordErr):
-		s.Logger.Error("audit log unavailable; change not sent", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err)
-		return apiFail(c, http.StatusServiceUnavailable, apiError{Code: "audit_unavailable", Message: "The audit log could not record the change, so nothing was sent."}, nil)
-	case errors.As(err, &unsettled):
-		return apiFail(c, http.StatusAccepted, apiError{Code: "unsettled", Message: "The change was sent but its outcome is not known yet; the entry stays pending until the live policy settles it."},
-			map[string]any{"entry": unsettled.Entry})
-	case res != nil && res.Entry != nil && errors.As(err, &upstream):
-		return apiFail(c, http.StatusBadGateway, apiError{Code: "upstream", Message: upstream.Message, Status: upstream.Status,
-			UpstreamCode: upstream.Code, RequestID: upstream.RequestID}, map[string]any{"entry": res.Entry})
-	default:
-		return err
-	}
+	return apiFail(c, http.StatusBadRequest, apiErrorBody{Error: apiError{Code: code, Message: errs[0].Message, Field: errs[0].Field}, Errors: errs})
 }
 
 // apiListAudit is GET /api/v1/audit.
@@ -230,16 +218,13 @@ func (s *Server) apiListAudit(c echo.Context) error {
 		return nil
 	}
 	page, err := s.Audit.List(c.Request().Context(), f, c.QueryParam("cursor"), limit)
-	if errors.Is(err, audit.ErrBadCursor) {
-		return apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_request", Field: "cursor", Message: "cursor is not one this API returned."}, nil)
-	}
 	if err != nil {
-		return err
+		return err // a bad cursor is answered by the error table
 	}
 	if page.Entries == nil {
 		page.Entries = []*audit.Entry{}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"entries": page.Entries, "next_cursor": page.NextCursor})
+	return c.JSON(http.StatusOK, apiAuditList{Entries: page.Entries, NextCursor: page.NextCursor})
 }
 
 // apiGetAudit is GET /api/v1/audit/{id}.
@@ -252,43 +237,36 @@ func (s *Server) apiGetAudit(c echo.Context) error {
 }
 
 // apiRollback is POST /api/v1/audit/{id}/rollback with {"reason": "...",
-// "restores": "before"|"after"}. Rolling back to before an entry requires the
-// live policy to still be what that entry left (409 otherwise).
+// "restores": "before"|"after", "fingerprint": "..."}. Without a
+// fingerprint, undoing an entry requires the live policy to still be what
+// that entry left (409 otherwise); see change.Rollback.
 func (s *Server) apiRollback(c echo.Context) error {
 	e, err := s.getEntry(c)
 	if err != nil {
 		return err
 	}
 	var body struct {
-		Reason   string `json:"reason"`
-		Restores string `json:"restores"`
+		Reason      string `json:"reason"`
+		Restores    string `json:"restores"`
+		Fingerprint string `json:"fingerprint"`
 	}
 	dec := json.NewDecoder(io.LimitReader(c.Request().Body, 16<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil && err != io.EOF {
-		return apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_request", Field: "body", Message: `The body must be {"reason": "...", "restores": "before"|"after"}: ` + err.Error()}, nil)
+		return apiInvalidRequest(c, http.StatusBadRequest, "body", `The body must be {"reason": "...", "restores": "before"|"after", "fingerprint": "..."}: `+err.Error())
 	}
-	restores, err := restoresParam(body.Restores)
+	restores, err := change.ParseRestores(body.Restores)
 	if err != nil {
-		return apiFail(c, http.StatusBadRequest, apiError{Code: "invalid_request", Field: "restores", Message: `restores must be "before" or "after".`}, nil)
+		return apiInvalidRequest(c, http.StatusBadRequest, "restores", `restores must be "before" or "after".`)
 	}
-	target, err := rollbackTarget(e, restores)
+	plan, err := change.PlanRollback(e, restores)
 	if err != nil {
 		return err
 	}
-	if body.Reason == "" {
-		body.Reason = fmt.Sprintf("Rollback of #%d", e.ID)
+	res, err := s.Applier.Apply(c.Request().Context(),
+		plan.Request(actor(c), strings.TrimSpace(body.Reason), body.Fingerprint, idempotencyKey(c)))
+	if err != nil {
+		return err
 	}
-	fingerprint := ""
-	if restores == audit.RestoresBefore {
-		if left, err := policy.FromJSON(e.PolicyRequested); err == nil {
-			fingerprint = policy.Fingerprint(left)
-		}
-	}
-	res, err := s.Applier.Apply(c.Request().Context(), change.Request{
-		Actor: actor(c), EndpointID: e.EndpointID, Policy: target, Reason: strings.TrimSpace(body.Reason),
-		Fingerprint: fingerprint, SubmissionKey: idempotencyKey(c),
-		Action: audit.ActionRollback, RollbackOf: &e.ID, Restores: restores,
-	})
-	return s.apiChangeOutcome(c, res, err, policy.Lint(target))
+	return apiChangeAnswer(c, res, policy.Lint(plan.Target))
 }

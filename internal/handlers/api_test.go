@@ -198,3 +198,26 @@ func TestAPIUpstreamFailure(t *testing.T) {
 		t.Errorf("interface: %d %s", r.code, r.raw)
 	}
 }
+
+// The status follows what was recorded: a change the upstream applied but
+// whose answer was lost is proven by the read-back, so it is a success.
+func TestAPIStatusFollowsTheRecordedOutcome(t *testing.T) {
+	a := newApp(t)
+	ep := gatewayWithPolicy(t, a)
+	path := "/api/v1/endpoints/" + ep.ID + "/policy"
+	body := func(bucket string) string {
+		return `{"policy_statement": [{"Effect": "Allow", "Action": ["obs:object:GetObject"], "Resource": ["obs:*:*:object:` + bucket + `/*"]}], "reason": "r"}`
+	}
+
+	a.sim.LoseAnswerNext(vpcepsim.RouteUpdatePolicy, 1)
+	r := a.api(t, "PUT", path, body("lost-answer"), nil)
+	entry, _ := r.body["entry"].(map[string]any)
+	if r.code != 200 || entry["outcome"] != "succeeded" || entry["readback_matches"] != true {
+		t.Fatalf("applied, answer lost: %d %s", r.code, r.raw)
+	}
+
+	r = a.api(t, "PUT", path, body("lost-answer"), nil)
+	if r.code != 200 || r.body["unchanged"] != true || r.body["entry"].(map[string]any)["outcome"] != "succeeded" {
+		t.Fatalf("unchanged: %d %s", r.code, r.raw)
+	}
+}

@@ -100,18 +100,7 @@ func (s *Server) getEntry(c echo.Context) (*audit.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.Audit.Get(c.Request().Context(), id)
-	if errors.Is(err, audit.ErrNotFound) {
-		return nil, echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("There is no audit entry #%d.", id))
-	}
-	return e, err
-}
-
-var doneBanners = map[string]string{
-	"applied":   "The change was applied and recorded.",
-	"failed":    "The upstream refused the change; it is recorded below with the upstream's answer.",
-	"unsettled": "The change was sent but no answer came back yet. The entry stays pending until the live policy settles it (within minutes).",
-	"duplicate": "This change was already submitted (the form was sent twice); here is the one change it made.",
+	return s.Audit.Get(c.Request().Context(), id) // audit.ErrNotFound is a 404 in the error table
 }
 
 // showEntry serves /audit/{id}.
@@ -124,7 +113,7 @@ func (s *Server) showEntry(c echo.Context) error {
 	p := views.AuditEntryPage{
 		Base: s.base(c, fmt.Sprintf("Audit entry #%d", e.ID)), Entry: e,
 		RequestBody: prettyBody(e.RequestBody), ResponseBody: prettyBody(e.ResponseBody),
-		Banner: doneBanners[c.QueryParam("done")],
+		Banner: doneBanner(c.QueryParam("done")),
 	}
 	if before, err := policy.FromJSON(e.PolicyBefore); err == nil {
 		requested, _ := policy.FromJSON(e.PolicyRequested)
@@ -150,62 +139,37 @@ func prettyBody(body string) string {
 	return out.String()
 }
 
-// rollbackTarget is the policy a rollback of e to side restores.
-func rollbackTarget(e *audit.Entry, restores string) (policy.Policy, error) {
-	raw := e.PolicyBefore
-	if restores == audit.RestoresAfter {
-		raw = e.PolicyRequested
-	}
-	if e.Outcome != audit.OutcomeSucceeded {
-		return nil, badRequest(fmt.Sprintf("Entry #%d did not succeed (%s): there is nothing of it to roll back.", e.ID, e.Outcome))
-	}
-	p, err := policy.FromJSON(raw)
+// planRollback reads which entry to roll back and to which side.
+func (s *Server) planRollback(c echo.Context, restores string) (*change.Rollback, error) {
+	e, err := s.getEntry(c)
 	if err != nil {
-		return nil, badRequest(fmt.Sprintf("The policy before entry #%d is not known, so it cannot be restored.", e.ID))
+		return nil, err
 	}
-	if len(p) == 0 {
-		return nil, badRequest("That version of the policy had no statements; a policy needs at least one, so it cannot be restored.")
+	side, err := change.ParseRestores(restores)
+	if err != nil {
+		return nil, err
 	}
-	return p, nil
-}
-
-func restoresParam(v string) (string, error) {
-	switch v {
-	case "", audit.RestoresBefore:
-		return audit.RestoresBefore, nil
-	case audit.RestoresAfter:
-		return audit.RestoresAfter, nil
-	}
-	return "", badRequest(`"restores" must be "before" or "after".`)
+	return change.PlanRollback(e, side)
 }
 
 // confirmRollback shows what a rollback (or a version restore) would do.
 func (s *Server) confirmRollback(c echo.Context) error {
-	e, err := s.getEntry(c)
+	plan, err := s.planRollback(c, c.QueryParam("restores"))
 	if err != nil {
 		return err
 	}
-	restores, err := restoresParam(c.QueryParam("restores"))
-	if err != nil {
-		return err
-	}
-	reason := fmt.Sprintf("Rollback of #%d", e.ID)
-	if restores == audit.RestoresAfter {
-		reason = fmt.Sprintf("Restore of the version after #%d", e.ID)
-	}
-	p, err := s.rollbackPage(c, e, restores, views.EditorForm{Reason: reason, SubmissionKey: newSubmissionKey()}, nil)
+	p, err := s.rollbackPage(c, plan, views.EditorForm{Reason: plan.DefaultReason(), SubmissionKey: newSubmissionKey()}, nil)
 	if err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.RollbackView(p))
 }
 
-func (s *Server) rollbackPage(c echo.Context, e *audit.Entry, restores string, form views.EditorForm, errs policy.FieldErrors) (views.RollbackPage, error) {
-	target, err := rollbackTarget(e, restores)
-	if err != nil {
-		return views.RollbackPage{}, err
-	}
-	live, err := s.editableEndpoint(c.Request().Context(), e.EndpointID)
+// rollbackPage shows the rollback against the live policy. The form carries
+// the fingerprint of the live policy shown, so the rollback is checked
+// against what the admin confirmed.
+func (s *Server) rollbackPage(c echo.Context, plan *change.Rollback, form views.EditorForm, errs policy.FieldErrors) (views.RollbackPage, error) {
+	live, err := s.editableEndpoint(c.Request().Context(), plan.Of.EndpointID)
 	if err != nil {
 		return views.RollbackPage{}, err
 	}
@@ -214,13 +178,12 @@ func (s *Server) rollbackPage(c echo.Context, e *audit.Entry, restores string, f
 		form.Fingerprint = policy.Fingerprint(livePolicy)
 	}
 	p := views.RollbackPage{
-		Base: s.base(c, fmt.Sprintf("Roll back #%d", e.ID)), Entry: e, Restores: restores, Live: live,
-		TargetJSON: policy.Pretty(target), Diff: policy.Compare(livePolicy, target),
-		AlreadyThere: policy.Equal(livePolicy, target), Warnings: policy.Lint(target), Form: form, Errors: errs,
+		Base: s.base(c, fmt.Sprintf("Roll back #%d", plan.Of.ID)), Entry: plan.Of, Restores: plan.Restores, Live: live,
+		TargetJSON: policy.Pretty(plan.Target), Diff: policy.Compare(livePolicy, plan.Target),
+		AlreadyThere: policy.Equal(livePolicy, plan.Target), Warnings: policy.Lint(plan.Target), Form: form, Errors: errs,
 	}
-	left, _ := policy.FromJSON(e.PolicyRequested)
-	if restores == audit.RestoresBefore && !policy.Equal(left, livePolicy) {
-		p.Drifted, p.DriftDiff = true, policy.Compare(left, livePolicy)
+	if plan.Drifted(livePolicy) {
+		p.Drifted, p.DriftDiff = true, policy.Compare(plan.Left, livePolicy)
 	}
 	return p, nil
 }
@@ -228,37 +191,29 @@ func (s *Server) rollbackPage(c echo.Context, e *audit.Entry, restores string, f
 // rollbackEntry applies a confirmed rollback: the same path as an edit, as
 // a new entry with action=rollback.
 func (s *Server) rollbackEntry(c echo.Context) error {
-	e, err := s.getEntry(c)
-	if err != nil {
-		return err
-	}
-	restores, err := restoresParam(c.FormValue("restores"))
-	if err != nil {
-		return err
-	}
-	target, err := rollbackTarget(e, restores)
+	plan, err := s.planRollback(c, c.FormValue("restores"))
 	if err != nil {
 		return err
 	}
 	form := views.EditorForm{Reason: c.FormValue("reason"), Fingerprint: c.FormValue("fingerprint"), SubmissionKey: c.FormValue("submission_key")}
 	errs := policy.ValidateReason(form.Reason)
-	if len(policy.Lint(target)) > 0 && c.FormValue("ack_warnings") != "yes" {
+	if len(policy.Lint(plan.Target)) > 0 && c.FormValue("ack_warnings") != "yes" {
 		errs = append(errs, policy.FieldError{Field: "ack_warnings", Message: ackMessage})
 	}
 	if len(errs) > 0 {
-		p, err := s.rollbackPage(c, e, restores, form, errs)
+		p, err := s.rollbackPage(c, plan, form, errs)
 		if err != nil {
 			return err
 		}
 		return render(c, http.StatusUnprocessableEntity, views.RollbackView(p))
 	}
-	res, err := s.Applier.Apply(c.Request().Context(), change.Request{
-		Actor: actor(c), EndpointID: e.EndpointID, Policy: target, Reason: strings.TrimSpace(form.Reason),
-		Fingerprint: form.Fingerprint, SubmissionKey: form.SubmissionKey,
-		Action: audit.ActionRollback, RollbackOf: &e.ID, Restores: restores,
-	})
+	res, err := s.Applier.Apply(c.Request().Context(),
+		plan.Request(actor(c), strings.TrimSpace(form.Reason), form.Fingerprint, form.SubmissionKey))
+	if err != nil {
+		return err
+	}
 	form.BasePolicy = ""
-	return s.changeOutcome(c, res, err, form, target, &views.RollbackTarget{EntryID: e.ID, Restores: restores})
+	return s.pageChangeAnswer(c, res, form, plan.Target, &views.RollbackTarget{EntryID: plan.Of.ID, Restores: plan.Restores})
 }
 
 // endpointHistory serves /endpoints/{id}/history: the versions the console made.

@@ -115,7 +115,7 @@ func (s *Server) require(role auth.Role) echo.MiddlewareFunc {
 					fmt.Sprintf("role %s, needs %s", a.Role, role))
 				msg := fmt.Sprintf("Your role (%s) cannot do this: it needs %s. Nothing was changed.", a.Role, role)
 				if isAPI(c) {
-					return apiFail(c, http.StatusForbidden, apiError{Code: "forbidden", Message: msg}, nil)
+					return apiFail(c, http.StatusForbidden, apiErrorBody{Error: apiError{Code: "forbidden", Message: msg}})
 				}
 				return echo.NewHTTPError(http.StatusForbidden, msg)
 			}
@@ -129,7 +129,7 @@ func (s *Server) require(role auth.Role) echo.MiddlewareFunc {
 func (s *Server) unauthenticated(c echo.Context, msg string) error {
 	if isAPI(c) {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="vpcep-console"`)
-		return apiFail(c, http.StatusUnauthorized, apiError{Code: "unauthorized", Message: msg}, nil)
+		return apiFail(c, http.StatusUnauthorized, apiErrorBody{Error: apiError{Code: "unauthorized", Message: msg}})
 	}
 	target := "/login"
 	if r := c.Request(); r.Method == http.MethodGet || r.Method == http.MethodHead {

@@ -7,6 +7,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/policy"
+	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/views"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
@@ -14,44 +18,88 @@ import (
 // badRequest is a client error whose message is shown as is.
 func badRequest(msg string) error { return echo.NewHTTPError(http.StatusBadRequest, msg) }
 
-// handleError turns every error a handler returns into a page: upstream
-// failures with their status, code, message and request id; not-found; bad
-// input; and anything else as a plain 500 whose detail goes only to the log.
+// problem is how the console answers one kind of failure: the same status,
+// words and code on a page and in the JSON API.
+type problem struct {
+	status   int
+	code     string // the API's error code
+	heading  string
+	message  string
+	field    string             // the input at fault, for the API
+	fields   policy.FieldErrors // every input at fault, for the API
+	upstream *vpcep.Error
+	internal bool // the detail is logged, never shown
+}
+
+// problemFor is the one table from errors to answers. Handlers return
+// errors; this decides the status and the words for pages and the API.
+func problemFor(err error) problem {
+	var (
+		upstreamErr   *vpcep.Error
+		httpErr       *echo.HTTPError
+		invalid       *change.InvalidError
+		notEditable   *change.NotEditableError
+		notRestorable *change.NotRestorableError
+	)
+	switch {
+	case errors.As(err, &invalid):
+		return problem{status: http.StatusBadRequest, code: "invalid_policy", heading: "The change is not valid",
+			message: invalid.Errors[0].Message, field: invalid.Errors[0].Field, fields: invalid.Errors}
+	case errors.As(err, &notEditable):
+		return problem{status: http.StatusBadRequest, code: "not_editable", heading: "Policy not editable",
+			message: "This endpoint's policy cannot be edited. " + notEditable.Reason}
+	case errors.As(err, &notRestorable):
+		return problem{status: http.StatusBadRequest, code: "not_restorable", heading: "Cannot roll back",
+			message: notRestorable.Reason}
+	case errors.Is(err, change.ErrBusy):
+		return problem{status: http.StatusConflict, code: "busy", heading: "Another change is in progress",
+			message: "Another change to this endpoint is in progress. Wait a moment and submit again: nothing was sent."}
+	case errors.Is(err, change.ErrAuditUnavailable):
+		return problem{status: http.StatusServiceUnavailable, code: "audit_unavailable", heading: "The audit log is unavailable",
+			message: "The audit log could not record the change, so nothing was sent to the upstream. Try again when the database is back.",
+			internal: true}
+	case errors.Is(err, audit.ErrNotFound):
+		return problem{status: http.StatusNotFound, code: "not_found", heading: "Audit entry not found",
+			message: "There is no audit entry with this number."}
+	case errors.Is(err, audit.ErrBadCursor), errors.Is(err, store.ErrBadCursor):
+		return problem{status: http.StatusBadRequest, code: "invalid_request", heading: "Bad Request", field: "cursor",
+			message: "The page cursor is not one the console made: start again from the first page."}
+	case errors.As(err, &upstreamErr):
+		p := describeUpstream(upstreamErr)
+		p.upstream = upstreamErr
+		return p
+	case errors.As(err, &httpErr):
+		p := problem{status: httpErr.Code, code: apiCode(httpErr.Code), heading: http.StatusText(httpErr.Code)}
+		p.message, _ = httpErr.Message.(string)
+		if httpErr.Code == http.StatusNotFound {
+			p.heading, p.message = "Page not found", "There is no page at this address."
+		}
+		if p.message == "" || p.message == http.StatusText(httpErr.Code) {
+			p.message = "The request could not be served."
+		}
+		return p
+	default:
+		return problem{status: http.StatusInternalServerError, code: "internal", heading: "Something went wrong",
+			message: "The console hit an internal error. It has been logged with the request id below.", internal: true}
+	}
+}
+
+// handleError turns every error a handler returns into a page, or into
+// JSON for the API, through problemFor.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	p := views.ErrorPage{Base: s.base(c, "Error")}
-	var upstreamErr *vpcep.Error
-	var httpErr *echo.HTTPError
+	p := problemFor(err)
+	requestID := c.Response().Header().Get(echo.HeaderXRequestID)
 	switch {
-	case errors.As(err, &upstreamErr):
-		p.Upstream = &views.UpstreamError{
-			Op: upstreamErr.Op, Status: upstreamErr.Status, Code: upstreamErr.Code,
-			Message: upstreamErr.Message, RequestID: upstreamErr.RequestID,
-		}
-		p.Status, p.Heading, p.Message = describeUpstream(upstreamErr)
-		s.Logger.Warn("upstream error", "request_id", p.RequestID, "error", err)
-	case errors.As(err, &httpErr):
-		p.Status = httpErr.Code
-		p.Heading = http.StatusText(httpErr.Code)
-		p.Message, _ = httpErr.Message.(string)
-		if httpErr.Code == http.StatusNotFound {
-			p.Heading, p.Message = "Page not found", "There is no page at this address."
-		}
-		if p.Message == "" || p.Message == http.StatusText(httpErr.Code) {
-			p.Message = "The request could not be served."
-		}
-	default:
-		p.Status = http.StatusInternalServerError
-		p.Heading = "Something went wrong"
-		p.Message = "The console hit an internal error. It has been logged with the request id below."
-		s.Logger.Error("internal error", "request_id", p.RequestID, "path", c.Request().URL.Path, "error", err)
+	case p.upstream != nil:
+		s.Logger.Warn("upstream error", "request_id", requestID, "error", err)
+	case p.internal:
+		s.Logger.Error("internal error", "request_id", requestID, "path", c.Request().URL.Path, "error", err)
 	}
-	p.Title = p.Heading
-
 	if isAPI(c) {
-		s.apiErrorPage(c, p)
+		_ = apiFail(c, p.status, apiErrorBody{Error: p.apiError(), Errors: p.fields})
 		return
 	}
 	if c.Request().Header.Get("HX-Request") == "true" {
@@ -61,25 +109,26 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.Response().Header().Set("HX-Reswap", "innerHTML")
 	}
 	if c.Request().Method == http.MethodHead {
-		_ = c.NoContent(p.Status)
+		_ = c.NoContent(p.status)
 		return
 	}
-	if err := render(c, p.Status, views.ErrorView(p)); err != nil {
-		s.Logger.Error("render error page", slog.String("request_id", p.RequestID), slog.Any("error", err))
+	page := views.ErrorPage{Base: s.base(c, p.heading), Status: p.status, Heading: p.heading, Message: p.message}
+	if ue := p.upstream; ue != nil {
+		page.Upstream = &views.UpstreamError{Op: ue.Op, Status: ue.Status, Code: ue.Code, Message: ue.Message, RequestID: ue.RequestID}
+	}
+	if err := render(c, p.status, views.ErrorView(page)); err != nil {
+		s.Logger.Error("render error page", slog.String("request_id", requestID), slog.Any("error", err))
 		_ = c.String(http.StatusInternalServerError, "internal error")
 	}
 }
 
-// apiErrorPage answers a failed API call in JSON, with the same words as the page.
-func (s *Server) apiErrorPage(c echo.Context, p views.ErrorPage) {
-	e := apiError{Code: apiCode(p.Status), Message: p.Heading + ". " + p.Message}
-	if p.Upstream != nil {
-		e.Code, e.Status, e.UpstreamCode, e.RequestID = "upstream", p.Upstream.Status, p.Upstream.Code, p.Upstream.RequestID
-		if p.Status == http.StatusNotFound {
-			e.Code = "not_found"
-		}
+// apiError is the problem as the API's error object.
+func (p problem) apiError() apiError {
+	e := apiError{Code: p.code, Message: p.heading + ". " + p.message, Field: p.field}
+	if ue := p.upstream; ue != nil {
+		e.Status, e.UpstreamCode, e.RequestID = ue.Status, ue.Code, ue.RequestID
 	}
-	_ = apiFail(c, p.Status, e, nil)
+	return e
 }
 
 func apiCode(status int) string {
@@ -104,25 +153,27 @@ func apiCode(status int) string {
 
 // describeUpstream says in plain words what an upstream failure means, and
 // which status the console answers with.
-func describeUpstream(e *vpcep.Error) (status int, heading, message string) {
+func describeUpstream(e *vpcep.Error) problem {
+	p := problem{status: http.StatusBadGateway, code: "upstream"}
 	switch {
 	case errors.Is(e, vpcep.ErrNotFound):
-		return http.StatusNotFound, "Endpoint not found",
+		p.status, p.code, p.heading, p.message = http.StatusNotFound, "not_found", "Endpoint not found",
 			"The VPCEP API has no endpoint with this id in the project. It may have been deleted."
 	case e.Status == 0:
-		return http.StatusBadGateway, "The VPCEP API could not be reached", e.Message + "."
+		p.heading, p.message = "The VPCEP API could not be reached", e.Message+"."
 	case e.Status == http.StatusUnauthorized:
-		return http.StatusBadGateway, "The VPCEP API rejected the console's credentials",
+		p.heading, p.message = "The VPCEP API rejected the console's credentials",
 			"Check the AK/SK (HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK) or the token (VPCEP_AUTH_TOKEN) and the server's clock."
 	case e.Status == http.StatusForbidden:
-		return http.StatusBadGateway, "The VPCEP API refused access",
+		p.heading, p.message = "The VPCEP API refused access",
 			"The console's credentials are valid but lack permission for this call."
 	case e.Status >= 500:
-		return http.StatusBadGateway, "The VPCEP API failed",
+		p.heading, p.message = "The VPCEP API failed",
 			"The upstream had an internal error. Trying again later may work."
 	case e.Status < 400:
-		return http.StatusBadGateway, "The VPCEP API's answer could not be read", "The upstream answered with something the console does not understand."
+		p.heading, p.message = "The VPCEP API's answer could not be read", "The upstream answered with something the console does not understand."
 	default:
-		return http.StatusBadGateway, "The VPCEP API refused the request", "The upstream did not accept the request."
+		p.heading, p.message = "The VPCEP API refused the request", "The upstream did not accept the request."
 	}
+	return p
 }

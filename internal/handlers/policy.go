@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,10 +28,7 @@ func (s *Server) editableEndpoint(ctx context.Context, id string) (*vpcep.Endpoi
 	if err != nil {
 		return nil, err
 	}
-	if ok, why := change.Editable(ep); !ok {
-		return nil, echo.NewHTTPError(http.StatusBadRequest, "This endpoint's policy cannot be edited. "+why)
-	}
-	return ep, nil
+	return ep, change.CheckEditable(ep)
 }
 
 // editorInput reads the live endpoint (refusing one that cannot be edited)
@@ -204,60 +199,16 @@ func (s *Server) updatePolicy(c echo.Context) error {
 		Actor: actor(c), EndpointID: id, Policy: proposed, Reason: strings.TrimSpace(form.Reason),
 		Fingerprint: form.Fingerprint, SubmissionKey: form.SubmissionKey, Action: audit.ActionUpdate,
 	})
-	return s.changeOutcome(c, res, err, form, proposed, nil)
-}
-
-// changeOutcome answers a submitted change, edit or rollback, in the browser.
-func (s *Server) changeOutcome(c echo.Context, res *change.Result, err error, form views.EditorForm, proposed policy.Policy, rollback *views.RollbackTarget) error {
-	var (
-		dup        *audit.ErrDuplicateSubmission
-		conflict   *change.ConflictError
-		noChange   *change.NoChangeError
-		invalid    *change.InvalidError
-		notEdit    *change.NotEditableError
-		recordErr  *change.RecordError
-		unsettled  *change.UnsettledError
-		upstreamEr *vpcep.Error
-	)
-	switch {
-	case err == nil:
-		s.updateInventory(c, res.Endpoint)
-		return c.Redirect(http.StatusSeeOther, entryPath(res.Entry.ID)+"?done=applied")
-	case errors.As(err, &dup):
-		return c.Redirect(http.StatusSeeOther, entryPath(dup.Existing)+"?done=duplicate")
-	case errors.As(err, &conflict):
-		return render(c, http.StatusConflict, views.ConflictView(s.conflictPage(c, conflict, form, proposed, rollback)))
-	case errors.As(err, &noChange):
-		return render(c, http.StatusOK, views.MessageView(views.MessagePage{
-			Base: s.base(c, "Nothing to change"), Heading: "Nothing to change",
-			Message: "The live policy already is the one requested, so nothing was sent to the upstream.",
-			Links: []views.Link{
-				{Label: "The audit entry " + fmt.Sprintf("#%d", noChange.Entry.ID), URL: entryPath(noChange.Entry.ID)},
-				{Label: "The endpoint", URL: "/endpoints/" + noChange.Entry.EndpointID},
-			},
-		}))
-	case errors.As(err, &invalid):
-		return badRequest("The change is not valid: " + invalid.Errors.Error())
-	case errors.As(err, &notEdit):
-		return badRequest("This endpoint's policy cannot be edited. " + notEdit.Reason)
-	case errors.Is(err, change.ErrBusy):
-		return echo.NewHTTPError(http.StatusConflict, "Another change to this endpoint is in progress. Wait a moment and submit again: nothing was sent.")
-	case errors.As(err, &recordErr):
-		s.Logger.Error("audit log unavailable; change not sent", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err)
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "The audit log could not record the change, so nothing was sent to the upstream. Try again when the database is back.")
-	case errors.As(err, &unsettled):
-		return c.Redirect(http.StatusSeeOther, entryPath(unsettled.Entry.ID)+"?done=unsettled")
-	case res != nil && res.Entry != nil && errors.As(err, &upstreamEr):
-		return c.Redirect(http.StatusSeeOther, entryPath(res.Entry.ID)+"?done=failed")
-	default:
+	if err != nil {
 		return err
 	}
+	return s.pageChangeAnswer(c, res, form, proposed, nil)
 }
 
-func (s *Server) conflictPage(c echo.Context, ce *change.ConflictError, form views.EditorForm, yours policy.Policy, rollback *views.RollbackTarget) views.ConflictPage {
-	theirs := policy.Policy(ce.Live.PolicyStatement)
+func (s *Server) conflictPage(c echo.Context, res *change.Result, form views.EditorForm, yours policy.Policy, rollback *views.RollbackTarget) views.ConflictPage {
+	theirs := policy.Policy(res.Endpoint.PolicyStatement)
 	p := views.ConflictPage{
-		Base: s.base(c, "Conflict"), EndpointID: ce.Entry.EndpointID, EntryID: ce.Entry.ID,
+		Base: s.base(c, "Conflict"), EndpointID: res.Entry.EndpointID, EntryID: res.Entry.ID,
 		TheirsToYours: policy.Compare(theirs, yours), YoursJSON: policy.Pretty(yours), Reason: form.Reason,
 		LiveFingerprint: policy.Fingerprint(theirs), LiveJSON: policy.CanonicalJSON(theirs), Rollback: rollback,
 	}
@@ -268,16 +219,3 @@ func (s *Server) conflictPage(c echo.Context, ce *change.ConflictError, form vie
 	return p
 }
 
-func entryPath(id int64) string { return "/audit/" + strconv.FormatInt(id, 10) }
-
-// updateInventory puts the endpoint as read back after a change into the
-// inventory, so the list is current at once. It is best effort: the next
-// refresh would bring the same.
-func (s *Server) updateInventory(c echo.Context, ep *vpcep.Endpoint) {
-	if ep == nil {
-		return
-	}
-	if err := s.Store.PutInventoryEndpoint(c.Request().Context(), ep); err != nil {
-		s.Logger.Warn("update inventory after a change", "endpoint", ep.ID, "error", err)
-	}
-}
