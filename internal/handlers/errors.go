@@ -56,7 +56,7 @@ func problemFor(err error) problem {
 			message: "Another change to this endpoint is in progress. Wait a moment and submit again: nothing was sent."}
 	case errors.Is(err, change.ErrAuditUnavailable):
 		return problem{status: http.StatusServiceUnavailable, code: "audit_unavailable", heading: "The audit log is unavailable",
-			message: "The audit log could not record the change, so nothing was sent to the upstream. Try again when the database is back.",
+			message:  "The audit log could not record the change, so nothing was sent to the upstream. Try again when the database is back.",
 			internal: true}
 	case errors.Is(err, audit.ErrNotFound):
 		return problem{status: http.StatusNotFound, code: "not_found", heading: "Audit entry not found",

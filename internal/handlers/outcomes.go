@@ -18,9 +18,9 @@ import (
 type changePage int
 
 const (
-	toEntry      changePage = iota // the change's audit entry, with the message as a banner
-	toConflict                     // the conflict page, to rebase or give up
-	toMessage                      // a plain page with the message
+	toEntry    changePage = iota // the change's audit entry, with the message as a banner
+	toConflict                   // the conflict page, to rebase or give up
+	toMessage                    // a plain page with the message
 )
 
 // changeAnswer is how the console answers one outcome of a change.

@@ -218,4 +218,3 @@ func (s *Server) conflictPage(c echo.Context, res *change.Result, form views.Edi
 	}
 	return p
 }
-
