@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
+	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
@@ -28,7 +28,7 @@ var dbURL string
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m, &dbURL)) }
 
 type fixture struct {
-	sim        *vpcepsim.Server
+	sim        *simtest.Upstream
 	client     *vpcep.Client
 	pool       *pgxpool.Pool
 	log        *audit.Log
@@ -37,51 +37,25 @@ type fixture struct {
 	gateway    *vpcepsim.Endpoint // an editable endpoint with a policy
 }
 
+// newFixture gives t the simulator, a database of its own and the applier.
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	ak, sk := vpcepsim.NewCredentials()
-	sim := vpcepsim.New(vpcepsim.Options{ProjectID: "p1", AK: ak, SK: sk, Endpoints: vpcepsim.DemoEndpoints(1, time.Now().Add(-time.Hour))})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	client, err := vpcep.New(vpcep.Config{Endpoint: srv.URL, ProjectID: "p1", AK: ak, SK: sk, Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := simtest.Start(t, simtest.Options{})
+	client := sim.Client(t, func(c *vpcep.Config) { c.Timeout = 2 * time.Second })
 	pool := testdb.Pool(t, testdb.Migrated(t))
 	log := audit.New(pool)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f := &fixture{
+	return &fixture{
 		sim: sim, client: client, pool: pool, log: log,
 		applier:    change.NewApplier(client, log, pool, change.Config{ProjectID: "p1", Region: "cn-north-4", Deadline: 10 * time.Second, LockWait: 20 * time.Second}, logger),
 		reconciler: change.NewReconciler(client, log, pool, 0, logger),
+		gateway:    sim.Gateway(t, 2),
 	}
-	for _, ep := range sim.Endpoints() {
-		if ep.Service.PolicyKind == vpcepsim.PolicyStatementKind && len(ep.Statements) == 2 {
-			f.gateway = ep
-			break
-		}
-	}
-	return f
 }
 
-func (f *fixture) livePolicy(t *testing.T) policy.Policy {
-	t.Helper()
-	ep, err := f.client.GetEndpoint(context.Background(), f.gateway.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ep.PolicyStatement
-}
+func (f *fixture) livePolicy(t *testing.T) policy.Policy { return f.sim.Live(t, f.gateway.ID) }
 
-func (f *fixture) puts() int {
-	n := 0
-	for _, r := range f.sim.Requests() {
-		if r.Method == "PUT" {
-			n++
-		}
-	}
-	return n
-}
+func (f *fixture) puts() int { return f.sim.Puts() }
 
 func readOnly(bucket string) policy.Policy {
 	return policy.Policy{{Effect: "Allow", Action: []string{"obs:object:GetObject"}, Resource: []string{"obs:*:*:object:" + bucket + "/*"}}}
@@ -92,6 +66,7 @@ func (f *fixture) update(p policy.Policy, fingerprint string) change.Request {
 }
 
 func TestEditThenRollBack(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
 	original := f.livePolicy(t)
@@ -145,6 +120,7 @@ func parseCanonical(raw []byte, into *policy.Policy) error {
 }
 
 func TestUpstreamErrorIsRecordedAsFailed(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
 	original := f.livePolicy(t)
@@ -165,6 +141,7 @@ func TestUpstreamErrorIsRecordedAsFailed(t *testing.T) {
 }
 
 func TestLostAnswerIsSettledByReadBack(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
 	f.sim.LoseAnswerNext(vpcepsim.RouteUpdatePolicy, 1) // applied, answer lost
@@ -181,6 +158,7 @@ func TestLostAnswerIsSettledByReadBack(t *testing.T) {
 }
 
 func TestReconcilerSettlesPendingEntries(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
 	originalPolicy := f.livePolicy(t)
@@ -232,6 +210,7 @@ func TestReconcilerSettlesPendingEntries(t *testing.T) {
 }
 
 func TestNothingIsSentWhenTheAuditLogFails(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("table refuses the entry", func(t *testing.T) {
 		f := newFixture(t)
@@ -259,6 +238,7 @@ func TestNothingIsSentWhenTheAuditLogFails(t *testing.T) {
 }
 
 func TestConflictSendsNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
 	base := policy.Fingerprint(f.livePolicy(t))
@@ -280,6 +260,7 @@ func TestConflictSendsNothing(t *testing.T) {
 }
 
 func TestNoChangeSendsNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	live := f.livePolicy(t)
 	reordered := policy.Policy{live[1], live[0]}
@@ -290,6 +271,7 @@ func TestNoChangeSendsNothing(t *testing.T) {
 }
 
 func TestInvalidAndNotEditable(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
 	_, err := f.applier.Apply(ctx, f.update(policy.Policy{{Effect: "Permit", Action: []string{"a"}, Resource: []string{"*"}}}, ""))
@@ -322,6 +304,7 @@ func TestInvalidAndNotEditable(t *testing.T) {
 }
 
 func TestRepeatedSubmissionMakesOneChange(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
 	req := f.update(readOnly("once"), "")
@@ -363,6 +346,7 @@ func TestRepeatedSubmissionMakesOneChange(t *testing.T) {
 // Twenty admins submit at once against the same starting policy: one change
 // wins, the others are conflicts, and every PUT has exactly one entry.
 func TestConcurrentSubmitsLoseNoUpdate(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
 	base := policy.Fingerprint(f.livePolicy(t))
@@ -400,6 +384,7 @@ func TestConcurrentSubmitsLoseNoUpdate(t *testing.T) {
 // Without fingerprints the submits apply one after another; each entry's
 // policy_before is what the previous one left: no update is lost.
 func TestConcurrentSubmitsSerialise(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
 	var wg sync.WaitGroup
@@ -468,6 +453,7 @@ func assertOneEntryPerPut(t *testing.T, f *fixture) {
 
 // A browser that goes away mid-change does not leave it unrecorded.
 func TestDisconnectDoesNotCutTheChangeShort(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.sim.SetLatency(300 * time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -496,6 +482,7 @@ func TestDisconnectDoesNotCutTheChangeShort(t *testing.T) {
 // A finalise that fails leaves the entry pending and says so: the change was
 // sent, and the Reconciler settles it later.
 func TestFailedFinaliseIsUnsettled(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
 	if _, err := f.pool.Exec(ctx, `
@@ -531,6 +518,7 @@ func (r *recordingInventory) PutInventoryEndpoint(_ context.Context, ep *vpcep.E
 }
 
 func TestAppliedChangeUpdatesTheInventory(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
 	inv := &recordingInventory{}
