@@ -20,6 +20,7 @@ func newStore(t *testing.T) *Store { return NewStore(testdb.Pool(t, testdb.Migra
 const pw = "a long enough password"
 
 func TestPasswordHashing(t *testing.T) {
+	t.Parallel()
 	h, err := HashPassword(pw)
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +43,7 @@ func TestPasswordHashing(t *testing.T) {
 }
 
 func TestAccounts(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
 	if _, err := s.CreateAccount(ctx, "alice", pw, Editor); err != nil {
@@ -86,6 +88,7 @@ func TestAccounts(t *testing.T) {
 }
 
 func TestSessions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
 	a, err := s.CreateAccount(ctx, "alice", pw, Editor)
@@ -149,6 +152,7 @@ func TestSessions(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
 	if _, err := s.CreateAccount(ctx, "ci", pw, Editor); err != nil {
@@ -191,6 +195,7 @@ func TestTokens(t *testing.T) {
 }
 
 func TestThrottle(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
 	for i := range freeFailures {

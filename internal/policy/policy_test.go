@@ -16,6 +16,7 @@ func stmt(effect string, actions, resources []string) vpcep.PolicyStatement {
 }
 
 func TestParseDocumentRejectsMalformedPolicies(t *testing.T) {
+	t.Parallel()
 	if len(policytest.MalformedPolicies) < 25 {
 		t.Fatalf("only %d malformed cases", len(policytest.MalformedPolicies))
 	}
@@ -37,6 +38,7 @@ func TestParseDocumentRejectsMalformedPolicies(t *testing.T) {
 }
 
 func TestParseDocumentKeepsEveryField(t *testing.T) {
+	t.Parallel()
 	doc := `{"policy_statement": [{"Sid": "Read", "Effect": "Allow", "Action": ["obs:object:GetObject"], "Resource": ["obs:*:*:object:logs/*"], "Condition": {"StringEquals": {"obs:prefix": ["a/"]}}}]}`
 	p, errs := ParseDocument([]byte(doc), "doc")
 	if len(errs) > 0 {
@@ -54,6 +56,7 @@ func TestParseDocumentKeepsEveryField(t *testing.T) {
 }
 
 func TestCanonicalIgnoresOrderAndWhitespace(t *testing.T) {
+	t.Parallel()
 	a := Policy{
 		{Effect: "Allow", Action: []string{"b", "a", "a"}, Resource: []string{"r2", "r1"}, Condition: json.RawMessage(`{ "z": 1, "a": {"y": 2.50, "b": [1]} }`)},
 		stmt("Deny", []string{"d"}, []string{"*"}),
@@ -75,6 +78,7 @@ func TestCanonicalIgnoresOrderAndWhitespace(t *testing.T) {
 }
 
 func TestCompareDescribesTheChange(t *testing.T) {
+	t.Parallel()
 	base := Policy{
 		{Sid: "App", Effect: "Allow", Action: []string{"obs:object:GetObject"}, Resource: []string{"obs:*:*:object:logs-prod/*"}},
 		stmt("Deny", []string{"obs:object:DeleteObject"}, []string{"obs:*:*:object:logs-prod/*"}),
@@ -119,6 +123,7 @@ func TestCompareDescribesTheChange(t *testing.T) {
 }
 
 func TestLint(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		p    Policy
@@ -149,6 +154,7 @@ func TestLint(t *testing.T) {
 }
 
 func TestValidateReason(t *testing.T) {
+	t.Parallel()
 	if ValidateReason("  ") == nil || ValidateReason(strings.Repeat("x", 1001)) == nil || ValidateReason("ticket OPS-1") != nil {
 		t.Error("reason validation")
 	}

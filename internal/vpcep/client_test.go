@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,41 +11,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
 )
 
-const (
-	projectID = "0605767a3300d5762fb7c0186d9e1779"
-	testToken = "MIIZ-test-token-value"
-)
+const testToken = "MIIZ-test-token-value"
 
-type fixture struct {
-	sim *vpcepsim.Server
-	url string
-	ak  string
-	sk  string
-}
-
-func newFixture(t *testing.T, endpoints []*vpcepsim.Endpoint) *fixture {
+// newFixture serves endpoints from the simulator, which also takes testToken.
+func newFixture(t *testing.T, endpoints []*vpcepsim.Endpoint) *simtest.Upstream {
 	t.Helper()
-	ak, sk := vpcepsim.NewCredentials()
-	sim := vpcepsim.New(vpcepsim.Options{ProjectID: projectID, AK: ak, SK: sk, Token: testToken, Endpoints: endpoints})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	return &fixture{sim: sim, url: srv.URL, ak: ak, sk: sk}
-}
-
-func (f *fixture) client(t *testing.T, mutate func(*vpcep.Config)) *vpcep.Client {
-	t.Helper()
-	cfg := vpcep.Config{Endpoint: f.url, ProjectID: projectID, AK: f.ak, SK: f.sk, Timeout: 5 * time.Second}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	c, err := vpcep.New(cfg)
-	if err != nil {
-		t.Fatalf("vpcep.New: %v", err)
-	}
-	return c
+	return simtest.Start(t, simtest.Options{Endpoints: endpoints, Token: testToken})
 }
 
 func demo() []*vpcepsim.Endpoint { return vpcepsim.DemoEndpoints(1, time.Now()) }
@@ -68,6 +42,7 @@ func isPolicyGateway(ep *vpcepsim.Endpoint) bool {
 }
 
 func TestBothAuthModesReadEndpoints(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, demo())
 	modes := []struct {
 		name       string
@@ -80,14 +55,14 @@ func TestBothAuthModesReadEndpoints(t *testing.T) {
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
-			page, err := f.client(t, m.mutate).ListEndpoints(context.Background(), vpcep.ListOptions{Limit: 5})
+			page, err := f.Client(t, m.mutate).ListEndpoints(context.Background(), vpcep.ListOptions{Limit: 5})
 			if err != nil {
 				t.Fatalf("ListEndpoints: %v", err)
 			}
 			if len(page.Endpoints) != 5 || page.TotalCount != 36 {
 				t.Fatalf("got %d endpoints, total %d; want 5 of 36", len(page.Endpoints), page.TotalCount)
 			}
-			reqs := f.sim.Requests()
+			reqs := f.Requests()
 			last := reqs[len(reqs)-1]
 			if last.Header.Get(m.wantHeader) == "" || last.Header.Get(m.notHeader) != "" {
 				t.Errorf("request headers = %v", last.Header)
@@ -97,6 +72,7 @@ func TestBothAuthModesReadEndpoints(t *testing.T) {
 }
 
 func TestAuthFailuresAreTypedErrors(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, demo())
 	tests := map[string]func(*vpcep.Config){
 		"wrong SK":    func(c *vpcep.Config) { c.SK = strings.Repeat("x", 40) },
@@ -105,7 +81,7 @@ func TestAuthFailuresAreTypedErrors(t *testing.T) {
 	}
 	for name, mutate := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := f.client(t, mutate).ListEndpoints(context.Background(), vpcep.ListOptions{})
+			_, err := f.Client(t, mutate).ListEndpoints(context.Background(), vpcep.ListOptions{})
 			var ve *vpcep.Error
 			if !errors.As(err, &ve) {
 				t.Fatalf("error %v is not a *vpcep.Error", err)
@@ -118,9 +94,10 @@ func TestAuthFailuresAreTypedErrors(t *testing.T) {
 }
 
 func TestGetEndpoint(t *testing.T) {
+	t.Parallel()
 	eps := demo()
 	f := newFixture(t, eps)
-	c := f.client(t, nil)
+	c := f.Client(t, nil)
 	want := firstWith(t, eps, func(ep *vpcepsim.Endpoint) bool {
 		return isPolicyGateway(ep) && len(ep.Statements) > 1
 	})
@@ -142,8 +119,9 @@ func TestGetEndpoint(t *testing.T) {
 }
 
 func TestGetUnknownEndpointIsNotFound(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, demo())
-	_, err := f.client(t, nil).GetEndpoint(context.Background(), "00000000-0000-4000-8000-000000000000")
+	_, err := f.Client(t, nil).GetEndpoint(context.Background(), "00000000-0000-4000-8000-000000000000")
 	if !errors.Is(err, vpcep.ErrNotFound) {
 		t.Fatalf("error %v is not ErrNotFound", err)
 	}
@@ -155,8 +133,9 @@ func TestGetUnknownEndpointIsNotFound(t *testing.T) {
 }
 
 func TestListAllEndpointsPagesThrough2500(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, vpcepsim.GeneratedEndpoints(7, 2500, time.Now()))
-	all, err := f.client(t, nil).ListAllEndpoints(context.Background(), vpcep.ListOptions{})
+	all, err := f.Client(t, nil).ListAllEndpoints(context.Background(), vpcep.ListOptions{})
 	if err != nil {
 		t.Fatalf("ListAllEndpoints: %v", err)
 	}
@@ -171,7 +150,7 @@ func TestListAllEndpointsPagesThrough2500(t *testing.T) {
 		seen[ep.ID] = true
 	}
 	var pages []string
-	for _, r := range f.sim.Requests() {
+	for _, r := range f.Requests() {
 		pages = append(pages, r.Query)
 	}
 	want := []string{"limit=1000", "limit=1000&offset=1000", "limit=1000&offset=2000"}
@@ -181,9 +160,10 @@ func TestListAllEndpointsPagesThrough2500(t *testing.T) {
 }
 
 func TestListFiltersByServiceNameAndVPC(t *testing.T) {
+	t.Parallel()
 	eps := demo()
 	f := newFixture(t, eps)
-	c := f.client(t, nil)
+	c := f.Client(t, nil)
 	page, err := c.ListEndpoints(context.Background(), vpcep.ListOptions{ServiceName: "OBS", VpcID: eps[0].VpcID, Limit: 1000})
 	if err != nil {
 		t.Fatalf("ListEndpoints: %v", err)
@@ -199,11 +179,12 @@ func TestListFiltersByServiceNameAndVPC(t *testing.T) {
 }
 
 func TestBothErrorBodyShapes(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, demo())
-	c := f.client(t, nil)
+	c := f.Client(t, nil)
 	for _, nested := range []bool{false, true} {
-		f.sim.SetNestedErrorBody(nested)
-		f.sim.FailNext(1, vpcepsim.Fault{Status: 500, Code: "EndPoint.0001", Message: "System error. Please retry."})
+		f.SetNestedErrorBody(nested)
+		f.FailNext(1, vpcepsim.Fault{Status: 500, Code: "EndPoint.0001", Message: "System error. Please retry."})
 		_, err := c.ListEndpoints(context.Background(), vpcep.ListOptions{})
 		var ve *vpcep.Error
 		if !errors.As(err, &ve) {
@@ -216,9 +197,10 @@ func TestBothErrorBodyShapes(t *testing.T) {
 }
 
 func TestUpdatePolicyRoundTripsEveryField(t *testing.T) {
+	t.Parallel()
 	eps := demo()
 	f := newFixture(t, eps)
-	c := f.client(t, nil)
+	c := f.Client(t, nil)
 	target := firstWith(t, eps, isPolicyGateway)
 	want := []vpcep.PolicyStatement{
 		{Effect: "Allow", Action: []string{"obs:object:GetObject"}, Resource: []string{"obs:*:*:object:logs-prod/*"}, Sid: "Read",
@@ -265,9 +247,10 @@ func jsonEqual(a, b json.RawMessage) bool {
 }
 
 func TestUpdatePolicyRejectedByUpstream(t *testing.T) {
+	t.Parallel()
 	eps := demo()
 	f := newFixture(t, eps)
-	c := f.client(t, nil)
+	c := f.Client(t, nil)
 	iface := firstWith(t, eps, func(ep *vpcepsim.Endpoint) bool { return ep.Service.Type == "interface" })
 	gw := firstWith(t, eps, isPolicyGateway)
 	tests := []struct {
@@ -293,6 +276,7 @@ func TestUpdatePolicyRejectedByUpstream(t *testing.T) {
 }
 
 func TestExchangeRedactsSecrets(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, demo())
 	for name, mutate := range map[string]func(*vpcep.Config){
 		"aksk":  nil,
@@ -300,7 +284,7 @@ func TestExchangeRedactsSecrets(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx, rec := vpcep.WithRecorder(context.Background())
-			if _, err := f.client(t, mutate).ListEndpoints(ctx, vpcep.ListOptions{}); err != nil {
+			if _, err := f.Client(t, mutate).ListEndpoints(ctx, vpcep.ListOptions{}); err != nil {
 				t.Fatalf("ListEndpoints: %v", err)
 			}
 			xs := rec.Exchanges()
@@ -308,7 +292,7 @@ func TestExchangeRedactsSecrets(t *testing.T) {
 				t.Fatalf("recorded %d exchanges", len(xs))
 			}
 			dump, _ := json.Marshal(xs[0])
-			for _, secret := range []string{f.sk, testToken, "Signature="} {
+			for _, secret := range []string{f.SK, testToken, "Signature="} {
 				if strings.Contains(string(dump), secret) {
 					t.Errorf("exchange contains secret %q: %s", secret, dump)
 				}
@@ -321,11 +305,12 @@ func TestExchangeRedactsSecrets(t *testing.T) {
 }
 
 func TestTimeoutAndDroppedConnection(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, demo())
 	t.Run("timeout", func(t *testing.T) {
-		f.sim.SetLatency(2 * time.Second)
-		defer f.sim.ClearFaults()
-		c := f.client(t, func(c *vpcep.Config) { c.Timeout = 100 * time.Millisecond })
+		f.SetLatency(2 * time.Second)
+		defer f.ClearFaults()
+		c := f.Client(t, func(c *vpcep.Config) { c.Timeout = 100 * time.Millisecond })
 		_, err := c.ListEndpoints(context.Background(), vpcep.ListOptions{})
 		var ve *vpcep.Error
 		if !errors.As(err, &ve) || ve.Status != 0 || ve.Message != "the upstream did not answer in time" {
@@ -333,18 +318,18 @@ func TestTimeoutAndDroppedConnection(t *testing.T) {
 		}
 	})
 	t.Run("caller cancels", func(t *testing.T) {
-		f.sim.SetLatency(2 * time.Second)
-		defer f.sim.ClearFaults()
+		f.SetLatency(2 * time.Second)
+		defer f.ClearFaults()
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		_, err := f.client(t, nil).ListEndpoints(ctx, vpcep.ListOptions{})
+		_, err := f.Client(t, nil).ListEndpoints(ctx, vpcep.ListOptions{})
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("error = %v, want context.DeadlineExceeded", err)
 		}
 	})
 	t.Run("dropped connection", func(t *testing.T) {
-		f.sim.DropNext(1)
-		_, err := f.client(t, nil).ListEndpoints(context.Background(), vpcep.ListOptions{})
+		f.DropNext(1)
+		_, err := f.Client(t, nil).ListEndpoints(context.Background(), vpcep.ListOptions{})
 		var ve *vpcep.Error
 		if !errors.As(err, &ve) || ve.Status != 0 || !strings.HasPrefix(ve.Message, "could not reach the upstream") {
 			t.Fatalf("error = %v", err)
@@ -353,6 +338,7 @@ func TestTimeoutAndDroppedConnection(t *testing.T) {
 }
 
 func TestNewRejectsIncompleteConfig(t *testing.T) {
+	t.Parallel()
 	tests := map[string]vpcep.Config{
 		"no project":       {Endpoint: "http://x", AK: "a", SK: "b"},
 		"no credential":    {Endpoint: "http://x", ProjectID: "p"},

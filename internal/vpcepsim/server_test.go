@@ -58,6 +58,7 @@ func call(t *testing.T, srv *httptest.Server, method, path, body string, header 
 }
 
 func TestErrorsAndRouting(t *testing.T) {
+	t.Parallel()
 	eps := DemoEndpoints(1, time.Now())
 	_, srv := newTestServer(t, eps)
 	gateway, iface := "", ""
@@ -123,6 +124,7 @@ func TestErrorsAndRouting(t *testing.T) {
 }
 
 func TestListPagingSortingAndShape(t *testing.T) {
+	t.Parallel()
 	eps := GeneratedEndpoints(5, 50, time.Now())
 	_, srv := newTestServer(t, eps)
 	list := "/v1/" + testProject + "/vpc-endpoints"
@@ -161,6 +163,7 @@ func TestListPagingSortingAndShape(t *testing.T) {
 }
 
 func TestPutReplacesPolicyAndBumpsUpdatedAt(t *testing.T) {
+	t.Parallel()
 	eps := DemoEndpoints(1, time.Now().Add(-48*time.Hour))
 	s, srv := newTestServer(t, eps)
 	var gw *Endpoint
@@ -184,6 +187,7 @@ func TestPutReplacesPolicyAndBumpsUpdatedAt(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	s, srv := newTestServer(t, DemoEndpoints(1, time.Now()))
 	list := "/v1/" + testProject + "/vpc-endpoints"
 	s.FailNext(2, Fault{Status: 503, Code: "EndPoint.0001"})
@@ -233,6 +237,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestDemoData(t *testing.T) {
+	t.Parallel()
 	eps := DemoEndpoints(1, time.Now())
 	vpcs, statuses, kinds := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, ep := range eps {

@@ -10,6 +10,7 @@ import (
 // The SDK's own test vector (core/auth/signer/signer_test.go): AK AccessKey,
 // SK SecretKey, GET /path?limit=1 with only X-Sdk-Date signed.
 func TestSignMatchesSDKTestVector(t *testing.T) {
+	t.Parallel()
 	r := httptest.NewRequest(http.MethodGet, "http://example.com/path?limit=1", nil)
 	r.Header = http.Header{}
 	r.Header.Set("X-Sdk-Date", "20060102T150405Z")
@@ -21,6 +22,7 @@ func TestSignMatchesSDKTestVector(t *testing.T) {
 }
 
 func TestVerifySignature(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2006, 1, 2, 15, 4, 5, 0, time.UTC)
 	signed := func(mutate func(r *http.Request)) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, "http://example.com/path?limit=1", nil)
