@@ -19,12 +19,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/vpcep-console/vpcep-console/internal/app"
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/auth"
-	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/config"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
-	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
@@ -136,6 +135,7 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	return nil
 }
 
+// serve is `web serve`: it runs the console until ctx ends.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(args, getenv, stderr)
 	if err != nil {
@@ -150,18 +150,53 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		defer stopSim()
 	}
-
-	pool, err := store.Open(ctx, cfg.DatabaseURL)
+	pool, migrator, err := openDatabase(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	migrator, err := store.NewMigrator(pool)
+	defer migrator.Close()
+	client, err := newUpstream(cfg)
 	if err != nil {
 		return err
 	}
-	defer migrator.Close()
-	if !cfg.NoMigrate {
+
+	console := app.New(cfg, pool, client, migrator, logger)
+	if cfg.Demo {
+		if err := demoAdmin(ctx, console.Auth, stdout); err != nil {
+			return err
+		}
+	}
+	console.Start(ctx)
+	logger.Info("serving", "addr", cfg.Listen, "upstream", client.Endpoint(), "project", cfg.ProjectID, "demo", cfg.Demo)
+	return serveHTTP(ctx, cfg, handlers.New(console.Deps), console.Applier.Deadline(), logger)
+}
+
+// openDatabase connects to the database and brings its schema up to date
+// (unless --no-migrate), refusing a schema that is still behind. The
+// migrator stays open: /readyz asks it whether the schema is still current.
+func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (*pgxpool.Pool, *store.Migrator, error) {
+	pool, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	migrator, err := store.NewMigrator(pool)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	if err := migrateOnStart(ctx, migrator, cfg.NoMigrate, logger); err != nil {
+		migrator.Close()
+		pool.Close()
+		return nil, nil, err
+	}
+	return pool, migrator, nil
+}
+
+// migrateOnStart applies pending migrations unless noMigrate, then checks
+// that none are left.
+func migrateOnStart(ctx context.Context, migrator *store.Migrator, noMigrate bool, logger *slog.Logger) error {
+	if !noMigrate {
 		n, err := migrator.Up(ctx)
 		if err != nil {
 			return err
@@ -173,48 +208,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := migrator.CheckCurrent(ctx); err != nil {
 		return fmt.Errorf("refusing to serve: %w", err)
 	}
+	return nil
+}
 
-	client, err := vpcep.New(vpcep.Config{
+// newUpstream builds the VPCEP client from the configuration.
+func newUpstream(cfg config.Config) (*vpcep.Client, error) {
+	return vpcep.New(vpcep.Config{
 		Region: cfg.Region, Endpoint: cfg.Endpoint, ProjectID: cfg.ProjectID,
 		AK: cfg.AK, SK: cfg.SK, Token: cfg.Token, Timeout: cfg.Timeout,
 	})
-	if err != nil {
-		return err
-	}
-	accounts := auth.NewStore(pool)
-	if cfg.Demo {
-		if err := demoAdmin(ctx, accounts, stdout); err != nil {
-			return err
-		}
-	}
-	st := store.New(pool)
-	refresher := inventory.NewRefresher(client, st, cfg.RefreshInterval, logger)
-	go refresher.Run(ctx)
+}
 
-	auditLog := audit.New(pool)
-	// A change's PUT, read-back and finalise share one deadline, past the
-	// upstream timeout of both calls; the reconciler only touches entries
-	// pending for longer than that.
-	applier := change.NewApplier(client, auditLog, pool, change.Config{
-		ProjectID: cfg.ProjectID, Region: cfg.Region, Deadline: 2*cfg.Timeout + 15*time.Second,
-	}, logger)
-	reconciler := change.NewReconciler(client, auditLog, pool, applier.Deadline()+30*time.Second, logger)
-	go reconciler.Run(ctx, time.Minute)
-
+// serveHTTP serves handler on cfg.Listen (over TLS when configured) until
+// ctx ends, then shuts down gracefully, giving requests in flight 30s.
+func serveHTTP(ctx context.Context, cfg config.Config, handler http.Handler, changeDeadline time.Duration, logger *slog.Logger) error {
 	srv := &http.Server{
-		Addr: cfg.Listen,
-		Handler: handlers.New(handlers.Deps{
-			Store: st, Upstream: client, Audit: auditLog, Applier: applier,
-			Refresher: refresher, Schema: migrator, Logger: logger,
-			Auth: accounts, Sessions: auth.SessionConfig{Idle: cfg.SessionIdle, Absolute: cfg.SessionLifetime},
-			CookieSecure: cfg.CookieSecure, TLS: cfg.TLSCert != "", TrustedProxies: cfg.TrustedProxies,
-			ProjectID: cfg.ProjectID, Region: cfg.Region, Demo: cfg.Demo,
-		}),
+		Addr:              cfg.Listen,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// Longer than a policy change may take: the change itself runs
 		// detached, but the admin should still see its answer.
-		WriteTimeout: applier.Deadline() + 30*time.Second,
+		WriteTimeout: changeDeadline + 30*time.Second,
 		IdleTimeout:  2 * time.Minute,
 	}
 	errc := make(chan error, 1)
@@ -225,7 +240,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		errc <- srv.ListenAndServe()
 	}()
-	logger.Info("serving", "addr", cfg.Listen, "upstream", client.Endpoint(), "project", cfg.ProjectID, "demo", cfg.Demo)
 
 	select {
 	case err := <-errc:
