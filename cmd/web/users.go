@@ -54,18 +54,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	defer closeDB()
 	cmd, args := args[0], args[1:]
 	if cmd == "list" {
-		list, err := accounts.Accounts(ctx)
-		if err != nil {
-			return err
-		}
-		for _, a := range list {
-			status := "active"
-			if a.Disabled {
-				status = "disabled"
-			}
-			fmt.Fprintf(stdout, "%-24s %-7s %s\n", a.Name, a.Role, status)
-		}
-		return nil
+		return listUsers(ctx, accounts, stdout)
 	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return fmt.Errorf("user %s needs an account name", cmd)
@@ -73,48 +62,79 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	name, args := args[0], args[1:]
 	switch cmd {
 	case "add":
-		fs := flag.NewFlagSet("user add", flag.ContinueOnError)
-		roleName := fs.String("role", "", "viewer, editor or admin")
-		fs.Bool("password-stdin", true, "read the password from stdin (always)")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		role, err := auth.ParseRole(*roleName)
-		if err != nil {
-			return errors.New("--role must be viewer, editor or admin")
-		}
-		password, err := readPassword(stdin)
-		if err != nil {
-			return err
-		}
-		if _, err := accounts.CreateAccount(ctx, name, password, role); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "added %s (%s)\n", name, role)
-		return cliEvent(ctx, accounts, auth.EventAccountAdded, name, "role "+string(role))
+		return addUser(ctx, accounts, name, args, stdin, stdout)
 	case "passwd":
-		password, err := readPassword(stdin)
-		if err != nil {
-			return err
-		}
-		if err := accounts.SetPassword(ctx, name, password); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "password of %s changed; its sessions were ended\n", name)
-		return cliEvent(ctx, accounts, auth.EventPasswordSet, name, "from the command line")
+		return setUserPassword(ctx, accounts, name, stdin, stdout)
 	case "disable", "enable":
-		if err := accounts.SetDisabled(ctx, name, cmd == "disable"); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%sd %s\n", cmd, name)
-		kind := auth.EventDisabled
-		if cmd == "enable" {
-			kind = auth.EventEnabled
-		}
-		return cliEvent(ctx, accounts, kind, name, "")
+		return setUserDisabled(ctx, accounts, name, cmd == "disable", stdout)
 	default:
 		return fmt.Errorf("unknown user command %q", cmd)
 	}
+}
+
+// listUsers is `web user list`: name, role and status of every account.
+func listUsers(ctx context.Context, accounts *auth.Store, stdout io.Writer) error {
+	list, err := accounts.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range list {
+		status := "active"
+		if a.Disabled {
+			status = "disabled"
+		}
+		fmt.Fprintf(stdout, "%-24s %-7s %s\n", a.Name, a.Role, status)
+	}
+	return nil
+}
+
+// addUser is `web user add NAME --role ROLE`, the password on stdin.
+func addUser(ctx context.Context, accounts *auth.Store, name string, args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	roleName := fs.String("role", "", "viewer, editor or admin")
+	fs.Bool("password-stdin", true, "read the password from stdin (always)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	role, err := auth.ParseRole(*roleName)
+	if err != nil {
+		return errors.New("--role must be viewer, editor or admin")
+	}
+	password, err := readPassword(stdin)
+	if err != nil {
+		return err
+	}
+	if _, err := accounts.CreateAccount(ctx, name, password, role); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "added %s (%s)\n", name, role)
+	return cliEvent(ctx, accounts, auth.EventAccountAdded, name, "role "+string(role))
+}
+
+// setUserPassword is `web user passwd NAME`, the password on stdin.
+func setUserPassword(ctx context.Context, accounts *auth.Store, name string, stdin io.Reader, stdout io.Writer) error {
+	password, err := readPassword(stdin)
+	if err != nil {
+		return err
+	}
+	if err := accounts.SetPassword(ctx, name, password); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "password of %s changed; its sessions were ended\n", name)
+	return cliEvent(ctx, accounts, auth.EventPasswordSet, name, "from the command line")
+}
+
+// setUserDisabled is `web user disable NAME` and `web user enable NAME`.
+func setUserDisabled(ctx context.Context, accounts *auth.Store, name string, disabled bool, stdout io.Writer) error {
+	if err := accounts.SetDisabled(ctx, name, disabled); err != nil {
+		return err
+	}
+	verb, kind := "enabled", auth.EventEnabled
+	if disabled {
+		verb, kind = "disabled", auth.EventDisabled
+	}
+	fmt.Fprintf(stdout, "%s %s\n", verb, name)
+	return cliEvent(ctx, accounts, kind, name, "")
 }
 
 // tokenCommand is `web token create ACCOUNT [--name LABEL] [--expires 90d]`:
