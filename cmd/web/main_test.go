@@ -27,6 +27,7 @@ func TestMain(m *testing.M) { os.Exit(testdb.Main(m, &dbURL)) }
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestConfigErrorsNameTheVariableBeforeAnythingStarts(t *testing.T) {
+	t.Parallel()
 	err := run(context.Background(), []string{"serve"}, envOf(map[string]string{"DATABASE_URL": dbURL, "VPCEP_REGION": "cn-north-4"}), strings.NewReader(""), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "VPCEP_PROJECT_ID is required unless --demo") {
 		t.Fatalf("err = %v", err)
@@ -40,6 +41,7 @@ func TestConfigErrorsNameTheVariableBeforeAnythingStarts(t *testing.T) {
 }
 
 func TestMigrateCommands(t *testing.T) {
+	t.Parallel()
 	env := envOf(map[string]string{"DATABASE_URL": testdb.Empty(t)})
 	var out strings.Builder
 	for _, step := range []struct{ cmd, want string }{
@@ -60,6 +62,7 @@ func TestMigrateCommands(t *testing.T) {
 }
 
 func TestServeRefusesABehindSchemaWithNoMigrate(t *testing.T) {
+	t.Parallel()
 	env := envOf(map[string]string{"DATABASE_URL": testdb.Empty(t)})
 	err := run(context.Background(), []string{"serve", "--demo", "--no-migrate", "--listen", "127.0.0.1:0"}, env, strings.NewReader(""), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "refusing to serve") {
@@ -68,6 +71,7 @@ func TestServeRefusesABehindSchemaWithNoMigrate(t *testing.T) {
 }
 
 func TestServeDemo(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +136,7 @@ func TestServeDemo(t *testing.T) {
 }
 
 func TestAuditVerifyCommand(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	url := testdb.Migrated(t)
 	pool := testdb.Pool(t, url)
@@ -186,6 +191,7 @@ func (b *lockedBuffer) String() string {
 }
 
 func TestUserAndTokenCommands(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := envOf(map[string]string{"DATABASE_URL": testdb.Migrated(t)})
 	cli := func(stdin string, args ...string) (string, error) {
