@@ -1,6 +1,6 @@
-// Package testapp wires the whole console as cmd/web does, against the
-// simulator over real HTTP and a real database, for the handler and browser
-// tests.
+// Package testapp wires the whole console as cmd/web does (through
+// internal/app), against the simulator over real HTTP and a real database,
+// for the handler and browser tests.
 package testapp
 
 import (
@@ -12,11 +12,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/vpcep-console/vpcep-console/internal/audit"
-	"github.com/vpcep-console/vpcep-console/internal/auth"
-	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/app"
+	"github.com/vpcep-console/vpcep-console/internal/config"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
-	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
@@ -34,18 +32,17 @@ type Options struct {
 	Deps      func(*handlers.Deps) // adjusts the handlers' dependencies
 }
 
-// Console is the wired console and the parts tests look into.
+// Console is the wired console and the parts tests look into. Its store,
+// audit log, accounts, refresher, applier and reconciler come from the
+// embedded app.Console; nothing runs in the background.
 type Console struct {
-	Sim       *vpcepsim.Server
-	AK, SK    string
-	Client    *vpcep.Client
-	Pool      *pgxpool.Pool
-	Store     *store.Store
-	Audit     *audit.Log
-	Auth      *auth.Store
-	Refresher *inventory.Refresher
-	Handler   *handlers.Handler
-	Logs      *strings.Builder // everything the console logged
+	*app.Console
+	Sim     *vpcepsim.Server
+	AK, SK  string
+	Client  *vpcep.Client
+	Pool    *pgxpool.Pool
+	Handler *handlers.Handler
+	Logs    *strings.Builder // everything the console logged
 }
 
 // New wires a console; everything it starts stops when t ends.
@@ -75,19 +72,16 @@ func New(t testing.TB, o Options) *Console {
 	}
 	t.Cleanup(func() { migrator.Close() })
 
-	c := &Console{Sim: sim, AK: ak, SK: sk, Client: client, Pool: pool, Store: store.New(pool),
-		Audit: audit.New(pool), Auth: auth.NewStore(pool), Logs: logs}
-	c.Refresher = inventory.NewRefresher(client, c.Store, time.Minute, logger)
-	applier := change.NewApplier(client, c.Audit, pool,
-		change.Config{ProjectID: ProjectID, Region: "cn-north-4", Deadline: 10 * time.Second}, logger)
-	deps := handlers.Deps{
-		Store: c.Store, Upstream: client, Audit: c.Audit, Applier: applier, Refresher: c.Refresher,
-		Schema: migrator, Logger: logger, Auth: c.Auth, CookieSecure: true,
-		ProjectID: ProjectID, Region: "cn-north-4",
+	// The settings `web serve` would have for this upstream, outside the demo.
+	cfg := config.Config{
+		ProjectID: ProjectID, Region: "cn-north-4", Endpoint: srv.URL, AK: ak, SK: sk,
+		Timeout: clientCfg.Timeout, RefreshInterval: time.Minute, CookieSecure: true,
 	}
+	c := &Console{Console: app.New(cfg, pool, client, migrator, logger),
+		Sim: sim, AK: ak, SK: sk, Client: client, Pool: pool, Logs: logs}
 	if o.Deps != nil {
-		o.Deps(&deps)
+		o.Deps(&c.Deps)
 	}
-	c.Handler = handlers.New(deps)
+	c.Handler = handlers.New(c.Deps)
 	return c
 }
