@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/config"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
+	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
@@ -26,21 +26,14 @@ import (
 // test makes a database of its own, so that all of them run in parallel.
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m, new(string))) }
 
-const project = "p1"
+const project = simtest.ProjectID
 
 // wire builds a console from cfg on a database of its own, against a
 // simulator serving n generated endpoints.
 func wire(t *testing.T, cfg config.Config, n int) *app.Console {
 	t.Helper()
-	ak, sk := vpcepsim.NewCredentials()
-	sim := vpcepsim.New(vpcepsim.Options{ProjectID: project, AK: ak, SK: sk,
-		Endpoints: vpcepsim.GeneratedEndpoints(1, n, time.Now())})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	client, err := vpcep.New(vpcep.Config{Endpoint: srv.URL, ProjectID: project, AK: ak, SK: sk, Timeout: cfg.Timeout})
-	if err != nil {
-		t.Fatal(err)
-	}
+	up := simtest.Start(t, simtest.Options{Endpoints: vpcepsim.GeneratedEndpoints(1, n, time.Now())})
+	client := up.Client(t, func(c *vpcep.Config) { c.Timeout = cfg.Timeout })
 	pool := testdb.Pool(t, testdb.Migrated(t))
 	migrator, err := store.NewMigrator(pool)
 	if err != nil {

@@ -5,16 +5,15 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
+	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
-	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
 )
 
@@ -26,14 +25,8 @@ func TestRefresh(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dbURL := testdb.Migrated(t)
-	ak, sk := vpcepsim.NewCredentials()
-	sim := vpcepsim.New(vpcepsim.Options{ProjectID: "p1", AK: ak, SK: sk, Endpoints: vpcepsim.GeneratedEndpoints(3, 1200, time.Now())})
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	client, err := vpcep.New(vpcep.Config{Endpoint: srv.URL, ProjectID: "p1", AK: ak, SK: sk})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := simtest.Start(t, simtest.Options{Endpoints: vpcepsim.GeneratedEndpoints(3, 1200, time.Now())})
+	client := sim.Client(t, nil)
 	st := store.New(testdb.Pool(t, dbURL))
 	r := inventory.NewRefresher(client, st, time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
 

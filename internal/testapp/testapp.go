@@ -5,7 +5,6 @@ package testapp
 
 import (
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/app"
 	"github.com/vpcep-console/vpcep-console/internal/config"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
+	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
@@ -22,7 +22,7 @@ import (
 )
 
 // ProjectID is the project the simulator serves.
-const ProjectID = "0605767a3300d5762fb7c0186d9e1779"
+const ProjectID = simtest.ProjectID
 
 // Options shape a Console.
 type Options struct {
@@ -51,11 +51,8 @@ func New(t testing.TB, o Options) *Console {
 	if o.Endpoints == nil {
 		o.Endpoints = vpcepsim.DemoEndpoints(1, time.Now())
 	}
-	ak, sk := vpcepsim.NewCredentials()
-	sim := vpcepsim.New(vpcepsim.Options{ProjectID: ProjectID, AK: ak, SK: sk, Endpoints: o.Endpoints})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	clientCfg := vpcep.Config{Endpoint: srv.URL, ProjectID: ProjectID, AK: ak, SK: sk, Timeout: 5 * time.Second}
+	up := simtest.Start(t, simtest.Options{Endpoints: o.Endpoints})
+	clientCfg := up.Config()
 	if o.Client != nil {
 		o.Client(&clientCfg)
 	}
@@ -72,13 +69,14 @@ func New(t testing.TB, o Options) *Console {
 	}
 	t.Cleanup(func() { migrator.Close() })
 
-	// The settings `web serve` would have for this upstream, outside the demo.
+	// The settings `web serve` would have for this client, outside the demo.
 	cfg := config.Config{
-		ProjectID: ProjectID, Region: "cn-north-4", Endpoint: srv.URL, AK: ak, SK: sk,
-		Timeout: clientCfg.Timeout, RefreshInterval: time.Minute, CookieSecure: true,
+		ProjectID: clientCfg.ProjectID, Region: "cn-north-4", Endpoint: clientCfg.Endpoint,
+		AK: clientCfg.AK, SK: clientCfg.SK, Token: clientCfg.Token, Timeout: clientCfg.Timeout,
+		RefreshInterval: time.Minute, CookieSecure: true,
 	}
 	c := &Console{Console: app.New(cfg, pool, client, migrator, logger),
-		Sim: sim, AK: ak, SK: sk, Client: client, Pool: pool, Logs: logs}
+		Sim: up.Server, AK: up.AK, SK: up.SK, Client: client, Pool: pool, Logs: logs}
 	if o.Deps != nil {
 		o.Deps(&c.Deps)
 	}
