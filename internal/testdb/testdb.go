@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,20 +52,22 @@ func Main(m *testing.M, dbURL *string) int {
 		return 1
 	}
 	defer func() {
+		dropTemplate(srvURL)
 		if server.stop != nil {
 			server.stop()
 		}
 	}()
-	url, drop, err := createDatabase(srvURL)
+	tmpl, err := migratedTemplate(srvURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: "+err.Error())
+		return 1
+	}
+	url, drop, err := createDatabaseFrom(srvURL, tmpl)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: "+err.Error())
 		return 1
 	}
 	defer drop()
-	if err := migrate(url); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: "+err.Error())
-		return 1
-	}
 	*dbURL = url
 	return m.Run()
 }
@@ -85,14 +88,55 @@ func Empty(t testing.TB) string {
 }
 
 // Migrated creates a migrated database of its own for t, dropped when t
-// ends: for tests that need a state no other test touches.
+// ends, so that every test can run in parallel with the others. It is a
+// copy of a template migrated once per test process: copying is much
+// cheaper than migrating.
 func Migrated(t testing.TB) string {
 	t.Helper()
-	url := Empty(t)
-	if err := migrate(url); err != nil {
+	srvURL, err := serverURL()
+	if err != nil {
 		t.Fatal(err)
 	}
+	tmpl, err := migratedTemplate(srvURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, drop, err := createDatabaseFrom(srvURL, tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
 	return url
+}
+
+// template is the migrated database Migrated copies, made once per process.
+var template struct {
+	once sync.Once
+	name string
+	err  error
+}
+
+func migratedTemplate(srvURL string) (string, error) {
+	template.once.Do(func() {
+		url, _, err := createDatabase(srvURL)
+		if err != nil {
+			template.err = err
+			return
+		}
+		if err := migrate(url); err != nil {
+			template.err = err
+			return
+		}
+		template.name = databaseName(url)
+	})
+	return template.name, template.err
+}
+
+// dropTemplate drops the template database, at the end of the process.
+func dropTemplate(srvURL string) {
+	if template.name != "" {
+		dropDatabase(srvURL, template.name)
+	}
 }
 
 // Pool opens a pool on url, closed when t ends.
@@ -130,7 +174,11 @@ func findServer() (string, func(), error) {
 
 // createDatabase makes a uniquely named database on the server and returns
 // its URL and a func that drops it.
-func createDatabase(server string) (string, func(), error) {
+func createDatabase(server string) (string, func(), error) { return createDatabaseFrom(server, "") }
+
+// createDatabaseFrom is createDatabase as a copy of the database tmpl ("":
+// the server's default template). No session may be connected to tmpl.
+func createDatabaseFrom(server, tmpl string) (string, func(), error) {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, server)
 	if err != nil {
@@ -140,7 +188,13 @@ func createDatabase(server string) (string, func(), error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	name := "vpcep_test_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	create := "CREATE DATABASE " + name
+	if tmpl != "" {
+		// FILE_COPY copies the template's files instead of replaying them
+		// through the WAL: far faster for a small database.
+		create += " TEMPLATE " + tmpl + " STRATEGY FILE_COPY"
+	}
+	if _, err := conn.Exec(ctx, create); err != nil {
 		return "", nil, fmt.Errorf("create test database: %w", err)
 	}
 	u, err := url.Parse(server)
@@ -148,15 +202,26 @@ func createDatabase(server string) (string, func(), error) {
 		return "", nil, fmt.Errorf("TEST_DATABASE_URL: %w", err)
 	}
 	u.Path = "/" + name
-	drop := func() {
-		conn, err := pgx.Connect(ctx, server)
-		if err != nil {
-			return
-		}
-		defer conn.Close(ctx)
-		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	return u.String(), func() { dropDatabase(server, name) }, nil
+}
+
+func dropDatabase(server, name string) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, server)
+	if err != nil {
+		return
 	}
-	return u.String(), drop, nil
+	defer conn.Close(ctx)
+	_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+}
+
+// databaseName is the database a URL names.
+func databaseName(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(u.Path, "/")
 }
 
 func migrate(url string) error {
