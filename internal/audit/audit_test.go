@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
@@ -42,13 +43,15 @@ func freshLog(t *testing.T) (*audit.Log, *pgxpool.Pool) {
 }
 
 func TestBeginFinaliseGet(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	log, _ := freshLog(t)
 	e, err := log.Begin(ctx, start("ep-1", "alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Outcome != audit.OutcomePending || e.PrevHash != strings.Repeat("0", 64) || len(e.Hash) != 64 {
+	if e.Outcome != audit.OutcomePending || e.PrevHash != strings.Repeat("0", 64) || len(e.Hash) != 64 ||
+		e.FormatVersion != audit.CurrentFormatVersion {
 		t.Fatalf("pending entry %+v", e)
 	}
 	if err := log.Finalise(ctx, e, succeeded()); err != nil {
@@ -61,6 +64,9 @@ func TestBeginFinaliseGet(t *testing.T) {
 	if got.Outcome != audit.OutcomeSucceeded || *got.ResponseStatus != 200 || *got.DurationMS != 42 || got.FinalHash != e.FinalHash ||
 		!*got.ReadbackMatches || got.RequestBody != `{"policy_statement":[]}`+"\n" {
 		t.Fatalf("finalised entry %+v", got)
+	}
+	if diff := cmp.Diff(e, got); diff != "" {
+		t.Errorf("Get mismatch with what Finalise recorded (-want +got):\n%s", diff)
 	}
 	if err := log.Finalise(ctx, got, succeeded()); err == nil {
 		t.Fatal("finalised twice")
@@ -82,6 +88,7 @@ func TestBeginFinaliseGet(t *testing.T) {
 }
 
 func TestSubmissionKeyIsOneTime(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	log, _ := freshLog(t)
 	s := start("ep-1", "alice")
@@ -126,6 +133,7 @@ func TestSubmissionKeyIsOneTime(t *testing.T) {
 }
 
 func TestTheDatabaseRefusesEdits(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	log, pool := freshLog(t)
 	done, err := log.Begin(ctx, start("ep-1", "alice"))
@@ -148,6 +156,8 @@ func TestTheDatabaseRefusesEdits(t *testing.T) {
 		{"edit a pending entry's start", fmt.Sprintf(`UPDATE audit_entries SET actor = 'mallory' WHERE id = %d`, pending.ID)},
 		{"finalise without a final hash", fmt.Sprintf(`UPDATE audit_entries SET outcome = 'failed', finished_at = now() WHERE id = %d`, pending.ID)},
 		{"finalise and change the policy", fmt.Sprintf(`UPDATE audit_entries SET outcome = 'failed', finished_at = now(), final_hash = 'x', policy_requested = '[]' WHERE id = %d`, pending.ID)},
+		{"finalise and lower the format version", fmt.Sprintf(`UPDATE audit_entries SET outcome = 'failed', finished_at = now(), final_hash = 'x', format_version = 1 WHERE id = %d`, pending.ID)},
+		{"lower a final entry's format version", fmt.Sprintf(`UPDATE audit_entries SET format_version = 1 WHERE id = %d`, done.ID)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,6 +177,7 @@ func TestTheDatabaseRefusesEdits(t *testing.T) {
 }
 
 func TestVerifyNamesTheFirstAlteredEntry(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	tests := []struct {
 		name    string
@@ -186,12 +197,16 @@ func TestVerifyNamesTheFirstAlteredEntry(t *testing.T) {
 		{"first entry deleted", func(ids []int64) string {
 			return fmt.Sprintf(`DELETE FROM audit_entries WHERE id = %d`, ids[0])
 		}, 1, "start of the chain"},
+		{"format version lowered", func(ids []int64) string {
+			return fmt.Sprintf(`UPDATE audit_entries SET format_version = 1 WHERE id = %d`, ids[3])
+		}, 3, "does not match its hash"},
 		{"hash recomputed by hand", func(ids []int64) string {
 			return fmt.Sprintf(`UPDATE audit_entries SET reason = 'x', hash = encode(sha256('x'), 'hex') WHERE id = %d`, ids[1])
 		}, 1, "does not match its hash"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			log, pool := freshLog(t)
 			var ids []int64
 			for i := range 5 {
@@ -229,6 +244,7 @@ func TestVerifyNamesTheFirstAlteredEntry(t *testing.T) {
 }
 
 func TestListFiltersAndKeysetPaging(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	log, _ := freshLog(t)
 	var all []int64

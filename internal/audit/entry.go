@@ -2,12 +2,12 @@
 // passed validation, written ahead as pending and finalised with the
 // upstream's answer. The database refuses DELETE and any UPDATE but the one
 // finalise; each entry is chained to the previous one by SHA-256 so Verify
-// names the first entry altered by hand.
+// names the first entry altered by hand. Each entry records the format
+// version it was hashed with (format.go lists the fields of every version),
+// so adding a field never changes what an old entry's hash covers.
 package audit
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"time"
@@ -67,6 +67,7 @@ type Entry struct {
 	Hash                string          `json:"hash"`
 	PrevHash            string          `json:"prev_hash"`
 	FinalHash           string          `json:"final_hash,omitempty"`
+	FormatVersion       int             `json:"format_version"` // the audit format its hashes were made with
 }
 
 // Final is what finalising an entry records.
@@ -85,78 +86,7 @@ type Final struct {
 	Note            string
 }
 
-// startContent is what hash covers: everything recorded at the start.
-type startContent struct {
-	ID                  int64  `json:"id"`
-	SubmissionKey       string `json:"submission_key"`
-	StartedAt           string `json:"started_at"`
-	Actor               string `json:"actor"`
-	ProjectID           string `json:"project_id"`
-	Region              string `json:"region"`
-	EndpointID          string `json:"endpoint_id"`
-	EndpointServiceName string `json:"endpoint_service_name"`
-	Action              string `json:"action"`
-	Reason              string `json:"reason"`
-	RollbackOf          *int64 `json:"rollback_of"`
-	Restores            string `json:"restores"`
-	PolicyBefore        string `json:"policy_before"`
-	PolicyRequested     string `json:"policy_requested"`
-	PrevHash            string `json:"prev_hash"`
-}
-
-// finalContent is what final_hash covers: the hash and everything recorded
-// at the finalise.
-type finalContent struct {
-	Hash            string `json:"hash"`
-	Outcome         string `json:"outcome"`
-	FinishedAt      string `json:"finished_at"`
-	RequestBody     string `json:"request_body"`
-	ResponseStatus  *int   `json:"response_status"`
-	ResponseBody    string `json:"response_body"`
-	RequestID       string `json:"request_id"`
-	ErrorCode       string `json:"error_code"`
-	ErrorMessage    string `json:"error_message"`
-	ReadbackMatches *bool  `json:"readback_matches"`
-	ReadbackPolicy  string `json:"readback_policy"`
-	DurationMS      *int   `json:"duration_ms"`
-	Note            string `json:"note"`
-}
-
-// timeText is how times are hashed: UTC, microseconds (Postgres's precision).
-func timeText(t time.Time) string { return t.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano) }
-
-func sha256Hex(v any) string {
-	data, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // plain strings and numbers only
-	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
-}
-
-func (e *Entry) computeHash() string {
-	return sha256Hex(startContent{
-		ID: e.ID, SubmissionKey: e.SubmissionKey, StartedAt: timeText(e.StartedAt), Actor: e.Actor,
-		ProjectID: e.ProjectID, Region: e.Region, EndpointID: e.EndpointID, EndpointServiceName: e.EndpointServiceName,
-		Action: e.Action, Reason: e.Reason, RollbackOf: e.RollbackOf, Restores: e.Restores,
-		PolicyBefore: string(e.PolicyBefore), PolicyRequested: string(e.PolicyRequested), PrevHash: e.PrevHash,
-	})
-}
-
-func (e *Entry) computeFinalHash() string {
-	finished := ""
-	if e.FinishedAt != nil {
-		finished = timeText(*e.FinishedAt)
-	}
-	return sha256Hex(finalContent{
-		Hash: e.Hash, Outcome: e.Outcome, FinishedAt: finished, RequestBody: e.RequestBody,
-		ResponseStatus: e.ResponseStatus, ResponseBody: e.ResponseBody, RequestID: e.RequestID,
-		ErrorCode: e.ErrorCode, ErrorMessage: e.ErrorMessage, ReadbackMatches: e.ReadbackMatches,
-		ReadbackPolicy: string(e.ReadbackPolicy), DurationMS: e.DurationMS, Note: e.Note,
-	})
-}
-
-// apply records f on e as finalising does.
+// apply records f on e as finalising does, all but the final hash.
 func (e *Entry) apply(f Final) {
 	finished := f.FinishedAt.UTC().Truncate(time.Microsecond)
 	e.Outcome, e.FinishedAt = f.Outcome, &finished
@@ -174,5 +104,4 @@ func (e *Entry) apply(f Final) {
 	}
 	ms := int(f.Duration.Milliseconds())
 	e.DurationMS = &ms
-	e.FinalHash = e.computeFinalHash()
 }

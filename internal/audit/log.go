@@ -30,12 +30,13 @@ const chainLockKey int64 = 0x7670636570617564
 
 // Log is the audit log.
 type Log struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	pool   *pgxpool.Pool
+	now    func() time.Time
+	format *format
 }
 
-// New returns the Log stored behind pool.
-func New(pool *pgxpool.Pool) *Log { return &Log{pool: pool, now: time.Now} }
+// New returns the Log stored behind pool, writing CurrentFormatVersion.
+func New(pool *pgxpool.Pool) *Log { return &Log{pool: pool, now: time.Now, format: currentFormat} }
 
 // Start is what Begin records.
 type Start struct {
@@ -53,11 +54,6 @@ type Start struct {
 	PolicyRequested     string // compact JSON
 }
 
-const columns = `id, submission_key, started_at, actor, project_id, region, endpoint_id, endpoint_service_name,
-	action, reason, rollback_of, restores, policy_before, policy_requested, prev_hash, hash, outcome,
-	finished_at, request_body, response_status, response_body, request_id, error_code, error_message,
-	readback_matches, readback_policy, duration_ms, note, final_hash`
-
 // Begin commits a pending entry, chained to the newest one. It must succeed
 // before anything is sent upstream: that is what makes the log write-ahead.
 func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
@@ -66,7 +62,7 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		ProjectID: s.ProjectID, Region: s.Region, EndpointID: s.EndpointID, EndpointServiceName: s.EndpointServiceName,
 		Action: s.Action, Reason: s.Reason, RollbackOf: s.RollbackOf, Restores: s.Restores,
 		PolicyBefore: json.RawMessage(s.PolicyBefore), PolicyRequested: json.RawMessage(s.PolicyRequested),
-		Outcome: OutcomePending,
+		Outcome: OutcomePending, FormatVersion: l.format.version,
 	}
 	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, chainLockKey); err != nil {
@@ -92,15 +88,8 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('audit_entries', 'id'))`).Scan(&e.ID); err != nil {
 			return err
 		}
-		e.Hash = e.computeHash()
-		_, err = tx.Exec(ctx, `
-			INSERT INTO audit_entries (id, submission_key, started_at, actor, project_id, region, endpoint_id,
-				endpoint_service_name, action, reason, rollback_of, restores, policy_before, policy_requested,
-				prev_hash, hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-			e.ID, nullable(e.SubmissionKey), e.StartedAt, e.Actor, e.ProjectID, e.Region, e.EndpointID,
-			e.EndpointServiceName, e.Action, e.Reason, e.RollbackOf, nullable(e.Restores),
-			string(e.PolicyBefore), string(e.PolicyRequested), e.PrevHash, e.Hash)
+		e.Hash = l.format.hash(e, byHash)
+		_, err = tx.Exec(ctx, l.format.insertSQL, l.format.insertArgs(e)...)
 		return err
 	})
 	// Every append holds the chain lock, so the look-up above cannot race
@@ -120,15 +109,14 @@ func (l *Log) Finalise(ctx context.Context, e *Entry, f Final) error {
 	if f.Outcome == OutcomePending || f.Outcome == "" {
 		return errors.New("audit: finalise needs an outcome")
 	}
+	// The final hash covers the fields of the entry's own version, which
+	// may be older than this binary's.
+	if !l.format.knows(e.FormatVersion) {
+		return fmt.Errorf("audit: entry %d has format version %d, which this binary does not know", e.ID, e.FormatVersion)
+	}
 	e.apply(f)
-	tag, err := l.pool.Exec(ctx, `
-		UPDATE audit_entries SET outcome = $2, finished_at = $3, request_body = $4, response_status = $5,
-			response_body = $6, request_id = $7, error_code = $8, error_message = $9, readback_matches = $10,
-			readback_policy = $11, duration_ms = $12, note = $13, final_hash = $14
-		WHERE id = $1 AND outcome = 'pending'`,
-		e.ID, e.Outcome, e.FinishedAt, nullable(e.RequestBody), e.ResponseStatus, nullable(e.ResponseBody),
-		nullable(e.RequestID), nullable(e.ErrorCode), nullable(e.ErrorMessage), e.ReadbackMatches,
-		nullable(string(e.ReadbackPolicy)), e.DurationMS, nullable(e.Note), e.FinalHash)
+	e.FinalHash = l.format.hash(e, byFinalHash)
+	tag, err := l.pool.Exec(ctx, l.format.finaliseSQL, l.format.finaliseArgs(e)...)
 	if err != nil {
 		return fmt.Errorf("audit: finalise entry %d: %w", e.ID, err)
 	}
@@ -140,11 +128,11 @@ func (l *Log) Finalise(ctx context.Context, e *Entry, f Final) error {
 
 // Get returns one entry.
 func (l *Log) Get(ctx context.Context, id int64) (*Entry, error) {
-	rows, err := l.pool.Query(ctx, `SELECT `+columns+` FROM audit_entries WHERE id = $1`, id)
+	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries WHERE id = $1`, id)
 	if err != nil {
 		return nil, fmt.Errorf("audit: get entry %d: %w", id, err)
 	}
-	e, err := pgx.CollectExactlyOneRow(rows, scanEntry)
+	e, err := pgx.CollectExactlyOneRow(rows, l.format.scan)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -156,11 +144,11 @@ func (l *Log) Get(ctx context.Context, id int64) (*Entry, error) {
 
 // RolledBackBy returns the entries that roll back id, oldest first.
 func (l *Log) RolledBackBy(ctx context.Context, id int64) ([]*Entry, error) {
-	rows, err := l.pool.Query(ctx, `SELECT `+columns+` FROM audit_entries WHERE rollback_of = $1 ORDER BY id`, id)
+	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries WHERE rollback_of = $1 ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("audit: rollbacks of %d: %w", id, err)
 	}
-	out, err := pgx.CollectRows(rows, scanEntry)
+	out, err := pgx.CollectRows(rows, l.format.scan)
 	if err != nil {
 		return nil, fmt.Errorf("audit: rollbacks of %d: %w", id, err)
 	}
@@ -169,12 +157,12 @@ func (l *Log) RolledBackBy(ctx context.Context, id int64) ([]*Entry, error) {
 
 // Pending returns pending entries started before cutoff, oldest first.
 func (l *Log) Pending(ctx context.Context, cutoff time.Time) ([]*Entry, error) {
-	rows, err := l.pool.Query(ctx, `SELECT `+columns+` FROM audit_entries
+	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries
 		WHERE outcome = 'pending' AND started_at < $1 ORDER BY id`, cutoff)
 	if err != nil {
 		return nil, fmt.Errorf("audit: pending entries: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, scanEntry)
+	out, err := pgx.CollectRows(rows, l.format.scan)
 	if err != nil {
 		return nil, fmt.Errorf("audit: pending entries: %w", err)
 	}
@@ -206,11 +194,11 @@ func (l *Log) List(ctx context.Context, f Filter, cursor string, limit int) (Pag
 	}
 	args = append(args, limit+1)
 	rows, err := l.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM audit_entries %s ORDER BY id DESC LIMIT $%d`,
-		columns, where, len(args)), args...)
+		l.format.columns, where, len(args)), args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("audit: list: %w", err)
 	}
-	entries, err := pgx.CollectRows(rows, scanEntry)
+	entries, err := pgx.CollectRows(rows, l.format.scan)
 	if err != nil {
 		return Page{}, fmt.Errorf("audit: list: %w", err)
 	}
@@ -271,13 +259,13 @@ func (l *Log) Each(ctx context.Context, f Filter, fn func(*Entry) error) error {
 	if err != nil {
 		return err
 	}
-	rows, err := l.pool.Query(ctx, `SELECT `+columns+` FROM audit_entries `+where+` ORDER BY id DESC`, args...)
+	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries `+where+` ORDER BY id DESC`, args...)
 	if err != nil {
 		return fmt.Errorf("audit: export: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		e, err := scanEntry(rows)
+		e, err := l.format.scan(rows)
 		if err != nil {
 			return fmt.Errorf("audit: export: %w", err)
 		}
@@ -286,53 +274,4 @@ func (l *Log) Each(ctx context.Context, f Filter, fn func(*Entry) error) error {
 		}
 	}
 	return rows.Err()
-}
-
-func scanEntry(row pgx.CollectableRow) (*Entry, error) {
-	var e Entry
-	var key, restores, requestBody, responseBody, requestID, errorCode, errorMessage, readback, note, finalHash *string
-	var before, requested string
-	var status, duration *int32
-	err := row.Scan(&e.ID, &key, &e.StartedAt, &e.Actor, &e.ProjectID, &e.Region, &e.EndpointID, &e.EndpointServiceName,
-		&e.Action, &e.Reason, &e.RollbackOf, &restores, &before, &requested, &e.PrevHash, &e.Hash, &e.Outcome,
-		&e.FinishedAt, &requestBody, &status, &responseBody, &requestID, &errorCode, &errorMessage,
-		&e.ReadbackMatches, &readback, &duration, &note, &finalHash)
-	if err != nil {
-		return nil, err
-	}
-	e.StartedAt = e.StartedAt.UTC()
-	if e.FinishedAt != nil {
-		t := e.FinishedAt.UTC()
-		e.FinishedAt = &t
-	}
-	e.SubmissionKey, e.Restores = deref(key), deref(restores)
-	e.PolicyBefore, e.PolicyRequested = json.RawMessage(before), json.RawMessage(requested)
-	e.RequestBody, e.ResponseBody, e.RequestID = deref(requestBody), deref(responseBody), deref(requestID)
-	e.ErrorCode, e.ErrorMessage, e.Note, e.FinalHash = deref(errorCode), deref(errorMessage), deref(note), deref(finalHash)
-	if r := deref(readback); r != "" {
-		e.ReadbackPolicy = json.RawMessage(r)
-	}
-	if status != nil {
-		s := int(*status)
-		e.ResponseStatus = &s
-	}
-	if duration != nil {
-		d := int(*duration)
-		e.DurationMS = &d
-	}
-	return &e, nil
-}
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -1,0 +1,442 @@
+package audit
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/vpcep-console/vpcep-console/internal/testdb"
+	"github.com/vpcep-console/vpcep-console/migrations"
+)
+
+// migrateTo applies the migrations in fsys up to version, or all of them
+// when version is 0.
+func migrateTo(t *testing.T, pool *pgxpool.Pool, fsys fs.FS, version int64) {
+	t.Helper()
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if version == 0 {
+		_, err = p.Up(context.Background())
+	} else {
+		_, err = p.UpTo(context.Background(), version)
+	}
+	if err != nil {
+		t.Fatalf("migrate to %d: %v", version, err)
+	}
+}
+
+// v1ChainDB is a database at schema version 3, the last before format
+// versions, loaded with testdata/chain_v1.sql, then migrated to the latest
+// schema: entries 1 to 7, written by the code before versions, #6 pending.
+func v1ChainDB(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	url := testdb.Empty(t)
+	pool := testdb.Pool(t, url)
+	migrateTo(t, pool, migrations.FS, 3)
+	dump, err := os.ReadFile("testdata/chain_v1.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A connection of its own: the dump empties search_path.
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, string(dump)); err != nil {
+		t.Fatalf("load chain_v1.sql: %v", err)
+	}
+	migrateTo(t, pool, migrations.FS, 0)
+	return pool
+}
+
+func testStart(actor, reason string) Start {
+	return Start{Actor: actor, ProjectID: "p1", Region: "cn-north-4", EndpointID: "ep-1", EndpointServiceName: "com.example.obs",
+		Action: ActionUpdate, Reason: reason, PolicyBefore: "null", PolicyRequested: `[{"Effect":"Allow","Resource":["*"]}]`}
+}
+
+func testFinal() Final {
+	yes := true
+	return Final{Outcome: OutcomeSucceeded, FinishedAt: time.Now(), RequestBody: "{}\n", ResponseStatus: 200,
+		ReadbackMatches: &yes, ReadbackPolicy: "[]", Duration: 3 * time.Millisecond, Note: "<done> & dusted"}
+}
+
+// continueChain carries the v1 chain on with l: it finalises the pending
+// #6 (as the version 1 entry it is), then writes #8, finalised, and #9,
+// left pending, at l's version.
+func continueChain(t *testing.T, l *Log) {
+	t.Helper()
+	ctx := context.Background()
+	pending, err := l.Pending(ctx, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil || len(pending) != 1 || pending[0].ID != 6 {
+		t.Fatalf("Pending = %v, %v; want #6", pending, err)
+	}
+	if err := l.Finalise(ctx, pending[0], testFinal()); err != nil {
+		t.Fatal(err)
+	}
+	e8, err := l.Begin(ctx, testStart("erin", "after the upgrade <v2>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Finalise(ctx, e8, testFinal()); err != nil {
+		t.Fatal(err)
+	}
+	e9, err := l.Begin(ctx, testStart("frank", "pending across an upgrade"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e8.ID != 8 || e9.ID != 9 {
+		t.Fatalf("new entries are #%d and #%d, want #8 and #9", e8.ID, e9.ID)
+	}
+}
+
+// goldenContent reads testdata/chain_v1_content.txt: "<id> <hash column>"
+// to the JSON the code before versions hashed.
+func goldenContent(t *testing.T) map[string]string {
+	t.Helper()
+	f, err := os.Open("testdata/chain_v1_content.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
+			id, rest, _ := strings.Cut(line, " ")
+			col, content, _ := strings.Cut(rest, " ")
+			out[id+" "+col] = content
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func verifyOK(t *testing.T, l *Log, checked int) {
+	t.Helper()
+	r, err := l.Verify(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(VerifyResult{Checked: checked}, r); diff != "" {
+		t.Fatalf("Verify mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestChainV1(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := v1ChainDB(t)
+	l := New(pool)
+	verifyOK(t, l, 7)
+
+	// Version 1 hashes exactly the bytes the code before versions did.
+	golden := goldenContent(t)
+	got := map[string]string{}
+	for id := int64(1); id <= 7; id++ {
+		e, err := l.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.FormatVersion != 1 {
+			t.Errorf("entry %d has format version %d, want 1", id, e.FormatVersion)
+		}
+		key := strconv.FormatInt(e.ID, 10)
+		got[key+" hash"] = string(l.format.content(e, byHash))
+		if e.Outcome != OutcomePending {
+			got[key+" final_hash"] = string(l.format.content(e, byFinalHash))
+		}
+	}
+	if diff := cmp.Diff(golden, got); diff != "" {
+		t.Errorf("hashed content mismatch (-want +got):\n%s", diff)
+	}
+
+	continueChain(t, l)
+	verifyOK(t, l, 9)
+	versions := map[int64]int{}
+	if err := l.Each(ctx, Filter{}, func(e *Entry) error { versions[e.ID] = e.FormatVersion; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]int{1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1, 7: 1, 8: CurrentFormatVersion, 9: CurrentFormatVersion}
+	if diff := cmp.Diff(want, versions); diff != "" {
+		t.Errorf("format versions mismatch (-want +got):\n%s", diff)
+	}
+	e7, _ := l.Get(ctx, 7)
+	if e8, _ := l.Get(ctx, 8); e8.PrevHash != e7.Hash {
+		t.Errorf("#8's prev_hash %s is not #7's hash %s", e8.PrevHash, e7.Hash)
+	}
+}
+
+// tamper runs sql past the append-only trigger, as someone holding the
+// database's keys could.
+func tamper(t *testing.T, pool *pgxpool.Pool, sql string) {
+	t.Helper()
+	_, err := pool.Exec(context.Background(), `ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only; `+
+		sql+`; ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_append_only`)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func TestChainV1Tampered(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		sql     string
+		bad     int64
+		problem string
+	}{
+		{"reason of a v1 entry", `UPDATE audit_entries SET reason = '<a&b> approved' WHERE id = 5`, 5, "does not match its hash"},
+		{"error of a v1 entry", `UPDATE audit_entries SET error_message = NULL WHERE id = 2`, 2, "outcome fields"},
+		{"outcome of the v1 entry finalised since", `UPDATE audit_entries SET note = 'x' WHERE id = 6`, 6, "outcome fields"},
+		{"a v1 entry raised to v2", `UPDATE audit_entries SET format_version = 2 WHERE id = 3`, 3, "does not match its hash"},
+		{"a v2 entry lowered to v1", `UPDATE audit_entries SET format_version = 1 WHERE id = 8`, 8, "does not match its hash"},
+		{"a version no binary wrote", `UPDATE audit_entries SET format_version = 7 WHERE id = 9`, 9, "format_version 7 is not one this binary knows"},
+		{"reason of a v2 entry", `UPDATE audit_entries SET reason = 'x' WHERE id = 9`, 9, "does not match its hash"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pool := v1ChainDB(t)
+			l := New(pool)
+			continueChain(t, l)
+			tamper(t, pool, tt.sql)
+			r, err := l.Verify(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.BadEntry != tt.bad || !strings.Contains(r.Problem, tt.problem) {
+				t.Errorf("Verify = %+v, want entry %d (%s)", r, tt.bad, tt.problem)
+			}
+		})
+	}
+}
+
+// sideTable keeps a field for which Entry has no Go field, as a test's
+// format needs: one value per *Entry, filled on first use.
+type sideTable struct {
+	mu   sync.Mutex
+	m    map[*Entry]*string
+	fill func(*Entry) string
+}
+
+func (s *sideTable) get(e *Entry) *string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.m[e]
+	if !ok {
+		p = new(string)
+		*p = s.fill(e)
+		s.m[e] = p
+	}
+	return p
+}
+
+// nextVersionMigrations are the real migrations and then
+// testdata/migrations: the schema of a version 3 that does not exist.
+func nextVersionMigrations(t *testing.T) fs.FS {
+	t.Helper()
+	out := fstest.MapFS{}
+	for _, dir := range []fs.FS{migrations.FS, os.DirFS("testdata/migrations")} {
+		names, err := fs.Glob(dir, "*.sql")
+		if err != nil || len(names) == 0 {
+			t.Fatalf("migrations: %v, %v", names, err)
+		}
+		for _, name := range names {
+			data, err := fs.ReadFile(dir, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[name] = &fstest.MapFile{Data: data}
+		}
+	}
+	return out
+}
+
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func TestAFieldOfTheNextVersion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := v1ChainDB(t)
+	v2 := New(pool)
+	continueChain(t, v2)
+	migrateTo(t, pool, nextVersionMigrations(t), 0)
+
+	// Version 3 adds requested_sha256, written at the start. Entry has no
+	// Go field for it here, so it lives beside the entries.
+	side := &sideTable{m: map[*Entry]*string{}, fill: func(e *Entry) string { return sha256Hex(e.PolicyRequested) }}
+	fields := append(slices.Clone(entryFields), field{"requested_sha256", 3, atStart, byHash, textColumn{side.get, false}})
+	v3 := &Log{pool: pool, now: time.Now, format: newFormat(3, fields)}
+
+	// Entries of versions 1 and 2 verify under version 3 as they did.
+	verifyOK(t, v3, 9)
+
+	// #9 was begun at version 2, so it is finalised as version 2.
+	e9, err := v3.Get(ctx, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v3.Finalise(ctx, e9, testFinal()); err != nil {
+		t.Fatal(err)
+	}
+	if e9.FormatVersion != 2 {
+		t.Errorf("#9 is version %d after finalising, want 2", e9.FormatVersion)
+	}
+
+	e10, err := v3.Begin(ctx, testStart("grace", "version 3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v3.Finalise(ctx, e10, testFinal()); err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := pool.QueryRow(ctx, `SELECT requested_sha256 FROM audit_entries WHERE id = $1`, e10.ID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if e10.FormatVersion != 3 || stored != sha256Hex(e10.PolicyRequested) {
+		t.Errorf("#%d: version %d, requested_sha256 %q", e10.ID, e10.FormatVersion, stored)
+	}
+	if !strings.Contains(string(v3.format.content(e10, byHash)), `"requested_sha256":"`+stored+`"`) {
+		t.Errorf("version 3 hash content does not cover requested_sha256: %s", v3.format.content(e10, byHash))
+	}
+	verifyOK(t, v3, 10)
+
+	// The trigger keeps the new start column as it is, unedited.
+	checkOnlyFinaliseFieldsChange(t, v3, pool)
+
+	// The version 2 binary does not take a version 3 entry for altered.
+	r, err := v2.Verify(ctx)
+	if err != nil || r.BadEntry != e10.ID || !strings.Contains(r.Problem, "format_version 3 is not one this binary knows") {
+		t.Errorf("Verify at version 2 = %+v, %v", r, err)
+	}
+
+	// A version 2 entry's hash does not cover the new column; a version 3
+	// entry's does.
+	tamper(t, pool, `UPDATE audit_entries SET requested_sha256 = 'forged' WHERE id = 8`)
+	verifyOK(t, v3, 11)
+	tamper(t, pool, `UPDATE audit_entries SET requested_sha256 = 'forged' WHERE id = 10`)
+	r, err = v3.Verify(ctx)
+	if err != nil || r.BadEntry != e10.ID || !strings.Contains(r.Problem, "does not match its hash") {
+		t.Errorf("Verify after forging #10's requested_sha256 = %+v, %v", r, err)
+	}
+}
+
+// checkOnlyFinaliseFieldsChange tries, on a new pending entry, a finalise
+// that also changes each field of l's format in turn: the trigger must
+// refuse it for every start field and allow it for every finalise field.
+func checkOnlyFinaliseFieldsChange(t *testing.T, l *Log, pool *pgxpool.Pool) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := l.Begin(ctx, testStart("mallory", "to be finalised in many ways"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{}
+	rows, err := pool.Query(ctx, `SELECT column_name, data_type FROM information_schema.columns
+		WHERE table_schema = 'public' AND table_name = 'audit_entries'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			t.Fatal(err)
+		}
+		types[name] = typ
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range l.format.fields {
+		var changed string
+		switch types[f.name] {
+		case "text":
+			changed = `coalesce(` + f.name + `, '') || 'x'`
+		case "bigint", "integer", "smallint":
+			changed = `coalesce(` + f.name + `, 0) + 1`
+		case "timestamp with time zone":
+			changed = `coalesce(` + f.name + `, now()) + interval '1 second'`
+		case "boolean":
+			changed = `NOT coalesce(` + f.name + `, false)`
+		default:
+			t.Fatalf("column %s has type %q", f.name, types[f.name])
+		}
+		sql := `UPDATE audit_entries SET outcome = 'failed', finished_at = now(), final_hash = 'x'`
+		if !slices.Contains([]string{"outcome", "finished_at", "final_hash"}, f.name) {
+			sql += `, ` + f.name + ` = ` + changed
+		}
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = tx.Exec(ctx, sql+` WHERE id = $1`, e.ID)
+		_ = tx.Rollback(ctx)
+		switch {
+		case f.written == atStart && (err == nil || !strings.Contains(err.Error(), "recorded at the start ("+f.name+")")):
+			t.Errorf("finalising and changing start field %s: %v", f.name, err)
+		case f.written == atFinalise && err != nil:
+			t.Errorf("finalising field %s: %v", f.name, err)
+		}
+	}
+}
+
+func TestOnlyFinaliseFieldsChange(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t, testdb.Migrated(t))
+	checkOnlyFinaliseFieldsChange(t, New(pool), pool)
+}
+
+func TestFormatVersionMigrationDown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := v1ChainDB(t)
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// With only version 1 entries, down and up again lose nothing.
+	if _, err := p.DownTo(ctx, 3); err != nil {
+		t.Fatalf("down to 3 with version 1 entries only: %v", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l := New(pool)
+	verifyOK(t, l, 7)
+	continueChain(t, l)
+	if _, err := p.DownTo(ctx, 3); err == nil || !strings.Contains(err.Error(), "format version 2 or later exist") {
+		t.Fatalf("down to 3 with version 2 entries: %v", err)
+	}
+	verifyOK(t, l, 9)
+}
