@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vpcep-console/vpcep-console/internal/sqlwhere"
 )
 
 // ErrNotFound is returned for an entry id that does not exist.
@@ -185,20 +186,20 @@ type Page struct {
 }
 
 // List returns up to limit entries matching f, newest first, after cursor
-// (a NextCursor from the previous page). Paging is by keyset on id, so a
-// deep page costs the same as the first.
+// (a NextCursor from the previous page).
 func (l *Log) List(ctx context.Context, f Filter, cursor string, limit int) (Page, error) {
-	where, args, err := f.where(cursor)
-	if err != nil {
-		return Page{}, err
+	var before int64
+	if cursor != "" {
+		id, err := strconv.ParseInt(cursor, 10, 64)
+		if err != nil || id <= 0 {
+			return Page{}, ErrBadCursor
+		}
+		before = id
 	}
-	args = append(args, limit+1)
-	rows, err := l.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM audit_entries %s ORDER BY id DESC LIMIT $%d`,
-		l.format.columns, where, len(args)), args...)
-	if err != nil {
-		return Page{}, fmt.Errorf("audit: list: %w", err)
+	if limit < 1 {
+		return Page{}, fmt.Errorf("audit: list: limit %d is not positive", limit)
 	}
-	entries, err := pgx.CollectRows(rows, l.format.scan)
+	entries, err := l.page(ctx, f, before, limit+1)
 	if err != nil {
 		return Page{}, fmt.Errorf("audit: list: %w", err)
 	}
@@ -214,64 +215,67 @@ func (l *Log) List(ctx context.Context, f Filter, cursor string, limit int) (Pag
 // ErrBadCursor is returned for a cursor that List did not make.
 var ErrBadCursor = errors.New("audit: invalid cursor")
 
-func (f Filter) where(cursor string) (string, []any, error) {
-	var conds []string
-	var args []any
-	add := func(cond string, arg any) {
-		args = append(args, arg)
-		conds = append(conds, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
-	}
-	if f.EndpointID != "" {
-		add("endpoint_id = $?", f.EndpointID)
-	}
-	if f.Actor != "" {
-		add("actor = $?", f.Actor)
-	}
-	if f.Action != "" {
-		add("action = $?", f.Action)
-	}
-	if f.Outcome != "" {
-		add("outcome = $?", f.Outcome)
-	}
-	if !f.From.IsZero() {
-		add("started_at >= $?", f.From)
-	}
-	if !f.To.IsZero() {
-		add("started_at < $?", f.To)
-	}
-	if cursor != "" {
-		id, err := strconv.ParseInt(cursor, 10, 64)
-		if err != nil || id <= 0 {
-			return "", nil, ErrBadCursor
-		}
-		add("id < $?", id)
-	}
-	if len(conds) == 0 {
-		return "", args, nil
-	}
-	return "WHERE " + strings.Join(conds, " AND "), args, nil
-}
+// eachBatch is how many entries Each reads per query.
+const eachBatch = 500
 
-// Each calls fn for every entry matching f, newest first, reading rows as
-// they come: exports stream without holding the log in memory.
+// Each calls fn for every entry matching f, newest first. It reads a page
+// at a time and holds no connection while fn runs, so an export streams to
+// a slow client without holding the log in memory or a query open.
 func (l *Log) Each(ctx context.Context, f Filter, fn func(*Entry) error) error {
-	where, args, err := f.where("")
-	if err != nil {
-		return err
-	}
-	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries `+where+` ORDER BY id DESC`, args...)
-	if err != nil {
-		return fmt.Errorf("audit: export: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		e, err := l.format.scan(rows)
+	var before int64
+	for {
+		entries, err := l.page(ctx, f, before, eachBatch)
 		if err != nil {
 			return fmt.Errorf("audit: export: %w", err)
 		}
-		if err := fn(e); err != nil {
-			return err
+		for _, e := range entries {
+			if err := fn(e); err != nil {
+				return err
+			}
 		}
+		if len(entries) < eachBatch {
+			return nil
+		}
+		before = entries[len(entries)-1].ID
 	}
-	return rows.Err()
+}
+
+// page returns up to limit entries matching f with ids below before (0:
+// from the newest), newest first: the one keyset query behind List and
+// Each. Each filter has an index ending in id, so a deep page costs what
+// the first does.
+func (l *Log) page(ctx context.Context, f Filter, before int64, limit int) ([]*Entry, error) {
+	w := f.where()
+	if before > 0 {
+		w.Add("id < $?", before)
+	}
+	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries `+w.Clause()+
+		` ORDER BY id DESC LIMIT `+w.Param(limit), w.Args()...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, l.format.scan)
+}
+
+func (f Filter) where() *sqlwhere.Where {
+	var w sqlwhere.Where
+	if f.EndpointID != "" {
+		w.Add("endpoint_id = $?", f.EndpointID)
+	}
+	if f.Actor != "" {
+		w.Add("actor = $?", f.Actor)
+	}
+	if f.Action != "" {
+		w.Add("action = $?", f.Action)
+	}
+	if f.Outcome != "" {
+		w.Add("outcome = $?", f.Outcome)
+	}
+	if !f.From.IsZero() {
+		w.Add("started_at >= $?", f.From)
+	}
+	if !f.To.IsZero() {
+		w.Add("started_at < $?", f.To)
+	}
+	return &w
 }
