@@ -17,14 +17,14 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
+	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/testapp"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
 )
 
-var dbURL string
-
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m, &dbURL)) }
+// Every console has a database of its own; TestMain finds the server once.
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m, new(string))) }
 
 // browser starts headless Chromium, or fails the test saying what to install.
 func browser(t *testing.T) context.Context {
@@ -79,9 +79,9 @@ func signIn(t *testing.T, ctx context.Context, base string) {
 }
 
 // console serves the whole console over real HTTP against the simulator.
-func console(t *testing.T) (string, *vpcepsim.Server) {
+func console(t *testing.T) (string, *simtest.Upstream) {
 	t.Helper()
-	c := testapp.New(t, testapp.Options{DBURL: dbURL, Deps: func(d *handlers.Deps) {
+	c := testapp.New(t, testapp.Options{Deps: func(d *handlers.Deps) {
 		d.CookieSecure = false // plain http, as the local demo
 		d.Demo, d.PerPage = true, 10
 	}})
@@ -121,6 +121,7 @@ func waitRows(t *testing.T, ctx context.Context, want int, check func(string) bo
 }
 
 func TestBrowseFilterPageAndOpenAnEndpoint(t *testing.T) {
+	t.Parallel()
 	base, sim := console(t)
 	ctx := browser(t)
 	signIn(t, ctx, base)
@@ -214,6 +215,7 @@ func TestBrowseFilterPageAndOpenAnEndpoint(t *testing.T) {
 }
 
 func TestUpstreamErrorPageInTheBrowser(t *testing.T) {
+	t.Parallel()
 	base, sim := console(t)
 	ctx := browser(t)
 	signIn(t, ctx, base)

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
 )
 
 // shot saves a full-page screenshot of the current step under the test's
@@ -58,16 +56,11 @@ func textOf(sel string) string {
 // gateway endpoint, change a statement in the structured editor, preview
 // the diff, apply, find the entry in /audit, and roll it back.
 func TestEditApplyAndRollBackInTheBrowser(t *testing.T) {
+	t.Parallel()
 	base, sim := console(t)
 	ctx := browser(t)
 	signIn(t, ctx, base)
-	var ep *vpcepsim.Endpoint
-	for _, e := range sim.Endpoints() {
-		if e.Service.PolicyKind == vpcepsim.PolicyStatementKind && len(e.Statements) == 2 {
-			ep = e
-			break
-		}
-	}
+	ep := sim.Gateway(t, 2)
 	original := ep.Statements
 
 	// The endpoint, then its editor.

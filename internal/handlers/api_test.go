@@ -41,6 +41,7 @@ func (r apiResponse) errField(k string) any {
 }
 
 func TestAPIEndpoints(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
 	a.refresh(t)
 	seen := 0
@@ -70,7 +71,7 @@ func TestAPIEndpoints(t *testing.T) {
 			t.Errorf("%s: %d %.300s", bad, r.code, r.raw)
 		}
 	}
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	r = a.api(t, "GET", "/api/v1/endpoints/"+ep.ID, "", nil)
 	if r.code != 200 || len(r.body["fingerprint"].(string)) != 64 || r.body["enable_status"] != "enable" || r.body["editable"] != true {
 		t.Errorf("endpoint: %d %.300s", r.code, r.raw)
@@ -84,8 +85,9 @@ func TestAPIEndpoints(t *testing.T) {
 }
 
 func TestAPIUpdateAndRollback(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	path := "/api/v1/endpoints/" + ep.ID + "/policy"
 	fp := a.api(t, "GET", "/api/v1/endpoints/"+ep.ID, "", nil).body["fingerprint"].(string)
 
@@ -106,7 +108,7 @@ func TestAPIUpdateAndRollback(t *testing.T) {
 		t.Errorf("entry %v, warnings %v", entry["outcome"], r.body["warnings"])
 	}
 	// A retry with the same Idempotency-Key makes no second change.
-	if r := a.api(t, "PUT", path, body, map[string]string{"Idempotency-Key": "run-42"}); r.code != 409 || r.errField("code") != "duplicate_submission" || a.puts() != 1 {
+	if r := a.api(t, "PUT", path, body, map[string]string{"Idempotency-Key": "run-42"}); r.code != 409 || r.errField("code") != "duplicate_submission" || a.sim.Puts() != 1 {
 		t.Errorf("retry: %d %s", r.code, r.raw)
 	}
 	// The old fingerprint is now stale.
@@ -137,8 +139,9 @@ func TestAPIUpdateAndRollback(t *testing.T) {
 }
 
 func TestAPIRejectsMalformedPolicies(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	path := "/api/v1/endpoints/" + ep.ID + "/policy"
 	for _, tt := range policytest.MalformedPolicies {
 		t.Run(tt.Name, func(t *testing.T) {
@@ -173,14 +176,15 @@ func TestAPIRejectsMalformedPolicies(t *testing.T) {
 			t.Errorf("%s: %d %s", name, r.code, r.raw)
 		}
 	}
-	if a.puts() != 0 {
+	if a.sim.Puts() != 0 {
 		t.Fatal("something was sent")
 	}
 }
 
 func TestAPIUpstreamFailure(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	a.sim.FailRoute(vpcepsim.RouteUpdatePolicy, vpcepsim.Fault{Status: 500, Code: "EndPoint.0001", Message: "System error. Please retry."})
 	r := a.api(t, "PUT", "/api/v1/endpoints/"+ep.ID+"/policy",
 		`{"policy_statement": [{"Effect": "Allow", "Action": ["obs:object:GetObject"], "Resource": ["obs:*:*:object:a/*"]}], "reason": "r"}`, nil)
@@ -202,8 +206,9 @@ func TestAPIUpstreamFailure(t *testing.T) {
 // The status follows what was recorded: a change the upstream applied but
 // whose answer was lost is proven by the read-back, so it is a success.
 func TestAPIStatusFollowsTheRecordedOutcome(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	path := "/api/v1/endpoints/" + ep.ID + "/policy"
 	body := func(bucket string) string {
 		return `{"policy_statement": [{"Effect": "Allow", "Action": ["obs:object:GetObject"], "Resource": ["obs:*:*:object:` + bucket + `/*"]}], "reason": "r"}`

@@ -41,6 +41,7 @@ func seedEntries(t *testing.T, a *app, n int) []*audit.Entry {
 }
 
 func TestAuditListFiltersAndPages(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
 	seedEntries(t, a, 120)
 
@@ -101,6 +102,7 @@ func TestAuditListFiltersAndPages(t *testing.T) {
 }
 
 func TestAuditExports(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
 	seedEntries(t, a, 30)
 

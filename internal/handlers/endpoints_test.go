@@ -15,6 +15,7 @@ import (
 )
 
 func TestRootRedirectsToEndpoints(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	r := a.get(t, "/")
 	if r.Code != http.StatusFound || r.Header().Get("Location") != "/endpoints" {
@@ -23,6 +24,7 @@ func TestRootRedirectsToEndpoints(t *testing.T) {
 }
 
 func TestListEndpoints(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
 	a.refresh(t)
 	all := a.sim.Endpoints()
@@ -93,6 +95,7 @@ func TestListEndpoints(t *testing.T) {
 }
 
 func TestListPagingKeepsFilters(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)), withPerPage(5))
 	a.refresh(t)
 	r := a.get(t, "/endpoints?type=interface&page=2")
@@ -129,6 +132,7 @@ func TestListPagingKeepsFilters(t *testing.T) {
 }
 
 func TestListHTMXGetsOnlyTheResults(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	r := a.do(t, http.MethodGet, "/endpoints?type=gateway", nil, htmx())
 	if r.Code != http.StatusOK || strings.Contains(r.Body.String(), "<html") || r.doc.Find("#endpoint-results").Length() != 1 {
@@ -143,6 +147,7 @@ func TestListHTMXGetsOnlyTheResults(t *testing.T) {
 }
 
 func TestListRejectsBadFilters(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	for query, want := range map[string]string{
 		"type=router":                   `The type filter must be "gateway" or "interface".`,
@@ -158,6 +163,7 @@ func TestListRejectsBadFilters(t *testing.T) {
 }
 
 func TestListBeforeFirstRefresh(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
 	r := a.get(t, "/endpoints")
 	if r.Code != http.StatusOK || !strings.Contains(r.text(testid("empty")), "has not been loaded") {
@@ -166,6 +172,7 @@ func TestListBeforeFirstRefresh(t *testing.T) {
 }
 
 func TestRefresh(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
 	form := url.Values{"type": {"gateway"}, "q": {"obs"}, "status": {""}, "vpc": {""}, "page": {"1"}}
 
@@ -214,6 +221,7 @@ func TestRefresh(t *testing.T) {
 }
 
 func TestShowEndpoint(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	var gw *vpcepsim.Endpoint
 	for _, ep := range a.sim.Endpoints() {
@@ -248,6 +256,7 @@ func TestShowEndpoint(t *testing.T) {
 }
 
 func TestShowEndpointFailures(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	id := a.sim.Endpoints()[0].ID
 
@@ -287,6 +296,7 @@ func TestShowEndpointFailures(t *testing.T) {
 }
 
 func TestWrongCredentialsShowAPIGWError(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withClient(func(c *vpcep.Config) { c.SK = strings.Repeat("Z", 40) }))
 	r := a.get(t, "/endpoints/"+a.sim.Endpoints()[0].ID)
 	if r.Code != http.StatusBadGateway {
@@ -299,7 +309,7 @@ func TestWrongCredentialsShowAPIGWError(t *testing.T) {
 			r.text(testid("upstream-code")), r.text(testid("upstream-request-id")))
 	}
 	// Neither the page nor the log shows a secret.
-	for _, secret := range []string{strings.Repeat("Z", 40), a.sk} {
+	for _, secret := range []string{strings.Repeat("Z", 40), a.sim.SK} {
 		if strings.Contains(r.Body.String(), secret) || strings.Contains(a.logs.String(), secret) {
 			t.Errorf("secret %q leaked", secret)
 		}
@@ -307,6 +317,7 @@ func TestWrongCredentialsShowAPIGWError(t *testing.T) {
 }
 
 func TestUnreachableUpstream(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withClient(func(c *vpcep.Config) { c.Endpoint = "http://127.0.0.1:1" }))
 	r := a.get(t, "/endpoints/"+a.sim.Endpoints()[0].ID)
 	if r.Code != http.StatusBadGateway || r.text(testid("error-heading")) != "The VPCEP API could not be reached" ||

@@ -21,6 +21,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
+	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/testapp"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
@@ -28,17 +29,16 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
 )
 
-var dbURL string
-
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m, &dbURL)) }
+// Every app has a database of its own (testdb.Migrated), so tests run in
+// parallel; TestMain finds the server once.
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m, new(string))) }
 
 const projectID = testapp.ProjectID
 
 // app is the console wired as main wires it, against a simulator over HTTP
 // and a real database.
 type app struct {
-	sim       *vpcepsim.Server
-	ak, sk    string
+	sim       *simtest.Upstream
 	store     *store.Store
 	auth      *auth.Store
 	name      string            // the account signed in
@@ -53,7 +53,7 @@ type app struct {
 type option func(*appConfig)
 
 type appConfig struct {
-	dbURL     string
+	dbURL     string // "" for a database of the app's own
 	perPage   int
 	endpoints []*vpcepsim.Endpoint
 	clientCfg func(*vpcep.Config)
@@ -73,7 +73,7 @@ func withTLS() option                             { return func(c *appConfig) { 
 
 func newApp(t testing.TB, opts ...option) *app {
 	t.Helper()
-	cfg := appConfig{dbURL: dbURL, endpoints: vpcepsim.DemoEndpoints(1, time.Now()), role: auth.Editor}
+	cfg := appConfig{endpoints: vpcepsim.DemoEndpoints(1, time.Now()), role: auth.Editor}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -81,7 +81,7 @@ func newApp(t testing.TB, opts ...option) *app {
 		DBURL: cfg.dbURL, Endpoints: cfg.endpoints, Client: cfg.clientCfg,
 		Deps: func(d *handlers.Deps) { d.TrustedProxies, d.TLS, d.PerPage = cfg.proxies, cfg.tls, cfg.perPage },
 	})
-	a := &app{sim: c.Sim, ak: c.AK, sk: c.SK, store: c.Store, audit: c.Audit, pool: c.Pool, auth: c.Auth,
+	a := &app{sim: c.Sim, store: c.Store, audit: c.Audit, pool: c.Pool, auth: c.Auth,
 		refresher: c.Refresher, handler: c.Handler, logs: c.Logs, cookies: map[string]string{}}
 	if cfg.role != "" {
 		a.signIn(t, a.account(t, cfg.role))

@@ -11,6 +11,7 @@ import (
 )
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
 	if r := a.get(t, "/healthz"); r.Code != http.StatusOK {
 		t.Fatalf("healthz %d", r.Code)
@@ -39,6 +40,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestReadinessRefusesABehindSchema(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Empty(t)), signedOut())
 	r := a.get(t, "/readyz")
 	if r.Code != http.StatusServiceUnavailable || !strings.Contains(r.Body.String(), "schema is behind") {
@@ -47,6 +49,7 @@ func TestReadinessRefusesABehindSchema(t *testing.T) {
 }
 
 func TestStaticAssetsAndHeaders(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	r := a.get(t, "/static/vendor/htmx/htmx.min.js?v=1")
 	if r.Code != http.StatusOK || !strings.Contains(r.Header().Get("Cache-Control"), "immutable") || r.Body.Len() < 10000 {

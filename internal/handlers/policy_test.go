@@ -16,7 +16,6 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/policy/policytest"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
-	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
 )
 
@@ -50,41 +49,6 @@ func formValues(t *testing.T, r response, sel string) url.Values {
 	return v
 }
 
-// gatewayWithPolicy is an editable demo endpoint with two statements.
-func gatewayWithPolicy(t *testing.T, a *app) *vpcepsim.Endpoint {
-	t.Helper()
-	for _, ep := range a.sim.Endpoints() {
-		if ep.Service.PolicyKind == vpcepsim.PolicyStatementKind && len(ep.Statements) == 2 {
-			return ep
-		}
-	}
-	t.Fatal("no editable demo endpoint")
-	return nil
-}
-
-func (a *app) live(t *testing.T, id string) policy.Policy {
-	t.Helper()
-	ep, ok := a.sim.Endpoint(id)
-	if !ok {
-		t.Fatal("endpoint gone")
-	}
-	var p policy.Policy
-	for _, s := range ep.Statements {
-		p = append(p, vpcep.PolicyStatement{Effect: s.Effect, Action: s.Action, Resource: s.Resource, Condition: s.Condition, Sid: s.Sid})
-	}
-	return p
-}
-
-func (a *app) puts() int {
-	n := 0
-	for _, r := range a.sim.Requests() {
-		if r.Method == http.MethodPut {
-			n++
-		}
-	}
-	return n
-}
-
 func post(t *testing.T, a *app, target string, v url.Values) response {
 	t.Helper()
 	return a.do(t, http.MethodPost, target, v, nil)
@@ -94,10 +58,11 @@ func post(t *testing.T, a *app, target string, v url.Values) response {
 // would: edit in the structured view, preview, apply, read the entry, roll
 // it back.
 func TestEditPreviewApplyRollBack(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
 	a.refresh(t)
-	ep := gatewayWithPolicy(t, a)
-	original := a.live(t, ep.ID)
+	ep := a.sim.Gateway(t, 2)
+	original := a.sim.Live(t, ep.ID)
 
 	edit := a.get(t, "/endpoints/"+ep.ID+"/policy/edit")
 	if edit.Code != http.StatusOK || edit.doc.Find(testid("statement-block")).Length() != 2 {
@@ -119,7 +84,7 @@ func TestEditPreviewApplyRollBack(t *testing.T) {
 	if len(added) != 1 || added[0] != `+ "obs:object:AbortMultipartUpload",` {
 		t.Errorf("added lines: %q", added)
 	}
-	if a.puts() != 0 {
+	if a.sim.Puts() != 0 {
 		t.Fatal("preview sent something")
 	}
 
@@ -132,7 +97,7 @@ func TestEditPreviewApplyRollBack(t *testing.T) {
 	if entry.text(testid("entry-outcome")) != "succeeded" || entry.text(testid("banner")) == "" || entry.doc.Find(testid("rollback")).Length() != 1 {
 		t.Fatalf("entry page: %q", entry.text(testid("entry-outcome")))
 	}
-	if got := a.live(t, ep.ID); !strings.Contains(policy.CanonicalJSON(got), "AbortMultipartUpload") {
+	if got := a.sim.Live(t, ep.ID); !strings.Contains(policy.CanonicalJSON(got), "AbortMultipartUpload") {
 		t.Fatalf("live policy not changed: %s", policy.CanonicalJSON(got))
 	}
 	// The inventory shows the change at once, without waiting for a refresh.
@@ -151,7 +116,7 @@ func TestEditPreviewApplyRollBack(t *testing.T) {
 	if done.Code != http.StatusSeeOther {
 		t.Fatalf("rollback: %d %s", done.Code, done.text("h1"))
 	}
-	if !policy.Equal(a.live(t, ep.ID), original) {
+	if !policy.Equal(a.sim.Live(t, ep.ID), original) {
 		t.Fatal("rollback did not restore the original policy")
 	}
 	rolled := a.get(t, done.Header().Get("Location"))
@@ -178,8 +143,9 @@ func TestEditPreviewApplyRollBack(t *testing.T) {
 }
 
 func TestEditorRejectsMalformedJSON(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	edit := a.get(t, "/endpoints/"+ep.ID+"/policy/edit")
 	base := formValues(t, edit, "#policy-editor")
 	for _, tt := range policytest.MalformedPolicies {
@@ -206,14 +172,15 @@ func TestEditorRejectsMalformedJSON(t *testing.T) {
 			}
 		})
 	}
-	if a.puts() != 0 {
+	if a.sim.Puts() != 0 {
 		t.Fatal("something was sent")
 	}
 }
 
 func TestEditorFieldErrorsKeepTheInput(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	base := formValues(t, a.get(t, "/endpoints/"+ep.ID+"/policy/edit"), "#policy-editor")
 	tests := []struct {
 		name, field, value, errorID, want string
@@ -251,8 +218,9 @@ func TestEditorFieldErrorsKeepTheInput(t *testing.T) {
 }
 
 func TestEditorOperations(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	editPath := "/endpoints/" + ep.ID + "/policy/edit"
 	base := formValues(t, a.get(t, editPath), "#policy-editor")
 	op := func(name string, mutate func(url.Values)) response {
@@ -310,6 +278,7 @@ func TestEditorOperations(t *testing.T) {
 }
 
 func TestNotEditableEndpoints(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	for _, ep := range a.sim.Endpoints() {
 		if ep.Service.PolicyKind == vpcepsim.PolicyStatementKind {
@@ -342,15 +311,16 @@ func preparedChange(t *testing.T, a *app, ep *vpcepsim.Endpoint, policyJSON stri
 const readOnlyLogs = `{"policy_statement": [{"Effect": "Allow", "Action": ["obs:object:GetObject"], "Resource": ["obs:*:*:object:logs-prod/*"]}]}`
 
 func TestLintWarningsMustBeAcknowledged(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	form := preparedChange(t, a, ep, `{"policy_statement": [{"Effect": "Allow", "Action": ["obs:*"], "Resource": ["*"]}]}`)
 	r := post(t, a, "/endpoints/"+ep.ID+"/policy", form)
 	if r.Code != http.StatusUnprocessableEntity || r.text(testid("error-ack_warnings")) == "" ||
 		r.doc.Find(`[data-code="allows_everything"]`).Length() != 1 {
 		t.Fatalf("unacknowledged: %d %q", r.Code, r.text(testid("error-ack_warnings")))
 	}
-	if a.puts() != 0 {
+	if a.sim.Puts() != 0 {
 		t.Fatal("sent without acknowledgement")
 	}
 	form.Set("ack_warnings", "yes")
@@ -360,20 +330,21 @@ func TestLintWarningsMustBeAcknowledged(t *testing.T) {
 }
 
 func TestConflictShowsThreeWaysAndSendsNothing(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	form := preparedChange(t, a, ep, readOnlyLogs)
 	// Someone else changes the policy between preview and apply.
 	theirs := *ep
 	theirs.Statements = []vpcepsim.Statement{{Effect: "Allow", Action: []string{"obs:object:PutObject"}, Resource: []string{"obs:*:*:object:theirs/*"}}}
 	a.sim.PutEndpoint(&theirs)
-	before := a.puts()
+	before := a.sim.Puts()
 
 	r := post(t, a, "/endpoints/"+ep.ID+"/policy", form)
 	if r.Code != http.StatusConflict || r.doc.Find(testid("conflict")).Length() != 1 {
 		t.Fatalf("conflict: %d %s", r.Code, r.text("h1"))
 	}
-	if a.puts() != before {
+	if a.sim.Puts() != before {
 		t.Fatal("a conflicting change was sent")
 	}
 	if diffs := r.doc.Find(testid("diff")).Length(); diffs != 3 {
@@ -388,19 +359,20 @@ func TestConflictShowsThreeWaysAndSendsNothing(t *testing.T) {
 		t.Fatalf("edit again: %d", again.Code)
 	}
 	v := formValues(t, again, "#policy-editor")
-	if v.Get("fingerprint") != policy.Fingerprint(a.live(t, ep.ID)) || !strings.Contains(v.Get("policy_json"), "logs-prod") {
+	if v.Get("fingerprint") != policy.Fingerprint(a.sim.Live(t, ep.ID)) || !strings.Contains(v.Get("policy_json"), "logs-prod") {
 		t.Error("edit-again lost the live fingerprint or your policy")
 	}
 }
 
 func TestDoubleSubmitMakesOneChange(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	form := preparedChange(t, a, ep, readOnlyLogs)
 	first := post(t, a, "/endpoints/"+ep.ID+"/policy", form)
 	second := post(t, a, "/endpoints/"+ep.ID+"/policy", form)
-	if first.Code != http.StatusSeeOther || second.Code != http.StatusSeeOther || a.puts() != 1 {
-		t.Fatalf("%d, %d, %d PUTs", first.Code, second.Code, a.puts())
+	if first.Code != http.StatusSeeOther || second.Code != http.StatusSeeOther || a.sim.Puts() != 1 {
+		t.Fatalf("%d, %d, %d PUTs", first.Code, second.Code, a.sim.Puts())
 	}
 	if strings.TrimSuffix(first.Header().Get("Location"), "?done=applied") != strings.TrimSuffix(second.Header().Get("Location"), "?done=duplicate") {
 		t.Errorf("%s vs %s", first.Header().Get("Location"), second.Header().Get("Location"))
@@ -408,8 +380,9 @@ func TestDoubleSubmitMakesOneChange(t *testing.T) {
 }
 
 func TestUpstreamFailureIsShownOnTheEntry(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	form := preparedChange(t, a, ep, readOnlyLogs)
 	a.sim.FailRoute(vpcepsim.RouteUpdatePolicy, vpcepsim.Fault{Status: 500, Code: "EndPoint.0001", Message: "System error. Please retry."})
 	r := post(t, a, "/endpoints/"+ep.ID+"/policy", form)
@@ -424,9 +397,10 @@ func TestUpstreamFailureIsShownOnTheEntry(t *testing.T) {
 }
 
 func TestNoChangeSaysSoAndSendsNothing(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
-	ep := gatewayWithPolicy(t, a)
-	live, _ := json.Marshal(map[string]any{"policy_statement": a.live(t, ep.ID)})
+	ep := a.sim.Gateway(t, 2)
+	live, _ := json.Marshal(map[string]any{"policy_statement": a.sim.Live(t, ep.ID)})
 	v := formValues(t, a.get(t, "/endpoints/"+ep.ID+"/policy/edit"), "#policy-editor")
 	v.Set("policy_json", string(live))
 	v.Set("reason", "no-op")
@@ -435,21 +409,22 @@ func TestNoChangeSaysSoAndSendsNothing(t *testing.T) {
 		t.Error("the preview of no change offers to apply")
 	}
 	r := post(t, a, "/endpoints/"+ep.ID+"/policy", formValues(t, preview, testid("apply-form")))
-	if r.Code != http.StatusOK || r.text(testid("message-heading")) != "Nothing to change" || a.puts() != 0 {
-		t.Fatalf("%d %q, %d PUTs", r.Code, r.text(testid("message-heading")), a.puts())
+	if r.Code != http.StatusOK || r.text(testid("message-heading")) != "Nothing to change" || a.sim.Puts() != 0 {
+		t.Fatalf("%d %q, %d PUTs", r.Code, r.text(testid("message-heading")), a.sim.Puts())
 	}
 }
 
 func TestAuditLogUnavailableSendsNothing(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	form := preparedChange(t, a, ep, readOnlyLogs)
 	if _, err := a.pool.Exec(context.Background(), `ALTER TABLE audit_entries ADD CONSTRAINT closed CHECK (id < 0) NOT VALID`); err != nil {
 		t.Fatal(err)
 	}
 	r := post(t, a, "/endpoints/"+ep.ID+"/policy", form)
-	if r.Code != http.StatusServiceUnavailable || !strings.Contains(r.text(testid("error-message")), "nothing was sent") || a.puts() != 0 {
-		t.Fatalf("%d %q, %d PUTs", r.Code, r.text(testid("error-message")), a.puts())
+	if r.Code != http.StatusServiceUnavailable || !strings.Contains(r.text(testid("error-message")), "nothing was sent") || a.sim.Puts() != 0 {
+		t.Fatalf("%d %q, %d PUTs", r.Code, r.text(testid("error-message")), a.sim.Puts())
 	}
 }
 

@@ -25,8 +25,9 @@ func concrete(path, endpointID, accountName string) string {
 // signed out, pages redirect to sign-in and the API answers 401; a viewer
 // gets 403 on every route that needs more, and nothing changes.
 func TestRouteInventory(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)), signedOut())
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	victim := a.account(t, auth.Editor)
 	routes := a.handler.Routes()
 	if len(routes) < 30 {
@@ -73,7 +74,7 @@ func TestRouteInventory(t *testing.T) {
 			}
 		})
 	}
-	if a.puts() != 0 {
+	if a.sim.Puts() != 0 {
 		t.Error("a viewer's request reached the upstream")
 	}
 	if n := countRows(t, a, `SELECT count(*) FROM audit_entries`); n != 0 {
@@ -102,6 +103,7 @@ func countRows(t *testing.T, a *app, query string) int {
 }
 
 func TestSignInSessionCookieAndSignOut(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)), signedOut())
 	name := a.account(t, auth.Editor)
 
@@ -169,6 +171,7 @@ func TestSignInSessionCookieAndSignOut(t *testing.T) {
 }
 
 func TestDisablingOrDemotingEndsSessionsAtOnce(t *testing.T) {
+	t.Parallel()
 	admin := newApp(t, withDB(testdb.Migrated(t)), signedInAs(auth.Admin))
 	// A second "browser" on the same console, as an editor.
 	user := &app{handler: admin.handler, auth: admin.auth, pool: admin.pool, sim: admin.sim, cookies: map[string]string{}}
@@ -207,8 +210,9 @@ func TestDisablingOrDemotingEndsSessionsAtOnce(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	form := preparedChange(t, a, ep, readOnlyLogs)
 	tests := []struct {
 		name   string
@@ -237,7 +241,7 @@ func TestCSRF(t *testing.T) {
 			}
 		})
 	}
-	if a.puts() != 0 || countRows(t, a, `SELECT count(*) FROM audit_entries`) != 0 {
+	if a.sim.Puts() != 0 || countRows(t, a, `SELECT count(*) FROM audit_entries`) != 0 {
 		t.Fatal("a forged request changed something")
 	}
 	// The same form from the console itself goes through.
@@ -247,6 +251,7 @@ func TestCSRF(t *testing.T) {
 }
 
 func TestBruteForceLimitsHoldAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	url1 := testdb.Migrated(t)
 	replicaA := newApp(t, withDB(url1), signedOut())
 	replicaB := newApp(t, withDB(url1), signedOut(), withProxies(mustCIDR(t, "10.0.0.0/8")))
@@ -301,6 +306,7 @@ func mustCIDR(t *testing.T, s string) *net.IPNet {
 }
 
 func TestSecurityHeadersOnEveryStatus(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
 	check := func(name string, rec *httptest.ResponseRecorder, wantStatus int) {
 		t.Helper()
@@ -343,10 +349,11 @@ func TestSecurityHeadersOnEveryStatus(t *testing.T) {
 // handles, then greps everything it captured: logs, every page and API
 // answer, the audit log and the security events.
 func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)), signedInAs(auth.Admin))
 	var captured strings.Builder
 	capture := func(s string) { captured.WriteString(s); captured.WriteString("\n") }
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	session := a.cookies["__Host-session"]
 
 	// A failed sign-in with a near-miss password, as another browser.
@@ -401,7 +408,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	all := captured.String()
 	for name, secret := range map[string]string{
 		"password": testPassword, "wrong password": wrong, "new password": "a brand new secret pw",
-		"session token": session, "API token": token, "upstream SK": a.sk, "upstream AK": a.ak,
+		"session token": session, "API token": token, "upstream SK": a.sim.SK, "upstream AK": a.sim.AK,
 	} {
 		if secret != "" && strings.Contains(all, secret) {
 			t.Errorf("the %s appears in what was captured", name)
@@ -413,6 +420,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 }
 
 func TestAccountPageTokensAndPassword(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	a := newApp(t, withDB(testdb.Migrated(t)), signedInAs(auth.Viewer))
 	token, tok, err := a.auth.CreateToken(ctx, a.name, "laptop", 0)
@@ -443,7 +451,7 @@ func TestAccountPageTokensAndPassword(t *testing.T) {
 	}
 	// A viewer's token reads but cannot change anything.
 	viewerToken, _, _ := a.auth.CreateToken(ctx, a.name, "ci", 0)
-	ep := gatewayWithPolicy(t, a)
+	ep := a.sim.Gateway(t, 2)
 	if r := bearer.api(t, "PUT", "/api/v1/endpoints/"+ep.ID+"/policy", `{"policy_statement": [], "reason": "x"}`,
 		map[string]string{"Authorization": "Bearer " + viewerToken}); r.code != 403 || r.errField("code") != "forbidden" {
 		t.Errorf("a viewer token changed a policy: %d %s", r.code, r.raw)
@@ -470,6 +478,7 @@ func TestAccountPageTokensAndPassword(t *testing.T) {
 }
 
 func TestAdminManagesAccounts(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)), signedInAs(auth.Admin))
 	for _, tt := range []struct {
 		name, role, password string

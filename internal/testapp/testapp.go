@@ -26,7 +26,7 @@ const ProjectID = simtest.ProjectID
 
 // Options shape a Console.
 type Options struct {
-	DBURL     string               // a migrated database
+	DBURL     string               // a migrated database; a new one of its own when ""
 	Endpoints []*vpcepsim.Endpoint // the demo endpoints when nil
 	Client    func(*vpcep.Config)  // adjusts the upstream client's configuration
 	Deps      func(*handlers.Deps) // adjusts the handlers' dependencies
@@ -37,8 +37,7 @@ type Options struct {
 // embedded app.Console; nothing runs in the background.
 type Console struct {
 	*app.Console
-	Sim     *vpcepsim.Server
-	AK, SK  string
+	Sim     *simtest.Upstream
 	Client  *vpcep.Client
 	Pool    *pgxpool.Pool
 	Handler *handlers.Handler
@@ -62,6 +61,9 @@ func New(t testing.TB, o Options) *Console {
 	}
 	logs := &strings.Builder{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
+	if o.DBURL == "" {
+		o.DBURL = testdb.Migrated(t)
+	}
 	pool := testdb.Pool(t, o.DBURL)
 	migrator, err := store.NewMigrator(pool)
 	if err != nil {
@@ -76,7 +78,7 @@ func New(t testing.TB, o Options) *Console {
 		RefreshInterval: time.Minute, CookieSecure: true,
 	}
 	c := &Console{Console: app.New(cfg, pool, client, migrator, logger),
-		Sim: up.Server, AK: up.AK, SK: up.SK, Client: client, Pool: pool, Logs: logs}
+		Sim: up, Client: client, Pool: pool, Logs: logs}
 	if o.Deps != nil {
 		o.Deps(&c.Deps)
 	}
