@@ -256,25 +256,10 @@ func (s *Server) exportCSV(c echo.Context) error {
 	h.Set(echo.HeaderContentDisposition, `attachment; filename="audit.csv"`)
 	c.Response().WriteHeader(http.StatusOK)
 	w := csv.NewWriter(c.Response())
-	_ = w.Write([]string{"id", "started_at", "finished_at", "actor", "project_id", "region", "endpoint_id",
-		"endpoint_service_name", "action", "reason", "rollback_of", "restores", "outcome", "response_status",
-		"request_id", "error_code", "error_message", "readback_matches", "duration_ms", "note",
-		"policy_before", "policy_requested", "hash", "prev_hash", "final_hash"})
+	_ = w.Write(audit.CSVHeader())
 	n := 0
 	err = s.Audit.Each(c.Request().Context(), f, func(e *audit.Entry) error {
-		rollbackOf := ""
-		if e.RollbackOf != nil {
-			rollbackOf = strconv.FormatInt(*e.RollbackOf, 10)
-		}
-		finished := ""
-		if e.FinishedAt != nil {
-			finished = e.FinishedAt.UTC().Format(time.RFC3339Nano)
-		}
-		if err := w.Write([]string{strconv.FormatInt(e.ID, 10), e.StartedAt.UTC().Format(time.RFC3339Nano), finished,
-			e.Actor, e.ProjectID, e.Region, e.EndpointID, e.EndpointServiceName, e.Action, e.Reason, rollbackOf,
-			e.Restores, e.Outcome, optInt(e.ResponseStatus), e.RequestID, e.ErrorCode, e.ErrorMessage,
-			optBool(e.ReadbackMatches), optInt(e.DurationMS), e.Note, string(e.PolicyBefore),
-			string(e.PolicyRequested), e.Hash, e.PrevHash, e.FinalHash}); err != nil {
+		if err := w.Write(e.CSVRecord()); err != nil {
 			return err
 		}
 		if n++; n%200 == 0 {
@@ -327,18 +312,4 @@ func (s *Server) exportJSON(c echo.Context) error {
 		s.Logger.Error("audit JSON export", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err)
 	}
 	return nil
-}
-
-func optInt(n *int) string {
-	if n == nil {
-		return ""
-	}
-	return strconv.Itoa(*n)
-}
-
-func optBool(b *bool) string {
-	if b == nil {
-		return ""
-	}
-	return strconv.FormatBool(*b)
 }
