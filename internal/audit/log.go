@@ -259,18 +259,10 @@ func (l *Log) page(ctx context.Context, f Filter, before int64, limit int) ([]*E
 
 func (f Filter) where() *sqlwhere.Where {
 	var w sqlwhere.Where
-	if f.EndpointID != "" {
-		w.Add("endpoint_id = $?", f.EndpointID)
-	}
-	if f.Actor != "" {
-		w.Add("actor = $?", f.Actor)
-	}
-	if f.Action != "" {
-		w.Add("action = $?", f.Action)
-	}
-	if f.Outcome != "" {
-		w.Add("outcome = $?", f.Outcome)
-	}
+	w.Equal("endpoint_id", f.EndpointID)
+	w.Equal("actor", f.Actor)
+	w.Equal("action", f.Action)
+	w.Equal("outcome", f.Outcome)
 	if !f.From.IsZero() {
 		w.Add("started_at >= $?", f.From)
 	}

@@ -23,6 +23,13 @@ func (w *Where) Add(cond string, args ...any) {
 	w.conds = append(w.conds, cond)
 }
 
+// Equal adds "column = value" when value is set: an empty filter matches all.
+func (w *Where) Equal(column, value string) {
+	if value != "" {
+		w.Add(column+" = $?", value)
+	}
+}
+
 // Clause is "WHERE a AND b ...", or "" when there is no condition.
 func (w *Where) Clause() string {
 	if len(w.conds) == 0 {

@@ -15,14 +15,16 @@ func TestWhere(t *testing.T) {
 	w.Add("a = $?", 1)
 	w.Add("(b, c) > ($?, $?)", "x", "y")
 	w.Add("d IS NULL")
+	w.Equal("e", "")  // an empty filter adds nothing
+	w.Equal("f", "z") // f = $4
 	limit := w.Param(10)
-	if want := "WHERE a = $1 AND (b, c) > ($2, $3) AND d IS NULL"; w.Clause() != want {
+	if want := "WHERE a = $1 AND (b, c) > ($2, $3) AND d IS NULL AND f = $4"; w.Clause() != want {
 		t.Errorf("Clause() = %q, want %q", w.Clause(), want)
 	}
-	if limit != "$4" {
-		t.Errorf("Param() = %q, want $4", limit)
+	if limit != "$5" {
+		t.Errorf("Param() = %q, want $5", limit)
 	}
-	if diff := cmp.Diff([]any{1, "x", "y", 10}, w.Args()); diff != "" {
+	if diff := cmp.Diff([]any{1, "x", "y", "z", 10}, w.Args()); diff != "" {
 		t.Errorf("Args() mismatch (-want +got):\n%s", diff)
 	}
 }

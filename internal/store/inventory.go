@@ -113,15 +113,9 @@ func (s *Store) ReplaceInventory(ctx context.Context, endpoints []vpcep.Endpoint
 // inventoryWhere turns f into conditions over inventory_endpoints.
 func inventoryWhere(f InventoryFilter) *sqlwhere.Where {
 	w := &sqlwhere.Where{}
-	if f.Type != "" {
-		w.Add("service_type = $?", f.Type)
-	}
-	if f.Status != "" {
-		w.Add("status = $?", f.Status)
-	}
-	if f.VpcID != "" {
-		w.Add("vpc_id = $?", f.VpcID)
-	}
+	w.Equal("service_type", f.Type)
+	w.Equal("status", f.Status)
+	w.Equal("vpc_id", f.VpcID)
 	if f.Search != "" {
 		w.Add("search_text LIKE $?", "%"+sqlwhere.EscapeLike(strings.ToLower(f.Search))+"%")
 	}
