@@ -63,19 +63,25 @@ func (s *Server) renderAccount(c echo.Context, status int, done, errMsg string) 
 
 // revokeOwnToken revokes one of the signed-in account's tokens.
 func (s *Server) revokeOwnToken(c echo.Context) error {
+	return s.revokeToken(c, account(c).ID, "You have no token with this id.", "/account")
+}
+
+// revokeToken revokes the token in the path, of owner (0: of anyone),
+// records it and goes back to the page it came from.
+func (s *Server) revokeToken(c echo.Context, owner int64, notFound, back string) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	t, err := s.Auth.RevokeToken(c.Request().Context(), id, account(c).ID)
+	t, err := s.Auth.RevokeToken(c.Request().Context(), id, owner)
 	if errors.Is(err, auth.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, "You have no token with this id.")
+		return echo.NewHTTPError(http.StatusNotFound, notFound)
 	}
 	if err != nil {
 		return err
 	}
 	s.event(c, auth.EventTokenRevoked, fmt.Sprintf("token:%d (%s)", t.ID, t.Name), "")
-	return c.Redirect(http.StatusSeeOther, "/account?done=revoked")
+	return c.Redirect(http.StatusSeeOther, back+"?done=revoked")
 }
 
 // changeOwnPassword changes the signed-in account's password; all its
@@ -225,19 +231,7 @@ func (s *Server) createToken(c echo.Context) error {
 
 // revokeAnyToken revokes any token (admins).
 func (s *Server) revokeAnyToken(c echo.Context) error {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		return echo.NewHTTPError(http.StatusNotFound)
-	}
-	t, err := s.Auth.RevokeToken(c.Request().Context(), id, 0)
-	if errors.Is(err, auth.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, "There is no token with this id.")
-	}
-	if err != nil {
-		return err
-	}
-	s.event(c, auth.EventTokenRevoked, fmt.Sprintf("token:%d (%s)", t.ID, t.Name), "")
-	return c.Redirect(http.StatusSeeOther, "/admin/accounts?done=revoked")
+	return s.revokeToken(c, 0, "There is no token with this id.", "/admin/accounts")
 }
 
 // securityEvents serves /security-events, newest first.

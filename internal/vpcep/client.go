@@ -213,9 +213,14 @@ func (c *Client) GetEndpoint(ctx context.Context, id string) (*Endpoint, error) 
 	if err != nil {
 		return nil, wrapError(op, err)
 	}
+	return endpointAnswer(op, resp, resp.HttpStatusCode)
+}
+
+// endpointAnswer reads an endpoint from an SDK answer of status.
+func endpointAnswer(op string, resp any, status int) (*Endpoint, error) {
 	ep, err := fromSDK(resp)
 	if err != nil {
-		return nil, &Error{Op: op, Status: resp.HttpStatusCode, Message: err.Error()}
+		return nil, &Error{Op: op, Status: status, Message: err.Error()}
 	}
 	return &ep, nil
 }
@@ -240,11 +245,7 @@ func (c *Client) UpdatePolicy(ctx context.Context, id string, statements []Polic
 	if err != nil {
 		return nil, wrapError(op, err)
 	}
-	ep, err := fromSDK(resp)
-	if err != nil {
-		return nil, &Error{Op: op, Status: resp.HttpStatusCode, Message: err.Error()}
-	}
-	return &ep, nil
+	return endpointAnswer(op, resp, resp.HttpStatusCode)
 }
 
 // wrapError turns whatever the SDK returned into an *Error.
