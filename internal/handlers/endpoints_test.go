@@ -223,13 +223,7 @@ func TestRefresh(t *testing.T) {
 func TestShowEndpoint(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	var gw *vpcepsim.Endpoint
-	for _, ep := range a.sim.Endpoints() {
-		if ep.Service.PolicyKind == vpcepsim.PolicyStatementKind && len(ep.Statements) == 2 {
-			gw = ep
-			break
-		}
-	}
+	gw := a.sim.Gateway(t, 2)
 	r := a.get(t, "/endpoints/"+gw.ID)
 	if r.Code != http.StatusOK {
 		t.Fatalf("status %d", r.Code)

@@ -12,9 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// ErrNotFound is returned when a row asked for does not exist.
-var ErrNotFound = errors.New("store: not found")
-
 // Store reads and writes the console's tables.
 type Store struct {
 	pool *pgxpool.Pool
