@@ -9,6 +9,7 @@ package change
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
@@ -100,6 +101,24 @@ var (
 	// entry, so nothing was sent: the log fails closed.
 	ErrAuditUnavailable = errors.New("change: the audit log could not record the change, so nothing was sent")
 )
+
+// PendingError means an earlier change to the endpoint is still in flight
+// (or was left pending by a crash and is not yet old enough to settle):
+// nothing was recorded or sent. Entry is that earlier change.
+type PendingError struct{ Entry *audit.Entry }
+
+func (e *PendingError) Error() string {
+	return fmt.Sprintf("change: entry #%d for this endpoint is still pending", e.Entry.ID)
+}
+
+// Observer is told what changes and the Reconciler did, for metrics.
+type Observer interface {
+	// ChangeFinished is called once per Apply that recorded something.
+	ChangeFinished(Outcome)
+	// EntrySettled is called when the Reconciler settles an entry, with
+	// the outcome recorded (succeeded, failed, unknown).
+	EntrySettled(outcome string)
+}
 
 // InvalidError is a request that failed validation.
 type InvalidError struct{ Errors policy.FieldErrors }

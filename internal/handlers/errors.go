@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -40,6 +41,7 @@ func problemFor(err error) problem {
 		invalid       *change.InvalidError
 		notEditable   *change.NotEditableError
 		notRestorable *change.NotRestorableError
+		pending       *change.PendingError
 	)
 	switch {
 	case errors.As(err, &invalid):
@@ -51,6 +53,10 @@ func problemFor(err error) problem {
 	case errors.As(err, &notRestorable):
 		return problem{status: http.StatusBadRequest, code: "not_restorable", heading: "Cannot roll back",
 			message: notRestorable.Reason}
+	case errors.As(err, &pending):
+		return problem{status: http.StatusConflict, code: "pending_change", heading: "An earlier change is not settled yet",
+			message: fmt.Sprintf("Change #%d to this endpoint (by %s, started %s) has not been settled yet, so nothing was sent. Try again in a minute, once it is settled; its audit entry says how it ended.",
+				pending.Entry.ID, pending.Entry.Actor, pending.Entry.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"))}
 	case errors.Is(err, change.ErrBusy):
 		return problem{status: http.StatusConflict, code: "busy", heading: "Another change is in progress",
 			message: "Another change to this endpoint is in progress. Wait a moment and submit again: nothing was sent."}
