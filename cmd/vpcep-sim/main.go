@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -21,7 +22,9 @@ func main() {
 		seed       = flag.Int("seed", 0, "serve N generated endpoints instead of the 36 demo endpoints")
 		project    = flag.String("project", "0605767a3300d5762fb7c0186d9e1779", "project id to accept")
 		token      = flag.String("token", "", "also accept this X-Auth-Token")
-		latency    = flag.Duration("latency", 0, "delay every answer by this much")
+		latency    = flag.Duration("latency", 0, "delay every answer by this much (with --latency-route, only that route's)")
+		latRoute   = flag.String("latency-route", "", `delay only this route's answers by --latency: "GET endpoints", "GET endpoint", "PUT policy"`)
+		logReqs    = flag.Bool("log-requests", false, "print the method and path of each request on stderr as it arrives")
 		failStatus = flag.Int("fail-status", 0, "answer with this HTTP status (with --fail-code)")
 		failCode   = flag.String("fail-code", "EndPoint.0001", "error code of forced failures")
 		failCount  = flag.Int("fail-count", 0, "force the failure for the next N calls (0 with --fail-status: every call to --fail-route)")
@@ -42,7 +45,11 @@ func main() {
 		endpoints = vpcepsim.GeneratedEndpoints(1, *seed, time.Now())
 	}
 	sim := vpcepsim.New(vpcepsim.Options{ProjectID: *project, AK: ak, SK: sk, Token: *token, Endpoints: endpoints})
-	sim.SetLatency(*latency)
+	if *latRoute != "" {
+		sim.SetRouteLatency(*latRoute, *latency)
+	} else {
+		sim.SetLatency(*latency)
+	}
 	sim.SetNestedErrorBody(*nested)
 	sim.DropNext(*drop)
 	if *failStatus != 0 {
@@ -54,11 +61,18 @@ func main() {
 		}
 	}
 
-	url, srv, err := vpcepsim.Listen(sim, *listen)
+	var handler http.Handler = sim
+	if *logReqs {
+		handler = logRequests(sim)
+	}
+	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vpcep-sim:", err)
 		os.Exit(1)
 	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
 	// These are the simulator's own throwaway credentials, printed so a
 	// client can be pointed at it.
 	fmt.Printf("VPCEP simulator serving %d endpoints at %s\n\n", len(endpoints), url)
@@ -75,4 +89,14 @@ func main() {
 	if err := srv.Shutdown(shutdownCtx); err != nil && err != http.ErrServerClosed {
 		fmt.Fprintln(os.Stderr, "vpcep-sim:", err)
 	}
+}
+
+// logRequests prints each request's method and path on stderr as it
+// arrives, before any latency holds it: a test or a person can see that a
+// call reached the simulator. Headers (credentials) are never printed.
+func logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(os.Stderr, "vpcep-sim: %s %s\n", r.Method, r.URL.Path)
+		next.ServeHTTP(w, r)
+	})
 }

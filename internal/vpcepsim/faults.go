@@ -17,17 +17,30 @@ type Fault struct {
 type faults struct {
 	mu         sync.Mutex
 	latency    time.Duration
-	next       []Fault          // forced answers for the next calls, in order
-	routes     map[string]Fault // forced answer per route ("PUT policy", ...)
-	dropNext   int              // connections to drop without an answer
-	dropAfter  map[string]int   // per route: calls to carry out, then drop without an answer
-	nestedBody bool             // errors as {"error":{"code","message"}}
+	routeDelay map[string]time.Duration // per route, instead of latency
+	next       []Fault                  // forced answers for the next calls, in order
+	routes     map[string]Fault         // forced answer per route ("PUT policy", ...)
+	dropNext   int                      // connections to drop without an answer
+	dropAfter  map[string]int           // per route: calls to carry out, then drop without an answer
+	nestedBody bool                     // errors as {"error":{"code","message"}}
 }
 
 // SetLatency delays every answer by d (0 turns it off).
 func (s *Server) SetLatency(d time.Duration) {
 	s.faults.mu.Lock()
 	s.faults.latency = d
+	s.faults.mu.Unlock()
+}
+
+// SetRouteLatency delays every answer to route by d instead of the latency
+// SetLatency set (0 turns it off for route). A delayed PUT is a change held
+// in flight, e.g. while the console shuts down.
+func (s *Server) SetRouteLatency(route string, d time.Duration) {
+	s.faults.mu.Lock()
+	if s.faults.routeDelay == nil {
+		s.faults.routeDelay = map[string]time.Duration{}
+	}
+	s.faults.routeDelay[route] = d
 	s.faults.mu.Unlock()
 }
 
@@ -82,6 +95,7 @@ func (s *Server) SetNestedErrorBody(on bool) {
 func (s *Server) ClearFaults() {
 	s.faults.mu.Lock()
 	s.faults.latency = 0
+	s.faults.routeDelay = nil
 	s.faults.next = nil
 	s.faults.routes = nil
 	s.faults.dropNext = 0
@@ -95,23 +109,27 @@ func (s *Server) ClearFaults() {
 func (f *faults) take(route string) (drop bool, forced *Fault, latency time.Duration, dropAfter bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	latency = f.latency
+	if d, ok := f.routeDelay[route]; ok {
+		latency = d
+	}
 	if f.dropNext > 0 {
 		f.dropNext--
-		return true, nil, f.latency, false
+		return true, nil, latency, false
 	}
 	if f.dropAfter[route] > 0 {
 		f.dropAfter[route]--
-		return false, nil, f.latency, true
+		return false, nil, latency, true
 	}
 	if len(f.next) > 0 {
 		next := f.next[0]
 		f.next = f.next[1:]
-		return false, &next, f.latency, false
+		return false, &next, latency, false
 	}
 	if rf, ok := f.routes[route]; ok {
-		return false, &rf, f.latency, false
+		return false, &rf, latency, false
 	}
-	return false, nil, f.latency, false
+	return false, nil, latency, false
 }
 
 func (f *faults) nested() bool {
