@@ -38,6 +38,10 @@ type Config struct {
 	// Transport carries the requests; http.DefaultTransport when nil.
 	Transport http.RoundTripper
 	UserAgent string
+	// Retry shapes the retries of reads; see Retry for its defaults.
+	Retry Retry
+	// Observer, when set, is told about every attempt (for metrics).
+	Observer Observer
 }
 
 // Client calls the VPCEP API. It is safe for concurrent use.
@@ -47,6 +51,8 @@ type Client struct {
 	timeout    time.Duration
 	transport  http.RoundTripper
 	userAgent  string
+	retry      Retry
+	observer   Observer
 }
 
 // New validates cfg and returns a Client. It never falls back to the SDK's
@@ -95,6 +101,8 @@ func New(cfg Config) (*Client, error) {
 		timeout:    cfg.Timeout,
 		transport:  cfg.Transport,
 		userAgent:  cfg.UserAgent,
+		retry:      cfg.Retry.withDefaults(),
+		observer:   cfg.Observer,
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
@@ -110,6 +118,14 @@ func New(cfg Config) (*Client, error) {
 
 // Endpoint returns the base URL the client calls.
 func (c *Client) Endpoint() string { return c.endpoint }
+
+// WithObserver returns a copy of the client that tells o about every
+// attempt; the copy shares the transport and its connections.
+func (c *Client) WithObserver(o Observer) *Client {
+	cp := *c
+	cp.observer = o
+	return &cp
+}
 
 // sdkClient builds an SDK client for one call. The SDK takes no context, so
 // each call gets its own thin client whose transport carries the call's
@@ -141,7 +157,8 @@ type Page struct {
 	TotalCount int
 }
 
-// ListEndpoints returns one page of the project's endpoints.
+// ListEndpoints returns one page of the project's endpoints, retrying as
+// Config.Retry says within Config.Timeout.
 func (c *Client) ListEndpoints(ctx context.Context, opts ListOptions) (Page, error) {
 	const op = "list endpoints"
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -163,9 +180,17 @@ func (c *Client) ListEndpoints(ctx context.Context, opts ListOptions) (Page, err
 	if opts.Offset > 0 {
 		req.Offset = &opts.Offset
 	}
-	resp, err := c.sdkClient(ctx).ListEndpoints(req)
+	var resp *model.ListEndpointsResponse
+	err := c.call(ctx, OpListEndpoints, op, c.retry.Attempts, func(sc *sdk.VpcepClient) (int, error) {
+		r, err := sc.ListEndpoints(req)
+		if err != nil {
+			return 0, err
+		}
+		resp = r
+		return r.HttpStatusCode, nil
+	})
 	if err != nil {
-		return Page{}, wrapError(op, err)
+		return Page{}, err
 	}
 	var page Page
 	if resp.Endpoints != nil {
@@ -203,15 +228,24 @@ func (c *Client) ListAllEndpoints(ctx context.Context, opts ListOptions) ([]Endp
 	}
 }
 
-// GetEndpoint reads one endpoint with every field the API returns.
+// GetEndpoint reads one endpoint with every field the API returns, retrying
+// as Config.Retry says within Config.Timeout.
 func (c *Client) GetEndpoint(ctx context.Context, id string) (*Endpoint, error) {
 	const op = "read endpoint"
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
-	resp, err := c.sdkClient(ctx).ListEndpointInfoDetails(&model.ListEndpointInfoDetailsRequest{VpcEndpointId: id})
+	var resp *model.ListEndpointInfoDetailsResponse
+	err := c.call(ctx, OpGetEndpoint, op, c.retry.Attempts, func(sc *sdk.VpcepClient) (int, error) {
+		r, err := sc.ListEndpointInfoDetails(&model.ListEndpointInfoDetailsRequest{VpcEndpointId: id})
+		if err != nil {
+			return 0, err
+		}
+		resp = r
+		return r.HttpStatusCode, nil
+	})
 	if err != nil {
-		return nil, wrapError(op, err)
+		return nil, err
 	}
 	return endpointAnswer(op, resp, resp.HttpStatusCode)
 }
@@ -226,7 +260,9 @@ func endpointAnswer(op string, resp any, status int) (*Endpoint, error) {
 }
 
 // UpdatePolicy replaces a gateway endpoint's policy_statement and returns the
-// endpoint as the upstream answered.
+// endpoint as the upstream answered. It makes exactly one attempt, whatever
+// the failure: a PUT that got no answer may have taken effect, and only the
+// caller (the change, with its audit entry) may decide to send it again.
 func (c *Client) UpdatePolicy(ctx context.Context, id string, statements []PolicyStatement) (*Endpoint, error) {
 	const op = "update endpoint policy"
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -237,19 +273,27 @@ func (c *Client) UpdatePolicy(ctx context.Context, id string, statements []Polic
 		return nil, &Error{Op: op, Message: err.Error()}
 	}
 	contentType := "application/json;charset=UTF-8"
-	resp, err := c.sdkClient(ctx).UpdateEndpointPolicy(&model.UpdateEndpointPolicyRequest{
-		VpcEndpointId: id,
-		ContentType:   &contentType,
-		Body:          &model.UpdateEndpointPolicyRequestBody{PolicyStatement: &sdkStatements},
+	var resp *model.UpdateEndpointPolicyResponse
+	err = c.call(ctx, OpUpdatePolicy, op, 1, func(sc *sdk.VpcepClient) (int, error) {
+		r, err := sc.UpdateEndpointPolicy(&model.UpdateEndpointPolicyRequest{
+			VpcEndpointId: id,
+			ContentType:   &contentType,
+			Body:          &model.UpdateEndpointPolicyRequestBody{PolicyStatement: &sdkStatements},
+		})
+		if err != nil {
+			return 0, err
+		}
+		resp = r
+		return r.HttpStatusCode, nil
 	})
 	if err != nil {
-		return nil, wrapError(op, err)
+		return nil, err
 	}
 	return endpointAnswer(op, resp, resp.HttpStatusCode)
 }
 
 // wrapError turns whatever the SDK returned into an *Error.
-func wrapError(op string, err error) error {
+func wrapError(op string, err error) *Error {
 	var se *sdkerr.ServiceResponseError
 	if errors.As(err, &se) {
 		e := &Error{Op: op, Status: se.StatusCode, Code: se.ErrorCode, Message: se.ErrorMessage, RequestID: se.RequestId}

@@ -181,7 +181,8 @@ func TestListFiltersByServiceNameAndVPC(t *testing.T) {
 func TestBothErrorBodyShapes(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, demo())
-	c := f.Client(t, nil)
+	// One attempt: a 500 would be retried, and the retry would succeed.
+	c := f.Client(t, func(c *vpcep.Config) { c.Retry.Attempts = 1 })
 	for _, nested := range []bool{false, true} {
 		f.SetNestedErrorBody(nested)
 		f.FailNext(1, vpcepsim.Fault{Status: 500, Code: "EndPoint.0001", Message: "System error. Please retry."})
@@ -328,10 +329,10 @@ func TestTimeoutAndDroppedConnection(t *testing.T) {
 		}
 	})
 	t.Run("dropped connection", func(t *testing.T) {
-		f.DropNext(1)
+		f.DropNext(vpcep.DefaultAttempts)
 		_, err := f.Client(t, nil).ListEndpoints(context.Background(), vpcep.ListOptions{})
 		var ve *vpcep.Error
-		if !errors.As(err, &ve) || ve.Status != 0 || !strings.HasPrefix(ve.Message, "could not reach the upstream") {
+		if !errors.As(err, &ve) || ve.Status != 0 || !strings.HasPrefix(ve.Message, "could not reach the upstream") || ve.Attempts != vpcep.DefaultAttempts {
 			t.Fatalf("error = %v", err)
 		}
 	})

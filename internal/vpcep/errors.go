@@ -29,6 +29,9 @@ type Error struct {
 	Message   string // upstream error message, or a plain description
 	RequestID string // X-Request-Id of the answer, when there was one
 	Err       error  // underlying transport error, when there was no answer
+	// Attempts is how many tries the call made; the other fields describe
+	// the last one.
+	Attempts int
 }
 
 func (e *Error) Error() string {
@@ -46,6 +49,9 @@ func (e *Error) Error() string {
 	if e.RequestID != "" {
 		fmt.Fprintf(&b, " (request id %s)", e.RequestID)
 	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+	}
 	return b.String()
 }
 
@@ -54,6 +60,12 @@ func (e *Error) Unwrap() error { return e.Err }
 // Is makes errors.Is(err, ErrNotFound) true for the upstream's not-found answers.
 func (e *Error) Is(target error) bool {
 	return target == ErrNotFound && e.Status == 404 && notFoundCodes[e.Code]
+}
+
+// timeout reports whether no answer arrived in time.
+func (e *Error) timeout() bool {
+	var uerr *url.Error
+	return errors.As(e.Err, &uerr) && uerr.Timeout()
 }
 
 // transportMessage says in plain words why no answer arrived.
