@@ -339,9 +339,14 @@ func TestAFieldOfTheNextVersion(t *testing.T) {
 		t.Errorf("Verify at version 2 = %+v, %v", r, err)
 	}
 
-	// A version 2 entry's hash does not cover the new column; a version 3
-	// entry's does.
+	// A version 2 entry's hash does not cover the new column, so it must
+	// stay empty there; a version 3 entry's hash covers it.
 	tamper(t, pool, `UPDATE audit_entries SET requested_sha256 = 'forged' WHERE id = 8`)
+	r, err = v3.Verify(ctx)
+	if err != nil || r.BadEntry != 8 || !strings.Contains(r.Problem, "requested_sha256 holds a value") {
+		t.Errorf("Verify after forging #8's requested_sha256 = %+v, %v", r, err)
+	}
+	tamper(t, pool, `UPDATE audit_entries SET requested_sha256 = '' WHERE id = 8`)
 	verifyOK(t, v3, 11)
 	tamper(t, pool, `UPDATE audit_entries SET requested_sha256 = 'forged' WHERE id = 10`)
 	r, err = v3.Verify(ctx)

@@ -146,15 +146,32 @@ func (f *format) insertArgs(e *Entry) []any {
 	return args
 }
 
-// finaliseArgs are the values finaliseSQL binds for e.
+// finaliseArgs are the values finaliseSQL binds for e. Fields newer than
+// e's own version are written NULL: its final hash does not cover them.
 func (f *format) finaliseArgs(e *Entry) []any {
 	args := []any{e.ID}
 	for _, fd := range f.fields {
-		if fd.written == atFinalise {
+		switch {
+		case fd.written != atFinalise:
+		case fd.since > e.FormatVersion:
+			args = append(args, nil)
+		default:
 			args = append(args, fd.arg(e))
 		}
 	}
 	return args
+}
+
+// newerFieldSet names a field newer than e's format version that holds a
+// value, or "". No hash of e covers such a field, so it must be empty (a
+// field added in a later version is nullable: older rows hold NULL).
+func (f *format) newerFieldSet(e *Entry) string {
+	for _, fd := range f.fields {
+		if fd.since > e.FormatVersion && fd.name != "format_version" && fd.text(e) != "" {
+			return fd.name
+		}
+	}
+	return ""
 }
 
 // scan reads a row selected with columns.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vpcep-console/vpcep-console/internal/sqlwhere"
@@ -24,6 +25,20 @@ type ErrDuplicateSubmission struct{ Existing int64 }
 func (e *ErrDuplicateSubmission) Error() string {
 	return fmt.Sprintf("audit: this submission was already recorded as entry #%d", e.Existing)
 }
+
+// PendingEntryError is returned by Begin when the endpoint already has a
+// pending entry, Existing: one change per endpoint may be in flight.
+type PendingEntryError struct{ Existing int64 }
+
+func (e *PendingEntryError) Error() string {
+	return fmt.Sprintf("audit: entry #%d for this endpoint is still pending", e.Existing)
+}
+
+// ErrNotPending is returned by Finalise for an entry that is already final.
+var ErrNotPending = errors.New("audit: the entry is no longer pending")
+
+// onePendingIndex is the unique index that allows one pending entry per endpoint.
+const onePendingIndex = "audit_entries_one_pending"
 
 // chainLockKey serialises appends so each entry's prev_hash is the hash of
 // the entry before it, across replicas ("vpcepaud").
@@ -79,7 +94,16 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 				return err
 			}
 		}
-		err := tx.QueryRow(ctx, `SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1`).Scan(&e.PrevHash)
+		var pending int64
+		err := tx.QueryRow(ctx, `SELECT id FROM audit_entries WHERE endpoint_id = $1 AND outcome = 'pending' ORDER BY id LIMIT 1`,
+			e.EndpointID).Scan(&pending)
+		if err == nil {
+			return &PendingEntryError{Existing: pending}
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		err = tx.QueryRow(ctx, `SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1`).Scan(&e.PrevHash)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			e.PrevHash = genesisHash
@@ -93,11 +117,15 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		_, err = tx.Exec(ctx, l.format.insertSQL, l.format.insertArgs(e)...)
 		return err
 	})
-	// Every append holds the chain lock, so the look-up above cannot race
-	// another insert of the same key; the unique constraint is a backstop.
+	// Every append holds the chain lock, so the look-ups above cannot race
+	// another insert; the unique constraints are the backstop.
 	var dup *ErrDuplicateSubmission
-	if errors.As(err, &dup) {
+	var pending *PendingEntryError
+	if errors.As(err, &dup) || errors.As(err, &pending) {
 		return nil, err
+	}
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == onePendingIndex {
+		return nil, &PendingEntryError{}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("audit: record pending entry: %w", err)
@@ -122,7 +150,7 @@ func (l *Log) Finalise(ctx context.Context, e *Entry, f Final) error {
 		return fmt.Errorf("audit: finalise entry %d: %w", e.ID, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("audit: entry %d is no longer pending", e.ID)
+		return fmt.Errorf("audit: finalise entry %d: %w", e.ID, ErrNotPending)
 	}
 	return nil
 }
@@ -139,6 +167,24 @@ func (l *Log) Get(ctx context.Context, id int64) (*Entry, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("audit: get entry %d: %w", id, err)
+	}
+	return e, nil
+}
+
+// NextForEndpoint returns the first entry for the endpoint after the entry
+// after, or ErrNotFound: what that change found live is what this one left.
+func (l *Log) NextForEndpoint(ctx context.Context, endpointID string, after int64) (*Entry, error) {
+	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries
+		WHERE endpoint_id = $1 AND id > $2 ORDER BY id LIMIT 1`, endpointID, after)
+	if err != nil {
+		return nil, fmt.Errorf("audit: next entry for %s: %w", endpointID, err)
+	}
+	e, err := pgx.CollectExactlyOneRow(rows, l.format.scan)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: next entry for %s: %w", endpointID, err)
 	}
 	return e, nil
 }

@@ -16,7 +16,7 @@ func TestEachReadsEveryPage(t *testing.T) {
 	n := 2*eachBatch + 3
 	_, err := pool.Exec(ctx, `INSERT INTO audit_entries (started_at, actor, project_id, region, endpoint_id,
 			endpoint_service_name, action, reason, policy_before, policy_requested, prev_hash, hash)
-		SELECT now(), CASE WHEN i % 3 = 0 THEN 'bob' ELSE 'alice' END, 'p', 'r', 'ep', 's', 'update', 'r', 'null', '[]', '', ''
+		SELECT now(), CASE WHEN i % 3 = 0 THEN 'bob' ELSE 'alice' END, 'p', 'r', 'ep-' || i, 's', 'update', 'r', 'null', '[]', '', ''
 		FROM generate_series(1, $1) i`, n)
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,9 @@ func (l *Log) Verify(ctx context.Context) (VerifyResult, error) {
 			r.BadEntry, r.Problem = e.ID, fmt.Sprintf("its prev_hash does not match entry #%d: an entry between them is missing or was changed", prevID)
 		case !l.format.knows(e.FormatVersion):
 			r.BadEntry, r.Problem = e.ID, fmt.Sprintf("its format_version %d is not one this binary knows (1 to %d): it was altered, or written by a newer binary", e.FormatVersion, l.format.version)
+		case l.format.newerFieldSet(e) != "":
+			r.BadEntry, r.Problem = e.ID, fmt.Sprintf("its %s holds a value, but its format_version %d has no %s: it was added afterwards",
+				l.format.newerFieldSet(e), e.FormatVersion, l.format.newerFieldSet(e))
 		case l.format.hash(e, byHash) != e.Hash:
 			r.BadEntry, r.Problem = e.ID, "its recorded content does not match its hash: it was altered"
 		case e.Outcome == OutcomePending && e.FinalHash != "":

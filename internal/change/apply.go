@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -21,10 +22,12 @@ type Applier struct {
 	log       *audit.Log
 	pool      *pgxpool.Pool
 	inventory Inventory
+	observer  Observer
 	projectID string
 	region    string
 	deadline  time.Duration
 	lockWait  time.Duration
+	clockSkew time.Duration
 	logger    *slog.Logger
 }
 
@@ -38,6 +41,12 @@ type Config struct {
 	LockWait time.Duration
 	// Inventory, when set, gets the endpoint as read back after a change.
 	Inventory Inventory
+	// Observer, when set, is told every change's outcome.
+	Observer Observer
+	// ClockSkew is how far replicas' clocks may disagree; a pending entry
+	// is settled by the next change only once it is older than Deadline
+	// plus this. 5 s when zero.
+	ClockSkew time.Duration
 }
 
 // NewApplier returns an Applier.
@@ -48,31 +57,40 @@ func NewApplier(upstream Upstream, log *audit.Log, pool *pgxpool.Pool, cfg Confi
 	if cfg.LockWait == 0 {
 		cfg.LockWait = 30 * time.Second
 	}
-	return &Applier{upstream: upstream, log: log, pool: pool, inventory: cfg.Inventory, projectID: cfg.ProjectID,
-		region: cfg.Region, deadline: cfg.Deadline, lockWait: cfg.LockWait, logger: logger}
+	if cfg.ClockSkew == 0 {
+		cfg.ClockSkew = 5 * time.Second
+	}
+	return &Applier{upstream: upstream, log: log, pool: pool, inventory: cfg.Inventory, observer: cfg.Observer,
+		projectID: cfg.ProjectID, region: cfg.Region, deadline: cfg.Deadline, lockWait: cfg.LockWait,
+		clockSkew: cfg.ClockSkew, logger: logger}
 }
 
 // Deadline is how long a sent change may take to be finalised.
 func (a *Applier) Deadline() time.Duration { return a.deadline }
 
+// settleAfter is how old a pending entry must be before a change settles
+// it: older than any change may take, so none still in flight is touched.
+func (a *Applier) settleAfter() time.Duration { return a.deadline + a.clockSkew }
+
 // Apply validates, locks, checks and sends one change, and says in the
 // Result's Outcome what happened. An error means nothing was recorded and
 // nothing sent: an *InvalidError, a *NotEditableError, the upstream's
-// not-found (vpcep.ErrNotFound), ErrBusy, or ErrAuditUnavailable.
+// not-found (vpcep.ErrNotFound), a *PendingError, ErrBusy, or
+// ErrAuditUnavailable.
 func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 	if errs := append(policy.Validate(req.Policy), policy.ValidateReason(req.Reason)...); len(errs) > 0 {
 		return nil, &InvalidError{Errors: errs}
 	}
-	release, err := pglock.Lock(ctx, a.pool, endpointLock(req.EndpointID), a.lockWait)
+	lock, err := pglock.Wait(ctx, a.pool, endpointLock(req.EndpointID), a.lockWait)
 	if errors.Is(err, pglock.ErrBusy) {
 		return nil, ErrBusy
 	}
 	if err != nil {
-		return nil, fmt.Errorf("change: lock endpoint: %w", err)
+		return nil, fmt.Errorf("%w: lock endpoint: %w", ErrAuditUnavailable, err)
 	}
-	defer release()
+	defer lock.Release()
 
-	ch, dup, err := a.begin(ctx, req)
+	ch, dup, err := a.begin(ctx, req, lock)
 	if dup != nil || err != nil {
 		return dup, err
 	}
@@ -87,6 +105,9 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 			a.logger.Warn("update inventory after a change", "endpoint", req.EndpointID, "error", err)
 		}
 	}
+	if a.observer != nil {
+		a.observer.ChangeFinished(res.Outcome)
+	}
 	return res, nil
 }
 
@@ -95,18 +116,21 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 type inFlight struct {
 	*Applier
 	req      Request
+	lock     *pglock.Lock
 	entry    *audit.Entry
 	live     *vpcep.Endpoint // nil when readErr is set
 	readErr  error
+	sent     bool // a PUT went out
 	started  time.Time
 	detached context.Context
 	cancel   context.CancelFunc
 }
 
-// begin reads the live endpoint and records the pending entry. It returns
-// the in-flight change; or a Result for a submission recorded before; or an
-// error when nothing could be recorded.
-func (a *Applier) begin(ctx context.Context, req Request) (*inFlight, *Result, error) {
+// begin reads the live endpoint and records the pending entry, settling an
+// earlier change to the endpoint first when a crash left it pending. It
+// returns the in-flight change; or a Result for a submission recorded
+// before; or an error when nothing could be recorded.
+func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*inFlight, *Result, error) {
 	live, readErr := a.upstream.GetEndpoint(ctx, req.EndpointID)
 	before, serviceName := "null", ""
 	switch {
@@ -120,28 +144,74 @@ func (a *Applier) begin(ctx context.Context, req Request) (*inFlight, *Result, e
 	default:
 		live = nil // recorded below as a change that could not be checked
 	}
-
-	entry, err := a.log.Begin(ctx, audit.Start{
+	start := audit.Start{
 		SubmissionKey: req.SubmissionKey, Actor: req.Actor, ProjectID: a.projectID, Region: a.region,
 		EndpointID: req.EndpointID, EndpointServiceName: serviceName, Action: req.Action, Reason: req.Reason,
 		RollbackOf: req.RollbackOf, Restores: req.Restores,
 		PolicyBefore: before, PolicyRequested: policy.JSON(req.Policy),
-	})
+	}
+	entry, err := a.log.Begin(ctx, start)
+	var pending *audit.PendingEntryError
+	if errors.As(err, &pending) {
+		if err := a.settleEarlier(ctx, pending.Existing, live); err != nil {
+			return nil, nil, err
+		}
+		entry, err = a.log.Begin(ctx, start)
+	}
 	var dup *audit.ErrDuplicateSubmission
-	if errors.As(err, &dup) {
+	switch {
+	case errors.As(err, &dup):
 		earlier, err := a.log.Get(ctx, dup.Existing)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
 		}
 		return nil, &Result{Outcome: Duplicate, Entry: earlier}, nil
-	}
-	if err != nil {
-		a.logger.Error("audit log unavailable; change not sent", "endpoint", req.EndpointID, "error", err)
-		return nil, nil, fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
+	case errors.As(err, &pending):
+		return nil, nil, a.pendingError(ctx, pending.Existing)
+	case err != nil:
+		return nil, nil, fmt.Errorf("%w: %w", ErrAuditUnavailable, err) // logged by the caller, with its request
+
 	}
 	detached, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.deadline)
-	return &inFlight{Applier: a, req: req, entry: entry, live: live, readErr: readErr,
+	return &inFlight{Applier: a, req: req, lock: lock, entry: entry, live: live, readErr: readErr,
 		started: time.Now(), detached: detached, cancel: cancel}, nil, nil
+}
+
+// settleEarlier settles an earlier change to the endpoint that a crash left
+// pending, from the live endpoint, before the next change is recorded: a
+// new change never overtakes one whose outcome is not known. An earlier
+// change that may still be in flight (on a replica that lost its lock) is
+// left alone, and the new one refused with a *PendingError.
+func (a *Applier) settleEarlier(ctx context.Context, id int64, live *vpcep.Endpoint) error {
+	e, err := a.log.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
+	}
+	if live == nil || time.Since(e.StartedAt) < a.settleAfter() {
+		return &PendingError{Entry: e}
+	}
+	next, err := a.log.NextForEndpoint(ctx, e.EndpointID, e.ID)
+	if err != nil && !errors.Is(err, audit.ErrNotFound) {
+		return fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
+	}
+	f := settleFromEvidence(e, live, next, "the next change to this endpoint, before it was recorded")
+	if err := a.log.Finalise(ctx, e, f); err != nil && !errors.Is(err, audit.ErrNotPending) {
+		return fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
+	}
+	a.logger.Info("settled an earlier pending change before the next", "entry", e.ID, "outcome", e.Outcome)
+	if a.observer != nil {
+		a.observer.EntrySettled(e.Outcome)
+	}
+	return nil
+}
+
+// pendingError loads the pending entry that blocks a change.
+func (a *Applier) pendingError(ctx context.Context, id int64) error {
+	e, err := a.log.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
+	}
+	return &PendingError{Entry: e}
 }
 
 // checkBeforeSending settles the change without sending it when the live
@@ -164,17 +234,51 @@ func (c *inFlight) checkBeforeSending() *Result {
 	return nil
 }
 
-// send PUTs the policy, reads it back and settles the entry from both.
-func (c *inFlight) send() *Result {
-	sendCtx, rec := vpcep.WithRecorder(c.detached)
-	_, putErr := c.upstream.UpdatePolicy(sendCtx, c.req.EndpointID, c.req.Policy)
-	readback, readbackErr := c.upstream.GetEndpoint(c.detached, c.req.EndpointID)
-	if readbackErr != nil {
-		readback = nil
-	}
+// maxSends bounds the PUTs of one change: a PUT is sent again only when no
+// answer came back and the live policy shows it did not take effect.
+const maxSends = 2
 
+// send PUTs the policy, reads it back and settles the entry from both.
+// Before each PUT it checks that it still holds the endpoint's lock.
+func (c *inFlight) send() *Result {
+	for attempt := 1; ; attempt++ {
+		if err := c.lock.Check(c.detached); err != nil {
+			c.logger.Error("lost the endpoint's lock before sending", "entry", c.entry.ID, "error", err)
+			return c.settle(LockLost, audit.Final{Outcome: audit.OutcomeFailed,
+				Note: "The console lost its hold on the endpoint (its database session ended) before sending, so nothing was sent."}, c.live, nil)
+		}
+		sendCtx, rec := vpcep.WithRecorder(c.detached)
+		c.sent = true
+		_, putErr := c.upstream.UpdatePolicy(sendCtx, c.req.EndpointID, c.req.Policy)
+		readback, readbackErr := c.upstream.GetEndpoint(c.detached, c.req.EndpointID)
+		if readbackErr != nil {
+			readback = nil
+		}
+		f, outcome := c.judgeSent(rec.Exchanges(), putErr, readback, readbackErr)
+		if outcome == Failed && noAnswer(putErr) && readback != nil && attempt < maxSends {
+			c.logger.Warn("no answer to the PUT and the policy is unchanged: sending again", "entry", c.entry.ID, "error", putErr)
+			continue
+		}
+		if outcome == Unsettled {
+			return &Result{Outcome: Unsettled, Entry: c.entry, Upstream: putErr}
+		}
+		if attempt > 1 {
+			f.Note = strings.TrimSpace(f.Note + " Sent twice: the first PUT got no answer and did not take effect.")
+		}
+		return c.settle(outcome, f, readback, putErr)
+	}
+}
+
+// noAnswer reports whether a PUT failed before any answer came back.
+func noAnswer(err error) bool {
+	var ue *vpcep.Error
+	return err != nil && (!errors.As(err, &ue) || ue.Status == 0)
+}
+
+// judgeSent decides what a sent PUT did, from its answer and the read-back.
+func (c *inFlight) judgeSent(xs []vpcep.Exchange, putErr error, readback *vpcep.Endpoint, readbackErr error) (audit.Final, Outcome) {
 	var f audit.Final
-	if xs := rec.Exchanges(); len(xs) > 0 {
+	if len(xs) > 0 {
 		x := xs[len(xs)-1]
 		f.RequestBody, f.ResponseStatus, f.ResponseBody, f.RequestID = string(x.RequestBody), x.Status, string(x.ResponseBody), x.RequestID()
 	}
@@ -187,13 +291,13 @@ func (c *inFlight) send() *Result {
 	var upstreamErr *vpcep.Error
 	errors.As(putErr, &upstreamErr)
 	switch {
+	case putErr == nil && readback == nil:
+		f.Outcome, f.Note = audit.OutcomeSucceeded, "The upstream accepted the change; reading it back failed: "+readbackErr.Error()
+	case putErr == nil && !*f.ReadbackMatches:
+		// Never a plain success: something else holds the endpoint now.
+		f.Outcome, f.Note = audit.OutcomeUnknown, "The upstream accepted the change, but the policy read back differs from the one requested."
 	case putErr == nil:
 		f.Outcome = audit.OutcomeSucceeded
-		if readback == nil {
-			f.Note = "The upstream accepted the change; reading it back failed: " + readbackErr.Error()
-		} else if !*f.ReadbackMatches {
-			f.Note = "The upstream accepted the change, but the policy read back differs from the one requested."
-		}
 	case upstreamErr != nil && upstreamErr.Status >= 400:
 		f.Outcome = audit.OutcomeFailed
 		if readback != nil && policy.CanonicalJSON(readback.PolicyStatement) == requested {
@@ -201,22 +305,33 @@ func (c *inFlight) send() *Result {
 		}
 	case readback == nil:
 		// No answer and no read-back: leave the entry pending for the Reconciler.
-		return &Result{Outcome: Unsettled, Entry: c.entry, Upstream: putErr}
+		return f, Unsettled
 	default:
 		f.Outcome, f.Note = judgeLive(policy.CanonicalJSON(readback.PolicyStatement), policy.CanonicalJSON(c.live.PolicyStatement),
 			requested, "The upstream did not answer the PUT; the read-back shows")
 	}
-	return c.settle(outcomeOf(f.Outcome), f, readback, putErr)
+	return f, outcomeOf(f.Outcome)
 }
 
-// settle finalises the entry. When that fails the entry stays pending (the
-// Reconciler settles it later) and the Result says Unsettled.
+// settle finalises the entry, retrying until the change's deadline. When
+// that fails the entry stays pending (the Reconciler settles it later) and
+// the Result says Unsettled.
 func (c *inFlight) settle(outcome Outcome, f audit.Final, ep *vpcep.Endpoint, upstreamErr error) *Result {
 	f.FinishedAt, f.Duration = time.Now(), time.Since(c.started)
 	pending := *c.entry
-	if err := c.log.Finalise(c.detached, c.entry, f); err != nil {
-		c.logger.Error("finalise audit entry", "entry", c.entry.ID, "error", err)
+	err := finaliseRetrying(c.detached, c.log, c.entry, f, func(err error) {
+		c.logger.Warn("finalise audit entry: retrying", "entry", c.entry.ID, "error", err)
+	})
+	switch {
+	case errors.Is(err, audit.ErrNotPending):
+		// Settled by someone else meanwhile: answer what is recorded.
+		return &Result{Outcome: outcomeOf(c.entry.Outcome), Entry: c.entry, Endpoint: ep, Upstream: upstreamErr}
+	case err != nil && c.sent:
+		c.logger.Error("finalise audit entry: giving up at the change's deadline", "entry", c.entry.ID, "error", err)
 		return &Result{Outcome: Unsettled, Entry: &pending, Endpoint: ep, Upstream: upstreamErr}
+	case err != nil:
+		c.logger.Error("finalise audit entry: giving up at the change's deadline; nothing was sent", "entry", c.entry.ID, "error", err)
+		return &Result{Outcome: Unrecorded, Entry: &pending, Endpoint: ep, Upstream: upstreamErr}
 	}
 	return &Result{Outcome: outcome, Entry: c.entry, Endpoint: ep, Upstream: upstreamErr}
 }

@@ -58,17 +58,24 @@ const (
 	// be read before it (then nothing was sent).
 	Failed Outcome = "failed"
 	// Unknown: sent, and what the upstream holds afterwards is neither the
-	// policy before nor the one requested, or contradicts its answer.
+	// policy before nor the one requested, or contradicts its answer (an
+	// accepted change whose read-back differs is never a plain success).
 	Unknown Outcome = "unknown"
 	// Unsettled: sent, but the outcome could not be recorded yet; the entry
 	// stays pending until the Reconciler settles it from the live policy.
 	Unsettled Outcome = "unsettled"
 	// Duplicate: this submission was recorded before; Entry is that entry.
 	Duplicate Outcome = "duplicate"
+	// LockLost: the console lost its hold on the endpoint (its database
+	// session ended) before sending; nothing was sent.
+	LockLost Outcome = "lock_lost"
+	// Unrecorded: nothing was sent, but how the change ended could not be
+	// recorded; the entry stays pending until the Reconciler settles it.
+	Unrecorded Outcome = "unrecorded"
 )
 
 // Outcomes lists every Outcome, for tables that must answer each one.
-var Outcomes = []Outcome{Applied, Unchanged, Conflict, Failed, Unknown, Unsettled, Duplicate}
+var Outcomes = []Outcome{Applied, Unchanged, Conflict, Failed, Unknown, Unsettled, Duplicate, LockLost, Unrecorded}
 
 // Result is a change that reached the audit log.
 type Result struct {

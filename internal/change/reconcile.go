@@ -10,7 +10,6 @@ import (
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/pglock"
-	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
@@ -22,6 +21,7 @@ type Reconciler struct {
 	pool     *pgxpool.Pool
 	minAge   time.Duration
 	logger   *slog.Logger
+	observer Observer
 }
 
 // NewReconciler returns a Reconciler that settles entries pending for longer
@@ -29,6 +29,9 @@ type Reconciler struct {
 func NewReconciler(upstream Upstream, log *audit.Log, pool *pgxpool.Pool, minAge time.Duration, logger *slog.Logger) *Reconciler {
 	return &Reconciler{upstream: upstream, log: log, pool: pool, minAge: minAge, logger: logger}
 }
+
+// SetObserver has o told of every entry the Reconciler settles.
+func (r *Reconciler) SetObserver(o Observer) { r.observer = o }
 
 // Run settles at once, then every interval until ctx ends.
 func (r *Reconciler) Run(ctx context.Context, interval time.Duration) {
@@ -67,39 +70,25 @@ func (r *Reconciler) Once(ctx context.Context) (int, error) {
 }
 
 func (r *Reconciler) settleOne(ctx context.Context, e *audit.Entry) (bool, error) {
-	release, ok, err := pglock.TryLock(ctx, r.pool, endpointLock(e.EndpointID))
+	lock, ok, err := pglock.TryLock(ctx, r.pool, endpointLock(e.EndpointID))
 	if err != nil || !ok {
 		return false, err // busy: a change to this endpoint is running; next round
 	}
-	defer release()
+	defer lock.Release()
 
-	f := audit.Final{FinishedAt: time.Now()}
 	live, err := r.upstream.GetEndpoint(ctx, e.EndpointID)
-	switch {
-	case errors.Is(err, vpcep.ErrNotFound):
-		f.Outcome, f.Note = audit.OutcomeUnknown, "Settled by the reconciler: the endpoint no longer exists."
-	case err != nil:
+	if err != nil && !errors.Is(err, vpcep.ErrNotFound) {
 		return false, err
-	default:
-		current := policy.CanonicalJSON(live.PolicyStatement)
-		requested := canonicalStored(e.PolicyRequested)
-		matches := current == requested
-		f.ReadbackMatches, f.ReadbackPolicy = &matches, policy.JSON(live.PolicyStatement)
-		f.Outcome, f.Note = judgeLive(current, canonicalStored(e.PolicyBefore), requested, "Settled by the reconciler: the live policy is")
 	}
-	f.Duration = f.FinishedAt.Sub(e.StartedAt)
-	if err := r.log.Finalise(ctx, e, f); err != nil {
+	next, err := r.log.NextForEndpoint(ctx, e.EndpointID, e.ID)
+	if err != nil && !errors.Is(err, audit.ErrNotFound) {
 		return false, err
+	}
+	if err := r.log.Finalise(ctx, e, settleFromEvidence(e, live, next, "the reconciler")); err != nil {
+		return false, err
+	}
+	if r.observer != nil {
+		r.observer.EntrySettled(e.Outcome)
 	}
 	return true, nil
-}
-
-// canonicalStored is the canonical form of a policy as the log stores it,
-// or "null" when it was not known.
-func canonicalStored(raw []byte) string {
-	p, err := policy.FromJSON(raw)
-	if err != nil {
-		return "null"
-	}
-	return policy.CanonicalJSON(p)
 }

@@ -34,13 +34,15 @@ type changeAnswer struct {
 // changeAnswers is the one table from a change's outcome to its answer, on
 // a page and in the API. A new outcome is one line here.
 var changeAnswers = map[change.Outcome]changeAnswer{
-	change.Applied:   {http.StatusOK, "", toEntry, "The change was applied and recorded."},
-	change.Unchanged: {http.StatusOK, "", toMessage, "The live policy already is the one requested, so nothing was sent to the upstream."},
-	change.Conflict:  {http.StatusConflict, "conflict", toConflict, "The live policy is not the one the change was made against: someone changed it. Nothing was sent."},
-	change.Failed:    {http.StatusBadGateway, "upstream", toEntry, "The change did not take effect; it is recorded below with the upstream's answer."},
-	change.Unknown:   {http.StatusAccepted, "unknown", toEntry, "The change was sent, but what the upstream holds now is not what the console expected; it is recorded as unknown. Check the live policy."},
-	change.Unsettled: {http.StatusAccepted, "unsettled", toEntry, "The change was sent but no answer came back yet. The entry stays pending until the live policy settles it (within minutes)."},
-	change.Duplicate: {http.StatusConflict, "duplicate_submission", toEntry, "This change was already submitted (the form was sent twice); here is the one change it made."},
+	change.Applied:    {http.StatusOK, "", toEntry, "The change was applied and recorded."},
+	change.Unchanged:  {http.StatusOK, "", toMessage, "The live policy already is the one requested, so nothing was sent to the upstream."},
+	change.Conflict:   {http.StatusConflict, "conflict", toConflict, "The live policy is not the one the change was made against: someone changed it. Nothing was sent."},
+	change.Failed:     {http.StatusBadGateway, "upstream", toEntry, "The change did not take effect; it is recorded below with the upstream's answer."},
+	change.Unknown:    {http.StatusAccepted, "unknown", toEntry, "The change was sent, but what the upstream holds now is not what the console expected; it is recorded as unknown. Check the live policy."},
+	change.Unsettled:  {http.StatusAccepted, "unsettled", toEntry, "The change was sent but no answer came back yet. The entry stays pending until the live policy settles it (within minutes)."},
+	change.Duplicate:  {http.StatusConflict, "duplicate_submission", toEntry, "This change was already submitted (the form was sent twice); here is the one change it made."},
+	change.Unrecorded: {http.StatusServiceUnavailable, "audit_unavailable", toEntry, "Nothing was sent, but the console could not record how the change ended (its database failed). The entry stays pending until the reconciler settles it."},
+	change.LockLost:   {http.StatusServiceUnavailable, "lock_lost", toEntry, "The console lost its connection to its database while holding this endpoint, so nothing was sent. Submit the change again."},
 }
 
 // answerFor looks up the answer to an outcome; one missing from the table
@@ -106,7 +108,7 @@ func apiChangeAnswer(c echo.Context, res *change.Result, warnings []policy.Warni
 		return c.JSON(a.status, apiChange{Entry: res.Entry, Endpoint: res.Endpoint, Warnings: warnings,
 			Unchanged: res.Outcome == change.Unchanged, Message: a.message})
 	}
-	body := apiErrorBody{Error: apiError{Code: a.code, Message: a.message}, Entry: res.Entry}
+	body := apiErrorBody{Error: apiError{Code: a.code, Message: fmt.Sprintf("%s (Entry #%d.)", a.message, res.Entry.ID)}, Entry: res.Entry}
 	if ue := res.UpstreamError(); ue != nil {
 		body.Error.Status, body.Error.UpstreamCode, body.Error.RequestID = ue.Status, ue.Code, ue.RequestID
 		if ue.Message != "" {

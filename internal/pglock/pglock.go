@@ -1,7 +1,8 @@
 // Package pglock is the console's one way of taking a Postgres session-level
 // advisory lock: named, held on one pooled connection for as long as the
-// caller needs, and released so that the connection never goes back to the
-// pool still holding it.
+// caller needs, checkable (the session can die under the holder), and
+// released so that the connection never goes back to the pool still
+// holding it.
 package pglock
 
 import (
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -17,18 +19,24 @@ import (
 // ErrBusy means someone else held the lock for the whole wait.
 var ErrBusy = errors.New("pglock: the lock is held by someone else")
 
+// ErrLost means the lock's session ended (its connection was killed or
+// lost) or no longer holds the lock: someone else may hold it now.
+var ErrLost = errors.New("pglock: the lock was lost with its database session")
+
 // key turns a lock name into the advisory lock's bigint key. It is computed
 // by Postgres so that every replica, whatever its version, agrees on it.
 const key = `hashtextextended($1, 0)`
 
-// Release gives a lock back. It is safe to call once; it never fails: when
-// the unlock cannot be confirmed the connection is closed, which ends the
-// session and with it every lock it held.
-type Release func()
+// Lock is a held advisory lock.
+type Lock struct {
+	conn *pgxpool.Conn
+	name string
+	once sync.Once
+}
 
 // TryLock takes the named lock if it is free. ok is false, with a nil
-// release, when another session holds it.
-func TryLock(ctx context.Context, pool *pgxpool.Pool, name string) (release Release, ok bool, err error) {
+// Lock, when another session holds it.
+func TryLock(ctx context.Context, pool *pgxpool.Pool, name string) (l *Lock, ok bool, err error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("pglock: lock %q: %w", name, err)
@@ -44,27 +52,18 @@ func TryLock(ctx context.Context, pool *pgxpool.Pool, name string) (release Rele
 		conn.Release()
 		return nil, false, nil
 	}
-	return func() {
-		// A fresh context: the unlock must run even when the caller's is done.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		var unlocked bool
-		if err := conn.QueryRow(ctx, `SELECT pg_advisory_unlock(`+key+`)`, name).Scan(&unlocked); err != nil || !unlocked {
-			_ = conn.Conn().Close(ctx)
-		}
-		conn.Release()
-	}, true, nil
+	return &Lock{conn: conn, name: name}, true, nil
 }
 
-// Lock waits up to wait for the named lock. It polls with
+// Wait takes the named lock, waiting up to wait for it. It polls with
 // pg_try_advisory_lock rather than blocking in pg_advisory_lock, so that
 // waiters do not each hold a pooled connection the holder may need.
-func Lock(ctx context.Context, pool *pgxpool.Pool, name string, wait time.Duration) (Release, error) {
+func Wait(ctx context.Context, pool *pgxpool.Pool, name string, wait time.Duration) (*Lock, error) {
 	deadline := time.Now().Add(wait)
 	for {
-		release, ok, err := TryLock(ctx, pool, name)
+		l, ok, err := TryLock(ctx, pool, name)
 		if err != nil || ok {
-			return release, err
+			return l, err
 		}
 		if time.Now().After(deadline) {
 			return nil, ErrBusy
@@ -75,4 +74,39 @@ func Lock(ctx context.Context, pool *pgxpool.Pool, name string, wait time.Durati
 		case <-time.After(time.Duration(10+rand.IntN(40)) * time.Millisecond):
 		}
 	}
+}
+
+// Check confirms that the lock is still held by its session: nil, or an
+// error wrapping ErrLost. Call it before doing what the lock guards.
+func (l *Lock) Check(ctx context.Context) error {
+	// A bigint advisory key shows in pg_locks split into classid (high 32
+	// bits) and objid (low 32 bits), with objsubid 1.
+	var held bool
+	err := l.conn.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM pg_locks
+			WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() AND objsubid = 1
+				AND (classid::bigint << 32) | objid::bigint = `+key+`)`, l.name).Scan(&held)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrLost, err)
+	case !held:
+		return ErrLost
+	}
+	return nil
+}
+
+// Release gives the lock back. It never fails and may be called more than
+// once: when the unlock cannot be confirmed the connection is closed, which
+// ends the session and with it every lock it held.
+func (l *Lock) Release() {
+	l.once.Do(func() {
+		// A fresh context: the unlock must run even when the caller's is done.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var unlocked bool
+		if err := l.conn.QueryRow(ctx, `SELECT pg_advisory_unlock(`+key+`)`, l.name).Scan(&unlocked); err != nil || !unlocked {
+			_ = l.conn.Conn().Close(ctx)
+		}
+		l.conn.Release()
+	})
 }

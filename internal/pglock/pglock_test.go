@@ -65,21 +65,21 @@ func holders(t *testing.T, p *pgxpool.Pool, name string) []int32 {
 }
 
 // mustLock takes the named lock, failing t if it is not free.
-func mustLock(t *testing.T, p *pgxpool.Pool, name string) pglock.Release {
+func mustLock(t *testing.T, p *pgxpool.Pool, name string) func() {
 	t.Helper()
-	release, ok, err := pglock.TryLock(context.Background(), p, name)
+	l, ok, err := pglock.TryLock(context.Background(), p, name)
 	if err != nil || !ok {
 		t.Fatalf("TryLock(%q) = %v, %v; want the lock", name, ok, err)
 	}
-	return release
+	return l.Release
 }
 
 // mustBeBusy fails t unless the named lock is held by another session.
 func mustBeBusy(t *testing.T, p *pgxpool.Pool, name string) {
 	t.Helper()
-	release, ok, err := pglock.TryLock(context.Background(), p, name)
-	if err != nil || ok || release != nil {
-		t.Fatalf("TryLock(%q) while held = %v, %v (release %v); want busy", name, ok, err, release != nil)
+	l, ok, err := pglock.TryLock(context.Background(), p, name)
+	if err != nil || ok || l != nil {
+		t.Fatalf("TryLock(%q) while held = %v, %v (lock %v); want busy", name, ok, err, l != nil)
 	}
 }
 
@@ -113,7 +113,7 @@ func TestLockGivesUpAfterTheWait(t *testing.T) {
 
 	const wait = 300 * time.Millisecond
 	start := time.Now()
-	got, err := pglock.Lock(context.Background(), replicaB, name, wait)
+	got, err := pglock.Wait(context.Background(), replicaB, name, wait)
 	if !errors.Is(err, pglock.ErrBusy) || got != nil {
 		t.Fatalf("Lock while held = %v (release %v), want ErrBusy", err, got != nil)
 	}
@@ -134,11 +134,11 @@ func TestLockSucceedsOnceReleasedDuringTheWait(t *testing.T) {
 		release()
 	}()
 	start := time.Now()
-	got, err := pglock.Lock(context.Background(), replicaB, name, 10*time.Second)
+	got, err := pglock.Wait(context.Background(), replicaB, name, 10*time.Second)
 	if err != nil {
 		t.Fatalf("Lock = %v, want the lock once released", err)
 	}
-	defer got()
+	defer got.Release()
 	if waited := time.Since(start); waited < heldFor {
 		t.Fatalf("Lock returned after %v, while the lock was still held", waited)
 	}
@@ -154,7 +154,7 @@ func TestLockStopsWhenTheContextEnds(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if _, err := pglock.Lock(ctx, replicaB, name, time.Minute); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := pglock.Wait(ctx, replicaB, name, time.Minute); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Lock with an ended context = %v, want context.DeadlineExceeded", err)
 	}
 }
@@ -167,7 +167,13 @@ func TestReleaseAfterTheHolderWasKilled(t *testing.T) {
 	// connection the release gave back, or a new one in its place.
 	holder, admin := pool(t, 1), pool(t, 4)
 
-	release := mustLock(t, holder, name)
+	l, ok, err := pglock.TryLock(ctx, holder, name)
+	if err != nil || !ok {
+		t.Fatalf("TryLock = %v, %v", ok, err)
+	}
+	if err := l.Check(ctx); err != nil {
+		t.Fatalf("Check while held = %v", err)
+	}
 	pids := holders(t, admin, name)
 	if len(pids) != 1 {
 		t.Fatalf("holders = %v, want one", pids)
@@ -178,7 +184,12 @@ func TestReleaseAfterTheHolderWasKilled(t *testing.T) {
 		t.Fatalf("pg_terminate_backend(%d) = %v, %v", killed, terminated, err)
 	}
 
-	release() // the unlock fails on the dead connection: it must not panic
+	// The holder finds out before acting on what the lock guards.
+	if err := l.Check(ctx); !errors.Is(err, pglock.ErrLost) {
+		t.Fatalf("Check after the session was killed = %v, want ErrLost", err)
+	}
+	l.Release() // the unlock fails on the dead connection: it must not panic
+	l.Release() // and a second release is harmless
 
 	conn, err := holder.Acquire(ctx)
 	if err != nil {

@@ -1,0 +1,92 @@
+package change
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/policy"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+)
+
+// settleFromEvidence decides the outcome of an entry left pending, from the
+// endpoint as it is live (live nil with liveErr vpcep.ErrNotFound: it is
+// gone) and, when the live policy is neither the one before nor the one
+// requested, from the next entry for the endpoint: what that change found
+// live is what this one left. who says who settles it ("the reconciler").
+func settleFromEvidence(e *audit.Entry, live *vpcep.Endpoint, next *audit.Entry, who string) audit.Final {
+	f := audit.Final{FinishedAt: time.Now()}
+	f.Duration = f.FinishedAt.Sub(e.StartedAt)
+	if live == nil {
+		f.Outcome, f.Note = audit.OutcomeUnknown, "Settled by "+who+": the endpoint no longer exists."
+		return f
+	}
+	current := policy.CanonicalJSON(live.PolicyStatement)
+	before, requested := canonicalStored(e.PolicyBefore), canonicalStored(e.PolicyRequested)
+	matches := current == requested
+	f.ReadbackMatches, f.ReadbackPolicy = &matches, policy.JSON(live.PolicyStatement)
+	f.Outcome, f.Note = judgeLive(current, before, requested, "Settled by "+who+": the live policy is")
+	if f.Outcome == audit.OutcomeUnknown && next != nil {
+		switch canonicalStored(next.PolicyBefore) {
+		case requested:
+			f.Outcome = audit.OutcomeSucceeded
+			f.Note += " The next change, #" + itoa(next.ID) + ", found the requested policy live: this change was applied."
+		case before:
+			f.Outcome = audit.OutcomeFailed
+			f.Note += " The next change, #" + itoa(next.ID) + ", found the policy from before live: this change was not applied."
+		}
+	}
+	return f
+}
+
+// canonicalStored is the canonical form of a policy as the log stores it,
+// or "null" when it was not known.
+func canonicalStored(raw []byte) string {
+	p, err := policy.FromJSON(raw)
+	if err != nil {
+		return "null"
+	}
+	return policy.CanonicalJSON(p)
+}
+
+// finaliseRetrying records f on e, retrying with jittered backoff until ctx
+// ends: the upstream's answer is held here, in memory, until the database
+// takes it. A finalise whose commit was acknowledged too late finds the
+// entry already final with the same content, which is success. An entry
+// settled by someone else is loaded into e and ErrNotPending returned.
+func finaliseRetrying(ctx context.Context, log *audit.Log, e *audit.Entry, f audit.Final, onRetry func(error)) error {
+	pending := *e
+	for attempt := 0; ; attempt++ {
+		try := pending
+		err := log.Finalise(ctx, &try, f)
+		if err == nil {
+			*e = try
+			return nil
+		}
+		if errors.Is(err, audit.ErrNotPending) {
+			stored, getErr := log.Get(ctx, e.ID)
+			if getErr == nil && stored.FinalHash == try.FinalHash {
+				*e = *stored
+				return nil
+			}
+			if getErr != nil {
+				return errors.Join(err, getErr)
+			}
+			*e = *stored // settled by someone else: that is what was recorded
+			return err
+		}
+		onRetry(err)
+		backoff := min(50*time.Millisecond<<min(attempt, 6), 2*time.Second)
+		backoff = backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
