@@ -64,6 +64,7 @@ type Server struct {
 	requests  []RecordedRequest
 
 	faults faults
+	holds  map[string][]*Hold // guarded by faults.mu
 }
 
 // New returns a simulator serving opts.Endpoints.
@@ -182,6 +183,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer dropConnection(w)
 		w = httptest.NewRecorder()
 	}
+	if h := s.takeHold(route); h != nil {
+		h.serve(w, func(w http.ResponseWriter) { s.serveRoute(w, r, route, requestID, endpointID, body) })
+		return
+	}
+	s.serveRoute(w, r, route, requestID, endpointID, body)
+}
+
+// serveRoute carries out a call to route and answers it.
+func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, route, requestID, endpointID string, body []byte) {
 	switch route {
 	case RouteList:
 		s.listEndpoints(w, r, requestID)

@@ -262,3 +262,57 @@ func TestDemoData(t *testing.T) {
 		t.Error("demo data is not deterministic")
 	}
 }
+
+// A held PUT waits for the test: dropped, it changes nothing; applied, the
+// policy changes while the answer is still held.
+func TestHoldNext(t *testing.T) {
+	t.Parallel()
+	eps := DemoEndpoints(1, time.Now())
+	sim, srv := newTestServer(t, eps)
+	var gw *Endpoint
+	for _, ep := range eps {
+		if ep.Service.PolicyKind == PolicyStatementKind && len(ep.Statements) > 0 {
+			gw = ep
+			break
+		}
+	}
+	path := "/v1/" + testProject + "/vpc-endpoints/" + gw.ID + "/policy"
+	body := `{"policy_statement":[{"Effect":"Allow","Action":["obs:*"],"Resource":["*"]}]}`
+	changed := func() bool {
+		ep, _ := sim.Endpoint(gw.ID)
+		return len(ep.Statements) == 1 && ep.Statements[0].Action[0] == "obs:*"
+	}
+	put := func(done chan<- int) {
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("X-Auth-Token", testToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0 // no answer
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}
+
+	h := sim.HoldNext(RouteUpdatePolicy)
+	done := make(chan int)
+	go put(done)
+	<-h.Arrived()
+	h.Drop()
+	if code := <-done; code != 0 || changed() {
+		t.Fatalf("a dropped PUT: answer %d, policy changed %v", code, changed())
+	}
+
+	h = sim.HoldNext(RouteUpdatePolicy)
+	go put(done)
+	<-h.Arrived()
+	h.Apply()
+	if !changed() {
+		t.Fatal("an applied PUT did not change the policy")
+	}
+	h.Answer()
+	if code := <-done; code != http.StatusOK {
+		t.Fatalf("answer %d", code)
+	}
+}
