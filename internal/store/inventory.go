@@ -356,11 +356,14 @@ func (s *Store) RefreshState(ctx context.Context) (RefreshState, error) {
 // a time refreshes the inventory. It returns a release func, or ok=false when
 // another replica holds the lock.
 func (s *Store) TryRefreshLock(ctx context.Context) (release func(), ok bool, err error) {
-	release, ok, err = pglock.TryLock(ctx, s.pool, refreshLockName)
+	l, ok, err := pglock.TryLock(ctx, s.pool, refreshLockName)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: refresh lock: %w", err)
 	}
-	return release, ok, nil
+	if !ok {
+		return nil, false, nil
+	}
+	return l.Release, true, nil
 }
 
 // refreshLockName names the inventory refresh's advisory lock.
