@@ -88,7 +88,7 @@ func testFinal() Final {
 func continueChain(t *testing.T, l *Log) {
 	t.Helper()
 	ctx := context.Background()
-	pending, err := l.Pending(ctx, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	pending, err := l.Pending(ctx, -time.Hour)
 	if err != nil || len(pending) != 1 || pending[0].ID != 6 {
 		t.Fatalf("Pending = %v, %v; want #6", pending, err)
 	}
@@ -294,7 +294,7 @@ func TestAFieldOfTheNextVersion(t *testing.T) {
 	// Go field for it here, so it lives beside the entries.
 	side := &sideTable{m: map[*Entry]*string{}, fill: func(e *Entry) string { return sha256Hex(e.PolicyRequested) }}
 	fields := append(slices.Clone(entryFields), field{"requested_sha256", 3, atStart, byHash, textColumn{side.get, false}})
-	v3 := &Log{pool: pool, now: time.Now, format: newFormat(3, fields)}
+	v3 := &Log{pool: pool, format: newFormat(3, fields)}
 
 	// Entries of versions 1 and 2 verify under version 3 as they did.
 	verifyOK(t, v3, 9)

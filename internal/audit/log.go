@@ -47,12 +47,11 @@ const chainLockKey int64 = 0x7670636570617564
 // Log is the audit log.
 type Log struct {
 	pool   *pgxpool.Pool
-	now    func() time.Time
 	format *format
 }
 
 // New returns the Log stored behind pool, writing CurrentFormatVersion.
-func New(pool *pgxpool.Pool) *Log { return &Log{pool: pool, now: time.Now, format: currentFormat} }
+func New(pool *pgxpool.Pool) *Log { return &Log{pool: pool, format: currentFormat} }
 
 // Start is what Begin records.
 type Start struct {
@@ -74,7 +73,7 @@ type Start struct {
 // before anything is sent upstream: that is what makes the log write-ahead.
 func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 	e := &Entry{
-		SubmissionKey: s.SubmissionKey, StartedAt: l.now().UTC().Truncate(time.Microsecond), Actor: s.Actor,
+		SubmissionKey: s.SubmissionKey, Actor: s.Actor,
 		ProjectID: s.ProjectID, Region: s.Region, EndpointID: s.EndpointID, EndpointServiceName: s.EndpointServiceName,
 		Action: s.Action, Reason: s.Reason, RollbackOf: s.RollbackOf, Restores: s.Restores,
 		PolicyBefore: json.RawMessage(s.PolicyBefore), PolicyRequested: json.RawMessage(s.PolicyRequested),
@@ -110,9 +109,13 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		case err != nil:
 			return err
 		}
-		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('audit_entries', 'id'))`).Scan(&e.ID); err != nil {
+		// started_at comes from the database's clock, as every replica's
+		// entries do, so their order and ages agree whatever the replicas'
+		// own clocks say.
+		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('audit_entries', 'id')), clock_timestamp()`).Scan(&e.ID, &e.StartedAt); err != nil {
 			return err
 		}
+		e.StartedAt = e.StartedAt.UTC().Truncate(time.Microsecond)
 		e.Hash = l.format.hash(e, byHash)
 		_, err = tx.Exec(ctx, l.format.insertSQL, l.format.insertArgs(e)...)
 		return err
@@ -171,6 +174,20 @@ func (l *Log) Get(ctx context.Context, id int64) (*Entry, error) {
 	return e, nil
 }
 
+// Age is how long ago entry id was started, on the database's clock.
+func (l *Log) Age(ctx context.Context, id int64) (time.Duration, error) {
+	var us int64
+	err := l.pool.QueryRow(ctx, `SELECT (extract(epoch FROM clock_timestamp() - started_at) * 1000000)::bigint
+		FROM audit_entries WHERE id = $1`, id).Scan(&us)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("audit: age of entry %d: %w", id, err)
+	}
+	return time.Duration(us) * time.Microsecond, nil
+}
+
 // NextForEndpoint returns the first entry for the endpoint after the entry
 // after, or ErrNotFound: what that change found live is what this one left.
 func (l *Log) NextForEndpoint(ctx context.Context, endpointID string, after int64) (*Entry, error) {
@@ -202,10 +219,13 @@ func (l *Log) RolledBackBy(ctx context.Context, id int64) ([]*Entry, error) {
 	return out, nil
 }
 
-// Pending returns pending entries started before cutoff, oldest first.
-func (l *Log) Pending(ctx context.Context, cutoff time.Time) ([]*Entry, error) {
+// Pending returns the entries pending for longer than minAge, oldest first.
+func (l *Log) Pending(ctx context.Context, minAge time.Duration) ([]*Entry, error) {
+	// Ages are measured on the database's clock, which wrote started_at:
+	// replicas whose clocks disagree still agree on an entry's age.
 	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries
-		WHERE outcome = 'pending' AND started_at < $1 ORDER BY id`, cutoff)
+		WHERE outcome = 'pending' AND started_at < clock_timestamp() - $1 * interval '1 microsecond' ORDER BY id`,
+		minAge.Microseconds())
 	if err != nil {
 		return nil, fmt.Errorf("audit: pending entries: %w", err)
 	}

@@ -18,17 +18,17 @@ import (
 
 // Applier applies changes.
 type Applier struct {
-	upstream  Upstream
-	log       *audit.Log
-	pool      *pgxpool.Pool
-	inventory Inventory
-	observer  Observer
-	projectID string
-	region    string
-	deadline  time.Duration
-	lockWait  time.Duration
-	clockSkew time.Duration
-	logger    *slog.Logger
+	upstream     Upstream
+	log          *audit.Log
+	pool         *pgxpool.Pool
+	inventory    Inventory
+	observer     Observer
+	projectID    string
+	region       string
+	deadline     time.Duration
+	lockWait     time.Duration
+	settleMargin time.Duration
+	logger       *slog.Logger
 }
 
 // Config configures an Applier.
@@ -43,10 +43,9 @@ type Config struct {
 	Inventory Inventory
 	// Observer, when set, is told every change's outcome.
 	Observer Observer
-	// ClockSkew is how far replicas' clocks may disagree; a pending entry
-	// is settled by the next change only once it is older than Deadline
-	// plus this. 5 s when zero.
-	ClockSkew time.Duration
+	// SettleMargin is added to Deadline before a pending entry counts as
+	// abandoned (see SettleAfter). 2 s when zero.
+	SettleMargin time.Duration
 }
 
 // NewApplier returns an Applier.
@@ -57,20 +56,22 @@ func NewApplier(upstream Upstream, log *audit.Log, pool *pgxpool.Pool, cfg Confi
 	if cfg.LockWait == 0 {
 		cfg.LockWait = 30 * time.Second
 	}
-	if cfg.ClockSkew == 0 {
-		cfg.ClockSkew = 5 * time.Second
+	if cfg.SettleMargin == 0 {
+		cfg.SettleMargin = 2 * time.Second
 	}
 	return &Applier{upstream: upstream, log: log, pool: pool, inventory: cfg.Inventory, observer: cfg.Observer,
 		projectID: cfg.ProjectID, region: cfg.Region, deadline: cfg.Deadline, lockWait: cfg.LockWait,
-		clockSkew: cfg.ClockSkew, logger: logger}
+		settleMargin: cfg.SettleMargin, logger: logger}
 }
 
 // Deadline is how long a sent change may take to be finalised.
 func (a *Applier) Deadline() time.Duration { return a.deadline }
 
-// settleAfter is how old a pending entry must be before a change settles
+// SettleAfter is how old a pending entry must be before anything settles
 // it: older than any change may take, so none still in flight is touched.
-func (a *Applier) settleAfter() time.Duration { return a.deadline + a.clockSkew }
+// Ages are on the database's clock; the margin covers the time between
+// recording an entry and starting its deadline.
+func (a *Applier) SettleAfter() time.Duration { return a.deadline + a.settleMargin }
 
 // Apply validates, locks, checks and sends one change, and says in the
 // Result's Outcome what happened. An error means nothing was recorded and
@@ -187,7 +188,11 @@ func (a *Applier) settleEarlier(ctx context.Context, id int64, live *vpcep.Endpo
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
 	}
-	if live == nil || time.Since(e.StartedAt) < a.settleAfter() {
+	age, err := a.log.Age(ctx, id)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
+	}
+	if live == nil || age < a.SettleAfter() {
 		return &PendingError{Entry: e}
 	}
 	next, err := a.log.NextForEndpoint(ctx, e.EndpointID, e.ID)

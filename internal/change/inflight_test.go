@@ -130,7 +130,7 @@ func TestPendingChangeIsSettledBeforeTheNext(t *testing.T) {
 		t.Fatalf("Apply over a young pending entry = %v (%d PUTs)", err, f.puts()-puts)
 	}
 
-	quick := f.applierWith(change.Config{Deadline: 100 * time.Millisecond, ClockSkew: 100 * time.Millisecond})
+	quick := f.applierWith(change.Config{Deadline: 100 * time.Millisecond, SettleMargin: 100 * time.Millisecond})
 	time.Sleep(250 * time.Millisecond) // past its settle age
 	res, err := quick.Apply(ctx, f.update(readOnly("next"), ""))
 	if err != nil || res.Outcome != change.Applied {

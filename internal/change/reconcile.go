@@ -51,7 +51,7 @@ func (r *Reconciler) Run(ctx context.Context, interval time.Duration) {
 
 // Once settles every old pending entry it can and returns how many.
 func (r *Reconciler) Once(ctx context.Context) (int, error) {
-	entries, err := r.log.Pending(ctx, time.Now().Add(-r.minAge))
+	entries, err := r.log.Pending(ctx, r.minAge)
 	if err != nil {
 		return 0, err
 	}
