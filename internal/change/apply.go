@@ -44,7 +44,7 @@ type Config struct {
 	// Observer, when set, is told every change's outcome.
 	Observer Observer
 	// SettleMargin is added to Deadline before a pending entry counts as
-	// abandoned (see SettleAfter). 2 s when zero.
+	// abandoned (see SettleAfter). 1 s when zero.
 	SettleMargin time.Duration
 }
 
@@ -57,7 +57,7 @@ func NewApplier(upstream Upstream, log *audit.Log, pool *pgxpool.Pool, cfg Confi
 		cfg.LockWait = 30 * time.Second
 	}
 	if cfg.SettleMargin == 0 {
-		cfg.SettleMargin = 2 * time.Second
+		cfg.SettleMargin = time.Second
 	}
 	return &Applier{upstream: upstream, log: log, pool: pool, inventory: cfg.Inventory, observer: cfg.Observer,
 		projectID: cfg.ProjectID, region: cfg.Region, deadline: cfg.Deadline, lockWait: cfg.LockWait,

@@ -249,3 +249,16 @@ func TestUnansweredPutIsSentAgainWhenNotApplied(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// dbAdmin is a pool on the fixture's database that the campaign's killer
+// uses; its own connections are spared.
+func dbAdmin(t *testing.T, f *fixture) *pgxpool.Pool {
+	t.Helper()
+	cfg := f.pool.Config().ConnConfig.ConnString()
+	p, err := pgxpool.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
