@@ -7,10 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// defaultConnectTimeout bounds a new connection when DATABASE_URL sets no
+// connect_timeout.
+const defaultConnectTimeout = 5 * time.Second
 
 // Store reads and writes the console's tables.
 type Store struct {
@@ -32,6 +37,12 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		// one connection for its endpoint lock while it writes the audit log
 		// on another, and several may run at once.
 		cfg.MaxConns = 20
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// Without connect_timeout a connection to an unreachable host waits
+		// for the operating system (minutes): every request would hang
+		// rather than answer 503 (see Unavailable).
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
