@@ -273,7 +273,8 @@ func TestShowEndpointFailures(t *testing.T) {
 		t.Run("upstream 500, nested="+map[bool]string{false: "false", true: "true"}[nested], func(t *testing.T) {
 			a.sim.SetNestedErrorBody(nested)
 			defer a.sim.ClearFaults()
-			a.sim.FailNext(1, vpcepsim.Fault{Status: 500, Code: "EndPoint.0001", Message: "System error. Please retry."})
+			// Every attempt fails: the client retries a read that meets a 5xx.
+			a.sim.FailRoute(vpcepsim.RouteGet, vpcepsim.Fault{Status: 500, Code: "EndPoint.0001", Message: "System error. Please retry."})
 			r := a.get(t, "/endpoints/"+id)
 			if r.Code != http.StatusBadGateway || r.text(testid("upstream-status")) != "500" ||
 				r.text(testid("upstream-code")) != "EndPoint.0001" || len(r.text(testid("upstream-request-id"))) != 32 {
