@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
@@ -48,10 +50,46 @@ func apiInvalidRequest(c echo.Context, status int, field, message string) error 
 	return apiFail(c, status, apiErrorBody{Error: apiError{Code: "invalid_request", Field: field, Message: message}})
 }
 
-// apiEndpointList is GET /api/v1/endpoints's answer.
+// apiEndpointList is GET /api/v1/endpoints's answer: a page of the
+// inventory and how far it can be trusted.
 type apiEndpointList struct {
 	Endpoints  []vpcep.Endpoint `json:"endpoints"`
 	NextCursor string           `json:"next_cursor"`
+	Inventory  apiInventory     `json:"inventory"`
+}
+
+// apiInventory is the inventory's state in every list answer, so that a
+// script can tell a current list from an old one (inventory.Status).
+type apiInventory struct {
+	State         inventory.State  `json:"state"`           // fresh | stale (never_loaded answers 503)
+	RefreshedAt   *time.Time       `json:"refreshed_at"`    // when the last successful refresh finished
+	LastAttemptAt *time.Time       `json:"last_attempt_at"` // when the newest refresh finished, failed or not
+	LastError     *apiRefreshError `json:"last_error"`      // why the newest refresh failed; null when it succeeded
+}
+
+// apiRefreshError is why a refresh failed, as the upstream answered.
+type apiRefreshError struct {
+	Source    string `json:"source"`     // upstream | console
+	Status    int    `json:"status"`     // the upstream's HTTP status; 0 when no answer arrived
+	Code      string `json:"code"`       // the upstream's error code, e.g. APIGW.0301
+	Message   string `json:"message"`    // the upstream's message, or a plain description
+	RequestID string `json:"request_id"` // the upstream's request id
+}
+
+// newAPIInventory is st as the API shows it.
+func newAPIInventory(st inventory.Status) apiInventory {
+	at := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		t = t.UTC()
+		return &t
+	}
+	out := apiInventory{State: st.State, RefreshedAt: at(st.RefreshedAt), LastAttemptAt: at(st.LastAttemptAt)}
+	if f := st.LastFailure; f != nil {
+		out.LastError = &apiRefreshError{Source: f.Source, Status: f.Status, Code: f.Code, Message: f.Message, RequestID: f.RequestID}
+	}
+	return out
 }
 
 // apiAuditList is GET /api/v1/audit's answer.
@@ -99,7 +137,10 @@ func apiLimit(c echo.Context, def, most int) (n int, ok bool) {
 	return n, true
 }
 
-// apiListEndpoints is GET /api/v1/endpoints: the inventory, keyset-paged.
+// apiListEndpoints is GET /api/v1/endpoints: the inventory, keyset-paged,
+// with its state. While no refresh has succeeded there is no list to give:
+// the error table answers 503 inventory_unavailable with the newest
+// refresh's upstream error, never an empty list.
 func (s *Server) apiListEndpoints(c echo.Context) error {
 	f, err := parseFilter(c)
 	if err != nil {
@@ -109,7 +150,17 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 	if !ok {
 		return nil
 	}
-	eps, next, err := s.Store.ListInventoryAfter(c.Request().Context(),
+	ctx := c.Request().Context()
+	// The state is read before the list: should a refresh land in between,
+	// the list is newer than the state says, never older.
+	st, err := s.Refresher.Status(ctx, s.Now())
+	if err != nil {
+		return err
+	}
+	if err := st.Err(); err != nil {
+		return err
+	}
+	eps, next, err := s.Store.ListInventoryAfter(ctx,
 		store.InventoryFilter{Type: f.Type, Status: f.Status, VpcID: f.VpcID, Search: f.Search}, c.QueryParam("cursor"), limit)
 	if err != nil {
 		return err // a bad cursor is answered by the error table
@@ -117,7 +168,7 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 	if eps == nil {
 		eps = []vpcep.Endpoint{}
 	}
-	return c.JSON(http.StatusOK, apiEndpointList{Endpoints: eps, NextCursor: next})
+	return c.JSON(http.StatusOK, apiEndpointList{Endpoints: eps, NextCursor: next, Inventory: newAPIInventory(st)})
 }
 
 // apiGetEndpoint is GET /api/v1/endpoints/{id}: the endpoint as the upstream

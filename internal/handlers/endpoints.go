@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -51,25 +52,26 @@ func parseFilter(c echo.Context) (views.EndpointFilter, error) {
 }
 
 // listEndpoints serves /endpoints from the inventory; htmx requests get only
-// the results fragment.
+// the results fragment. Until a refresh has succeeded the answer is the
+// error table's (503 inventory_unavailable), with the newest refresh's
+// failure where the table would be.
 func (s *Server) listEndpoints(c echo.Context) error {
 	f, err := parseFilter(c)
 	if err != nil {
 		return err
 	}
-	results, err := s.endpointList(c.Request().Context(), f)
+	results, status, err := s.endpointList(c, f)
 	if err != nil {
 		return err
 	}
-	results.CSRF = csrfToken(c)
 	if isFragment(c) {
-		return render(c, http.StatusOK, views.EndpointResults(results))
+		return render(c, status, views.EndpointResults(results))
 	}
 	facets, err := s.Store.InventoryFacets(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.EndpointsView(views.EndpointsPage{
+	return render(c, status, views.EndpointsView(views.EndpointsPage{
 		Base:     s.base(c, "Endpoints"),
 		Results:  results,
 		VpcIDs:   facets.VpcIDs,
@@ -79,8 +81,9 @@ func (s *Server) listEndpoints(c echo.Context) error {
 
 // refreshEndpoints re-reads the upstream now. A failure is not an error
 // page: it is recorded and shown in the freshness line above the last good
-// inventory. htmx gets the results fragment; a plain form post is redirected
-// back to the list (POST-redirect-GET).
+// inventory (or in its place, when there is none). htmx gets the results
+// fragment; a plain form post is redirected back to the list
+// (POST-redirect-GET).
 func (s *Server) refreshEndpoints(c echo.Context) error {
 	f, err := parseFilter(c)
 	if err != nil {
@@ -101,51 +104,103 @@ func (s *Server) refreshEndpoints(c echo.Context) error {
 	if !isFragment(c) {
 		return c.Redirect(http.StatusSeeOther, f.URL(f.Page))
 	}
-	results, err := s.endpointList(c.Request().Context(), f)
+	results, status, err := s.endpointList(c, f)
 	if err != nil {
 		return err
 	}
-	results.Notice, results.CSRF = notice, csrfToken(c)
-	return render(c, http.StatusOK, views.EndpointResults(results))
+	results.Notice = notice
+	return render(c, status, views.EndpointResults(results))
 }
 
-func (s *Server) endpointList(ctx context.Context, f views.EndpointFilter) (views.EndpointList, error) {
+// endpointList reads one page of the inventory and its state, and the
+// status to answer with: 200, or, while the inventory was never loaded, the
+// error table's status for that (with its Retry-After) and no list.
+func (s *Server) endpointList(c echo.Context, f views.EndpointFilter) (views.EndpointList, int, error) {
+	ctx := c.Request().Context()
+	// The state is read before the list: should a refresh land in between,
+	// the list is newer than the state says, never older.
+	st, err := s.Refresher.Status(ctx, s.Now())
+	if err != nil {
+		return views.EndpointList{}, 0, err
+	}
+	list := views.EndpointList{Filter: f, Page: f.Page, PerPage: s.PerPage, Freshness: s.freshness(st), CSRF: csrfToken(c)}
+	if err := st.Err(); err != nil {
+		p := problemFor(err)
+		p.setRetryAfter(c)
+		list.NotLoaded = &views.InventoryProblem{Heading: p.heading, Message: p.message,
+			RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}
+		return list, p.status, nil
+	}
 	page, err := s.Store.ListInventory(ctx, store.InventoryFilter{
 		Type: f.Type, Status: f.Status, VpcID: f.VpcID, Search: f.Search, Page: f.Page, PerPage: s.PerPage,
 	})
 	if err != nil {
-		return views.EndpointList{}, err
+		return views.EndpointList{}, 0, err
 	}
-	state, err := s.Store.RefreshState(ctx)
-	if err != nil {
-		return views.EndpointList{}, err
-	}
-	return views.EndpointList{
-		Filter:    f,
-		Endpoints: page.Endpoints,
-		Total:     page.Total,
-		Page:      f.Page,
-		PerPage:   s.PerPage,
-		Pages:     (page.Total + s.PerPage - 1) / s.PerPage,
-		Freshness: s.freshness(state),
-	}, nil
+	list.Endpoints, list.Total = page.Endpoints, page.Total
+	list.Pages = (page.Total + s.PerPage - 1) / s.PerPage
+	return list, http.StatusOK, nil
 }
 
-// freshness describes state for people. The inventory is stale when the
-// last success is older than three refresh intervals.
-func (s *Server) freshness(state store.RefreshState) views.Freshness {
-	now := s.Now()
+// freshness describes the inventory's state for people.
+func (s *Server) freshness(st inventory.Status) views.Freshness {
 	f := views.Freshness{
-		Loaded:        !state.LastSuccessAt.IsZero(),
-		LastSuccessAt: state.LastSuccessAt,
-		Count:         state.LastSuccessSize,
-		Now:           now,
+		State:         string(st.State),
+		LastSuccessAt: st.RefreshedAt,
+		Count:         st.Count,
+		Interval:      st.Interval,
+		Now:           s.Now(),
 	}
-	f.Stale = f.Loaded && now.Sub(state.LastSuccessAt) > 3*s.Refresher.Interval()
-	if state.Last != nil && !state.Last.Succeeded {
-		f.LastError, f.LastErrorAt = state.Last.Error, state.Last.FinishedAt
+	if lf := st.LastFailure; lf != nil {
+		f.LastFailure = &views.RefreshFailure{
+			At: st.LastAttemptAt, Heading: refreshFailureHeading(lf), Upstream: lf.Source == store.FailureUpstream,
+			Status: lf.Status, Code: lf.Code, Message: lf.Message, RequestID: lf.RequestID,
+		}
 	}
 	return f
+}
+
+// refreshFailureHeading says in plain words what failed in a refresh, in
+// the words of the error table for the upstream's failures.
+func refreshFailureHeading(f *store.RefreshFailure) string {
+	if f.Source != store.FailureUpstream {
+		return "The console could not store the endpoint list"
+	}
+	return describeUpstream(refreshUpstreamError(f)).heading
+}
+
+// refreshUpstreamError is a refresh's recorded upstream failure as the
+// upstream error it was.
+func refreshUpstreamError(f *store.RefreshFailure) *vpcep.Error {
+	return &vpcep.Error{Op: "list endpoints (inventory refresh)", Status: f.Status, Code: f.Code, Message: f.Message, RequestID: f.RequestID}
+}
+
+// inventoryNotLoaded is the error table's answer while no refresh has
+// succeeded: 503 inventory_unavailable, saying why in the words the error
+// table has for the upstream's failure, with its status, code and request
+// id. The console retries by itself at every refresh interval.
+func inventoryNotLoaded(e *inventory.NotLoadedError) problem {
+	p := problem{status: http.StatusServiceUnavailable, code: "inventory_unavailable", retryAfter: e.RetryAfter()}
+	again := fmt.Sprintf("The console tries again %s; until a refresh succeeds it has no endpoint list to show.", views.Every(e.Status.Interval))
+	switch f := e.Status.LastFailure; {
+	case f == nil:
+		p.heading = "The endpoint list is being loaded"
+		p.message = "The console has not finished reading the endpoint list from the VPCEP API for the first time. Try again in a few seconds."
+	case f.Source != store.FailureUpstream:
+		p.heading = "The endpoint list could not be loaded"
+		p.message = "The console read the endpoint list but could not store it: " + f.Message + ". " + again
+	default:
+		ue := refreshUpstreamError(f)
+		d := describeUpstream(ue)
+		p.heading = "The endpoint list could not be loaded from the VPCEP API"
+		p.message = d.heading + ". " + d.message + " "
+		if f.Status != 0 && f.Message != "" {
+			p.message += "It said: “" + f.Message + "”. "
+		}
+		p.message += again
+		p.upstream = ue
+	}
+	return p
 }
 
 // showEndpoint reads one endpoint live from the upstream.

@@ -1,13 +1,17 @@
 package handlers_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
@@ -134,6 +138,7 @@ func TestListPagingKeepsFilters(t *testing.T) {
 func TestListHTMXGetsOnlyTheResults(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
+	a.refresh(t)
 	r := a.do(t, http.MethodGet, "/endpoints?type=gateway", nil, htmx())
 	if r.Code != http.StatusOK || strings.Contains(r.Body.String(), "<html") || r.doc.Find("#endpoint-results").Length() != 1 {
 		t.Fatalf("fragment: %d %.200s", r.Code, r.Body.String())
@@ -162,12 +167,150 @@ func TestListRejectsBadFilters(t *testing.T) {
 	}
 }
 
+// Before the first refresh has finished there is no list to show: the page
+// and the API say so with 503, rather than an empty list.
 func TestListBeforeFirstRefresh(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
 	r := a.get(t, "/endpoints")
-	if r.Code != http.StatusOK || !strings.Contains(r.text(testid("empty")), "has not been loaded") {
-		t.Fatalf("%d %q", r.Code, r.text(testid("empty")))
+	if r.Code != http.StatusServiceUnavailable || r.Header().Get("Retry-After") != "5" ||
+		r.text(testid("inventory-error-heading")) != "The endpoint list is being loaded" {
+		t.Fatalf("%d %q %q", r.Code, r.Header().Get("Retry-After"), r.text(testid("inventory-error-heading")))
+	}
+	if r.doc.Find(testid("endpoint-table")).Length() != 0 || r.doc.Find(testid("empty")).Length() != 0 || r.doc.Find(testid("refresh")).Length() != 1 {
+		t.Error("want the problem and the Refresh button in place of the table")
+	}
+	api := a.api(t, "GET", "/api/v1/endpoints", "", nil)
+	if api.code != http.StatusServiceUnavailable || api.errField("code") != "inventory_unavailable" {
+		t.Fatalf("API: %d %s", api.code, api.raw)
+	}
+}
+
+// With wrong credentials the inventory never loads: the API answers 503
+// inventory_unavailable with the upstream's error, and the page shows that
+// error in plain words with its status, code and request id, not an empty
+// table.
+func TestListWhenTheInventoryNeverLoaded(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, withDB(testdb.Migrated(t)), withClient(func(c *vpcep.Config) { c.SK = strings.Repeat("Z", 40) }))
+	if err := a.refresher.Refresh(t.Context(), "startup"); err == nil {
+		t.Fatal("a refresh with a wrong SK succeeded")
+	}
+
+	r := a.api(t, "GET", "/api/v1/endpoints", "", nil)
+	if r.code != http.StatusServiceUnavailable || r.errField("code") != "inventory_unavailable" ||
+		r.errField("status") != 401.0 || r.errField("upstream_code") != "APIGW.0301" || len(r.errField("request_id").(string)) != 32 {
+		t.Fatalf("API: %d %s", r.code, r.raw)
+	}
+	msg := r.errField("message").(string)
+	for _, want := range []string{"could not be loaded from the VPCEP API", "rejected the console's credentials", "tries again every minute"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("API message %q lacks %q", msg, want)
+		}
+	}
+
+	page := a.get(t, "/endpoints")
+	if page.Code != http.StatusServiceUnavailable || page.Header().Get("Retry-After") != "60" {
+		t.Fatalf("page: %d Retry-After %q", page.Code, page.Header().Get("Retry-After"))
+	}
+	if page.doc.Find(testid("endpoint-table")).Length() != 0 || page.doc.Find(testid("empty")).Length() != 0 {
+		t.Error("the page shows a table or 'no endpoints' for an inventory that never loaded")
+	}
+	got := map[string]string{
+		"heading": page.text(testid("inventory-error-heading")), "status": page.text(testid("upstream-status")),
+		"code": page.text(testid("upstream-code")), "request id": page.text(testid("upstream-request-id")),
+	}
+	want := map[string]string{
+		"heading": "The endpoint list could not be loaded from the VPCEP API", "status": "401",
+		"code": "APIGW.0301", "request id": r.errField("request_id").(string),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("page mismatch (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(page.text(testid("inventory-error-message")), "Check the AK/SK") || page.text(testid("request-id")) == "" {
+		t.Errorf("page message %q, console request id %q", page.text(testid("inventory-error-message")), page.text(testid("request-id")))
+	}
+	// htmx swaps the same problem into the results.
+	hx := a.do(t, http.MethodGet, "/endpoints?type=gateway", nil, htmx())
+	if hx.Code != http.StatusServiceUnavailable || strings.Contains(hx.Body.String(), "<html") || hx.text(testid("upstream-code")) != "APIGW.0301" {
+		t.Errorf("htmx: %d %.300s", hx.Code, hx.Body.String())
+	}
+	for _, secret := range []string{strings.Repeat("Z", 40), a.sim.SK} {
+		if strings.Contains(r.raw+page.Body.String()+a.logs.String(), secret) {
+			t.Errorf("secret %.6s... leaked", secret)
+		}
+	}
+}
+
+// When the database holds an inventory and the upstream fails, the list is
+// still served, saying it is stale and why.
+func TestListWhenTheInventoryIsStale(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, withDB(testdb.Migrated(t)))
+	a.refresh(t)
+
+	type inventoryState struct {
+		State         string     `json:"state"`
+		RefreshedAt   *time.Time `json:"refreshed_at"`
+		LastAttemptAt *time.Time `json:"last_attempt_at"`
+		LastError     *struct {
+			Source    string `json:"source"`
+			Status    int    `json:"status"`
+			Code      string `json:"code"`
+			Message   string `json:"message"`
+			RequestID string `json:"request_id"`
+		} `json:"last_error"`
+	}
+	list := func() (int, int, inventoryState) {
+		t.Helper()
+		rec := a.send(httptest.NewRequest(http.MethodGet, "/api/v1/endpoints?limit=1000", nil), nil)
+		var body struct {
+			Endpoints []json.RawMessage `json:"endpoints"`
+			Inventory inventoryState    `json:"inventory"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%d %s: %v", rec.Code, rec.Body.String(), err)
+		}
+		return rec.Code, len(body.Endpoints), body.Inventory
+	}
+
+	code, n, inv := list()
+	if code != http.StatusOK || n != 36 || inv.State != "fresh" || inv.RefreshedAt == nil || inv.LastError != nil || !inv.LastAttemptAt.Equal(*inv.RefreshedAt) {
+		t.Fatalf("fresh: %d, %d endpoints, %+v", code, n, inv)
+	}
+
+	a.sim.FailRoute(vpcepsim.RouteList, vpcepsim.Fault{Status: 500, Code: "EndPoint.0001", Message: "System error. Please retry."})
+	if err := a.refresher.Refresh(t.Context(), "schedule"); err == nil {
+		t.Fatal("the refresh succeeded against a failing upstream")
+	}
+	code, n, inv = list()
+	if code != http.StatusOK || n != 36 || inv.State != "stale" || inv.LastError == nil || !inv.LastAttemptAt.After(*inv.RefreshedAt) {
+		t.Fatalf("stale: %d, %d endpoints, %+v", code, n, inv)
+	}
+	if e := inv.LastError; e.Source != "upstream" || e.Status != 500 || e.Code != "EndPoint.0001" || e.Message != "System error. Please retry." || len(e.RequestID) != 32 {
+		t.Errorf("last_error = %+v", *e)
+	}
+
+	page := a.get(t, "/endpoints")
+	if page.Code != http.StatusOK || page.doc.Find(testid("endpoint-row")).Length() != 36 {
+		t.Fatalf("page: %d, %d rows", page.Code, page.doc.Find(testid("endpoint-row")).Length())
+	}
+	if state, _ := page.doc.Find(testid("freshness")).Attr("data-state"); state != "stale" || page.doc.Find(testid("stale")).Length() != 1 {
+		t.Errorf("freshness state %q, stale mark %d", state, page.doc.Find(testid("stale")).Length())
+	}
+	got := []string{page.text(testid("refresh-error-status")), page.text(testid("refresh-error-code")), page.text(testid("refresh-error-request-id"))}
+	if diff := cmp.Diff([]string{"500", "EndPoint.0001", inv.LastError.RequestID}, got); diff != "" {
+		t.Errorf("refresh error mismatch (-want +got):\n%s", diff)
+	}
+	if msg := page.text(testid("refresh-error")); !strings.Contains(msg, "The VPCEP API failed") {
+		t.Errorf("refresh error %q lacks the plain words", msg)
+	}
+
+	// The next success makes it fresh again.
+	a.sim.ClearFaults()
+	a.refresh(t)
+	if _, _, inv = list(); inv.State != "fresh" || inv.LastError != nil {
+		t.Errorf("after a success: %+v", inv)
 	}
 }
 

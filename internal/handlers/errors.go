@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/views"
@@ -30,6 +33,9 @@ type problem struct {
 	fields   policy.FieldErrors // every input at fault, for the API
 	upstream *vpcep.Error
 	internal bool // the detail is logged, never shown
+	// retryAfter, when set, is sent as Retry-After: the failure is
+	// expected to pass.
+	retryAfter time.Duration
 }
 
 // problemFor is the one table from errors to answers. Handlers return
@@ -42,6 +48,7 @@ func problemFor(err error) problem {
 		notEditable   *change.NotEditableError
 		notRestorable *change.NotRestorableError
 		pending       *change.PendingError
+		notLoaded     *inventory.NotLoadedError
 	)
 	switch {
 	case errors.As(err, &invalid):
@@ -64,6 +71,8 @@ func problemFor(err error) problem {
 		return problem{status: http.StatusServiceUnavailable, code: "audit_unavailable", heading: "The audit log is unavailable",
 			message:  "The audit log could not record the change, so nothing was sent to the upstream. Try again when the database is back.",
 			internal: true}
+	case errors.As(err, &notLoaded):
+		return inventoryNotLoaded(notLoaded)
 	case errors.Is(err, audit.ErrNotFound):
 		return problem{status: http.StatusNotFound, code: "not_found", heading: "Audit entry not found",
 			message: "There is no audit entry with this number."}
@@ -98,6 +107,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	p := problemFor(err)
 	requestID := c.Response().Header().Get(echo.HeaderXRequestID)
+	p.setRetryAfter(c)
 	switch {
 	case p.upstream != nil:
 		s.Logger.Warn("upstream error", "request_id", requestID, "error", err)
@@ -125,6 +135,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if err := render(c, p.status, views.ErrorView(page)); err != nil {
 		s.Logger.Error("render error page", slog.String("request_id", requestID), slog.Any("error", err))
 		_ = c.String(http.StatusInternalServerError, "internal error")
+	}
+}
+
+// setRetryAfter sends Retry-After when the problem is expected to pass.
+func (p problem) setRetryAfter(c echo.Context) {
+	if p.retryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(p.retryAfter.Round(time.Second)/time.Second)))
 	}
 }
 

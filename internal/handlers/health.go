@@ -2,57 +2,78 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/vpcep-console/vpcep-console/internal/store"
 )
+
+// databaseRetryAfter is the Retry-After of an answer the database's absence
+// made fail.
+const databaseRetryAfter = 10 * time.Second
 
 // healthz answers while the process is up.
 func (s *Server) healthz(c echo.Context) error {
 	return c.String(http.StatusOK, "ok")
 }
 
-// readiness is /readyz's answer.
+// readiness is /readyz's answer: each check's name and state, nothing more.
+// /readyz is public, so why a check failed goes to the log only.
 type readiness struct {
 	Status string            `json:"status"` // ok | unavailable
 	Checks map[string]string `json:"checks"`
 }
 
+// The states of /readyz's checks.
+const (
+	checkOK      = "ok"
+	checkDown    = "down"    // database: it does not answer
+	checkBehind  = "behind"  // schema: migrations are pending
+	checkUnknown = "unknown" // could not be checked (the database is down, or the check failed)
+)
+
 // readyz answers 200 when the database answers, its schema is current and
-// the inventory is usable: the last refresh succeeded, or the last success
-// is recent (within three refresh intervals).
+// the inventory is usable (inventory.Status.Ready: loaded, and the newest
+// refresh succeeded or the last success is within three refresh intervals);
+// otherwise 503. The inventory check is the inventory's state: fresh, stale
+// or never_loaded.
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
 	defer cancel()
-	r := readiness{Status: "ok", Checks: map[string]string{}}
-	fail := func(check, why string) {
-		r.Status = "unavailable"
-		r.Checks[check] = why
+	requestID := c.Response().Header().Get(echo.HeaderXRequestID)
+	r := readiness{Status: "ok", Checks: map[string]string{"database": checkOK, "schema": checkOK, "inventory": checkUnknown}}
+	fail := func(check, state string, err error) {
+		r.Status, r.Checks[check] = "unavailable", state
+		if err != nil {
+			s.Logger.Warn("readiness check failed", "check", check, "request_id", requestID, "error", err)
+		}
 	}
 
 	if err := s.Store.Ping(ctx); err != nil {
-		fail("database", "not reachable")
+		fail("database", checkDown, err)
+		fail("schema", checkUnknown, nil)
+		fail("inventory", checkUnknown, nil)
+		problem{retryAfter: databaseRetryAfter}.setRetryAfter(c)
 		return c.JSON(http.StatusServiceUnavailable, r)
 	}
-	r.Checks["database"] = "ok"
 
-	if err := s.Schema.CheckCurrent(ctx); err != nil {
-		fail("migrations", err.Error())
-	} else {
-		r.Checks["migrations"] = "ok"
+	switch err := s.Schema.CheckCurrent(ctx); {
+	case errors.Is(err, store.ErrSchemaBehind):
+		fail("schema", checkBehind, err)
+	case err != nil:
+		fail("schema", checkUnknown, err)
 	}
 
-	state, err := s.Store.RefreshState(ctx)
-	switch {
+	switch st, err := s.Refresher.Status(ctx, s.Now()); {
 	case err != nil:
-		fail("inventory", "refresh state unreadable")
-	case state.LastSuccessAt.IsZero():
-		fail("inventory", "never refreshed successfully")
-	case state.Last.Succeeded || s.Now().Sub(state.LastSuccessAt) <= 3*s.Refresher.Interval():
-		r.Checks["inventory"] = "ok, refreshed at " + state.LastSuccessAt.UTC().Format(time.RFC3339)
+		fail("inventory", checkUnknown, err)
+	case !st.Ready:
+		fail("inventory", string(st.State), errors.New(st.Reason()))
 	default:
-		fail("inventory", "last success at "+state.LastSuccessAt.UTC().Format(time.RFC3339)+"; since then: "+state.Last.Error)
+		r.Checks["inventory"] = string(st.State)
 	}
 
 	status := http.StatusOK

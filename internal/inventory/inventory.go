@@ -64,7 +64,7 @@ func (r *Refresher) Refresh(ctx context.Context, trigger string) error {
 	}
 	rec := store.Refresh{Trigger: trigger, StartedAt: started, FinishedAt: time.Now().UTC(), Succeeded: err == nil, EndpointCount: len(endpoints)}
 	if err != nil {
-		rec.Error = err.Error()
+		rec.Error, rec.Failure = err.Error(), failure(err)
 	}
 	// Record on a fresh context: a refresh cut short by a cancelled request
 	// is still an attempt worth showing.
@@ -80,6 +80,20 @@ func (r *Refresher) Refresh(ctx context.Context, trigger string) error {
 	r.logger.Info("inventory refreshed", "trigger", trigger, "endpoints", len(endpoints),
 		"duration_ms", rec.FinishedAt.Sub(started).Milliseconds())
 	return nil
+}
+
+// failure is what the pages and the API show of a failed refresh: the
+// upstream's answer, or, when the console itself failed (storing the list),
+// a plain sentence; the detail is in the log.
+func failure(err error) *store.RefreshFailure {
+	var ue *vpcep.Error
+	if errors.As(err, &ue) {
+		return &store.RefreshFailure{Source: store.FailureUpstream, Status: ue.Status, Code: ue.Code, Message: ue.Message, RequestID: ue.RequestID}
+	}
+	if store.Unavailable(err) {
+		return &store.RefreshFailure{Source: store.FailureConsole, Message: "the console's database was unavailable while the list was stored"}
+	}
+	return &store.RefreshFailure{Source: store.FailureConsole, Message: "the console could not store the endpoint list (its log has the details)"}
 }
 
 // Run refreshes at once, then every interval until ctx ends. A scheduled

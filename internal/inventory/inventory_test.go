@@ -51,6 +51,10 @@ func TestRefresh(t *testing.T) {
 	if state.Last.Succeeded || !strings.Contains(state.Last.Error, "HTTP 500 EndPoint.0001") || !strings.Contains(state.Last.Error, "request id") {
 		t.Errorf("last refresh = %+v", state.Last)
 	}
+	if f := state.Last.Failure; f == nil || f.Source != store.FailureUpstream || f.Status != 500 || f.Code != "EndPoint.0001" ||
+		f.Message != "System error. Please retry." || len(f.RequestID) != 32 {
+		t.Errorf("failure = %+v", f)
+	}
 	if state.LastSuccessSize != 1200 {
 		t.Errorf("last success size = %d", state.LastSuccessSize)
 	}
@@ -70,4 +74,33 @@ func TestRefresh(t *testing.T) {
 		t.Fatalf("Refresh while locked = %v, want ErrBusy", err)
 	}
 	release()
+}
+
+// A refresh the console itself fails (here: storing the list) is recorded
+// as the console's failure, in words fit to show; the detail is logged.
+func TestRefreshFailingToStore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testdb.Pool(t, testdb.Migrated(t))
+	sim := simtest.Start(t, simtest.Options{})
+	st := store.New(pool)
+	var logs strings.Builder
+	r := inventory.NewRefresher(sim.Client(t, nil), st, time.Minute, slog.New(slog.NewTextHandler(&logs, nil)))
+	if _, err := pool.Exec(ctx, `ALTER TABLE inventory_endpoint_bodies RENAME TO elsewhere`); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Refresh(ctx, inventory.TriggerManual); err == nil {
+		t.Fatal("the refresh succeeded without its table")
+	}
+	state, err := st.RefreshState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &store.RefreshFailure{Source: store.FailureConsole, Message: "the console could not store the endpoint list (its log has the details)"}
+	if f := state.Last.Failure; f == nil || *f != *want {
+		t.Errorf("failure = %+v, want %+v", f, want)
+	}
+	if !strings.Contains(logs.String(), "inventory_endpoint_bodies") {
+		t.Errorf("the detail is not logged:\n%s", logs.String())
+	}
 }

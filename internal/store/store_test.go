@@ -233,6 +233,8 @@ func TestRefreshStateAndLock(t *testing.T) {
 	if err := s.RecordRefresh(ctx, store.Refresh{Trigger: "startup", StartedAt: ok.Add(-time.Second), FinishedAt: ok, Succeeded: true, EndpointCount: 36}); err != nil {
 		t.Fatal(err)
 	}
+	// A failure without its parts, as recorded before they had columns:
+	// its text is all there is.
 	if err := s.RecordRefresh(ctx, store.Refresh{Trigger: "schedule", StartedAt: ok.Add(time.Minute), FinishedAt: ok.Add(time.Minute), Error: "HTTP 500 EndPoint.0001"}); err != nil {
 		t.Fatal(err)
 	}
@@ -242,6 +244,30 @@ func TestRefreshStateAndLock(t *testing.T) {
 	}
 	if st.Last == nil || st.Last.Succeeded || st.Last.Error != "HTTP 500 EndPoint.0001" || !st.LastSuccessAt.Equal(ok) || st.LastSuccessSize != 36 {
 		t.Fatalf("state = %+v last=%+v", st, st.Last)
+	}
+	if diff := cmp.Diff(&store.RefreshFailure{Source: store.FailureUpstream, Message: "HTTP 500 EndPoint.0001"}, st.Last.Failure); diff != "" {
+		t.Errorf("legacy failure mismatch (-want +got):\n%s", diff)
+	}
+	// A failure with its parts comes back as recorded.
+	failure := &store.RefreshFailure{Source: store.FailureUpstream, Status: 401, Code: "APIGW.0301",
+		Message: "Incorrect IAM authentication information", RequestID: "0123456789abcdef0123456789abcdef"}
+	if err := s.RecordRefresh(ctx, store.Refresh{Trigger: "schedule", StartedAt: ok.Add(2 * time.Minute), FinishedAt: ok.Add(2 * time.Minute),
+		Error: "vpcep: list endpoints: HTTP 401 APIGW.0301", Failure: failure}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = s.RefreshState(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(failure, st.Last.Failure); diff != "" || !st.LastSuccessAt.Equal(ok) {
+		t.Errorf("failure mismatch (-want +got):\n%s", diff)
+	}
+	// A success has no failure.
+	if err := s.RecordRefresh(ctx, store.Refresh{Trigger: "manual", StartedAt: ok.Add(3 * time.Minute), FinishedAt: ok.Add(3 * time.Minute), Succeeded: true, EndpointCount: 37,
+		Failure: failure}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = s.RefreshState(ctx); err != nil || st.Last.Failure != nil || st.LastSuccessSize != 37 {
+		t.Errorf("after a success: %+v, %v", st.Last, err)
 	}
 
 	release, got, err := s.TryRefreshLock(ctx)

@@ -75,15 +75,59 @@ func (f EndpointFilter) URL(page int) string {
 	return "/endpoints"
 }
 
-// Freshness says how current the inventory is.
+// Freshness says how current the inventory is, and why it is not when it
+// is not (inventory.Status, for people).
 type Freshness struct {
-	Loaded        bool // a refresh has succeeded at least once
-	LastSuccessAt time.Time
-	Count         int
-	Stale         bool      // the last success is older than the refresh interval allows
-	LastError     string    // set when the newest attempt failed
-	LastErrorAt   time.Time // when that attempt finished
+	State         string    // fresh | stale | never_loaded
+	LastSuccessAt time.Time // zero when never loaded
+	Count         int       // endpoints at the last success
+	Interval      time.Duration
+	LastFailure   *RefreshFailure // the newest attempt's failure; nil when it succeeded
 	Now           time.Time
+}
+
+// Loaded reports whether a refresh has succeeded at least once.
+func (f Freshness) Loaded() bool { return f.State != "never_loaded" }
+
+// Stale reports whether the list may be out of date: the newest refresh
+// failed, or the last success is older than two refresh intervals.
+func (f Freshness) Stale() bool { return f.State == "stale" }
+
+// Every says how often something happens every d, in words: "every minute",
+// "every 5 minutes", "every 30 seconds".
+func Every(d time.Duration) string {
+	unit, n := "second", int(d/time.Second)
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		unit, n = "hour", int(d/time.Hour)
+	case d >= time.Minute && d%time.Minute == 0:
+		unit, n = "minute", int(d/time.Minute)
+	}
+	if n == 1 {
+		return "every " + unit
+	}
+	return fmt.Sprintf("every %d %ss", n, unit)
+}
+
+// RefreshFailure is why a refresh failed: in plain words, and as the
+// upstream answered.
+type RefreshFailure struct {
+	At        time.Time
+	Heading   string // what failed, e.g. "The VPCEP API rejected the console's credentials"
+	Upstream  bool   // the upstream failed (an error answer, or none), not the console
+	Status    int    // the upstream's HTTP status; 0 when no answer arrived
+	Code      string
+	Message   string
+	RequestID string
+}
+
+// InventoryProblem is shown in place of the table while the inventory has
+// never been loaded: an empty table would say "no endpoints" where the
+// truth is that the upstream could not be read.
+type InventoryProblem struct {
+	Heading   string
+	Message   string
+	RequestID string // the console's request id
 }
 
 // EndpointList is the list page's results: the part htmx swaps on filter
@@ -96,7 +140,8 @@ type EndpointList struct {
 	Pages     int
 	PerPage   int
 	Freshness Freshness
-	Notice    string // e.g. that a refresh was already running
+	NotLoaded *InventoryProblem // set, instead of a list, while the inventory was never loaded
+	Notice    string            // e.g. that a refresh was already running
 	CSRF      string
 }
 

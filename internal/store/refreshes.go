@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Refresh is one attempt to refresh the inventory.
+type Refresh struct {
+	Trigger       string // startup | schedule | manual
+	StartedAt     time.Time
+	FinishedAt    time.Time
+	Succeeded     bool
+	EndpointCount int
+	Error         string          // the whole error of a failed attempt, as logged
+	Failure       *RefreshFailure // why a failed attempt failed, in parts; nil when it succeeded
+}
+
+// RefreshFailure is why a refresh failed, as the upstream answered: what the
+// list page and the API show.
+type RefreshFailure struct {
+	Source    string // FailureUpstream or FailureConsole
+	Status    int    // the upstream's HTTP status; 0 when no answer arrived or the console itself failed
+	Code      string // the upstream's error code, e.g. APIGW.0301
+	Message   string // the upstream's message, or a plain description; fit to show
+	RequestID string // the upstream's request id
+}
+
+// Whose failure a failed refresh was.
+const (
+	FailureUpstream = "upstream" // the upstream answered with an error, or did not answer
+	FailureConsole  = "console"  // the console itself failed, e.g. storing the list
+)
+
+// keptRefreshes bounds the refresh history.
+const keptRefreshes = 1000
+
+// RecordRefresh stores a refresh attempt and prunes the oldest beyond keptRefreshes.
+func (s *Store) RecordRefresh(ctx context.Context, r Refresh) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var count *int
+		var errText, source, code, message, requestID *string
+		var status *int
+		if r.Succeeded {
+			count = &r.EndpointCount
+		} else {
+			errText = &r.Error
+			if f := r.Failure; f != nil {
+				source, status, code, message, requestID = nonEmpty(f.Source), nonZero(f.Status), nonEmpty(f.Code), nonEmpty(f.Message), nonEmpty(f.RequestID)
+			}
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO inventory_refreshes (trigger, started_at, finished_at, succeeded, endpoint_count, error,
+				error_source, error_status, error_code, error_message, error_request_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			r.Trigger, r.StartedAt, r.FinishedAt, r.Succeeded, count, errText,
+			source, status, code, message, requestID); err != nil {
+			return fmt.Errorf("store: record refresh: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `
+			DELETE FROM inventory_refreshes
+			WHERE id <= (SELECT id FROM inventory_refreshes ORDER BY id DESC OFFSET $1 LIMIT 1)`, keptRefreshes); err != nil {
+			return fmt.Errorf("store: prune refreshes: %w", err)
+		}
+		return nil
+	})
+}
+
+func nonZero(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// RefreshState is what the pages and /readyz say about freshness.
+type RefreshState struct {
+	Last            *Refresh // the newest attempt; nil before the first
+	LastSuccessAt   time.Time
+	LastSuccessSize int
+}
+
+// RefreshState returns the newest refresh attempt and the newest success.
+func (s *Store) RefreshState(ctx context.Context) (RefreshState, error) {
+	var st RefreshState
+	var last Refresh
+	var count, status *int
+	var errText, source, code, message, requestID *string
+	err := s.pool.QueryRow(ctx, `
+		SELECT trigger, started_at, finished_at, succeeded, endpoint_count, error,
+			error_source, error_status, error_code, error_message, error_request_id
+		FROM inventory_refreshes ORDER BY id DESC LIMIT 1`,
+	).Scan(&last.Trigger, &last.StartedAt, &last.FinishedAt, &last.Succeeded, &count, &errText,
+		&source, &status, &code, &message, &requestID)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return st, nil
+	case err != nil:
+		return st, fmt.Errorf("store: last refresh: %w", err)
+	}
+	if count != nil {
+		last.EndpointCount = *count
+	}
+	if errText != nil {
+		last.Error = *errText
+	}
+	if !last.Succeeded {
+		f := &RefreshFailure{Source: deref(source), Code: deref(code), Message: deref(message), RequestID: deref(requestID)}
+		if status != nil {
+			f.Status = *status
+		}
+		if source == nil {
+			// Recorded before the failure had its own columns: the error
+			// text is all there is, and is what the pages showed then.
+			f.Source, f.Message = FailureUpstream, last.Error
+		}
+		last.Failure = f
+	}
+	st.Last = &last
+	if last.Succeeded {
+		st.LastSuccessAt, st.LastSuccessSize = last.FinishedAt, last.EndpointCount
+		return st, nil
+	}
+	err = s.pool.QueryRow(ctx, `
+		SELECT finished_at, endpoint_count FROM inventory_refreshes
+		WHERE succeeded ORDER BY id DESC LIMIT 1`,
+	).Scan(&st.LastSuccessAt, &count)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return st, nil
+	case err != nil:
+		return st, fmt.Errorf("store: last successful refresh: %w", err)
+	}
+	if count != nil {
+		st.LastSuccessSize = *count
+	}
+	return st, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
