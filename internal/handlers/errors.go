@@ -93,6 +93,10 @@ func problemFor(err error) problem {
 			p.message = "The request could not be served."
 		}
 		return p
+	case store.Unavailable(err):
+		return problem{status: http.StatusServiceUnavailable, code: "database_unavailable", heading: "The console's database is unavailable",
+			message:  "The console could not reach its database, so it did not carry out this request. Try again in a minute; if this lasts, the database server or the network to it needs attention.",
+			internal: true, retryAfter: databaseRetryAfter}
 	default:
 		return problem{status: http.StatusInternalServerError, code: "internal", heading: "Something went wrong",
 			message: "The console hit an internal error. It has been logged with the request id below.", internal: true}
