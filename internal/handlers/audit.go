@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -244,6 +245,17 @@ func (s *Server) endpointHistory(c echo.Context) error {
 // historyLength is how many of an endpoint's newest entries its history shows.
 const historyLength = 500
 
+// errAuditUnreadable wraps a failure to read the audit log for an export
+// before anything was sent: the error table answers 503 audit_unavailable.
+var errAuditUnreadable = errors.New("handlers: the audit log could not be read")
+
+// An export's status is sent only once its first entry has been read, so a
+// log that cannot be read answers 503 rather than 200 with an empty file;
+// an empty log still answers 200 with just the header row, or []. Past the
+// status only the body can say that the log broke off: the CSV ends with
+// an "# export incomplete" line, and the JSON array is left unclosed on an
+// aborted connection, so that no client takes half a log for all of it.
+
 // exportCSV streams the filtered audit log as CSV, one row per entry, as the
 // rows arrive from the database.
 func (s *Server) exportCSV(c echo.Context) error {
@@ -251,28 +263,48 @@ func (s *Server) exportCSV(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-	h.Set(echo.HeaderContentDisposition, `attachment; filename="audit.csv"`)
-	c.Response().WriteHeader(http.StatusOK)
-	w := csv.NewWriter(c.Response())
-	_ = w.Write(audit.CSVHeader())
+	out := &exportWriter{w: c.Response()}
+	var w *csv.Writer
+	start := func() {
+		h := c.Response().Header()
+		h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+		h.Set(echo.HeaderContentDisposition, `attachment; filename="audit.csv"`)
+		c.Response().WriteHeader(http.StatusOK)
+		w = csv.NewWriter(out)
+		_ = w.Write(audit.CSVHeader())
+	}
+	var last int64 // the id of the last entry written
 	n := 0
 	err = s.Audit.Each(c.Request().Context(), f, func(e *audit.Entry) error {
+		if w == nil {
+			start()
+		}
 		if err := w.Write(e.CSVRecord()); err != nil {
 			return err
 		}
+		last = e.ID
 		if n++; n%200 == 0 {
 			w.Flush()
 			c.Response().Flush()
 		}
 		return w.Error()
 	})
-	w.Flush()
-	if err != nil {
-		// The status is sent; all that is left is to stop and log it.
-		s.Logger.Error("audit CSV export", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err)
+	if w == nil {
+		if err != nil {
+			return fmt.Errorf("%w: %w", errAuditUnreadable, err)
+		}
+		start() // an empty log, or nothing matches: the header row alone
 	}
+	switch {
+	case err != nil && out.clientGone(c):
+		s.exportAbandoned(c, "CSV", err)
+	case err != nil:
+		// The status is sent: the file itself must say it is incomplete.
+		s.exportBroke(c, "CSV", last, err)
+		w.Flush()
+		fmt.Fprintf(out, "# export incomplete: the audit log could not be read past entry #%d\n", last)
+	}
+	w.Flush()
 	return nil
 }
 
@@ -282,15 +314,24 @@ func (s *Server) exportJSON(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
-	h.Set(echo.HeaderContentDisposition, `attachment; filename="audit.json"`)
-	c.Response().WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(c.Response(), 32<<10)
-	enc := json.NewEncoder(bw)
-	_, _ = bw.WriteString("[\n")
+	out := &exportWriter{w: c.Response()}
+	var bw *bufio.Writer
+	var enc *json.Encoder
+	start := func() {
+		h := c.Response().Header()
+		h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+		h.Set(echo.HeaderContentDisposition, `attachment; filename="audit.json"`)
+		c.Response().WriteHeader(http.StatusOK)
+		bw = bufio.NewWriterSize(out, 32<<10)
+		enc = json.NewEncoder(bw)
+		_, _ = bw.WriteString("[\n")
+	}
+	var last int64 // the id of the last entry written
 	n := 0
 	err = s.Audit.Each(c.Request().Context(), f, func(e *audit.Entry) error {
+		if bw == nil {
+			start()
+		}
 		if n > 0 {
 			_, _ = bw.WriteString(",")
 		}
@@ -298,6 +339,7 @@ func (s *Server) exportJSON(c echo.Context) error {
 		if err := enc.Encode(e); err != nil {
 			return err
 		}
+		last = e.ID
 		if bw.Buffered() > 16<<10 {
 			if err := bw.Flush(); err != nil {
 				return err
@@ -306,10 +348,66 @@ func (s *Server) exportJSON(c echo.Context) error {
 		}
 		return nil
 	})
+	if bw == nil {
+		if err != nil {
+			// Nothing is sent yet: a JSON client gets the API's error
+			// body, from the error table.
+			err = fmt.Errorf("%w: %w", errAuditUnreadable, err)
+			s.Logger.Error("audit JSON export", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err)
+			p := problemFor(err)
+			p.setRetryAfter(c)
+			return apiFail(c, p.status, apiErrorBody{Error: p.apiError()})
+		}
+		start() // an empty log, or nothing matches: []
+	}
+	switch {
+	case err != nil && out.clientGone(c):
+		s.exportAbandoned(c, "JSON", err)
+		return nil
+	case err != nil:
+		// The status is sent. What was read goes out, the array stays
+		// unclosed, and the connection is aborted (Echo's Recover re-panics
+		// http.ErrAbortHandler for net/http), so the client sees a
+		// truncated transfer rather than a complete, shorter log.
+		s.exportBroke(c, "JSON", last, err)
+		_ = bw.Flush()
+		c.Response().Flush()
+		panic(http.ErrAbortHandler)
+	}
 	_, _ = bw.WriteString("]\n")
 	_ = bw.Flush()
-	if err != nil {
-		s.Logger.Error("audit JSON export", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err)
-	}
 	return nil
+}
+
+// exportWriter is the response as an export writes it. It remembers a
+// failure to write, so that a client that went away is told apart from a
+// log that could not be read.
+type exportWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (w *exportWriter) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// clientGone reports whether the export stopped because its client left:
+// a write failed, or the request was cancelled.
+func (w *exportWriter) clientGone(c echo.Context) bool {
+	return w.err != nil || c.Request().Context().Err() != nil
+}
+
+// exportAbandoned logs an export its client did not read to the end.
+func (s *Server) exportAbandoned(c echo.Context, format string, err error) {
+	s.Logger.Info("audit "+format+" export: the client went away", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err)
+}
+
+// exportBroke logs an export the audit log broke off after entry last.
+func (s *Server) exportBroke(c echo.Context, format string, last int64, err error) {
+	s.Logger.Error("audit "+format+" export incomplete: the audit log could not be read past entry #"+strconv.FormatInt(last, 10),
+		"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err)
 }
