@@ -51,7 +51,7 @@ func problemFor(err error) problem {
 		notLoaded     *inventory.NotLoadedError
 	)
 	switch {
-	case errors.As(err, &invalid):
+	case errors.As(err, &invalid) && len(invalid.Errors) > 0:
 		return problem{status: http.StatusBadRequest, code: "invalid_policy", heading: "The change is not valid",
 			message: invalid.Errors[0].Message, field: invalid.Errors[0].Field, fields: invalid.Errors}
 	case errors.As(err, &notEditable):

@@ -105,6 +105,7 @@ func countRows(t *testing.T, a *app, query string) int {
 func TestSignInSessionCookieAndSignOut(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)), signedOut())
+	a.refresh(t) // /endpoints answers 503 until the inventory is loaded
 	name := a.account(t, auth.Editor)
 
 	// A session token planted before sign-in is replaced at sign-in.
@@ -173,6 +174,7 @@ func TestSignInSessionCookieAndSignOut(t *testing.T) {
 func TestDisablingOrDemotingEndsSessionsAtOnce(t *testing.T) {
 	t.Parallel()
 	admin := newApp(t, withDB(testdb.Migrated(t)), signedInAs(auth.Admin))
+	admin.refresh(t) // /endpoints answers 503 until the inventory is loaded
 	// A second "browser" on the same console, as an editor.
 	user := &app{handler: admin.handler, auth: admin.auth, pool: admin.pool, sim: admin.sim, cookies: map[string]string{}}
 	name := admin.account(t, auth.Editor)
@@ -308,6 +310,7 @@ func mustCIDR(t *testing.T, s string) *net.IPNet {
 func TestSecurityHeadersOnEveryStatus(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
+	a.refresh(t) // /endpoints answers 503 until the inventory is loaded
 	check := func(name string, rec *httptest.ResponseRecorder, wantStatus int) {
 		t.Helper()
 		if rec.Code != wantStatus {
@@ -333,8 +336,14 @@ func TestSecurityHeadersOnEveryStatus(t *testing.T) {
 	login := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"name": {name}, "password": {testPassword}, "_csrf": {throttled.cookies["__Host-csrf"]}}.Encode()))
 	login.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	check("429", throttled.send(login, nil), 429)
-	a.pool.Close() // the database goes away: an internal error
-	check("500", a.send(httptest.NewRequest(http.MethodGet, "/endpoints", nil), nil), 500)
+	// A table gone missing is an internal error; the database gone away
+	// is an outage.
+	if _, err := a.pool.Exec(context.Background(), `ALTER TABLE audit_entries RENAME TO audit_entries_gone`); err != nil {
+		t.Fatal(err)
+	}
+	check("500", a.send(httptest.NewRequest(http.MethodGet, "/audit", nil), nil), 500)
+	a.pool.Close()
+	check("503", a.send(httptest.NewRequest(http.MethodGet, "/endpoints", nil), nil), 503)
 
 	if rec := a.send(httptest.NewRequest(http.MethodGet, "/healthz", nil), nil); rec.Header().Get("Strict-Transport-Security") != "" {
 		t.Error("HSTS over plain HTTP")
@@ -423,6 +432,7 @@ func TestAccountPageTokensAndPassword(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	a := newApp(t, withDB(testdb.Migrated(t)), signedInAs(auth.Viewer))
+	a.refresh(t) // /endpoints answers 503 until the inventory is loaded
 	token, tok, err := a.auth.CreateToken(ctx, a.name, "laptop", 0)
 	if err != nil {
 		t.Fatal(err)
