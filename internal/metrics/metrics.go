@@ -116,8 +116,11 @@ func (m *Metrics) Handler(logger *slog.Logger) http.Handler {
 
 // ObserveRequest records one answered HTTP request. route is the route's
 // template ("/endpoints/:id"), never the URL: ids and queries must not make
-// new series.
+// new series. Requests no route matched ("") share the route "unmatched".
 func (m *Metrics) ObserveRequest(route, method string, status int, elapsed time.Duration) {
+	if route == "" {
+		route = "unmatched"
+	}
 	m.httpRequests.WithLabelValues(route, normalMethod(method), statusClass(status)).Observe(elapsed.Seconds())
 }
 

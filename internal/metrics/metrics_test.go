@@ -112,7 +112,7 @@ func TestEventsBecomeLabelledSeries(t *testing.T) {
 			"method=GET,route=/endpoints/:id,status=2xx":               1,
 			"method=GET,route=/endpoints/:id,status=5xx":               1,
 			"method=PUT,route=/api/v1/endpoints/:id/policy,status=2xx": 1,
-			"method=other,route=,status=4xx":                           1,
+			"method=other,route=unmatched,status=4xx":                  1,
 		},
 		"vpcep_console_upstream_requests_total": {
 			"code=EndPoint.0001,operation=get_endpoint,status=503": 1,
