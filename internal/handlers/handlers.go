@@ -28,6 +28,13 @@ type Upstream interface {
 	GetEndpoint(ctx context.Context, id string) (*vpcep.Endpoint, error)
 }
 
+// RequestObserver is told about every answered request, for metrics.
+type RequestObserver interface {
+	// ObserveRequest gets the route's template (e.g. /endpoints/:id, ""
+	// when no route matched), never the URL with its ids and query.
+	ObserveRequest(route, method string, status int, elapsed time.Duration)
+}
+
 // SchemaChecker reports whether the database schema is current.
 type SchemaChecker interface {
 	CheckCurrent(ctx context.Context) error
@@ -54,6 +61,8 @@ type Deps struct {
 	ProjectID      string
 	Region         string
 	Demo           bool
+	// Metrics, when set, is told about every request answered.
+	Metrics RequestObserver
 	// PerPage is the list page size; 50 when zero.
 	PerPage int
 	// Now is the clock; time.Now when nil.

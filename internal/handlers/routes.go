@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -27,6 +28,9 @@ const (
 // routes registers every route with the role it requires, and the middleware
 // around them. The whole surface reads here in one screen.
 func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
+	if s.Metrics != nil {
+		e.Use(s.measureRequests) // outermost: it sees the answer a panic became
+	}
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests())
@@ -190,4 +194,20 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 			return nil
 		},
 	})
+}
+
+// measureRequests tells Metrics how long each request took and how it was
+// answered, by route template. An error is turned into its answer here (the
+// error handler does nothing to an answer already written), so the status
+// recorded is the one the client got.
+func (s *Server) measureRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil && !c.Response().Committed {
+			c.Error(err)
+		}
+		s.Metrics.ObserveRequest(c.Path(), c.Request().Method, c.Response().Status, time.Since(start))
+		return err
+	}
 }
