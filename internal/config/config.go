@@ -20,6 +20,7 @@ import (
 // Config is everything `web serve` needs.
 type Config struct {
 	Listen          string        // LISTEN_ADDR, --listen
+	MetricsAddr     string        // METRICS_ADDR, --metrics-addr: /metrics on its own listener; off when ""
 	DatabaseURL     string        // DATABASE_URL
 	NoMigrate       bool          // --no-migrate
 	Demo            bool          // VPCEP_DEMO, --demo
@@ -115,6 +116,7 @@ func (e *envReader) int(name string) int {
 // database, its log and the demo switch.
 func (e *envReader) readServer(c *Config) {
 	c.Listen = e.stringOr("LISTEN_ADDR", ":8080")
+	c.MetricsAddr = e.getenv("METRICS_ADDR")
 	c.DatabaseURL = e.getenv("DATABASE_URL")
 	c.Demo = e.bool("VPCEP_DEMO")
 	c.DemoEndpoints = e.int("VPCEP_DEMO_ENDPOINTS")
@@ -172,6 +174,7 @@ func parseFlags(c *Config, args []string, stderr io.Writer) ([]string, error) {
 	fs := flag.NewFlagSet("web serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to serve on (LISTEN_ADDR)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "serve /metrics on this address of its own; off when empty (METRICS_ADDR)")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "serve the built-in simulator's demo data (VPCEP_DEMO)")
 	fs.BoolVar(&c.NoMigrate, "no-migrate", false, "do not apply pending migrations at start; refuse to serve if any are pending")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve HTTPS with this certificate file (TLS_CERT_FILE)")
@@ -211,6 +214,15 @@ func (c *Config) validate(extra []string) []error {
 	}
 	if len(extra) > 0 {
 		errs = append(errs, fmt.Errorf("unexpected argument %q", extra[0]))
+	}
+	if c.MetricsAddr != "" {
+		// Metrics never share the public listener: they are for the
+		// operators' network, not for whoever reaches the console.
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("METRICS_ADDR (--metrics-addr): %q is not a host:port address (e.g. 127.0.0.1:9100)", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Listen {
+			errs = append(errs, fmt.Errorf("METRICS_ADDR (--metrics-addr) must differ from LISTEN_ADDR (--listen): metrics are never served on the public listener"))
+		}
 	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL is required (e.g. postgres://user@localhost:5432/vpcep)"))

@@ -57,6 +57,10 @@ func TestLoad(t *testing.T) {
 		{"proxies", with(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8 192.0.2.7 2001:db8::1"}), nil, ""},
 		{"certificate without key", with(map[string]string{"TLS_CERT_FILE": "c.pem"}), nil, "TLS_KEY_FILE"},
 		{"bad idle timeout", with(map[string]string{"SESSION_IDLE_TIMEOUT": "forever"}), nil, "SESSION_IDLE_TIMEOUT"},
+		{"metrics listener", with(map[string]string{"METRICS_ADDR": "127.0.0.1:9100"}), nil, ""},
+		{"metrics listener from the flag", base, []string{"--metrics-addr", ":9100"}, ""},
+		{"bad metrics address", with(map[string]string{"METRICS_ADDR": "9100"}), nil, "METRICS_ADDR (--metrics-addr)"},
+		{"metrics on the public listener", with(map[string]string{"METRICS_ADDR": ":8080"}), nil, "must differ from LISTEN_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,12 +78,13 @@ func TestLoad(t *testing.T) {
 
 func TestFlagsOverrideEnvironment(t *testing.T) {
 	t.Parallel()
-	c, err := Load([]string{"--listen", "127.0.0.1:9999", "--no-migrate"},
-		env(map[string]string{"DATABASE_URL": "postgres://x/y", "VPCEP_DEMO": "1", "LISTEN_ADDR": ":7000", "VPCEP_TIMEOUT": "5s"}), io.Discard)
+	c, err := Load([]string{"--listen", "127.0.0.1:9999", "--no-migrate", "--metrics-addr", "127.0.0.1:9200"},
+		env(map[string]string{"DATABASE_URL": "postgres://x/y", "VPCEP_DEMO": "1", "LISTEN_ADDR": ":7000", "VPCEP_TIMEOUT": "5s", "METRICS_ADDR": "127.0.0.1:9100"}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:9999" || !c.NoMigrate || !c.Demo || c.Timeout != 5*time.Second || c.RefreshInterval != time.Minute {
+	if c.Listen != "127.0.0.1:9999" || !c.NoMigrate || !c.Demo || c.Timeout != 5*time.Second || c.RefreshInterval != time.Minute ||
+		c.MetricsAddr != "127.0.0.1:9200" {
 		t.Fatalf("config = %+v", c)
 	}
 }
