@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -30,7 +31,7 @@ import (
 )
 
 const usage = `usage:
-  web [serve] [--listen ADDR] [--demo] [--no-migrate]
+  web [serve] [--listen ADDR] [--metrics-addr ADDR] [--demo] [--no-migrate]
   web migrate up|down|status
   web audit verify
   web user add NAME --role viewer|editor|admin    (password on stdin)
@@ -41,8 +42,15 @@ const usage = `usage:
 Configuration comes from the environment; see README.md.`
 
 func main() {
+	// The first SIGTERM or interrupt starts a graceful shutdown; from then
+	// on the signals' default is back, so a second one stops the process at
+	// once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "web:", err)
 		os.Exit(1)
@@ -135,7 +143,10 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	return nil
 }
 
-// serve is `web serve`: it runs the console until ctx ends.
+// serve is `web serve`: it runs the console until ctx ends, then shuts down
+// gracefully: it stops accepting connections, lets the requests in flight
+// finish (a policy change is finalised within the change deadline), stops
+// the background workers and closes the database pool, in that order.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(args, getenv, stderr)
 	if err != nil {
@@ -167,9 +178,33 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return err
 		}
 	}
-	console.Start(ctx)
+	// The workers outlive ctx until the requests in flight are answered:
+	// deferred, they stop after serveHTTP returns and before the pool
+	// closes (deferred earlier, so run later).
+	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() {
+		stopWorkers()
+		console.Wait()
+		logger.Info("background workers stopped")
+	}()
+	console.Start(workers)
+
+	var metricsSrv *http.Server
+	if cfg.MetricsAddr != "" {
+		if metricsSrv, err = serveMetrics(cfg.MetricsAddr, console.Metrics.Handler(logger), logger); err != nil {
+			return err
+		}
+	}
 	logger.Info("serving", "addr", cfg.Listen, "upstream", client.Endpoint(), "project", cfg.ProjectID, "demo", cfg.Demo)
-	return serveHTTP(ctx, cfg, handlers.New(console.Deps), console.Applier.Deadline(), logger)
+	err = serveHTTP(ctx, cfg, handlers.New(console.Deps), console.Applier.Deadline(), logger)
+	if metricsSrv != nil {
+		// Served until the requests in flight were answered, so the drain
+		// can be watched.
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = metricsSrv.Shutdown(shutdownCtx)
+	}
+	return err
 }
 
 // openDatabase connects to the database and brings its schema up to date
@@ -220,10 +255,14 @@ func newUpstream(cfg config.Config) (*vpcep.Client, error) {
 }
 
 // serveHTTP serves handler on cfg.Listen (over TLS when configured) until
-// ctx ends, then shuts down gracefully, giving requests in flight 30s.
+// ctx ends, then shuts down gracefully: the listener closes at once (a new
+// connection is refused), idle connections are closed, and requests in
+// flight get up to the change deadline and shutdownSlack to be answered.
+// A change runs detached with that deadline, so every change under way is
+// finalised and answered. It returns an error only if serving failed or
+// the requests in flight outlasted the grace.
 func serveHTTP(ctx context.Context, cfg config.Config, handler http.Handler, changeDeadline time.Duration, logger *slog.Logger) error {
 	srv := &http.Server{
-		Addr:              cfg.Listen,
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -232,13 +271,17 @@ func serveHTTP(ctx context.Context, cfg config.Config, handler http.Handler, cha
 		WriteTimeout: changeDeadline + 30*time.Second,
 		IdleTimeout:  2 * time.Minute,
 	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (LISTEN_ADDR): %w", cfg.Listen, err)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {
-			errc <- srv.ListenAndServeTLS(cfg.TLSCert, cfg.TLSKey)
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
 			return
 		}
-		errc <- srv.ListenAndServe()
+		errc <- srv.Serve(ln)
 	}()
 
 	select {
@@ -246,10 +289,43 @@ func serveHTTP(ctx context.Context, cfg config.Config, handler http.Handler, cha
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	grace := changeDeadline + shutdownSlack
+	logger.Info("shutting down: no new connections; waiting for the requests in flight", "grace", grace)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: requests still in flight after %s were cut off: %w", grace, err)
+	}
+	logger.Info("requests in flight answered")
+	return nil
+}
+
+// shutdownSlack is what a request in flight gets beyond the change deadline
+// to be answered when the server shuts down.
+const shutdownSlack = 10 * time.Second
+
+// serveMetrics serves /metrics on addr, a listener of its own (never the
+// public one), in the background. The caller shuts the server down.
+func serveMetrics(addr string, handler http.Handler, logger *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (METRICS_ADDR): %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics listener failed", "addr", addr, "error", err)
+		}
+	}()
+	logger.Info("serving metrics", "addr", ln.Addr().String())
+	return srv, nil
 }
 
 // demoAdmin gives the demo an admin account with a fresh random password,
