@@ -50,6 +50,7 @@ type simProcess struct {
 func startSimulator(t *testing.T, bin string, args ...string) *simProcess {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"--listen", "127.0.0.1:0", "--log-requests"}, args...)...)
+	cmd.SysProcAttr = childAttr()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -166,6 +167,7 @@ func TestSIGTERMFinishesTheChangeInFlight(t *testing.T) {
 	var logs lockedBuffer
 	serve := exec.Command(webBin, "serve")
 	serve.Env, serve.Stdout, serve.Stderr = env, io.Discard, &logs
+	serve.SysProcAttr = childAttr()
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
 	}
