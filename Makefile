@@ -4,7 +4,7 @@ SHELL := bash
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run test lint generate bench build sim db-up db-down migrate-new vendor-static
+.PHONY: run test soak fuzz lint generate bench build sim db-up db-down migrate-new vendor-static
 
 ## run: the console in demo mode at http://localhost:8080 on a real Postgres
 run:
@@ -15,6 +15,19 @@ run:
 test:
 	@mkdir -p test-output
 	@url=$$(scripts/dev-db.sh test) && TEST_DATABASE_URL="$$url" $(GO) test -count=1 -artifacts -outputdir=$(CURDIR)/test-output ./...
+
+## soak: the crash and fault campaigns at length (SOAK_RUNS runs each, 100 by default):
+## kill -9 at three points of a change, replicas restarted under editors, database
+## connections killed during changes, an upstream that drops its answers
+SOAK_RUNS ?= 100
+soak:
+	@url=$$(scripts/dev-db.sh test) && TEST_DATABASE_URL="$$url" VPCEP_SOAK_RUNS=$(SOAK_RUNS) \
+	  $(GO) test -count=1 -timeout 90m -v -run 'Campaign|Kill|Replicas' ./internal/change ./internal/crashtest
+
+## fuzz: each fuzz target for FUZZTIME (60s by default); the seeds run in `make test`
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendJSONString$$' -fuzztime $(FUZZTIME) ./internal/audit
 
 ## lint: go vet, staticcheck, gofmt, and generated templ code in sync with the .templ files
 lint:

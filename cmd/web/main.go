@@ -188,6 +188,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		logger.Info("background workers stopped")
 	}()
 	console.Start(workers)
+	// From the signal on, no new change starts; those under way finish
+	// while the server drains.
+	defer context.AfterFunc(ctx, console.Applier.Close)()
 
 	var metricsSrv *http.Server
 	if cfg.MetricsAddr != "" {

@@ -24,10 +24,6 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
-// ReconcileInterval is how often the reconciler looks for audit entries left
-// pending.
-const ReconcileInterval = time.Minute
-
 // Console is the wired console: its parts, and the handlers' dependencies
 // built from them.
 type Console struct {
@@ -43,7 +39,8 @@ type Console struct {
 	// may adjust them first.
 	Deps handlers.Deps
 
-	workers sync.WaitGroup
+	reconcileInterval time.Duration
+	workers           sync.WaitGroup
 }
 
 // New wires a console. cfg has passed config.Load's validation (in demo
@@ -52,20 +49,30 @@ type Console struct {
 // is. Every part reaches the upstream through a copy of upstream that
 // reports to Metrics. Nothing is started: see Start.
 func New(cfg config.Config, pool *pgxpool.Pool, upstream *vpcep.Client, schema handlers.SchemaChecker, logger *slog.Logger) *Console {
+	if cfg.ChangeDeadline == 0 {
+		cfg.ChangeDeadline = config.DefaultChangeDeadline(cfg.Timeout)
+	}
+	if cfg.ReconcileInterval == 0 {
+		cfg.ReconcileInterval = config.DefaultReconcileInterval
+	}
 	c := &Console{
 		Store:   store.New(pool),
 		Audit:   audit.New(pool),
 		Auth:    auth.NewStore(pool),
 		Metrics: metrics.New(),
+
+		reconcileInterval: cfg.ReconcileInterval,
 	}
 	upstream = upstream.WithObserver(c.Metrics)
-	c.Metrics.WatchState(pool, c.Store)
+	c.Metrics.WatchState(c.Audit, c.Store)
 	c.Refresher = inventory.NewRefresher(upstream, c.Store, cfg.RefreshInterval, logger)
 	c.Applier = change.NewApplier(upstream, c.Audit, pool, change.Config{
-		ProjectID: cfg.ProjectID, Region: cfg.Region, Deadline: changeDeadline(cfg.Timeout), Inventory: c.Store,
+		ProjectID: cfg.ProjectID, Region: cfg.Region, Deadline: cfg.ChangeDeadline, Inventory: c.Store,
 		Observer: c.Metrics,
 	}, logger)
-	c.Reconciler = change.NewReconciler(upstream, c.Audit, pool, reconcileMinAge(c.Applier.Deadline()), logger)
+	// The reconciler settles only what no change can still be working on:
+	// the same age after which the next change to an endpoint settles it.
+	c.Reconciler = change.NewReconciler(upstream, c.Audit, pool, c.Applier.SettleAfter(), logger)
 	c.Reconciler.SetObserver(c.Metrics)
 	c.Deps = handlers.Deps{
 		Store: c.Store, Upstream: upstream, Audit: c.Audit, Applier: c.Applier,
@@ -78,23 +85,9 @@ func New(cfg config.Config, pool *pgxpool.Pool, upstream *vpcep.Client, schema h
 	return c
 }
 
-// changeDeadline is how long a change's PUT, read-back and finalise may take
-// together: past the upstream timeout of both calls, with time to spare for
-// the audit log.
-func changeDeadline(upstreamTimeout time.Duration) time.Duration {
-	return 2*upstreamTimeout + 15*time.Second
-}
-
-// reconcileMinAge is how long an entry must have been pending before the
-// reconciler settles it: longer than a change may take (its deadline), so it
-// never races a change still under way.
-func reconcileMinAge(deadline time.Duration) time.Duration {
-	return deadline + 30*time.Second
-}
-
 // Start runs the background workers until ctx ends: the inventory refresher
 // (at once, then every refresh interval) and the reconciler (at once, then
-// every ReconcileInterval). Wait waits for them to return.
+// every reconcile interval). Wait waits for them to return.
 func (c *Console) Start(ctx context.Context) {
 	c.workers.Add(2)
 	go func() {
@@ -103,7 +96,7 @@ func (c *Console) Start(ctx context.Context) {
 	}()
 	go func() {
 		defer c.workers.Done()
-		c.Reconciler.Run(ctx, ReconcileInterval)
+		c.Reconciler.Run(ctx, c.reconcileInterval)
 	}()
 }
 

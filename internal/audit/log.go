@@ -174,6 +174,16 @@ func (l *Log) Get(ctx context.Context, id int64) (*Entry, error) {
 	return e, nil
 }
 
+// CountPending is how many entries are pending. The partial index on
+// pending entries keeps it cheap however long the log grows.
+func (l *Log) CountPending(ctx context.Context) (int, error) {
+	var n int
+	if err := l.pool.QueryRow(ctx, `SELECT count(*) FROM audit_entries WHERE outcome = 'pending'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("audit: count pending entries: %w", err)
+	}
+	return n, nil
+}
+
 // Age is how long ago entry id was started, on the database's clock.
 func (l *Log) Age(ctx context.Context, id int64) (time.Duration, error) {
 	var us int64

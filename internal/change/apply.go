@@ -29,6 +29,10 @@ type Applier struct {
 	lockWait     time.Duration
 	settleMargin time.Duration
 	logger       *slog.Logger
+
+	// closed ends when the console shuts down: no change starts after it.
+	closed  context.Context
+	closeFn context.CancelFunc
 }
 
 // Config configures an Applier.
@@ -59,10 +63,16 @@ func NewApplier(upstream Upstream, log *audit.Log, pool *pgxpool.Pool, cfg Confi
 	if cfg.SettleMargin == 0 {
 		cfg.SettleMargin = time.Second
 	}
-	return &Applier{upstream: upstream, log: log, pool: pool, inventory: cfg.Inventory, observer: cfg.Observer,
+	closed, closeFn := context.WithCancel(context.Background())
+	return &Applier{closed: closed, closeFn: closeFn, upstream: upstream, log: log, pool: pool, inventory: cfg.Inventory, observer: cfg.Observer,
 		projectID: cfg.ProjectID, region: cfg.Region, deadline: cfg.Deadline, lockWait: cfg.LockWait,
 		settleMargin: cfg.SettleMargin, logger: logger}
 }
+
+// Close makes the Applier refuse new changes with ErrShuttingDown, also
+// those waiting for an endpoint's lock; changes already recorded run to
+// their end. Call it when the console starts shutting down.
+func (a *Applier) Close() { a.closeFn() }
 
 // Deadline is how long a sent change may take to be finalised.
 func (a *Applier) Deadline() time.Duration { return a.deadline }
@@ -82,11 +92,22 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 	if errs := append(policy.Validate(req.Policy), policy.ValidateReason(req.Reason)...); len(errs) > 0 {
 		return nil, &InvalidError{Errors: errs}
 	}
-	lock, err := pglock.Wait(ctx, a.pool, endpointLock(req.EndpointID), a.lockWait)
-	if errors.Is(err, pglock.ErrBusy) {
-		return nil, ErrBusy
+	if a.closed.Err() != nil {
+		return nil, ErrShuttingDown
 	}
-	if err != nil {
+	lockCtx, cancel := context.WithCancel(ctx)
+	defer context.AfterFunc(a.closed, cancel)()
+	lock, err := pglock.Wait(lockCtx, a.pool, endpointLock(req.EndpointID), a.lockWait)
+	cancel()
+	switch {
+	case a.closed.Err() != nil:
+		if lock != nil {
+			lock.Release()
+		}
+		return nil, ErrShuttingDown
+	case errors.Is(err, pglock.ErrBusy):
+		return nil, ErrBusy
+	case err != nil:
 		return nil, fmt.Errorf("%w: lock endpoint: %w", ErrAuditUnavailable, err)
 	}
 	defer lock.Release()

@@ -107,6 +107,9 @@ var (
 	// ErrAuditUnavailable means the audit log could not take the pending
 	// entry, so nothing was sent: the log fails closed.
 	ErrAuditUnavailable = errors.New("change: the audit log could not record the change, so nothing was sent")
+	// ErrShuttingDown means the console is shutting down and takes no new
+	// change; another replica, or this one once restarted, will.
+	ErrShuttingDown = errors.New("change: the console is shutting down")
 )
 
 // PendingError means an earlier change to the endpoint is still in flight

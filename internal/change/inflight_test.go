@@ -14,6 +14,7 @@ import (
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/pglock"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
@@ -261,4 +262,36 @@ func dbAdmin(t *testing.T, f *fixture) *pgxpool.Pool {
 	}
 	t.Cleanup(p.Close)
 	return p
+}
+
+// Once the console starts shutting down no change starts, also not one
+// already waiting for the endpoint's lock; nothing is recorded or sent.
+func TestClosedApplierTakesNoNewChange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	applier := f.applierWith(change.Config{LockWait: time.Minute})
+	held, ok, err := pglock.TryLock(ctx, f.pool, "vpcep-endpoint:"+f.gateway.ID)
+	if err != nil || !ok {
+		t.Fatalf("TryLock = %v, %v", ok, err)
+	}
+	waiting := make(chan error, 1)
+	go func() { _, err := applier.Apply(ctx, f.update(readOnly("waiting"), "")); waiting <- err }()
+	time.Sleep(100 * time.Millisecond) // it waits for the lock
+	applier.Close()
+	select {
+	case err := <-waiting:
+		if !errors.Is(err, change.ErrShuttingDown) {
+			t.Fatalf("the waiting change = %v, want ErrShuttingDown", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a change waiting for the lock did not stop at Close")
+	}
+	held.Release()
+	if _, err := applier.Apply(ctx, f.update(readOnly("after"), "")); !errors.Is(err, change.ErrShuttingDown) {
+		t.Fatalf("a change after Close = %v, want ErrShuttingDown", err)
+	}
+	if p, err := f.log.List(ctx, audit.Filter{}, "", 10); err != nil || len(p.Entries) != 0 || f.puts() != 0 {
+		t.Fatalf("%d entries, %d PUTs, %v", len(p.Entries), f.puts(), err)
+	}
 }

@@ -32,13 +32,19 @@ type Config struct {
 	Token           string        // VPCEP_AUTH_TOKEN
 	Timeout         time.Duration // VPCEP_TIMEOUT, per upstream call
 	RefreshInterval time.Duration // INVENTORY_REFRESH_INTERVAL
-	LogLevel        string        // LOG_LEVEL
-	SessionIdle     time.Duration // SESSION_IDLE_TIMEOUT
-	SessionLifetime time.Duration // SESSION_LIFETIME
-	CookieSecure    bool          // COOKIE_SECURE; off only with --demo
-	TrustedProxies  []*net.IPNet  // TRUSTED_PROXIES: CIDRs allowed to set X-Forwarded-For
-	TLSCert         string        // TLS_CERT_FILE, --tls-cert
-	TLSKey          string        // TLS_KEY_FILE, --tls-key
+	// ChangeDeadline bounds a change's PUT, read-back and finalise
+	// (CHANGE_DEADLINE; 2 x VPCEP_TIMEOUT + 15 s when unset).
+	ChangeDeadline time.Duration
+	// ReconcileInterval is how often entries left pending are looked for
+	// (RECONCILE_INTERVAL).
+	ReconcileInterval time.Duration
+	LogLevel          string        // LOG_LEVEL
+	SessionIdle       time.Duration // SESSION_IDLE_TIMEOUT
+	SessionLifetime   time.Duration // SESSION_LIFETIME
+	CookieSecure      bool          // COOKIE_SECURE; off only with --demo
+	TrustedProxies    []*net.IPNet  // TRUSTED_PROXIES: CIDRs allowed to set X-Forwarded-For
+	TLSCert           string        // TLS_CERT_FILE, --tls-cert
+	TLSKey            string        // TLS_KEY_FILE, --tls-key
 }
 
 // Load parses args (after the subcommand) over the environment read by
@@ -134,7 +140,20 @@ func (e *envReader) readUpstream(c *Config) {
 	c.Token = e.getenv("VPCEP_AUTH_TOKEN")
 	c.Timeout = e.duration("VPCEP_TIMEOUT", 30*time.Second)
 	c.RefreshInterval = e.duration("INVENTORY_REFRESH_INTERVAL", 60*time.Second)
+	c.ChangeDeadline = e.duration("CHANGE_DEADLINE", DefaultChangeDeadline(c.Timeout))
+	c.ReconcileInterval = e.duration("RECONCILE_INTERVAL", DefaultReconcileInterval)
 }
+
+// DefaultChangeDeadline is a change's deadline for an upstream timeout:
+// past the timeout of the PUT and of the read-back, with time to spare for
+// the audit log.
+func DefaultChangeDeadline(upstreamTimeout time.Duration) time.Duration {
+	return 2*upstreamTimeout + 15*time.Second
+}
+
+// DefaultReconcileInterval is how often, by default, entries left pending
+// are looked for.
+const DefaultReconcileInterval = time.Minute
 
 // readWebSecurity reads the sessions, TLS and trusted proxies. COOKIE_SECURE
 // waits for the flags: its default depends on --demo and --tls-cert.

@@ -47,6 +47,8 @@ func TestLoad(t *testing.T) {
 		{"AK without SK", with(map[string]string{"HUAWEICLOUD_SDK_SK": ""}), nil, "HUAWEICLOUD_SDK_SK is required when HUAWEICLOUD_SDK_AK is set"},
 		{"no credentials", with(map[string]string{"HUAWEICLOUD_SDK_AK": "", "HUAWEICLOUD_SDK_SK": ""}), nil, "VPCEP_AUTH_TOKEN"},
 		{"bad timeout", with(map[string]string{"VPCEP_TIMEOUT": "soon"}), nil, "VPCEP_TIMEOUT"},
+		{"bad change deadline", with(map[string]string{"CHANGE_DEADLINE": "-1s"}), nil, "CHANGE_DEADLINE"},
+		{"bad reconcile interval", with(map[string]string{"RECONCILE_INTERVAL": "often"}), nil, "RECONCILE_INTERVAL"},
 		{"bad refresh interval", with(map[string]string{"INVENTORY_REFRESH_INTERVAL": "-1s"}), nil, "INVENTORY_REFRESH_INTERVAL"},
 		{"bad demo flag", with(map[string]string{"VPCEP_DEMO": "maybe"}), nil, "VPCEP_DEMO"},
 		{"bad log level", with(map[string]string{"LOG_LEVEL": "loud"}), nil, "LOG_LEVEL"},
@@ -84,7 +86,7 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Listen != "127.0.0.1:9999" || !c.NoMigrate || !c.Demo || c.Timeout != 5*time.Second || c.RefreshInterval != time.Minute ||
-		c.MetricsAddr != "127.0.0.1:9200" {
+		c.MetricsAddr != "127.0.0.1:9200" || c.ChangeDeadline != 25*time.Second || c.ReconcileInterval != time.Minute {
 		t.Fatalf("config = %+v", c)
 	}
 }
@@ -98,6 +100,11 @@ func TestCookieSecurityDefaults(t *testing.T) {
 	demo, err := Load([]string{"--demo"}, env(map[string]string{"DATABASE_URL": "postgres://x/y"}), io.Discard)
 	if err != nil || demo.CookieSecure {
 		t.Fatalf("a plain-http demo gets Secure cookies: %v", err)
+	}
+	quick, err := Load(nil, env(map[string]string{"DATABASE_URL": "postgres://x/y", "VPCEP_PROJECT_ID": "p", "VPCEP_REGION": "cn-north-4",
+		"VPCEP_AUTH_TOKEN": "t", "CHANGE_DEADLINE": "2s", "RECONCILE_INTERVAL": "5s"}), io.Discard)
+	if err != nil || quick.ChangeDeadline != 2*time.Second || quick.ReconcileInterval != 5*time.Second {
+		t.Fatalf("change deadline and reconcile interval: %+v %v", quick, err)
 	}
 	proxies, err := Load(nil, env(map[string]string{"DATABASE_URL": "postgres://x/y", "VPCEP_PROJECT_ID": "p", "VPCEP_REGION": "cn-north-4",
 		"VPCEP_AUTH_TOKEN": "t", "TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.7"}), io.Discard)

@@ -219,7 +219,8 @@ func TestUpstreamErrorPageInTheBrowser(t *testing.T) {
 	base, sim := console(t)
 	ctx := browser(t)
 	signIn(t, ctx, base)
-	sim.FailNext(1, vpcepsim.Fault{Status: 503, Code: "EndPoint.0001", Message: "System error. Please retry."})
+	// Every attempt fails: the client retries a read that got a 5xx.
+	sim.FailRoute(vpcepsim.RouteGet, vpcepsim.Fault{Status: 503, Code: "EndPoint.0001", Message: "System error. Please retry."})
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/endpoints/"+sim.Endpoints()[0].ID),
 		chromedp.WaitVisible(`[data-testid="upstream-error"]`)); err != nil {

@@ -64,6 +64,10 @@ func problemFor(err error) problem {
 		return problem{status: http.StatusConflict, code: "pending_change", heading: "An earlier change is not settled yet",
 			message: fmt.Sprintf("Change #%d to this endpoint (by %s, started %s) has not been settled yet, so nothing was sent. Try again in a minute, once it is settled; its audit entry says how it ended.",
 				pending.Entry.ID, pending.Entry.Actor, pending.Entry.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"))}
+	case errors.Is(err, change.ErrShuttingDown):
+		return problem{status: http.StatusServiceUnavailable, code: "shutting_down", heading: "The console is restarting",
+			message:    "This console is shutting down and takes no new change; nothing was sent. Submit again in a moment.",
+			retryAfter: 5 * time.Second}
 	case errors.Is(err, change.ErrBusy):
 		return problem{status: http.StatusConflict, code: "busy", heading: "Another change is in progress",
 			message: "Another change to this endpoint is in progress. Wait a moment and submit again: nothing was sent."}

@@ -66,6 +66,12 @@ func (r *Refresher) Refresh(ctx context.Context, trigger string) error {
 	if err != nil {
 		rec.Error, rec.Failure = err.Error(), failure(err)
 	}
+	if err != nil && ctx.Err() != nil && trigger != TriggerManual {
+		// The console is stopping: the upstream did not fail, so nothing
+		// is recorded that would show the inventory as failing.
+		r.logger.Info("inventory refresh cut short by shutdown", "trigger", trigger)
+		return err
+	}
 	// Record on a fresh context: a refresh cut short by a cancelled request
 	// is still an attempt worth showing.
 	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

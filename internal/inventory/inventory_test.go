@@ -104,3 +104,33 @@ func TestRefreshFailingToStore(t *testing.T) {
 		t.Errorf("the detail is not logged:\n%s", logs.String())
 	}
 }
+
+// A scheduled refresh cut short because the console is stopping is not a
+// failure of the upstream and is not recorded as one; a manual refresh cut
+// short (the admin's browser went away) still is.
+func TestRefreshCutShortByShutdown(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t, testdb.Migrated(t))
+	sim := simtest.Start(t, simtest.Options{})
+	sim.SetLatency(time.Second)
+	st := store.New(pool)
+	r := inventory.NewRefresher(sim.Client(t, nil), st, time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for _, tt := range []struct {
+		trigger  string
+		recorded bool
+	}{{inventory.TriggerSchedule, false}, {inventory.TriggerStartup, false}, {inventory.TriggerManual, true}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		err := r.Refresh(ctx, tt.trigger)
+		cancel()
+		if err == nil {
+			t.Fatalf("%s: a refresh cut short succeeded", tt.trigger)
+		}
+		state, err := st.RefreshState(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := state.Last != nil && state.Last.Trigger == tt.trigger; got != tt.recorded {
+			t.Errorf("%s refresh cut short: recorded %v, want %v", tt.trigger, got, tt.recorded)
+		}
+	}
+}

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -180,11 +179,11 @@ func errorCode(code string) string {
 const scrapeTimeout = 5 * time.Second
 
 // WatchState adds the metrics read from Postgres at each scrape: the count
-// of pending audit entries (on pool) and the inventory's freshness (from
+// of pending audit entries (from log) and the inventory's freshness (from
 // st's RefreshState). Every replica reports the same values: they share the
 // database.
-func (m *Metrics) WatchState(pool *pgxpool.Pool, st *store.Store) {
-	m.registry.MustRegister(&stateCollector{pool: pool, store: st, now: time.Now})
+func (m *Metrics) WatchState(log *audit.Log, st *store.Store) {
+	m.registry.MustRegister(&stateCollector{log: log, store: st, now: time.Now})
 }
 
 var (
@@ -200,7 +199,7 @@ var (
 
 // stateCollector reads the state at scrape time, with cheap queries.
 type stateCollector struct {
-	pool  *pgxpool.Pool
+	log   *audit.Log
 	store *store.Store
 	now   func() time.Time
 }
@@ -216,10 +215,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
 
-	// The partial index audit_entries_pending (WHERE outcome = 'pending')
-	// keeps this count cheap however long the log grows.
-	var pending int
-	if err := c.pool.QueryRow(ctx, `SELECT count(*) FROM audit_entries WHERE outcome = 'pending'`).Scan(&pending); err != nil {
+	pending, err := c.log.CountPending(ctx)
+	if err != nil {
 		ch <- prometheus.NewInvalidMetric(pendingDesc, err)
 	} else {
 		ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(pending))

@@ -163,7 +163,7 @@ func TestStateIsReadAtScrapeTime(t *testing.T) {
 	pool := testdb.Pool(t, testdb.Migrated(t))
 	st := store.New(pool)
 	m := metrics.New()
-	m.WatchState(pool, st)
+	m.WatchState(audit.New(pool), st)
 
 	// Before anything happened: nothing pending, no refresh yet.
 	got := scrape(t, m)
@@ -220,7 +220,7 @@ func TestStateUnreadableLeavesTheRestServed(t *testing.T) {
 	t.Parallel()
 	pool := testdb.Pool(t, testdb.Migrated(t))
 	m := metrics.New()
-	m.WatchState(pool, store.New(pool))
+	m.WatchState(audit.New(pool), store.New(pool))
 	m.ChangeFinished(change.Applied)
 	pool.Close() // the database is gone
 
