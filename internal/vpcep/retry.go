@@ -117,6 +117,7 @@ type Observer interface {
 // request id and the number of attempts made.
 func (c *Client) call(ctx context.Context, op, what string, attempts int, attempt func(*sdk.VpcepClient) (int, error)) error {
 	client := c.sdkClient(ctx)
+	var answered *Error // the last failure the upstream answered
 	for n := 1; ; n++ {
 		started := time.Now()
 		status, err := attempt(client)
@@ -130,6 +131,15 @@ func (c *Client) call(ctx context.Context, op, what string, attempts int, attemp
 			return nil
 		}
 		e.Attempts = n
+		if e.Status == 0 && ctx.Err() != nil && answered != nil {
+			// A retry cut off by the deadline says less than the answer
+			// before it: report that, with its status, code and request id.
+			answered.Attempts = n
+			return answered
+		}
+		if e.Status != 0 {
+			answered = e
+		}
 		if n >= attempts || !retryable(ctx, e) {
 			return e
 		}
