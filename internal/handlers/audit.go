@@ -76,11 +76,8 @@ func (s *Server) listAudit(c echo.Context) error {
 	}
 	cursor := c.QueryParam("cursor")
 	page, err := s.Audit.List(c.Request().Context(), f, cursor, auditPageSize)
-	if errors.Is(err, audit.ErrBadCursor) {
-		return badRequest("The page cursor is not valid: start again from the newest entries.")
-	}
 	if err != nil {
-		return err
+		return err // a bad cursor is answered by the error table
 	}
 	return render(c, http.StatusOK, views.AuditListView(views.AuditListPage{
 		Base: s.base(c, "Audit log"), Filter: vf, Entries: page.Entries, NextCursor: page.NextCursor, Paged: cursor != "",

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/testcontainers/testcontainers-go"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
@@ -190,11 +192,16 @@ func createDatabaseFrom(server, tmpl string) (string, func(), error) {
 	name := "vpcep_test_" + hex.EncodeToString(b[:])
 	create := "CREATE DATABASE " + name
 	if tmpl != "" {
-		// FILE_COPY copies the template's files instead of replaying them
-		// through the WAL: far faster for a small database.
-		create += " TEMPLATE " + tmpl + " STRATEGY FILE_COPY"
+		create += " TEMPLATE " + tmpl
 	}
-	if _, err := conn.Exec(ctx, create); err != nil {
+	// FILE_COPY (PostgreSQL 15 and later) copies the template's files
+	// instead of replaying them through the WAL: far faster for a small
+	// database. An older server copies its own way.
+	_, err = conn.Exec(ctx, create+" STRATEGY FILE_COPY")
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "42601" {
+		_, err = conn.Exec(ctx, create)
+	}
+	if err != nil {
 		return "", nil, fmt.Errorf("create test database: %w", err)
 	}
 	u, err := url.Parse(server)
