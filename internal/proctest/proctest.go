@@ -124,6 +124,7 @@ func (c *Console) Launch() error {
 	c.mu.Lock()
 	cmd := exec.Command(c.bin, "serve")
 	cmd.Env = c.env
+	cmd.SysProcAttr = childAttr()
 	c.logs = &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = c.logs, c.logs
 	if err := cmd.Start(); err != nil {
@@ -184,6 +185,52 @@ func (c *Console) Stop() error {
 	c.cmd = nil
 	return err
 }
+
+// Signal sends sig to the process without waiting for it; Wait waits.
+func (c *Console) Signal(sig os.Signal) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd == nil {
+		return errors.New("proctest: the console is not running")
+	}
+	return c.cmd.Process.Signal(sig)
+}
+
+// Wait waits up to timeout for the process to exit and returns how it did
+// (nil: status 0); ok is false when it is still running.
+func (c *Console) Wait(timeout time.Duration) (err error, ok bool) {
+	c.mu.Lock()
+	exited := c.exited
+	c.mu.Unlock()
+	select {
+	case err := <-exited:
+		c.mu.Lock()
+		c.cmd = nil
+		c.mu.Unlock()
+		return err, true
+	case <-time.After(timeout):
+		return nil, false
+	}
+}
+
+// Running reports whether the process has not exited yet.
+func (c *Console) Running() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd == nil {
+		return false
+	}
+	select {
+	case err := <-c.exited:
+		c.exited <- err
+		return false
+	default:
+		return true
+	}
+}
+
+// Addr is the host:port the console listens on.
+func (c *Console) Addr() string { return c.addr }
 
 // Logs is everything the console has written since it was last started.
 func (c *Console) Logs() string {

@@ -1,8 +1,7 @@
 //go:build !linux
 
-package main
+package proctest
 
 import "syscall"
 
-// childAttr is the default elsewhere: cleanups stop the processes.
 func childAttr() *syscall.SysProcAttr { return nil }
