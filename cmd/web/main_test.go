@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,11 +12,11 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/proctest"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 	"github.com/vpcep-console/vpcep-console/migrations"
 )
@@ -89,7 +88,7 @@ func TestServeDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	dbURL := testdb.Migrated(t)
-	stdout := &lockedBuffer{}
+	stdout := &proctest.LockedBuffer{}
 	go func() {
 		done <- run(ctx, []string{"--demo", "--listen", addr}, envOf(map[string]string{"DATABASE_URL": dbURL}), strings.NewReader(""), stdout, io.Discard)
 	}()
@@ -179,23 +178,6 @@ func TestAuditVerifyCommand(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer the server goroutine writes while the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestUserAndTokenCommands(t *testing.T) {
 	t.Parallel()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpcep-console/vpcep-console/internal/proctest"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 )
 
@@ -25,7 +26,7 @@ func get(t *testing.T, url string) (int, string) {
 
 func TestMetricsOnTheirOwnListenerOnly(t *testing.T) {
 	t.Parallel()
-	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	addr, metricsAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

@@ -17,17 +17,6 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
 )
 
-// freeAddr is a loopback address with a port nothing listens on (yet).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // waitReady waits until base/readyz answers 200: the schema is current and
 // the inventory was read.
 func waitReady(t *testing.T, base string, exited <-chan error) {

@@ -83,7 +83,7 @@ type Console struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan error
-	logs   *lockedBuffer
+	logs   *LockedBuffer
 }
 
 // Start starts a console and waits until it is ready; it is killed when t
@@ -102,7 +102,7 @@ func Start(t testing.TB, o Options) *Console {
 	for k, v := range o.Env {
 		env = append(env, k+"="+v)
 	}
-	addr := freeAddr(t)
+	addr := FreeAddr(t)
 	c := &Console{URL: "http://" + addr, addr: addr, env: append(env, "LISTEN_ADDR="+addr), bin: Binary(t)}
 	t.Cleanup(func() { c.Kill() })
 	c.Restart(t)
@@ -125,7 +125,7 @@ func (c *Console) Launch() error {
 	cmd := exec.Command(c.bin, "serve")
 	cmd.Env = c.env
 	cmd.SysProcAttr = childAttr()
-	c.logs = &lockedBuffer{}
+	c.logs = &LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = c.logs, c.logs
 	if err := cmd.Start(); err != nil {
 		c.mu.Unlock()
@@ -284,8 +284,8 @@ func Do(ctx context.Context, method, url, token, body string) (int, []byte) {
 	return resp.StatusCode, data
 }
 
-// freeAddr is a loopback address with a port nothing listens on (yet).
-func freeAddr(t testing.TB) string {
+// FreeAddr is a loopback address with a port nothing listens on (yet).
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -295,19 +295,20 @@ func freeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-// lockedBuffer is a bytes.Buffer safe for the process's two writers.
-type lockedBuffer struct {
+// LockedBuffer is a bytes.Buffer safe for concurrent writers and readers,
+// such as a process's stdout and stderr and the test reading them.
+type LockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *LockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *LockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
