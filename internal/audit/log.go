@@ -160,18 +160,37 @@ func (l *Log) Finalise(ctx context.Context, e *Entry, f Final) error {
 
 // Get returns one entry.
 func (l *Log) Get(ctx context.Context, id int64) (*Entry, error) {
-	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries WHERE id = $1`, id)
+	return l.one(ctx, fmt.Sprintf("get entry %d", id), `WHERE id = $1`, id)
+}
+
+// one returns the entry selected by where (the first one, when it orders
+// and limits), or ErrNotFound; what names the look-up in errors.
+func (l *Log) one(ctx context.Context, what, where string, args ...any) (*Entry, error) {
+	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("audit: get entry %d: %w", id, err)
+		return nil, fmt.Errorf("audit: %s: %w", what, err)
 	}
 	e, err := pgx.CollectExactlyOneRow(rows, l.format.scan)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("audit: get entry %d: %w", id, err)
+		return nil, fmt.Errorf("audit: %s: %w", what, err)
 	}
 	return e, nil
+}
+
+// many returns the entries selected by where, in its order.
+func (l *Log) many(ctx context.Context, what, where string, args ...any) ([]*Entry, error) {
+	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %s: %w", what, err)
+	}
+	out, err := pgx.CollectRows(rows, l.format.scan)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %s: %w", what, err)
+	}
+	return out, nil
 }
 
 // CountPending is how many entries are pending. The partial index on
@@ -201,49 +220,21 @@ func (l *Log) Age(ctx context.Context, id int64) (time.Duration, error) {
 // NextForEndpoint returns the first entry for the endpoint after the entry
 // after, or ErrNotFound: what that change found live is what this one left.
 func (l *Log) NextForEndpoint(ctx context.Context, endpointID string, after int64) (*Entry, error) {
-	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries
-		WHERE endpoint_id = $1 AND id > $2 ORDER BY id LIMIT 1`, endpointID, after)
-	if err != nil {
-		return nil, fmt.Errorf("audit: next entry for %s: %w", endpointID, err)
-	}
-	e, err := pgx.CollectExactlyOneRow(rows, l.format.scan)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("audit: next entry for %s: %w", endpointID, err)
-	}
-	return e, nil
+	return l.one(ctx, "next entry for "+endpointID, `WHERE endpoint_id = $1 AND id > $2 ORDER BY id LIMIT 1`, endpointID, after)
 }
 
 // RolledBackBy returns the entries that roll back id, oldest first.
 func (l *Log) RolledBackBy(ctx context.Context, id int64) ([]*Entry, error) {
-	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries WHERE rollback_of = $1 ORDER BY id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("audit: rollbacks of %d: %w", id, err)
-	}
-	out, err := pgx.CollectRows(rows, l.format.scan)
-	if err != nil {
-		return nil, fmt.Errorf("audit: rollbacks of %d: %w", id, err)
-	}
-	return out, nil
+	return l.many(ctx, fmt.Sprintf("rollbacks of %d", id), `WHERE rollback_of = $1 ORDER BY id`, id)
 }
 
 // Pending returns the entries pending for longer than minAge, oldest first.
 func (l *Log) Pending(ctx context.Context, minAge time.Duration) ([]*Entry, error) {
 	// Ages are measured on the database's clock, which wrote started_at:
 	// replicas whose clocks disagree still agree on an entry's age.
-	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries
-		WHERE outcome = 'pending' AND started_at < clock_timestamp() - $1 * interval '1 microsecond' ORDER BY id`,
+	return l.many(ctx, "pending entries",
+		`WHERE outcome = 'pending' AND started_at < clock_timestamp() - $1 * interval '1 microsecond' ORDER BY id`,
 		minAge.Microseconds())
-	if err != nil {
-		return nil, fmt.Errorf("audit: pending entries: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, l.format.scan)
-	if err != nil {
-		return nil, fmt.Errorf("audit: pending entries: %w", err)
-	}
-	return out, nil
 }
 
 // Filter selects entries. Empty fields match all.
