@@ -12,8 +12,12 @@
 -- +goose StatementBegin
 DO $$
 DECLARE
-    first_new bigint := (SELECT coalesce(max(id), 0) + 1 FROM audit_entries);
+    first_new bigint;
 BEGIN
+    -- No entry may be added between reading max(id) and building the index
+    -- (a replica of the earlier version, still running during an upgrade).
+    LOCK TABLE audit_entries IN SHARE ROW EXCLUSIVE MODE;
+    first_new := (SELECT coalesce(max(id), 0) + 1 FROM audit_entries);
     EXECUTE format(
         'CREATE UNIQUE INDEX audit_entries_one_pending ON audit_entries (endpoint_id) WHERE outcome = ''pending'' AND id >= %s',
         first_new);

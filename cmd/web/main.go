@@ -199,7 +199,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 	logger.Info("serving", "addr", cfg.Listen, "upstream", client.Endpoint(), "project", cfg.ProjectID, "demo", cfg.Demo)
-	err = serveHTTP(ctx, cfg, handlers.New(console.Deps), console.Applier.Deadline(), logger)
+	// A change that took its endpoint's lock just before the signal may
+	// still read the live policy (up to the upstream timeout) and then run
+	// to its deadline.
+	err = serveHTTP(ctx, cfg, handlers.New(console.Deps), cfg.Timeout+console.Applier.Deadline(), logger)
+	// Changes run detached from their requests: wait for every one to be
+	// recorded before the workers stop and the pool closes (deferred above).
+	console.Applier.Close()
+	console.Applier.Wait()
 	if metricsSrv != nil {
 		// Served until the requests in flight were answered, so the drain
 		// can be watched.
@@ -260,18 +267,19 @@ func newUpstream(cfg config.Config) (*vpcep.Client, error) {
 // serveHTTP serves handler on cfg.Listen (over TLS when configured) until
 // ctx ends, then shuts down gracefully: the listener closes at once (a new
 // connection is refused), idle connections are closed, and requests in
-// flight get up to the change deadline and shutdownSlack to be answered.
+// flight get up to changeTime (the longest a change may take) and
+// shutdownSlack to be answered.
 // A change runs detached with that deadline, so every change under way is
 // finalised and answered. It returns an error only if serving failed or
 // the requests in flight outlasted the grace.
-func serveHTTP(ctx context.Context, cfg config.Config, handler http.Handler, changeDeadline time.Duration, logger *slog.Logger) error {
+func serveHTTP(ctx context.Context, cfg config.Config, handler http.Handler, changeTime time.Duration, logger *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// Longer than a policy change may take: the change itself runs
 		// detached, but the admin should still see its answer.
-		WriteTimeout: changeDeadline + 30*time.Second,
+		WriteTimeout: changeTime + 30*time.Second,
 		IdleTimeout:  2 * time.Minute,
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -292,7 +300,7 @@ func serveHTTP(ctx context.Context, cfg config.Config, handler http.Handler, cha
 		return err
 	case <-ctx.Done():
 	}
-	grace := changeDeadline + shutdownSlack
+	grace := changeTime + shutdownSlack
 	logger.Info("shutting down: no new connections; waiting for the requests in flight", "grace", grace)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
@@ -304,7 +312,7 @@ func serveHTTP(ctx context.Context, cfg config.Config, handler http.Handler, cha
 	return nil
 }
 
-// shutdownSlack is what a request in flight gets beyond the change deadline
+// shutdownSlack is what a request in flight gets beyond the longest change
 // to be answered when the server shuts down.
 const shutdownSlack = 10 * time.Second
 

@@ -128,7 +128,10 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		return nil, err
 	}
 	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == onePendingIndex {
-		return nil, &PendingEntryError{}
+		pe := &PendingEntryError{}
+		_ = l.pool.QueryRow(ctx, `SELECT id FROM audit_entries WHERE endpoint_id = $1 AND outcome = 'pending' ORDER BY id LIMIT 1`,
+			e.EndpointID).Scan(&pe.Existing)
+		return nil, pe
 	}
 	if err != nil {
 		return nil, fmt.Errorf("audit: record pending entry: %w", err)
@@ -145,6 +148,12 @@ func (l *Log) Finalise(ctx context.Context, e *Entry, f Final) error {
 	// may be older than this binary's.
 	if !l.format.knows(e.FormatVersion) {
 		return fmt.Errorf("audit: entry %d has format version %d, which this binary does not know", e.ID, e.FormatVersion)
+	}
+	// finished_at comes from the database's clock, as started_at does, so
+	// an entry never finishes before it started whatever a replica's clock
+	// says.
+	if err := l.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&f.FinishedAt); err != nil {
+		return fmt.Errorf("audit: finalise entry %d: %w", e.ID, err)
 	}
 	e.apply(f)
 	e.FinalHash = l.format.hash(e, byFinalHash)

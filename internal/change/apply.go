@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,6 +34,13 @@ type Applier struct {
 	// closed ends when the console shuts down: no change starts after it.
 	closed  context.Context
 	closeFn context.CancelFunc
+	// mu orders Close against the start of a change, so Wait sees every
+	// change that started.
+	mu       sync.Mutex
+	inFlight sync.WaitGroup
+	// slots bounds the changes holding an endpoint lock at once: each holds
+	// a pooled connection for its lock and needs another for its entry.
+	slots chan struct{}
 }
 
 // Config configures an Applier.
@@ -50,6 +58,9 @@ type Config struct {
 	// SettleMargin is added to Deadline before a pending entry counts as
 	// abandoned (see SettleAfter). 1 s when zero.
 	SettleMargin time.Duration
+	// MaxConcurrent bounds the changes under way at once, below the
+	// database pool's size; 8 when zero.
+	MaxConcurrent int
 }
 
 // NewApplier returns an Applier.
@@ -63,8 +74,11 @@ func NewApplier(upstream Upstream, log *audit.Log, pool *pgxpool.Pool, cfg Confi
 	if cfg.SettleMargin == 0 {
 		cfg.SettleMargin = time.Second
 	}
+	if cfg.MaxConcurrent == 0 {
+		cfg.MaxConcurrent = 8
+	}
 	closed, closeFn := context.WithCancel(context.Background())
-	return &Applier{closed: closed, closeFn: closeFn, upstream: upstream, log: log, pool: pool, inventory: cfg.Inventory, observer: cfg.Observer,
+	return &Applier{closed: closed, closeFn: closeFn, slots: make(chan struct{}, cfg.MaxConcurrent), upstream: upstream, log: log, pool: pool, inventory: cfg.Inventory, observer: cfg.Observer,
 		projectID: cfg.ProjectID, region: cfg.Region, deadline: cfg.Deadline, lockWait: cfg.LockWait,
 		settleMargin: cfg.SettleMargin, logger: logger}
 }
@@ -72,7 +86,26 @@ func NewApplier(upstream Upstream, log *audit.Log, pool *pgxpool.Pool, cfg Confi
 // Close makes the Applier refuse new changes with ErrShuttingDown, also
 // those waiting for an endpoint's lock; changes already recorded run to
 // their end. Call it when the console starts shutting down.
-func (a *Applier) Close() { a.closeFn() }
+func (a *Applier) Close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.closeFn()
+}
+
+// Wait waits, after Close, until every change under way has been answered
+// and recorded: only then may the database pool close.
+func (a *Applier) Wait() { a.inFlight.Wait() }
+
+// start counts a change as under way, unless the Applier is closed.
+func (a *Applier) start() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed.Err() != nil {
+		return false
+	}
+	a.inFlight.Add(1)
+	return true
+}
 
 // Deadline is how long a sent change may take to be finalised.
 func (a *Applier) Deadline() time.Duration { return a.deadline }
@@ -92,8 +125,17 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 	if errs := append(policy.Validate(req.Policy), policy.ValidateReason(req.Reason)...); len(errs) > 0 {
 		return nil, &InvalidError{Errors: errs}
 	}
-	if a.closed.Err() != nil {
+	if !a.start() {
 		return nil, ErrShuttingDown
+	}
+	defer a.inFlight.Done()
+	select {
+	case a.slots <- struct{}{}:
+		defer func() { <-a.slots }()
+	case <-a.closed.Done():
+		return nil, ErrShuttingDown
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	lockCtx, cancel := context.WithCancel(ctx)
 	defer context.AfterFunc(a.closed, cancel)()
@@ -172,17 +214,36 @@ func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*i
 		RollbackOf: req.RollbackOf, Restores: req.Restores,
 		PolicyBefore: before, PolicyRequested: policy.JSON(req.Policy),
 	}
-	entry, err := a.log.Begin(ctx, start)
-	var pending *audit.PendingEntryError
-	if errors.As(err, &pending) {
+	// The change's deadline starts before its entry is recorded, so it
+	// ends before the entry's age passes the deadline on any clock: no one
+	// settles an entry whose change may still send.
+	var (
+		entry    *audit.Entry
+		err      error
+		detached context.Context
+		cancel   context.CancelFunc
+		started  time.Time
+		pending  *audit.PendingEntryError
+	)
+	for range maxEarlierPending + 1 {
+		detached, cancel = context.WithTimeout(context.WithoutCancel(ctx), a.deadline)
+		started = time.Now()
+		entry, err = a.log.Begin(ctx, start)
+		if !errors.As(err, &pending) {
+			break
+		}
+		cancel()
 		if err := a.settleEarlier(ctx, pending.Existing, live); err != nil {
 			return nil, nil, err
 		}
-		entry, err = a.log.Begin(ctx, start)
 	}
 	var dup *audit.ErrDuplicateSubmission
 	switch {
+	case err == nil:
+		return &inFlight{Applier: a, req: req, lock: lock, entry: entry, live: live, readErr: readErr,
+			started: started, detached: detached, cancel: cancel}, nil, nil
 	case errors.As(err, &dup):
+		cancel()
 		earlier, err := a.log.Get(ctx, dup.Existing)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
@@ -190,14 +251,15 @@ func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*i
 		return nil, &Result{Outcome: Duplicate, Entry: earlier}, nil
 	case errors.As(err, &pending):
 		return nil, nil, a.pendingError(ctx, pending.Existing)
-	case err != nil:
+	default:
+		cancel()
 		return nil, nil, fmt.Errorf("%w: %w", ErrAuditUnavailable, err) // logged by the caller, with its request
-
 	}
-	detached, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.deadline)
-	return &inFlight{Applier: a, req: req, lock: lock, entry: entry, live: live, readErr: readErr,
-		started: time.Now(), detached: detached, cancel: cancel}, nil, nil
 }
+
+// maxEarlierPending bounds the earlier pending entries of one endpoint a
+// change settles before its own: an earlier version could leave several.
+const maxEarlierPending = 3
 
 // settleEarlier settles an earlier change to the endpoint that a crash left
 // pending, from the live endpoint, before the next change is recorded: a
@@ -264,41 +326,75 @@ func (c *inFlight) checkBeforeSending() *Result {
 // answer came back and the live policy shows it did not take effect.
 const maxSends = 2
 
+// finaliseReserve is the part of the deadline the PUT and the read-back
+// leave to the finalise, so the upstream's answer is recorded in time.
+func (c *inFlight) finaliseReserve() time.Duration { return min(c.deadline/4, 10*time.Second) }
+
 // send PUTs the policy, reads it back and settles the entry from both.
 // Before each PUT it checks that it still holds the endpoint's lock.
 func (c *inFlight) send() *Result {
+	sendBy, _ := c.detached.Deadline()
+	sendBy = sendBy.Add(-c.finaliseReserve())
+	sendCtx, cancel := context.WithDeadline(c.detached, sendBy)
+	defer cancel()
+	var first *sendResult // the first PUT's, when a second is tried
 	for attempt := 1; ; attempt++ {
 		if err := c.lock.Check(c.detached); err != nil {
-			c.logger.Error("lost the endpoint's lock before sending", "entry", c.entry.ID, "error", err)
+			c.logger.Error("lost the endpoint's lock before sending", "entry", c.entry.ID, "attempt", attempt, "error", err)
+			if first != nil {
+				// The first PUT went out: record what it did, not "nothing sent".
+				first.f.Note = strings.TrimSpace(first.f.Note + " It was not sent again: the console lost its hold on the endpoint first.")
+				return c.settle(first.outcome, first.f, first.readback, first.err)
+			}
 			return c.settle(LockLost, audit.Final{Outcome: audit.OutcomeFailed,
 				Note: "The console lost its hold on the endpoint (its database session ended) before sending, so nothing was sent."}, c.live, nil)
 		}
-		sendCtx, rec := vpcep.WithRecorder(c.detached)
-		c.sent = true
-		_, putErr := c.upstream.UpdatePolicy(sendCtx, c.req.EndpointID, c.req.Policy)
-		readback, readbackErr := c.upstream.GetEndpoint(c.detached, c.req.EndpointID)
-		if readbackErr != nil {
-			readback = nil
+		tried := time.Now()
+		r := c.sendOnce(sendCtx)
+		if attempt > 1 {
+			r.f.Note = strings.TrimSpace(r.f.Note + " Sent twice: the first PUT got no answer and did not take effect.")
 		}
-		f, outcome := c.judgeSent(rec.Exchanges(), putErr, readback, readbackErr)
-		if outcome == Failed && noAnswer(putErr) && readback != nil && attempt < maxSends {
-			c.logger.Warn("no answer to the PUT and the policy is unchanged: sending again", "entry", c.entry.ID, "error", putErr)
+		if r.outcome == Unsettled {
+			return &Result{Outcome: Unsettled, Entry: c.entry, Upstream: r.err}
+		}
+		// Send again only when nothing of an answer came back, the
+		// read-back shows the change did not take, and a second try fits.
+		if r.outcome == Failed && !r.answered && r.readback != nil && attempt < maxSends && time.Until(sendBy) > 2*time.Since(tried) {
+			c.logger.Warn("no answer to the PUT and the policy is unchanged: sending again", "entry", c.entry.ID, "error", r.err)
+			first = r
 			continue
 		}
-		if outcome == Unsettled {
-			return &Result{Outcome: Unsettled, Entry: c.entry, Upstream: putErr}
-		}
-		if attempt > 1 {
-			f.Note = strings.TrimSpace(f.Note + " Sent twice: the first PUT got no answer and did not take effect.")
-		}
-		return c.settle(outcome, f, readback, putErr)
+		return c.settle(r.outcome, r.f, r.readback, r.err)
 	}
 }
 
-// noAnswer reports whether a PUT failed before any answer came back.
-func noAnswer(err error) bool {
-	var ue *vpcep.Error
-	return err != nil && (!errors.As(err, &ue) || ue.Status == 0)
+// sendResult is what one PUT and its read-back did.
+type sendResult struct {
+	f        audit.Final
+	outcome  Outcome
+	readback *vpcep.Endpoint
+	err      error // the PUT's
+	answered bool  // some answer to the PUT came back
+}
+
+// sendOnce PUTs the policy and reads the endpoint back.
+func (c *inFlight) sendOnce(ctx context.Context) *sendResult {
+	recCtx, rec := vpcep.WithRecorder(ctx)
+	c.sent = true
+	_, putErr := c.upstream.UpdatePolicy(recCtx, c.req.EndpointID, c.req.Policy)
+	readback, readbackErr := c.upstream.GetEndpoint(ctx, c.req.EndpointID)
+	if readbackErr != nil {
+		readback = nil
+	}
+	xs := rec.Exchanges()
+	f, outcome := c.judgeSent(xs, putErr, readback, readbackErr)
+	return &sendResult{f: f, outcome: outcome, readback: readback, err: putErr, answered: answered(xs)}
+}
+
+// answered reports whether any byte of an answer to the PUT came back: its
+// exchange has a status. Only a PUT with no answer at all is sent again.
+func answered(xs []vpcep.Exchange) bool {
+	return len(xs) > 0 && xs[len(xs)-1].Status != 0
 }
 
 // judgeSent decides what a sent PUT did, from its answer and the read-back.
@@ -352,11 +448,14 @@ func (c *inFlight) settle(outcome Outcome, f audit.Final, ep *vpcep.Endpoint, up
 	case errors.Is(err, audit.ErrNotPending):
 		// Settled by someone else meanwhile: answer what is recorded.
 		return &Result{Outcome: outcomeOf(c.entry.Outcome), Entry: c.entry, Endpoint: ep, Upstream: upstreamErr}
-	case err != nil && c.sent:
-		c.logger.Error("finalise audit entry: giving up at the change's deadline", "entry", c.entry.ID, "error", err)
-		return &Result{Outcome: Unsettled, Entry: &pending, Endpoint: ep, Upstream: upstreamErr}
 	case err != nil:
-		c.logger.Error("finalise audit entry: giving up at the change's deadline; nothing was sent", "entry", c.entry.ID, "error", err)
+		// Keep the upstream's answer somewhere: the log.
+		c.logger.Error("finalise audit entry: giving up at the change's deadline; the entry stays pending",
+			"entry", c.entry.ID, "error", err, "sent", c.sent, "outcome", f.Outcome,
+			"response_status", f.ResponseStatus, "request_id", f.RequestID, "error_code", f.ErrorCode)
+		if c.sent {
+			return &Result{Outcome: Unsettled, Entry: &pending, Endpoint: ep, Upstream: upstreamErr}
+		}
 		return &Result{Outcome: Unrecorded, Entry: &pending, Endpoint: ep, Upstream: upstreamErr}
 	}
 	return &Result{Outcome: outcome, Entry: c.entry, Endpoint: ep, Upstream: upstreamErr}

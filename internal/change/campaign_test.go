@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -68,6 +69,10 @@ func checkRecordedMatchesUpstream(t *testing.T, f *fixture) {
 		matching := byRequested[policy.CanonicalJSON(p)]
 		if len(matching) != 1 {
 			t.Errorf("PUT %s: %d entries request it, want 1", r.Body, len(matching))
+			continue
+		}
+		if e := matching[0]; strings.Contains(e.Note, "nothing was sent") {
+			t.Errorf("PUT %s went out, but entry #%d says %q", r.Body, e.ID, e.Note)
 		}
 	}
 	if lastSucceeded != nil && canonical(t, lastSucceeded.PolicyRequested) != policy.CanonicalJSON(f.livePolicy(t)) {

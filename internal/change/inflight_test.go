@@ -17,6 +17,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/pglock"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
 )
 
 // killEndpointLock ends the database session that holds the endpoint's
@@ -54,13 +55,13 @@ func TestLostLockCannotLetASecondChangeThrough(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	base := policy.Fingerprint(f.livePolicy(t))
-	f.sim.SetLatency(time.Second)
+	hold := f.sim.HoldNext(vpcepsim.RouteUpdatePolicy)
 	var a *change.Result
 	var aErr error
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); a, aErr = f.applier.Apply(ctx, f.update(readOnly("change-a"), base)) }()
-	waitFor(t, "change A's PUT", func() bool { return f.puts() == 1 })
+	<-hold.Arrived() // A's PUT is at the upstream, held there
 	if !killEndpointLock(t, f.pool, f.gateway.ID) {
 		t.Fatal("no session held the endpoint's lock during the PUT")
 	}
@@ -70,6 +71,8 @@ func TestLostLockCannotLetASecondChangeThrough(t *testing.T) {
 	if !errors.As(bErr, &pe) {
 		t.Fatalf("change B while A is in flight = %v, want a PendingError", bErr)
 	}
+	hold.Apply()
+	hold.Answer()
 	wg.Wait()
 	if aErr != nil || a.Outcome != change.Applied {
 		t.Fatalf("change A = %+v, %v", a, aErr)
@@ -131,8 +134,8 @@ func TestPendingChangeIsSettledBeforeTheNext(t *testing.T) {
 		t.Fatalf("Apply over a young pending entry = %v (%d PUTs)", err, f.puts()-puts)
 	}
 
-	quick := f.applierWith(change.Config{Deadline: 100 * time.Millisecond, SettleMargin: 100 * time.Millisecond})
-	time.Sleep(250 * time.Millisecond) // past its settle age
+	quick := f.applierWith(change.Config{Deadline: time.Second, SettleMargin: 100 * time.Millisecond})
+	time.Sleep(quick.SettleAfter() + 100*time.Millisecond) // past its settle age
 	res, err := quick.Apply(ctx, f.update(readOnly("next"), ""))
 	if err != nil || res.Outcome != change.Applied {
 		t.Fatalf("Apply after the settle age = %+v, %v", res, err)
@@ -159,7 +162,10 @@ func TestFinaliseIsRetriedAndKeepsTheAnswer(t *testing.T) {
 		CREATE SEQUENCE finalise_attempts;
 		CREATE FUNCTION refuse_first_updates() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN
-			IF nextval('finalise_attempts') <= 3 THEN RAISE EXCEPTION 'finalise refused by the test'; END IF;
+			-- As a database restarting would: the error is one that passes.
+			IF nextval('finalise_attempts') <= 3 THEN
+				RAISE EXCEPTION 'the database is shutting down (the test)' USING ERRCODE = 'admin_shutdown';
+			END IF;
 			RETURN NEW;
 		END $$;
 		CREATE TRIGGER refuse_first_updates BEFORE UPDATE ON audit_entries FOR EACH ROW EXECUTE FUNCTION refuse_first_updates();`); err != nil {
@@ -277,7 +283,13 @@ func TestClosedApplierTakesNoNewChange(t *testing.T) {
 	}
 	waiting := make(chan error, 1)
 	go func() { _, err := applier.Apply(ctx, f.update(readOnly("waiting"), "")); waiting <- err }()
-	time.Sleep(100 * time.Millisecond) // it waits for the lock
+	// It waits for the lock: a second session has polled for it.
+	waitFor(t, "the change to wait for the lock", func() bool {
+		var n int
+		_ = f.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND query LIKE 'SELECT pg_try_advisory_lock(%'`).Scan(&n)
+		return n >= 2
+	})
 	applier.Close()
 	select {
 	case err := <-waiting:
@@ -293,5 +305,101 @@ func TestClosedApplierTakesNoNewChange(t *testing.T) {
 	}
 	if p, err := f.log.List(ctx, audit.Filter{}, "", 10); err != nil || len(p.Entries) != 0 || f.puts() != 0 {
 		t.Fatalf("%d entries, %d PUTs, %v", len(p.Entries), f.puts(), err)
+	}
+}
+
+// dropThenLoseLock is the upstream, except that the first PUT is lost on
+// the way (no answer, not applied) and the console's lock session is then
+// killed before it could send again.
+type dropThenLoseLock struct {
+	change.Upstream
+	t       *testing.T
+	f       *fixture
+	dropped bool
+	killed  bool
+}
+
+func (u *dropThenLoseLock) UpdatePolicy(ctx context.Context, id string, s []vpcep.PolicyStatement) (*vpcep.Endpoint, error) {
+	if !u.dropped {
+		u.dropped = true
+		u.f.sim.DropNext(1)
+	}
+	return u.Upstream.UpdatePolicy(ctx, id, s)
+}
+
+func (u *dropThenLoseLock) GetEndpoint(ctx context.Context, id string) (*vpcep.Endpoint, error) {
+	ep, err := u.Upstream.GetEndpoint(ctx, id)
+	if u.dropped && !u.killed { // the read-back after the lost PUT
+		u.killed = killEndpointLock(u.t, u.f.pool, id)
+	}
+	return ep, err
+}
+
+// A PUT went out and the lock was lost before a second could: the entry
+// records the PUT that was sent, never "nothing was sent".
+func TestLockLostBeforeAResendRecordsTheFirstPut(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	before := f.livePolicy(t)
+	u := &dropThenLoseLock{Upstream: f.client, t: t, f: f}
+	applier := change.NewApplier(u, f.log, f.pool, change.Config{ProjectID: "p1", Region: "r"}, discard())
+	res, err := applier.Apply(ctx, f.update(readOnly("lost"), ""))
+	if err != nil || !u.killed {
+		t.Fatalf("Apply = %+v, %v (lock killed: %v)", res, err, u.killed)
+	}
+	e := res.Entry
+	if res.Outcome != change.Failed || e.Outcome != audit.OutcomeFailed || e.RequestBody == "" ||
+		strings.Contains(e.Note, "nothing was sent") || !strings.Contains(e.Note, "not sent again") {
+		t.Fatalf("outcome %s, entry %s, request body %q, note %q", res.Outcome, e.Outcome, e.RequestBody, e.Note)
+	}
+	if f.puts() != 1 || !policy.Equal(f.livePolicy(t), before) {
+		t.Fatalf("%d PUTs; live %s", f.puts(), policy.JSON(f.livePolicy(t)))
+	}
+}
+
+// Settling an entry left pending weighs the nearest evidence first (what
+// the next change found live), and never calls applied a change that could
+// not have been sent.
+func TestSettlingWeighsTheEvidence(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	p0, p1 := f.livePolicy(t), readOnly("p1")
+	begin := func(before string, requested policy.Policy) *audit.Entry {
+		e, err := f.log.Begin(ctx, audit.Start{Actor: "alice", ProjectID: "p1", Region: "r", EndpointID: f.gateway.ID,
+			EndpointServiceName: "obs", Action: audit.ActionUpdate, Reason: "r", PolicyBefore: before,
+			PolicyRequested: policy.JSON(requested)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	// A change whose live read failed is never sent, whatever is live now.
+	unread := begin("null", p0)
+	if _, err := f.reconciler.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.log.Get(ctx, unread.ID); got.Outcome != audit.OutcomeFailed || !strings.Contains(got.Note, "nothing was sent") {
+		t.Errorf("a change that could not read the live policy: %s %q", got.Outcome, got.Note)
+	}
+
+	// E1 asked P0 -> P1 and crashed; E2 (as an earlier version could
+	// record) found P1 and put P0 back. The live P0 alone would say E1
+	// failed; E2 proves it applied.
+	e1 := begin(policy.JSON(p0), p1)
+	var e2 int64
+	if err := f.pool.QueryRow(ctx, `INSERT INTO audit_entries (started_at, actor, project_id, region, endpoint_id,
+			endpoint_service_name, action, reason, policy_before, policy_requested, prev_hash, hash,
+			outcome, finished_at, final_hash)
+		VALUES (now(), 'bob', 'p1', 'r', $1, 'obs', 'update', 'put back', $2, $3, '', '', 'succeeded', now(), '')
+		RETURNING id`, f.gateway.ID, policy.JSON(p1), policy.JSON(p0)).Scan(&e2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.reconciler.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.log.Get(ctx, e1.ID); got.Outcome != audit.OutcomeSucceeded || !strings.Contains(got.Note, "next change") {
+		t.Errorf("E1 settled as %s: %q", got.Outcome, got.Note)
 	}
 }

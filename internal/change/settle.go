@@ -9,6 +9,7 @@ import (
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
+	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
@@ -20,24 +21,26 @@ import (
 func settleFromEvidence(e *audit.Entry, live *vpcep.Endpoint, next *audit.Entry, who string) audit.Final {
 	f := audit.Final{FinishedAt: time.Now()}
 	f.Duration = f.FinishedAt.Sub(e.StartedAt)
-	if live == nil {
-		f.Outcome, f.Note = audit.OutcomeUnknown, "Settled by "+who+": the endpoint no longer exists."
-		return f
-	}
-	current := policy.CanonicalJSON(live.PolicyStatement)
 	before, requested := canonicalStored(e.PolicyBefore), canonicalStored(e.PolicyRequested)
-	matches := current == requested
-	f.ReadbackMatches, f.ReadbackPolicy = &matches, policy.JSON(live.PolicyStatement)
-	f.Outcome, f.Note = judgeLive(current, before, requested, "Settled by "+who+": the live policy is")
-	if f.Outcome == audit.OutcomeUnknown && next != nil {
-		switch canonicalStored(next.PolicyBefore) {
-		case requested:
-			f.Outcome = audit.OutcomeSucceeded
-			f.Note += " The next change, #" + itoa(next.ID) + ", found the requested policy live: this change was applied."
-		case before:
-			f.Outcome = audit.OutcomeFailed
-			f.Note += " The next change, #" + itoa(next.ID) + ", found the policy from before live: this change was not applied."
-		}
+	if live != nil {
+		matches := policy.CanonicalJSON(live.PolicyStatement) == requested
+		f.ReadbackMatches, f.ReadbackPolicy = &matches, policy.JSON(live.PolicyStatement)
+	}
+	switch {
+	case before == "null":
+		// The live policy could not be read before it: such a change is
+		// never sent.
+		f.Outcome, f.Note = audit.OutcomeFailed, "Settled by "+who+": the live policy could not be read before this change, so nothing was sent."
+	case next != nil && canonicalStored(next.PolicyBefore) == requested:
+		// The next change is the nearest evidence: what it found live is
+		// what this one left.
+		f.Outcome, f.Note = audit.OutcomeSucceeded, "Settled by "+who+": the next change, #"+itoa(next.ID)+", found the requested policy live: this change was applied."
+	case next != nil && canonicalStored(next.PolicyBefore) == before:
+		f.Outcome, f.Note = audit.OutcomeFailed, "Settled by "+who+": the next change, #"+itoa(next.ID)+", found the policy from before live: this change was not applied."
+	case live == nil:
+		f.Outcome, f.Note = audit.OutcomeUnknown, "Settled by "+who+": the endpoint no longer exists."
+	default:
+		f.Outcome, f.Note = judgeLive(policy.CanonicalJSON(live.PolicyStatement), before, requested, "Settled by "+who+": the live policy is")
 	}
 	return f
 }
@@ -77,6 +80,9 @@ func finaliseRetrying(ctx context.Context, log *audit.Log, e *audit.Entry, f aud
 			}
 			*e = *stored // settled by someone else: that is what was recorded
 			return err
+		}
+		if !store.Unavailable(err) {
+			return err // it would fail the same way again
 		}
 		onRetry(err)
 		backoff := min(50*time.Millisecond<<min(attempt, 6), 2*time.Second)

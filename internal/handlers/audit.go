@@ -111,7 +111,7 @@ func (s *Server) showEntry(c echo.Context) error {
 	p := views.AuditEntryPage{
 		Base: s.base(c, fmt.Sprintf("Audit entry #%d", e.ID)), Entry: e,
 		RequestBody: prettyBody(e.RequestBody), ResponseBody: prettyBody(e.ResponseBody),
-		Banner: doneBanner(c.QueryParam("done")),
+		Banner: doneBanner(c.QueryParam("done"), e),
 	}
 	if before, err := policy.FromJSON(e.PolicyBefore); err == nil {
 		requested, _ := policy.FromJSON(e.PolicyRequested)
@@ -300,6 +300,10 @@ func (s *Server) exportCSV(c echo.Context) error {
 		s.exportBroke(c, "CSV", last, err)
 		w.Flush()
 		fmt.Fprintf(out, "# export incomplete: the audit log could not be read past entry #%d\n", last)
+		// And the transfer fails, as the JSON export's does, so a client
+		// that does not read the last line still sees the export break.
+		c.Response().Flush()
+		panic(http.ErrAbortHandler)
 	}
 	w.Flush()
 	return nil

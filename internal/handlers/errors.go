@@ -74,7 +74,7 @@ func problemFor(err error) problem {
 	case errors.Is(err, change.ErrAuditUnavailable):
 		return problem{status: http.StatusServiceUnavailable, code: "audit_unavailable", heading: "The audit log is unavailable",
 			message:  "The audit log could not record the change, so nothing was sent to the upstream. Try again when the database is back.",
-			internal: true}
+			internal: true, retryAfter: databaseRetryAfter}
 	case errors.Is(err, errAuditUnreadable):
 		return problem{status: http.StatusServiceUnavailable, code: "audit_unavailable", heading: "The audit log is unavailable",
 			message:  "The audit log could not be read, so nothing was exported. Try again when the database is back.",

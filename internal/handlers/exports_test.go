@@ -62,7 +62,7 @@ func TestExportsOfAnEmptyLog(t *testing.T) {
 
 // An export that the database breaks off midway, after its status was
 // sent, ends so that the client can tell: the CSV with a last line saying
-// it is incomplete, the JSON array unclosed on an aborted connection. Over
+// it is incomplete, the JSON array unclosed, and both connections aborted. Over
 // a real HTTP server: only net/http can abort a connection.
 func TestExportsBrokenMidway(t *testing.T) {
 	t.Parallel()
@@ -114,8 +114,8 @@ func TestExportsBrokenMidway(t *testing.T) {
 
 			switch format {
 			case "csv":
-				if readErr != nil {
-					t.Fatalf("CSV: %v", readErr)
+				if readErr == nil || !strings.Contains(readErr.Error(), "unexpected EOF") {
+					t.Errorf("reading the CSV: %v, want the connection aborted after the last line", readErr)
 				}
 				lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
 				if last := lines[len(lines)-1]; last != "# export incomplete: the audit log could not be read past entry #101" {

@@ -25,24 +25,27 @@ const (
 
 // changeAnswer is how the console answers one outcome of a change.
 type changeAnswer struct {
-	status  int    // the API's status
-	code    string // the API's error code; "" when the change is the answer
-	page    changePage
-	message string // plain words, for the page and the API
+	// recorded is the entry outcome this answer can be given for: the
+	// entry page shows the answer's banner only while the entry agrees.
+	recorded string
+	status   int    // the API's status
+	code     string // the API's error code; "" when the change is the answer
+	page     changePage
+	message  string // plain words, for the page and the API
 }
 
 // changeAnswers is the one table from a change's outcome to its answer, on
 // a page and in the API. A new outcome is one line here.
 var changeAnswers = map[change.Outcome]changeAnswer{
-	change.Applied:    {http.StatusOK, "", toEntry, "The change was applied and recorded."},
-	change.Unchanged:  {http.StatusOK, "", toMessage, "The live policy already is the one requested, so nothing was sent to the upstream."},
-	change.Conflict:   {http.StatusConflict, "conflict", toConflict, "The live policy is not the one the change was made against: someone changed it. Nothing was sent."},
-	change.Failed:     {http.StatusBadGateway, "upstream", toEntry, "The change did not take effect; it is recorded below with the upstream's answer."},
-	change.Unknown:    {http.StatusAccepted, "unknown", toEntry, "The change was sent, but what the upstream holds now is not what the console expected; it is recorded as unknown. Check the live policy."},
-	change.Unsettled:  {http.StatusAccepted, "unsettled", toEntry, "The change was sent but no answer came back yet. The entry stays pending until the live policy settles it (within minutes)."},
-	change.Duplicate:  {http.StatusConflict, "duplicate_submission", toEntry, "This change was already submitted (the form was sent twice); here is the one change it made."},
-	change.Unrecorded: {http.StatusServiceUnavailable, "audit_unavailable", toEntry, "Nothing was sent, but the console could not record how the change ended (its database failed). The entry stays pending until the reconciler settles it."},
-	change.LockLost:   {http.StatusServiceUnavailable, "lock_lost", toEntry, "The console lost its connection to its database while holding this endpoint, so nothing was sent. Submit the change again."},
+	change.Applied:    {audit.OutcomeSucceeded, http.StatusOK, "", toEntry, "The change was applied and recorded."},
+	change.Unchanged:  {audit.OutcomeSucceeded, http.StatusOK, "", toMessage, "The live policy already is the one requested, so nothing was sent to the upstream."},
+	change.Conflict:   {audit.OutcomeFailed, http.StatusConflict, "conflict", toConflict, "The live policy is not the one the change was made against: someone changed it. Nothing was sent."},
+	change.Failed:     {audit.OutcomeFailed, http.StatusBadGateway, "upstream", toEntry, "The change did not take effect; it is recorded below with the upstream's answer."},
+	change.Unknown:    {audit.OutcomeUnknown, http.StatusAccepted, "unknown", toEntry, "The change was sent, but what the upstream holds now is not what the console expected; it is recorded as unknown. Check the live policy."},
+	change.Unsettled:  {audit.OutcomePending, http.StatusAccepted, "unsettled", toEntry, "The change was sent but no answer came back yet. The entry stays pending until the live policy settles it (within minutes)."},
+	change.Duplicate:  {"", http.StatusConflict, "duplicate_submission", toEntry, "This change was already submitted (the form was sent twice); here is the one change it made."},
+	change.Unrecorded: {audit.OutcomePending, http.StatusServiceUnavailable, "audit_unavailable", toEntry, "Nothing was sent, but the console could not record how the change ended (its database failed). The entry stays pending until the reconciler settles it."},
+	change.LockLost:   {audit.OutcomeFailed, http.StatusServiceUnavailable, "lock_lost", toEntry, "The console lost its connection to its database while holding this endpoint, so nothing was sent. Submit the change again."},
 }
 
 // answerFor looks up the answer to an outcome; one missing from the table
@@ -55,12 +58,16 @@ func answerFor(o change.Outcome) (changeAnswer, error) {
 	return a, nil
 }
 
-// doneBanner is the banner of the entry page a change redirected to.
-func doneBanner(done string) string {
-	if a, ok := changeAnswers[change.Outcome(done)]; ok && a.page == toEntry {
-		return a.message
+// doneBanner is the banner of the entry page a change redirected to, with
+// ?done=outcome. It is shown only while the entry agrees with it: a shared
+// or reloaded link never claims what the entry does not say (a duplicate
+// agrees with any outcome: it only says the form was sent twice).
+func doneBanner(done string, e *audit.Entry) string {
+	a, ok := changeAnswers[change.Outcome(done)]
+	if !ok || a.page != toEntry || (a.recorded != "" && a.recorded != e.Outcome) {
+		return ""
 	}
-	return ""
+	return a.message
 }
 
 // pageChangeAnswer answers a change made in the browser. form and proposed
@@ -82,6 +89,7 @@ func (s *Server) pageChangeAnswer(c echo.Context, res *change.Result, form views
 			},
 		}))
 	}
+	retryAfter(c, a)
 	return c.Redirect(http.StatusSeeOther, entryPath(res.Entry.ID)+"?done="+string(res.Outcome))
 }
 
@@ -118,7 +126,16 @@ func apiChangeAnswer(c echo.Context, res *change.Result, warnings []policy.Warni
 	if res.Outcome == change.Conflict && res.Endpoint != nil {
 		body.Live, body.Fingerprint = res.Endpoint, policy.Fingerprint(res.Endpoint.PolicyStatement)
 	}
+	retryAfter(c, a)
 	return apiFail(c, a.status, body)
+}
+
+// retryAfter says when to try again after an answer that passes: the
+// database or the console's hold on it coming back.
+func retryAfter(c echo.Context, a changeAnswer) {
+	if a.status == http.StatusServiceUnavailable {
+		problem{retryAfter: databaseRetryAfter}.setRetryAfter(c)
+	}
 }
 
 func entryPath(id int64) string { return "/audit/" + strconv.FormatInt(id, 10) }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/change"
 )
 
@@ -22,8 +23,15 @@ func TestEveryOutcomeHasAnAnswer(t *testing.T) {
 		if (a.code == "") != (a.status == http.StatusOK) {
 			t.Errorf("%s: status %d with API code %q: a change answered as itself is a 200, and only that", o, a.status, a.code)
 		}
-		if a.page == toEntry && doneBanner(string(o)) != a.message {
+		if a.page == toEntry && a.recorded != "" && doneBanner(string(o), &audit.Entry{Outcome: a.recorded}) != a.message {
 			t.Errorf("%s: the entry page has no banner for it", o)
+		}
+		if a.recorded != "" && a.page == toEntry {
+			for _, other := range []string{audit.OutcomePending, audit.OutcomeSucceeded, audit.OutcomeFailed, audit.OutcomeUnknown} {
+				if other != a.recorded && doneBanner(string(o), &audit.Entry{Outcome: other}) != "" {
+					t.Errorf("%s: the banner shows on a %s entry, which says otherwise", o, other)
+				}
+			}
 		}
 	}
 	if len(changeAnswers) != len(change.Outcomes) {
@@ -32,7 +40,7 @@ func TestEveryOutcomeHasAnAnswer(t *testing.T) {
 	if _, err := answerFor("no-such-outcome"); err == nil {
 		t.Error("an outcome missing from the table was answered")
 	}
-	if doneBanner("<script>") != "" {
+	if doneBanner("<script>", &audit.Entry{Outcome: audit.OutcomeSucceeded}) != "" {
 		t.Error("an unknown done value gave a banner")
 	}
 }

@@ -201,13 +201,17 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 // error handler does nothing to an answer already written), so the status
 // recorded is the one the client got.
 func (s *Server) measureRequests(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
+	return func(c echo.Context) (err error) {
 		start := time.Now()
-		err := next(c)
+		// Deferred: a request aborted by a panic (an export broken midway)
+		// is measured too.
+		defer func() {
+			s.Metrics.ObserveRequest(c.Path(), c.Request().Method, c.Response().Status, time.Since(start))
+		}()
+		err = next(c)
 		if err != nil && !c.Response().Committed {
 			c.Error(err)
 		}
-		s.Metrics.ObserveRequest(c.Path(), c.Request().Method, c.Response().Status, time.Since(start))
 		return err
 	}
 }

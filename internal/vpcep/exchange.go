@@ -123,6 +123,11 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		x.Err = readErr.Error()
 	}
 	rec.add(x)
+	if readErr != nil {
+		// A RoundTripper returns an answer or an error, never both: the
+		// exchange above keeps the status that did come back.
+		return nil, readErr
+	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return resp, readErr
+	return resp, nil
 }
