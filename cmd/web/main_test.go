@@ -178,7 +178,6 @@ func TestAuditVerifyCommand(t *testing.T) {
 	}
 }
 
-
 func TestUserAndTokenCommands(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
