@@ -218,32 +218,29 @@ func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*i
 	// ends before the entry's age passes the deadline on any clock: no one
 	// settles an entry whose change may still send.
 	var (
-		entry    *audit.Entry
-		err      error
-		detached context.Context
-		cancel   context.CancelFunc
-		started  time.Time
-		pending  *audit.PendingEntryError
+		entry   *audit.Entry
+		err     error
+		pending *audit.PendingEntryError
 	)
-	for range maxEarlierPending + 1 {
-		detached, cancel = context.WithTimeout(context.WithoutCancel(ctx), a.deadline)
-		started = time.Now()
+	for attempt := 0; ; attempt++ {
+		detached, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.deadline)
+		started := time.Now()
 		entry, err = a.log.Begin(ctx, start)
-		if !errors.As(err, &pending) {
-			break
+		if err == nil {
+			return &inFlight{Applier: a, req: req, lock: lock, entry: entry, live: live, readErr: readErr,
+				started: started, detached: detached, cancel: cancel}, nil, nil
 		}
 		cancel()
+		if !errors.As(err, &pending) || attempt == maxEarlierPending {
+			break
+		}
 		if err := a.settleEarlier(ctx, pending.Existing, live); err != nil {
 			return nil, nil, err
 		}
 	}
 	var dup *audit.ErrDuplicateSubmission
 	switch {
-	case err == nil:
-		return &inFlight{Applier: a, req: req, lock: lock, entry: entry, live: live, readErr: readErr,
-			started: started, detached: detached, cancel: cancel}, nil, nil
 	case errors.As(err, &dup):
-		cancel()
 		earlier, err := a.log.Get(ctx, dup.Existing)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
@@ -252,7 +249,6 @@ func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*i
 	case errors.As(err, &pending):
 		return nil, nil, a.pendingError(ctx, pending.Existing)
 	default:
-		cancel()
 		return nil, nil, fmt.Errorf("%w: %w", ErrAuditUnavailable, err) // logged by the caller, with its request
 	}
 }
