@@ -37,6 +37,21 @@ func Lint(p Policy) []Warning {
 		case s.Effect == Deny && wildAction && wildResource && len(s.Condition) == 0:
 			add("denies_everything", "Statement %d denies every action on every resource: all traffic through this endpoint will be refused (lockout).", n)
 		}
+		texts := []struct{ what, text string }{{"Sid", s.Sid}}
+		for _, a := range s.Action {
+			texts = append(texts, struct{ what, text string }{"Action", a})
+		}
+		for _, r := range s.Resource {
+			texts = append(texts, struct{ what, text string }{"Resource", r})
+		}
+		for _, t := range texts {
+			if r, ok := invisibleIn(t.text); ok {
+				add("invisible_characters", "Statement %d: %s %q contains the invisible character U+%04X (a bidirectional or zero-width control): it may read differently from what it is.", n, t.what, ShowInvisible(t.text), r)
+			}
+		}
+		if r, ok := conditionInvisible(s.Condition); ok && len(s.Condition) > 0 {
+			add("invisible_characters", "Statement %d: Condition contains the invisible character U+%04X (a bidirectional or zero-width control): it may read differently from what it is.", n, r)
+		}
 		for _, r := range s.Resource {
 			if !looksLikeResource(r) {
 				add("unusual_resource", "Statement %d: resource %q does not look like an OBS or SFS resource (obs:region:account:bucket:NAME, obs:*:*:object:BUCKET/KEY, or *).", n, r)

@@ -59,6 +59,9 @@ func ParseDocument(data []byte, field string) (Policy, FieldErrors) {
 	if len(data) > MaxBodyBytes {
 		return nil, FieldErrors{{field, fmt.Sprintf("The policy is %d bytes; at most %d (64 KiB) are allowed.", len(data), MaxBodyBytes)}}
 	}
+	if err := CheckJSON(data, ""); err != nil {
+		return nil, FieldErrors{{field, jsonErrorMessage(err)}}
+	}
 	var top map[string]json.RawMessage
 	if err := decodeStrict(data, &top); err != nil {
 		return nil, FieldErrors{{field, "Not well-formed JSON: " + err.Error() + "."}}
@@ -80,6 +83,9 @@ func ParseDocument(data []byte, field string) (Policy, FieldErrors) {
 
 // ParseStatements parses and validates a policy_statement JSON array.
 func ParseStatements(raw json.RawMessage) (Policy, FieldErrors) {
+	if err := CheckJSON(raw, PolicyField); err != nil {
+		return nil, FieldErrors{JSONFieldError(err, PolicyField)}
+	}
 	var items []json.RawMessage
 	if err := decodeStrict(raw, &items); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return nil, FieldErrors{{PolicyField, "policy_statement must be an array of statements."}}
@@ -123,6 +129,32 @@ func ParseStatements(raw json.RawMessage) (Policy, FieldErrors) {
 	}
 	errs = append(errs, Validate(p)...)
 	return p, dedupe(errs)
+}
+
+// JSONFieldError is a CheckJSON error as a field error: at the member it
+// concerns (field when it concerns the whole document).
+func JSONFieldError(err error, field string) FieldError {
+	var je *JSONError
+	if errors.As(err, &je) && je.Path != "" {
+		return FieldError{je.Path, jsonErrorMessage(err)}
+	}
+	return FieldError{field, jsonErrorMessage(err)}
+}
+
+// jsonErrorMessage says what CheckJSON found, as a sentence.
+func jsonErrorMessage(err error) string {
+	var je *JSONError
+	if !errors.As(err, &je) {
+		return "Not well-formed JSON: " + err.Error() + "."
+	}
+	where := ""
+	if je.Path != "" {
+		where = " (in " + je.Path + ")"
+	}
+	if je.Msg == "the JSON is empty" {
+		return "Not well-formed JSON: it is empty."
+	}
+	return fmt.Sprintf("Not well-formed JSON: %s at byte %d%s.", je.Msg, je.Offset, where)
 }
 
 // stringList reads obj[key] as an array of strings, recording type errors;
@@ -188,16 +220,20 @@ func Validate(p Policy) FieldErrors {
 				}
 			}
 		}
-		if len(s.Sid) > MaxStringLength || !utf8.ValidString(s.Sid) {
-			errs = append(errs, FieldError{where + ".Sid", fmt.Sprintf("Sid must be valid text of at most %d bytes.", MaxStringLength)})
+		if len(s.Sid) > MaxStringLength || !utf8.ValidString(s.Sid) || hasControl(s.Sid) {
+			errs = append(errs, FieldError{where + ".Sid", fmt.Sprintf("Sid must be valid text of at most %d bytes, without control characters.", MaxStringLength)})
 		}
 		if len(s.Condition) > 0 {
 			var obj map[string]any
 			switch {
 			case len(s.Condition) > MaxConditionSize:
 				errs = append(errs, FieldError{where + ".Condition", fmt.Sprintf("Condition is %d bytes; at most %d are allowed.", len(s.Condition), MaxConditionSize)})
+			case CheckJSON(s.Condition, where+".Condition") != nil:
+				errs = append(errs, FieldError{where + ".Condition", jsonErrorMessage(CheckJSON(s.Condition, where+".Condition"))})
 			case json.Unmarshal(s.Condition, &obj) != nil || obj == nil:
 				errs = append(errs, FieldError{where + ".Condition", `Condition must be a JSON object, e.g. {"StringEquals": {"obs:prefix": ["logs/"]}}.`})
+			case conditionHasControl(obj):
+				errs = append(errs, FieldError{where + ".Condition", "Condition keys and values must not contain control characters."})
 			}
 		}
 	}
@@ -212,15 +248,50 @@ func checkString(v string) string {
 		return fmt.Sprintf("must be at most %d bytes.", MaxStringLength)
 	case !utf8.ValidString(v):
 		return "must be valid UTF-8 text."
+	case hasControl(v):
+		return "must not contain control characters."
 	case strings.TrimSpace(v) != v:
 		return "must not start or end with spaces."
 	}
 	return ""
 }
 
-// ValidateReason checks the reason every change must give.
+// hasControl reports whether v has a control character (C0, DEL or C1).
+func hasControl(v string) bool {
+	return strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) })
+}
+
+// conditionHasControl reports whether any key or string in a decoded
+// Condition has a control character.
+func conditionHasControl(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return hasControl(v)
+	case []any:
+		for _, x := range v {
+			if conditionHasControl(x) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, x := range v {
+			if hasControl(k) || conditionHasControl(x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ValidateReason checks the reason every change must give: text, with line
+// breaks and tabs but no other control character (a NUL cannot even be
+// stored).
 func ValidateReason(reason string) FieldErrors {
 	switch r := strings.TrimSpace(reason); {
+	case !utf8.ValidString(r):
+		return FieldErrors{{"reason", "The reason must be valid UTF-8 text."}}
+	case strings.ContainsFunc(r, func(c rune) bool { return c != '\n' && c != '\r' && c != '\t' && (c < 0x20 || (c >= 0x7f && c < 0xa0)) }):
+		return FieldErrors{{"reason", "The reason must not contain control characters (line breaks and tabs are fine)."}}
 	case r == "":
 		return FieldErrors{{"reason", "Say why this change is made: the reason is recorded in the audit log."}}
 	case len(r) > MaxReasonLength:
@@ -246,11 +317,8 @@ func decodeStrict(data []byte, v any) error {
 		}
 		return err
 	}
-	if dec.More() {
-		return errors.New("unexpected data after the end of the JSON value")
-	}
 	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("unexpected data after the end of the JSON value")
+		return fmt.Errorf("unexpected data after the JSON value at byte %d", dec.InputOffset())
 	}
 	return nil
 }

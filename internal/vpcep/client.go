@@ -334,10 +334,14 @@ func toSDKStatements(statements []PolicyStatement) ([]model.PolicyStatement, err
 			return nil, fmt.Errorf("effect %q: %w", s.Effect, err)
 		}
 		if hasJSONValue(s.Condition) {
-			var cond any
-			if err := json.Unmarshal(s.Condition, &cond); err != nil {
-				return nil, fmt.Errorf("condition: %w", err)
+			// The Condition goes out as the bytes given (compacted by the
+			// SDK's encoder): decoded into interface{} its numbers would
+			// become float64, and 12345678901234567890123 would be sent
+			// as 1.2345678901234568e+22.
+			if !json.Valid(s.Condition) {
+				return nil, errors.New("condition: not valid JSON")
 			}
+			var cond any = json.RawMessage(append([]byte(nil), s.Condition...))
 			st.Condition = &cond
 		}
 		if s.Sid != "" {
