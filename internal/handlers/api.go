@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,7 +133,7 @@ func apiLimit(c echo.Context, def, most int) (n int, ok bool) {
 		return def, true
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > most {
+	if err != nil || n < 1 || n > most || len(v) > 9 {
 		_ = apiInvalidRequest(c, http.StatusBadRequest, "limit", fmt.Sprintf("limit must be a whole number from 1 to %d.", most))
 		return 0, false
 	}
@@ -149,6 +152,9 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 	limit, ok := apiLimit(c, 100, 1000)
 	if !ok {
 		return nil
+	}
+	if !validInventoryCursor(c.QueryParam("cursor")) {
+		return apiInvalidRequest(c, http.StatusBadRequest, "cursor", "The page cursor is not one the console made: start again from the first page.")
 	}
 	ctx := c.Request().Context()
 	// The state is read before the list: should a refresh land in between,
@@ -195,50 +201,40 @@ func (s *Server) apiGetEndpoint(c echo.Context) error {
 	return c.JSON(http.StatusOK, body)
 }
 
-// apiPutBody is PUT /api/v1/endpoints/{id}/policy's body.
-type apiPutBody struct {
-	PolicyStatement json.RawMessage `json:"policy_statement"`
-	Reason          string          `json:"reason"`
-	Fingerprint     string          `json:"fingerprint"`
-}
-
 // apiUpdatePolicy is PUT /api/v1/endpoints/{id}/policy. Lint warnings are
 // returned, never blocking; Idempotency-Key makes a retry safe.
 func (s *Server) apiUpdatePolicy(c echo.Context) error {
-	data, err := io.ReadAll(io.LimitReader(c.Request().Body, policy.MaxBodyBytes+1))
-	if err != nil {
-		return err
+	data, ok := apiReadJSON(c, policy.MaxBodyBytes, "The body is over 64 KiB.")
+	if !ok {
+		return nil
 	}
-	if len(data) > policy.MaxBodyBytes {
-		return apiInvalidRequest(c, http.StatusRequestEntityTooLarge, "body", "The body is over 64 KiB.")
+	top, ok := apiObject(c, data, `The body must be a JSON object: {"policy_statement": [...], "reason": "..."}.`,
+		"policy_statement", "reason", "fingerprint")
+	if !ok {
+		return nil
 	}
-	var top map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&top); err != nil || top == nil {
-		return apiInvalidRequest(c, http.StatusBadRequest, "body", `The body must be a JSON object: {"policy_statement": [...], "reason": "..."}.`)
-	}
-	for k := range top {
-		if k != "policy_statement" && k != "reason" && k != "fingerprint" {
-			return apiInvalidRequest(c, http.StatusBadRequest, k, fmt.Sprintf("Unknown key %q: allowed are policy_statement, reason and fingerprint.", k))
-		}
-	}
-	var body apiPutBody
-	if err := json.Unmarshal(data, &body); err != nil {
-		return apiInvalidRequest(c, http.StatusBadRequest, "body", "reason and fingerprint must be strings.")
-	}
-	if _, ok := top["policy_statement"]; !ok {
+	raw, ok := top["policy_statement"]
+	if !ok {
 		return apiFail(c, http.StatusBadRequest, apiErrorBody{Error: apiError{Code: "invalid_policy", Field: "policy_statement", Message: "policy_statement is required."}})
 	}
-	p, errs := policy.ParseStatements(body.PolicyStatement)
+	reason, ok := apiString(c, top, "reason")
+	if !ok {
+		return nil
+	}
+	fingerprint, ok := apiFingerprint(c, top)
+	if !ok {
+		return nil
+	}
+	p, errs := policy.ParseStatements(raw)
 	if len(errs) > 0 {
 		return apiInvalid(c, "invalid_policy", errs)
 	}
-	if errs := policy.ValidateReason(body.Reason); len(errs) > 0 {
+	if errs := policy.ValidateReason(reason); len(errs) > 0 {
 		return apiInvalid(c, "invalid_request", errs)
 	}
 	res, err := s.Applier.Apply(c.Request().Context(), change.Request{
-		Actor: actor(c), EndpointID: c.Param("id"), Policy: p, Reason: strings.TrimSpace(body.Reason),
-		Fingerprint: body.Fingerprint, SubmissionKey: idempotencyKey(c), Action: audit.ActionUpdate,
+		Actor: actor(c), EndpointID: c.Param("id"), Policy: p, Reason: strings.TrimSpace(reason),
+		Fingerprint: fingerprint, SubmissionKey: idempotencyKey(c), Action: audit.ActionUpdate,
 	})
 	if err != nil {
 		return err
@@ -246,12 +242,90 @@ func (s *Server) apiUpdatePolicy(c echo.Context) error {
 	return apiChangeAnswer(c, res, policy.Lint(p))
 }
 
-// idempotencyKey scopes a client's Idempotency-Key to the API.
-func idempotencyKey(c echo.Context) string {
-	if k := c.Request().Header.Get("Idempotency-Key"); k != "" {
-		return "api:" + k
+// apiReadJSON reads a change's body: application/json (415
+// unsupported_media_type otherwise), at most limit bytes (413 with
+// tooLarge otherwise). ok is false when it answered the request.
+func apiReadJSON(c echo.Context, limit int, tooLarge string) (data []byte, ok bool) {
+	mt, params, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if err != nil || mt != echo.MIMEApplicationJSON || (params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
+		_ = apiFail(c, http.StatusUnsupportedMediaType, apiErrorBody{Error: apiError{Code: "unsupported_media_type", Field: "Content-Type",
+			Message: "The body must be JSON, sent with Content-Type: application/json."}})
+		return nil, false
 	}
-	return ""
+	data, err = io.ReadAll(io.LimitReader(c.Request().Body, int64(limit)+1))
+	if err != nil {
+		_ = apiInvalidRequest(c, http.StatusBadRequest, "body", "The body could not be read.")
+		return nil, false
+	}
+	if len(data) > limit {
+		_ = apiInvalidRequest(c, http.StatusRequestEntityTooLarge, "body", tooLarge)
+		return nil, false
+	}
+	return data, true
+}
+
+// apiObject checks data with the strict JSON reader (no duplicate keys, no
+// invalid UTF-8 or lone surrogate, nothing after the object) and returns
+// its members, refusing any not in allowed. An empty body is an empty
+// object. ok is false when it answered the request.
+func apiObject(c echo.Context, data []byte, shape string, allowed ...string) (map[string]json.RawMessage, bool) {
+	top := map[string]json.RawMessage{}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return top, true
+	}
+	if err := policy.CheckJSON(data, ""); err != nil {
+		fe := policy.JSONFieldError(err, "body")
+		_ = apiInvalidRequest(c, http.StatusBadRequest, fe.Field, fe.Message)
+		return nil, false
+	}
+	if err := json.Unmarshal(data, &top); err != nil || top == nil {
+		_ = apiInvalidRequest(c, http.StatusBadRequest, "body", shape)
+		return nil, false
+	}
+	for k := range top {
+		if !slices.Contains(allowed, k) {
+			_ = apiInvalidRequest(c, http.StatusBadRequest, k, fmt.Sprintf("Unknown key %q: allowed are %s.", k, strings.Join(allowed, ", ")))
+			return nil, false
+		}
+	}
+	return top, true
+}
+
+// apiString reads the optional string member key; ok is false when it
+// answered the request.
+func apiString(c echo.Context, top map[string]json.RawMessage, key string) (string, bool) {
+	raw, present := top[key]
+	if !present || string(raw) == "null" {
+		return "", true
+	}
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		_ = apiInvalidRequest(c, http.StatusBadRequest, key, key+" must be a string.")
+		return "", false
+	}
+	return v, true
+}
+
+// apiFingerprint reads the optional fingerprint: a policy.Fingerprint, 64
+// lower-case hex digits.
+func apiFingerprint(c echo.Context, top map[string]json.RawMessage) (string, bool) {
+	fp, ok := apiString(c, top, "fingerprint")
+	if !ok {
+		return "", false
+	}
+	if fp != "" && !fingerprintPattern.MatchString(fp) {
+		_ = apiInvalidRequest(c, http.StatusBadRequest, "fingerprint", "fingerprint must be the 64 hex digits GET /api/v1/endpoints/{id} returned.")
+		return "", false
+	}
+	return fp, true
+}
+
+var fingerprintPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// idempotencyKey scopes a client's Idempotency-Key to the API and to the
+// account (validateInput has checked its form).
+func idempotencyKey(c echo.Context) string {
+	return scopedKey(c, "api", c.Request().Header.Get("Idempotency-Key"))
 }
 
 func apiInvalid(c echo.Context, code string, errs policy.FieldErrors) error {
@@ -296,15 +370,24 @@ func (s *Server) apiRollback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var body struct {
-		Reason      string `json:"reason"`
-		Restores    string `json:"restores"`
-		Fingerprint string `json:"fingerprint"`
+	data, ok := apiReadJSON(c, 16<<10, "The body is over 16 KiB.")
+	if !ok {
+		return nil
 	}
-	dec := json.NewDecoder(io.LimitReader(c.Request().Body, 16<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil && err != io.EOF {
-		return apiInvalidRequest(c, http.StatusBadRequest, "body", `The body must be {"reason": "...", "restores": "before"|"after", "fingerprint": "..."}: `+err.Error())
+	top, ok := apiObject(c, data, `The body must be {"reason": "...", "restores": "before"|"after", "fingerprint": "..."}.`,
+		"reason", "restores", "fingerprint")
+	if !ok {
+		return nil
+	}
+	var body struct{ Reason, Restores, Fingerprint string }
+	if body.Reason, ok = apiString(c, top, "reason"); !ok {
+		return nil
+	}
+	if body.Restores, ok = apiString(c, top, "restores"); !ok {
+		return nil
+	}
+	if body.Fingerprint, ok = apiFingerprint(c, top); !ok {
+		return nil
 	}
 	restores, err := change.ParseRestores(body.Restores)
 	if err != nil {

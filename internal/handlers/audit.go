@@ -194,6 +194,9 @@ func (s *Server) rollbackEntry(c echo.Context) error {
 		return err
 	}
 	form := views.EditorForm{Reason: c.FormValue("reason"), Fingerprint: c.FormValue("fingerprint"), SubmissionKey: c.FormValue("submission_key")}
+	if k := form.SubmissionKey; k != "" && badKey(k) != "" {
+		return badRequest("The form's submission key " + badKey(k) + ".")
+	}
 	errs := policy.ValidateReason(form.Reason)
 	if len(policy.Lint(plan.Target)) > 0 && c.FormValue("ack_warnings") != "yes" {
 		errs = append(errs, policy.FieldError{Field: "ack_warnings", Message: ackMessage})
@@ -206,7 +209,7 @@ func (s *Server) rollbackEntry(c echo.Context) error {
 		return render(c, http.StatusUnprocessableEntity, views.RollbackView(p))
 	}
 	res, err := s.Applier.Apply(c.Request().Context(),
-		plan.Request(actor(c), strings.TrimSpace(form.Reason), form.Fingerprint, form.SubmissionKey))
+		plan.Request(actor(c), strings.TrimSpace(form.Reason), form.Fingerprint, scopedKey(c, "form", form.SubmissionKey)))
 	if err != nil {
 		return err
 	}

@@ -43,8 +43,8 @@ func parseFilter(c echo.Context) (views.EndpointFilter, error) {
 	}
 	if p := c.FormValue("page"); p != "" {
 		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 {
-			return f, badRequest("The page must be a whole number from 1 up.")
+		if err != nil || n < 1 || n > maxPage {
+			return f, badRequest(fmt.Sprintf("The page must be a whole number from 1 up. No list has more than %d pages.", maxPage))
 		}
 		f.Page = n
 	}

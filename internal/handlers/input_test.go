@@ -2,12 +2,16 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 )
 
@@ -55,5 +59,149 @@ func TestCSVExportNeutralisesFormulas(t *testing.T) {
 	}
 	if entries[1].Reason != evil || entries[0].Reason != "-1" {
 		t.Errorf("JSON export changed the reasons: %q, %q", entries[0].Reason, entries[1].Reason)
+	}
+}
+
+// noErrorLogged fails when the console logged at ERROR: bad input is the
+// client's fault, never an outage.
+func noErrorLogged(t *testing.T, a *app) {
+	t.Helper()
+	if logs := a.logs.String(); strings.Contains(logs, "level=ERROR") {
+		t.Errorf("bad input was logged as an error:\n%.2000s", logs)
+	}
+}
+
+// TestBadBytesAre400 sends NUL, invalid UTF-8, control characters and
+// absurd numbers in every kind of parameter: each is refused with 400 that
+// names it, none reaches the database or the upstream, none is an error.
+func TestBadBytesAre400(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, withDB(testdb.Migrated(t)))
+	a.refresh(t)
+	ep := a.sim.Gateway(t, 2)
+	badCursor := base64.RawURLEncoding.EncodeToString([]byte("svc\xff\x00" + ep.ID))
+	pages := []struct{ target, field string }{
+		{"/endpoints?q=%00", "q"},
+		{"/endpoints?q=%ff%fe", "q"},
+		{"/endpoints?vpc=a%01b", "vpc"},
+		{"/endpoints?page=9223372036854775807", "page"},
+		{"/endpoints?page=99999999999999999999", "page"},
+		{"/audit?actor=%00", "actor"},
+		{"/audit?endpoint=%c3", "endpoint"},
+		{"/audit?cursor=%00", "cursor"},
+		{"/audit.csv?actor=%ff", "actor"},
+		{"/audit.json?actor=%00", "actor"},
+		{"/audit/1?done=%00", "done"},
+	}
+	edit := a.get(t, "/endpoints/"+ep.ID+"/policy/edit")
+	before := len(a.sim.Requests())
+	for _, tt := range pages {
+		r := a.get(t, tt.target)
+		if r.Code != http.StatusBadRequest || !strings.Contains(r.text(testid("error-message")), tt.field) {
+			t.Errorf("%s: %d %q", tt.target, r.Code, r.text(testid("error-message")))
+		}
+	}
+	apis := []struct{ target, field string }{
+		{"/api/v1/endpoints?q=%00", "q"},
+		{"/api/v1/endpoints?type=%ff", "type"},
+		{"/api/v1/endpoints?cursor=%00", "cursor"},
+		{"/api/v1/endpoints?cursor=" + badCursor, "cursor"},
+		{"/api/v1/endpoints?limit=9223372036854775807", "limit"},
+		{"/api/v1/audit?cursor=%ff", "cursor"},
+		{"/api/v1/audit?limit=-1", "limit"},
+		{"/api/v1/audit?outcome=%0a", "outcome"},
+	}
+	for _, tt := range apis {
+		r := a.api(t, "GET", tt.target, "", nil)
+		if r.code != http.StatusBadRequest || r.errField("field") != tt.field {
+			t.Errorf("%s: %d %s", tt.target, r.code, r.raw)
+		}
+	}
+	// Form fields: the editor's reason, a sign-in name.
+	v := formValues(t, edit, "#policy-editor")
+	v.Set("reason", "why\x00")
+	if r := post(t, a, "/endpoints/"+ep.ID+"/policy", v); r.Code != http.StatusBadRequest || !strings.Contains(r.text(testid("error-message")), "reason") {
+		t.Errorf("NUL in reason: %d %q", r.Code, r.text(testid("error-message")))
+	}
+	v.Set("reason", "why \xff")
+	if r := post(t, a, "/endpoints/"+ep.ID+"/policy/preview", v); r.Code != http.StatusBadRequest {
+		t.Errorf("invalid UTF-8 in reason: %d", r.Code)
+	}
+	v.Set("reason", "fine")
+	v.Set("submission_key", strings.Repeat("k", 256))
+	if r := post(t, a, "/endpoints/"+ep.ID+"/policy", v); r.Code != http.StatusBadRequest {
+		t.Errorf("long submission key: %d", r.Code)
+	}
+	out := newApp(t, withDB(testdb.Migrated(t)), signedOut())
+	out.get(t, "/login")
+	r := out.do(t, http.MethodPost, "/login", url.Values{"name": {"admin\x00"}, "password": {"x"}, "_csrf": {out.cookies["__Host-csrf"]}}, nil)
+	if r.Code != http.StatusBadRequest || !strings.Contains(r.text(testid("error-message")), "name") {
+		t.Errorf("NUL in a sign-in name: %d %q", r.Code, r.text(testid("error-message")))
+	}
+	// Headers: the Idempotency-Key.
+	body := `{"policy_statement": [{"Effect": "Allow", "Action": ["obs:*"], "Resource": ["*"]}], "reason": "r"}`
+	for _, key := range []string{"k\xff", "k\x01", strings.Repeat("k", 256)} {
+		r := a.api(t, "PUT", "/api/v1/endpoints/"+ep.ID+"/policy", body, map[string]string{"Idempotency-Key": key})
+		if r.code != http.StatusBadRequest || r.errField("field") != "Idempotency-Key" {
+			t.Errorf("Idempotency-Key %.20q: %d %s", key, r.code, r.raw)
+		}
+	}
+	if n := len(a.sim.Requests()); n != before {
+		t.Errorf("bad input reached the upstream: %d requests", n-before)
+	}
+	noErrorLogged(t, a)
+	noErrorLogged(t, out)
+}
+
+// TestEndpointIDsMustBeVPCEPIDs: "." and ".." (or anything else that is not
+// a UUID) never reach the upstream, where they would change the path.
+func TestEndpointIDsMustBeVPCEPIDs(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, withDB(testdb.Migrated(t)))
+	before := len(a.sim.Requests())
+	for _, id := range []string{"..", ".", "%2e%2e", "%2E", "abc", "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c0"} {
+		for _, path := range []string{"/endpoints/" + id, "/endpoints/" + id + "/history", "/endpoints/" + id + "/policy/edit"} {
+			if r := a.get(t, path); r.Code != http.StatusNotFound {
+				t.Errorf("GET %s: %d", path, r.Code)
+			}
+		}
+		if r := a.api(t, "GET", "/api/v1/endpoints/"+id, "", nil); r.code != http.StatusNotFound {
+			t.Errorf("API GET %s: %d", id, r.code)
+		}
+		body := `{"policy_statement": [{"Effect": "Allow", "Action": ["obs:*"], "Resource": ["*"]}], "reason": "r"}`
+		if r := a.api(t, "PUT", "/api/v1/endpoints/"+id+"/policy", body, nil); r.code != http.StatusNotFound {
+			t.Errorf("API PUT %s: %d %s", id, r.code, r.raw)
+		}
+	}
+	if n := len(a.sim.Requests()); n != before {
+		t.Errorf("%d requests with impossible ids reached the upstream", n-before)
+	}
+	noErrorLogged(t, a)
+}
+
+// TestIdempotencyKeysAreScopedToTheAccount: another account's key neither
+// finds nor blocks a change.
+func TestIdempotencyKeysAreScopedToTheAccount(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, withDB(testdb.Migrated(t)))
+	ep := a.sim.Gateway(t, 2)
+	path := "/api/v1/endpoints/" + ep.ID + "/policy"
+	key := map[string]string{"Idempotency-Key": "deploy-1"}
+	first := a.api(t, "PUT", path, `{"policy_statement": [{"Effect": "Allow", "Action": ["obs:*"], "Resource": ["*"]}], "reason": "mine"}`, key)
+	if first.code != http.StatusOK {
+		t.Fatalf("first: %d %s", first.code, first.raw)
+	}
+	a.signIn(t, a.account(t, auth.Editor))
+	second := a.api(t, "PUT", path, `{"policy_statement": [{"Effect": "Deny", "Action": ["obs:*"], "Resource": ["*"]}], "reason": "theirs"}`, key)
+	if second.code != http.StatusOK || second.body["entry"].(map[string]any)["reason"] != "theirs" {
+		t.Errorf("another account's same key: %d %.300s", second.code, second.raw)
+	}
+	if a.sim.Puts() != 2 {
+		t.Errorf("%d PUTs, want 2", a.sim.Puts())
+	}
+	// The same account's retry is still a duplicate.
+	again := a.api(t, "PUT", path, `{"policy_statement": [{"Effect": "Deny", "Action": ["obs:*"], "Resource": ["*"]}], "reason": "theirs"}`, key)
+	if again.code != http.StatusConflict || again.errField("code") != "duplicate_submission" {
+		t.Errorf("retry: %d %.300s", again.code, again.raw)
 	}
 }

@@ -197,7 +197,7 @@ func (s *Server) updatePolicy(c echo.Context) error {
 	}
 	res, err := s.Applier.Apply(ctx, change.Request{
 		Actor: actor(c), EndpointID: id, Policy: proposed, Reason: strings.TrimSpace(form.Reason),
-		Fingerprint: form.Fingerprint, SubmissionKey: form.SubmissionKey, Action: audit.ActionUpdate,
+		Fingerprint: form.Fingerprint, SubmissionKey: scopedKey(c, "form", form.SubmissionKey), Action: audit.ActionUpdate,
 	})
 	if err != nil {
 		return err

@@ -30,10 +30,13 @@ func readEditorForm(c echo.Context) (views.EditorForm, error) {
 		BasePolicy:    c.FormValue("base_policy"),
 		SubmissionKey: c.FormValue("submission_key"),
 	}
+	if k := f.SubmissionKey; k != "" && badKey(k) != "" {
+		return f, badRequest("The form's submission key " + badKey(k) + ".")
+	}
 	count := 0
 	if v := c.FormValue(policy.FormCount); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > policy.MaxStatements+1 {
+		if err != nil || n < 0 || n > policy.MaxStatements+1 || len(v) > 3 {
 			return f, badRequest(fmt.Sprintf("The editor sent %q statements; at most %d are allowed.", v, policy.MaxStatements))
 		}
 		count = n
@@ -69,7 +72,10 @@ func structuredPolicy(f views.EditorForm) (policy.Policy, policy.FieldErrors) {
 		}
 		if cond := strings.TrimSpace(s.Condition); cond != "" {
 			var obj map[string]any
-			if err := json.Unmarshal([]byte(cond), &obj); err != nil || obj == nil {
+			if err := policy.CheckJSON([]byte(cond), ""); err != nil {
+				errs = append(errs, policy.FieldError{Field: policy.StatementFieldPath(i, "Condition"),
+					Message: `Condition must be a JSON object, e.g. {"StringEquals": {"obs:prefix": ["logs/"]}}. ` + policy.JSONFieldError(err, "").Message})
+			} else if err := json.Unmarshal([]byte(cond), &obj); err != nil || obj == nil {
 				errs = append(errs, policy.FieldError{Field: policy.StatementFieldPath(i, "Condition"),
 					Message: `Condition must be a JSON object, e.g. {"StringEquals": {"obs:prefix": ["logs/"]}}.`})
 			} else {

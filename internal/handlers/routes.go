@@ -41,6 +41,7 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	e.Use(middleware.BodyLimit("256K"))
 	e.Use(s.authenticate)
 	e.Use(s.csrf())
+	e.Use(s.validateInput) // clean text in every query, path and form value (input.go)
 
 	route := func(method, path string, role auth.Role, h echo.HandlerFunc) {
 		access[method+" "+path] = role

@@ -17,7 +17,6 @@ var MalformedPolicies = []struct {
 	{"duplicate key", `{"policy_statement": [{"Effect": "Deny", "Effect": "Allow", "Action": ["a"], "Resource": ["*"]}]}`, "doc", `duplicate key "Effect"`},
 	{"duplicate key in Condition", `{"policy_statement": [{"Effect": "Allow", "Action": ["a"], "Resource": ["*"], "Condition": {"StringEquals": {"obs:prefix": ["a/"], "obs:prefix": ["b/"]}}}]}`, "doc", `duplicate key "obs:prefix"`},
 	{"lone surrogate", `{"policy_statement": [{"Effect": "Allow", "Action": ["obs:\ud800"], "Resource": ["*"]}]}`, "doc", `lone surrogate \ud800`},
-	{"invalid UTF-8", "{\"policy_statement\": [{\"Effect\": \"Allow\", \"Action\": [\"obs:\xff\"], \"Resource\": [\"*\"]}]}", "doc", "invalid UTF-8"},
 	{"NUL in Sid", `{"policy_statement": [{"Effect": "Allow", "Action": ["a"], "Resource": ["*"], "Sid": "a\u0000"}]}`, "doc", "NUL"},
 	{"control character in Resource", `{"policy_statement": [{"Effect": "Allow", "Action": ["a"], "Resource": ["obs:\u001b"]}]}`, "policy_statement[0].Resource[0]", "control characters"},
 	{"array at top", `[]`, "doc", "expected map"},
