@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -65,10 +66,16 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+	gate *passwordGate
+
+	keyMu sync.Mutex
+	key   []byte // the installation's HMAC key, once read (see secret)
 }
 
 // NewStore returns a Store over pool.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool, now: time.Now} }
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, now: time.Now, gate: newPasswordGate()}
+}
 
 // CreateAccount adds an account with a password.
 func (s *Store) CreateAccount(ctx context.Context, name, password string, role Role) (*Account, error) {
@@ -81,7 +88,7 @@ func (s *Store) CreateAccount(ctx context.Context, name, password string, role R
 	if _, err := ParseRole(string(role)); err != nil {
 		return nil, err
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return nil, err
 	}
@@ -129,22 +136,45 @@ func (s *Store) Accounts(ctx context.Context) ([]*Account, error) {
 // Authenticate checks a name and password. Unknown names cost the same time
 // as wrong passwords. A disabled account gets ErrDisabled only after its
 // password checked out, so the error does not reveal which accounts exist.
+// It counts nothing: sign-ins go through SignIn, which does.
 func (s *Store) Authenticate(ctx context.Context, name, password string) (*Account, error) {
-	if len(password) > MaxPasswordLength {
-		return nil, ErrBadCredential
+	a, hash, err := s.accountWithHash(ctx, name)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
 	}
+	return s.checkPassword(ctx, a, hash, password)
+}
+
+// accountWithHash reads an account and its password hash; ErrNotFound when
+// no account has the name.
+func (s *Store) accountWithHash(ctx context.Context, name string) (*Account, string, error) {
 	var hash string
 	var a Account
 	err := s.pool.QueryRow(ctx, `SELECT `+accountColumns+`, password_hash FROM accounts WHERE name = $1`, name).
 		Scan(&a.ID, &a.Name, &a.Role, &a.Disabled, &a.CreatedAt, &a.LastLoginAt, &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
-		_, _ = VerifyPassword(password, dummyHash)
-		return nil, ErrBadCredential
+		return nil, "", ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("auth: read account: %w", err)
+		return nil, "", fmt.Errorf("auth: read account: %w", err)
 	}
-	ok, err := VerifyPassword(password, hash)
+	return &a, hash, nil
+}
+
+// checkPassword checks password against a's hash (a nil: against a dummy
+// hash, so an unknown name takes as long). The check waits for a slot of
+// the password gate, or fails with ErrBusy.
+func (s *Store) checkPassword(ctx context.Context, a *Account, hash, password string) (*Account, error) {
+	if len(password) > MaxPasswordLength {
+		return nil, ErrBadCredential
+	}
+	if a == nil {
+		if _, err := s.verifyPassword(ctx, password, dummyHash); errors.Is(err, ErrBusy) {
+			return nil, err
+		}
+		return nil, ErrBadCredential
+	}
+	ok, err := s.verifyPassword(ctx, password, hash)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +184,7 @@ func (s *Store) Authenticate(ctx context.Context, name, password string) (*Accou
 	if a.Disabled {
 		return nil, ErrDisabled
 	}
-	return &a, nil
+	return a, nil
 }
 
 // SetPassword changes an account's password and ends its sessions.
@@ -162,7 +192,7 @@ func (s *Store) SetPassword(ctx context.Context, name, password string) error {
 	if err := CheckPassword(password); err != nil {
 		return err
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,14 @@ const (
 	EventTokenCreated  = "token_created"
 	EventTokenRevoked  = "token_revoked"
 	EventAccessDenied  = "access_denied"
+	// EventTokenRejected is a request with an API token that acts for no
+	// one (unknown, revoked or expired); EventTokenLimited one refused
+	// unchecked, after too many of those from its address.
+	EventTokenRejected = "api_token_rejected"
+	EventTokenLimited  = "api_token_throttled"
+	// EventPasswordCheckFailed is a wrong current password given to change
+	// one's own password: someone holding a session tries to take the account.
+	EventPasswordCheckFailed = "password_check_failed"
 )
 
 // Event is a security event.

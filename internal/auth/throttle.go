@@ -2,14 +2,19 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
-// Sign-in throttling (ASVS 6.3 / 2.2.1): failures are counted in Postgres per
+// Sign-in throttling (ASVS 6.3 / 2.2.1): attempts are counted in Postgres per
 // account name and per client address over the last hour, so every replica
 // sees the same counts, and neither a new replica nor a new session resets
-// them.
+// them. An attempt is counted before its password is checked, under a lock
+// per account and per address, so parallel guesses cannot all read the
+// same count: a success then deletes the account's count.
 const (
 	MaxFailuresPerAccount = 100 // per hour
 	MaxFailuresPerAddress = 300 // per hour; addresses may be shared behind NAT
@@ -17,19 +22,118 @@ const (
 	maxDelay              = 5 * time.Minute
 )
 
+// ThrottledError refuses an attempt before anything was checked.
+type ThrottledError struct {
+	Wait time.Duration // until the next attempt may be made
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("auth: too many failed attempts; try again in %s", e.Wait.Round(time.Second))
+}
+
+// SignIn checks a sign-in by name and password from clientIP, counted and
+// throttled. subject is what stands for the name in security events: the
+// name itself, or, when no account has it, a keyed hash (see UnknownName).
+// The errors: *ThrottledError (nothing checked), ErrBusy (nothing checked,
+// nothing counted), ErrBadCredential and ErrDisabled (counted).
+func (s *Store) SignIn(ctx context.Context, name, password, clientIP string) (a *Account, subject string, err error) {
+	var hash string
+	err = ErrNotFound // a name no account can have is not looked up: it may hold any bytes
+	if nameRE.MatchString(name) {
+		a, hash, err = s.accountWithHash(ctx, name)
+	}
+	subject = name
+	if errors.Is(err, ErrNotFound) {
+		if subject, err = s.UnknownName(ctx, name); err != nil {
+			return nil, "", err
+		}
+	} else if err != nil {
+		return nil, name, err
+	}
+	attempt, wait, err := s.beginAttempt(ctx, subject, clientIP)
+	if err != nil {
+		return nil, subject, err
+	}
+	if wait > 0 {
+		return nil, subject, &ThrottledError{Wait: wait}
+	}
+	a, err = s.checkPassword(ctx, a, hash, password)
+	switch {
+	case errors.Is(err, ErrBusy):
+		// Nothing was checked: this attempt told the caller nothing, so it
+		// need not count against the account.
+		_, _ = s.pool.Exec(context.WithoutCancel(ctx), `DELETE FROM login_failures WHERE id = $1`, attempt)
+		return nil, subject, err
+	case err != nil:
+		return nil, subject, err // counted already
+	}
+	if err := s.ClearFailures(ctx, a.Name); err != nil {
+		return nil, subject, fmt.Errorf("auth: clear sign-in failures: %w", err)
+	}
+	return a, subject, nil
+}
+
+// beginAttempt counts an attempt under subject from clientIP, unless the
+// counts so far say it must wait: then it returns how long, and counts
+// nothing. The row stands for a failure until a success clears it.
+func (s *Store) beginAttempt(ctx context.Context, subject, clientIP string) (id int64, wait time.Duration, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// One attempt at a time per account and per address, on every
+		// replica: without the locks, parallel attempts read the same
+		// count before any of them is written. Always the account's lock
+		// first, then the address's, so two attempts cannot deadlock. The
+		// two-key form of the lock never collides with the bigint keys of
+		// pglock and the audit log.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(1001, hashtext($1))`, subject); err != nil {
+			return fmt.Errorf("auth: lock sign-in attempts: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(1002, hashtext($1))`, clientIP); err != nil {
+			return fmt.Errorf("auth: lock sign-in attempts: %w", err)
+		}
+		var err error
+		if wait, err = throttleWait(ctx, tx, subject, clientIP); err != nil || wait > 0 {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO login_failures (account_name, client_ip) VALUES ($1, $2) RETURNING id`,
+			subject, clientIP).Scan(&id); err != nil {
+			return fmt.Errorf("auth: count sign-in attempt: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	if wait == 0 {
+		_, _ = s.pool.Exec(ctx, `DELETE FROM login_failures WHERE at < now() - interval '1 day'`)
+	}
+	return id, wait, nil
+}
+
 // Throttle says whether a sign-in may be attempted now, and if not, for how
 // long to wait. Past freeFailures, each failure doubles the wait after the
 // last one (1 s, 2 s, 4 s ... up to 5 min); past the hourly caps, attempts
-// wait for the hour to pass.
-func (s *Store) Throttle(ctx context.Context, name, clientIP string) (wait time.Duration, err error) {
+// wait for the hour to pass. It only reads: SignIn counts and decides in one
+// step.
+func (s *Store) Throttle(ctx context.Context, name, clientIP string) (time.Duration, error) {
+	return throttleWait(ctx, s.pool, name, clientIP)
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func throttleWait(ctx context.Context, q querier, name, clientIP string) (time.Duration, error) {
 	var accountFailures, addressFailures int
 	var lastAccountFailure *time.Time
-	err = s.pool.QueryRow(ctx, `
+	var now time.Time
+	// The database's clock, as the rows' at: replicas' clocks may differ.
+	err := q.QueryRow(ctx, `
 		SELECT
 			(SELECT count(*) FROM login_failures WHERE account_name = $1 AND at > now() - interval '1 hour'),
 			(SELECT max(at) FROM login_failures WHERE account_name = $1 AND at > now() - interval '1 hour'),
-			(SELECT count(*) FROM login_failures WHERE client_ip = $2 AND at > now() - interval '1 hour')`,
-		name, clientIP).Scan(&accountFailures, &lastAccountFailure, &addressFailures)
+			(SELECT count(*) FROM login_failures WHERE client_ip = $2 AND at > now() - interval '1 hour'),
+			clock_timestamp()`,
+		name, clientIP).Scan(&accountFailures, &lastAccountFailure, &addressFailures, &now)
 	if err != nil {
 		return 0, fmt.Errorf("auth: read sign-in failures: %w", err)
 	}
@@ -39,7 +143,7 @@ func (s *Store) Throttle(ctx context.Context, name, clientIP string) (wait time.
 	if accountFailures >= freeFailures && lastAccountFailure != nil {
 		delay := time.Second << min(accountFailures-freeFailures, 20)
 		delay = min(delay, maxDelay)
-		if left := time.Until(lastAccountFailure.Add(delay)); left > 0 {
+		if left := lastAccountFailure.Add(delay).Sub(now); left > 0 {
 			return left, nil
 		}
 	}
@@ -59,4 +163,34 @@ func (s *Store) RecordFailure(ctx context.Context, name, clientIP string) error 
 func (s *Store) ClearFailures(ctx context.Context, name string) error {
 	_, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE account_name = $1`, name)
 	return err
+}
+
+// API token guessing: requests whose bearer token names no live token are
+// counted per client address; past the cap, tokens from that address are
+// not even looked up until the hour has passed.
+const MaxTokenFailuresPerAddress = 30 // per hour
+
+// CheckToken is TokenAccount for a request from clientIP, throttled: a
+// *ThrottledError when the address sent too many bad tokens in the last
+// hour, and ErrBadToken (counted) for a token that acts for no one.
+func (s *Store) CheckToken(ctx context.Context, token, clientIP string) (*Account, *Token, error) {
+	var failures int
+	var waitSeconds float64
+	err := s.pool.QueryRow(ctx, `
+		SELECT count(*), coalesce(extract(epoch FROM min(at) + interval '1 hour' - clock_timestamp()), 0)::float8
+		FROM token_failures WHERE client_ip = $1 AND at > now() - interval '1 hour'`, clientIP).Scan(&failures, &waitSeconds)
+	if err != nil {
+		return nil, nil, fmt.Errorf("auth: read token failures: %w", err)
+	}
+	if failures >= MaxTokenFailuresPerAddress {
+		return nil, nil, &ThrottledError{Wait: max(time.Duration(waitSeconds*float64(time.Second)), time.Second)}
+	}
+	a, t, err := s.TokenAccount(ctx, token)
+	if errors.Is(err, ErrBadToken) {
+		if _, recErr := s.pool.Exec(ctx, `INSERT INTO token_failures (client_ip) VALUES ($1)`, clientIP); recErr != nil {
+			return nil, nil, fmt.Errorf("auth: record token failure: %w", recErr)
+		}
+		_, _ = s.pool.Exec(ctx, `DELETE FROM token_failures WHERE at < now() - interval '1 day'`)
+	}
+	return a, t, err
 }
