@@ -85,12 +85,29 @@ func (s *Server) revokeToken(c echo.Context, owner int64, notFound, back string)
 }
 
 // changeOwnPassword changes the signed-in account's password; all its
-// sessions end, and this browser gets a fresh one.
+// sessions end, and this browser gets a fresh one. The current password is
+// checked as a sign-in is, counted and throttled, so a stolen session cannot
+// be used to guess it; a wrong one is a security event.
 func (s *Server) changeOwnPassword(c echo.Context) error {
 	ctx := c.Request().Context()
 	a := account(c)
-	if _, err := s.Auth.Authenticate(ctx, a.Name, c.FormValue("current")); err != nil {
+	_, _, err := s.Auth.SignIn(ctx, a.Name, c.FormValue("current"), c.RealIP())
+	var throttled *auth.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		secs := retrySeconds(throttled.Wait)
+		s.event(c, auth.EventSignInLimited, a.Name, fmt.Sprintf("password change; retry after %d s", secs))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		return s.renderAccount(c, http.StatusTooManyRequests, "",
+			fmt.Sprintf("Too many wrong passwords for this account. Try again in %d seconds.", secs))
+	case errors.Is(err, auth.ErrBusy):
+		c.Response().Header().Set("Retry-After", "2")
+		return s.renderAccount(c, http.StatusTooManyRequests, "", "The console is busy checking other passwords. Try again in a few seconds.")
+	case errors.Is(err, auth.ErrBadCredential), errors.Is(err, auth.ErrDisabled):
+		s.event(c, auth.EventPasswordCheckFailed, a.Name, "wrong current password on the password page")
 		return s.renderAccount(c, http.StatusUnprocessableEntity, "", "The current password is wrong.")
+	case err != nil:
+		return err
 	}
 	if err := s.Auth.SetPassword(ctx, a.Name, c.FormValue("new")); err != nil {
 		if errors.Is(err, auth.ErrWeakPassword) {
@@ -99,11 +116,9 @@ func (s *Server) changeOwnPassword(c echo.Context) error {
 		return err
 	}
 	s.event(c, auth.EventPasswordSet, a.Name, "by the account itself")
-	token, err := s.Auth.StartSession(ctx, a.ID)
-	if err != nil {
+	if err := s.startSession(c, a.ID); err != nil {
 		return err
 	}
-	s.setSessionCookie(c, token)
 	return c.Redirect(http.StatusSeeOther, "/account?done=password")
 }
 

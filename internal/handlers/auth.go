@@ -2,6 +2,9 @@ package handlers
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -57,7 +60,12 @@ func actor(c echo.Context) string {
 func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
 
 // authenticate identifies the caller, by API token (Authorization: Bearer)
-// or by session cookie, without refusing anyone: require does that per route.
+// or by session cookie, without refusing anyone signed out: require does
+// that per route. A token reads pages and exports (scripts download
+// /audit.csv with one) and uses the API; a change through a page needs the
+// signed-in browser and its CSRF token, so a token on a page's POST is
+// refused. A token that acts for no one is refused here with one 401, never
+// a redirect to the sign-in page.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
@@ -65,15 +73,32 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c) // public and frequent: no need to know who asks
 		}
 		if h := c.Request().Header.Get("Authorization"); h != "" {
-			token, ok := strings.CutPrefix(h, "Bearer ")
-			if !ok || !isAPI(c) {
-				return s.unauthenticated(c, "Only the JSON API takes an Authorization header, and only a Bearer token.")
+			scheme, token, _ := strings.Cut(strings.TrimSpace(h), " ")
+			token = strings.TrimSpace(token)
+			if !strings.EqualFold(scheme, "Bearer") || token == "" {
+				return s.badToken(c, "The Authorization header takes only a Bearer token: Authorization: Bearer vpcep_...")
 			}
-			a, t, err := s.Auth.TokenAccount(ctx, strings.TrimSpace(token))
-			if errors.Is(err, auth.ErrBadToken) {
-				return s.unauthenticated(c, "The API token is unknown, revoked or expired.")
+			if m := c.Request().Method; !isAPI(c) && m != http.MethodGet && m != http.MethodHead {
+				s.eventAs(c, "", auth.EventAccessDenied, m+" "+c.Request().URL.Path, "API token on a page's change")
+				return echo.NewHTTPError(http.StatusForbidden,
+					"An API token can read pages and exports, not change anything through them: use the JSON API, or sign in. Nothing was changed.")
 			}
-			if err != nil {
+			a, t, err := s.Auth.CheckToken(ctx, token, c.RealIP())
+			var throttled *auth.ThrottledError
+			switch {
+			case errors.As(err, &throttled):
+				secs := retrySeconds(throttled.Wait)
+				s.eventAs(c, "", auth.EventTokenLimited, c.Request().Method+" "+c.Request().URL.Path, fmt.Sprintf("retry after %d s", secs))
+				c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+				msg := fmt.Sprintf("Too many requests with an unknown, revoked or expired API token came from this address. Try again in %d seconds.", secs)
+				if isAPI(c) {
+					return apiFail(c, http.StatusTooManyRequests, apiErrorBody{Error: apiError{Code: "too_many_requests", Message: msg}})
+				}
+				return echo.NewHTTPError(http.StatusTooManyRequests, msg)
+			case errors.Is(err, auth.ErrBadToken):
+				s.eventAs(c, "", auth.EventTokenRejected, c.Request().Method+" "+c.Request().URL.Path, "unknown, revoked or expired API token")
+				return s.badToken(c, "The API token is unknown, revoked or expired.")
+			case err != nil:
 				return err
 			}
 			c.Set(ctxAccount, a)
@@ -97,6 +122,20 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// badToken answers a request whose Authorization header names no one: 401,
+// once, on a page as in the API. Redirecting to the sign-in page would not
+// help a script, and the header would come back with it.
+func (s *Server) badToken(c echo.Context, msg string) error {
+	c.Response().Header().Set("WWW-Authenticate", `Bearer realm="vpcep-console"`)
+	if isAPI(c) {
+		return apiFail(c, http.StatusUnauthorized, apiErrorBody{Error: apiError{Code: "unauthorized", Message: msg}})
+	}
+	return echo.NewHTTPError(http.StatusUnauthorized, msg)
+}
+
+// retrySeconds is a wait as Retry-After's whole seconds, rounded up.
+func retrySeconds(wait time.Duration) int { return int((wait + time.Second - 1) / time.Second) }
 
 // require refuses a caller without role: 401 (or the sign-in page) when
 // signed out, 403 when the role is too weak. Every route goes through it.
@@ -125,15 +164,20 @@ func (s *Server) require(role auth.Role) echo.MiddlewareFunc {
 }
 
 // unauthenticated answers a caller who is not signed in: 401 for the API,
-// the sign-in page (coming back here after) for the browser.
+// the sign-in page (coming back here after) for the browser. The sign-in
+// page itself never redirects to itself.
 func (s *Server) unauthenticated(c echo.Context, msg string) error {
 	if isAPI(c) {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="vpcep-console"`)
 		return apiFail(c, http.StatusUnauthorized, apiErrorBody{Error: apiError{Code: "unauthorized", Message: msg}})
 	}
+	r := c.Request()
+	if r.URL.Path == "/login" {
+		return echo.NewHTTPError(http.StatusUnauthorized, msg)
+	}
 	target := "/login"
-	if r := c.Request(); r.Method == http.MethodGet || r.Method == http.MethodHead {
-		target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+	if next := r.URL.RequestURI(); (r.Method == http.MethodGet || r.Method == http.MethodHead) && safeNext(next) == next {
+		target += "?next=" + url.QueryEscape(next)
 	}
 	if c.Request().Header.Get("HX-Request") == "true" {
 		c.Response().Header().Set("HX-Redirect", target)
@@ -142,12 +186,60 @@ func (s *Server) unauthenticated(c echo.Context, msg string) error {
 	return c.Redirect(http.StatusSeeOther, target)
 }
 
-// safeNext keeps a post-sign-in destination on this site.
+// defaultNext is where a sign-in leads when next is missing or refused.
+const defaultNext = "/endpoints"
+
+// maxNextLength bounds next, so no chain of redirects can grow a URL.
+const maxNextLength = 2048
+
+// safeNext keeps a post-sign-in destination on this site: a path beginning
+// with exactly one '/', with no scheme or host, made only of printable
+// ASCII with no backslash or space, and the same after percent-decoding
+// (browsers drop tabs and newlines and read '\' as '/', so "/\t/evil"
+// or "/\\evil" would leave the site). The sign-in page itself is refused, so
+// it never loops. Anything else gives /endpoints: it is parsed, not
+// pattern-matched.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.HasPrefix(next, "/login") {
-		return "/endpoints"
+	if next == "" || len(next) > maxNextLength {
+		return defaultNext
+	}
+	// Decode until nothing changes (a few rounds at most), checking every
+	// form: "/%2F", "/%252F" and "%2F%2F" all end as "//".
+	for form, i := next, 0; ; i++ {
+		if i > 4 || !localPath(form) {
+			return defaultNext
+		}
+		decoded, err := url.PathUnescape(form)
+		if err != nil {
+			return defaultNext // a stray '%' is not a console URL either
+		}
+		if decoded == form {
+			break
+		}
+		form = decoded
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !localPath(u.Path) {
+		return defaultNext
+	}
+	if p := strings.TrimRight(u.Path, "/"); p == "/login" || p == "/logout" {
+		return defaultNext
 	}
 	return next
+}
+
+// localPath says whether p starts with exactly one '/' and holds only
+// printable ASCII other than '\\' and space.
+func localPath(p string) bool {
+	if len(p) == 0 || p[0] != '/' || (len(p) > 1 && p[1] == '/') {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if b := p[i]; b <= ' ' || b >= 0x7f || b == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // event records a security event; a failure to record is logged, not shown.
@@ -166,6 +258,25 @@ func (s *Server) eventAs(c echo.Context, who, kind, subject, detail string) {
 	}
 }
 
+// startSession signs the browser in as accountID with a new session, and
+// gives it the CSRF token bound to that session.
+func (s *Server) startSession(c echo.Context, accountID int64) error {
+	ctx := c.Request().Context()
+	token, err := s.Auth.StartSession(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	csrf, err := s.Auth.CSRFToken(ctx, token)
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(c, token)
+	s.setCSRFCookie(c, csrf)
+	c.Set(ctxSessionToken, token)
+	c.Set(csrfContextKey, csrf)
+	return nil
+}
+
 func (s *Server) setSessionCookie(c echo.Context, token string) {
 	c.SetCookie(&http.Cookie{
 		Name: s.sessionCookie(), Value: token, Path: "/",
@@ -180,6 +291,85 @@ func (s *Server) clearSessionCookie(c echo.Context) {
 	})
 }
 
+func (s *Server) setCSRFCookie(c echo.Context, token string) {
+	c.SetCookie(&http.Cookie{
+		Name: s.csrfCookie(), Value: token, Path: "/", MaxAge: 12 * 3600,
+		HttpOnly: true, Secure: s.CookieSecure, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// csrf protects every state-changing request that relies on the session
+// cookie, whatever Sec-Fetch-Site says: the token must come back in the
+// form (_csrf) or in X-CSRF-Token (htmx sends it on every request). With a
+// session, the token is the session's own (auth.Store.CSRFToken): it is
+// checked against the session, never against a cookie, so a token from
+// another session or one planted in a cookie is worth nothing. Before
+// sign-in there is no session to bind to: the sign-in form uses a random
+// token that must match the __Host-csrf cookie (double submit). The cookie
+// also carries the session's token, for clients that read it from there.
+// Browsers' Sec-Fetch-Site: cross-site is refused outright. Requests with an
+// API token carry no ambient credential and are exempt (authenticate lets
+// them change nothing but through the API).
+func (s *Server) csrf() echo.MiddlewareFunc {
+	refuse := func(c echo.Context, why string) error {
+		s.event(c, auth.EventAccessDenied, c.Request().Method+" "+c.Request().URL.Path, why)
+		return echo.NewHTTPError(http.StatusForbidden,
+			"This request did not come from a console page (its security token is missing or wrong), so nothing was changed. Reload the page and try again.")
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if c.Get(ctxBearer) == true {
+				return next(c)
+			}
+			want, err := s.expectedCSRF(c)
+			if err != nil {
+				return err
+			}
+			c.Set(csrfContextKey, want)
+			r := c.Request()
+			if m := r.Method; m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions {
+				return next(c)
+			}
+			if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+				return refuse(c, "cross-site request")
+			}
+			for _, got := range []string{r.Header.Get(echo.HeaderXCSRFToken), c.FormValue("_csrf")} {
+				if got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
+					return next(c)
+				}
+			}
+			return refuse(c, "CSRF token missing or wrong")
+		}
+	}
+}
+
+// expectedCSRF returns the CSRF token this request's forms carry and its
+// change must send back: the session's, or before sign-in the cookie's
+// random one (made now when there is none).
+func (s *Server) expectedCSRF(c echo.Context) (string, error) {
+	cookie, _ := c.Cookie(s.csrfCookie())
+	if session, ok := c.Get(ctxSessionToken).(string); ok {
+		want, err := s.Auth.CSRFToken(c.Request().Context(), session)
+		if err != nil {
+			return "", err
+		}
+		if cookie == nil || cookie.Value != want {
+			s.setCSRFCookie(c, want)
+		}
+		return want, nil
+	}
+	if cookie != nil && len(cookie.Value) >= 32 {
+		return cookie.Value, nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	want := base64.RawURLEncoding.EncodeToString(b)
+	s.setCSRFCookie(c, want)
+	return want, nil
+}
+
 // showLogin serves the sign-in form.
 func (s *Server) showLogin(c echo.Context) error {
 	next := safeNext(c.QueryParam("next"))
@@ -190,8 +380,10 @@ func (s *Server) showLogin(c echo.Context) error {
 }
 
 // login signs an account in: throttled per account and per address
-// (counted in Postgres), the same answer for an unknown name, a wrong
-// password and a disabled account, and a new session token every time.
+// (counted in Postgres before the password is checked), the same answer for
+// an unknown name, a wrong password and a disabled account, and a new
+// session token every time. A name no account has is recorded only as a
+// keyed hash: people type passwords into the name box.
 func (s *Server) login(c echo.Context) error {
 	ctx := c.Request().Context()
 	name := strings.ToLower(strings.TrimSpace(c.FormValue("name")))
@@ -201,49 +393,42 @@ func (s *Server) login(c echo.Context) error {
 		name = name[:63]
 	}
 
-	wait, err := s.Auth.Throttle(ctx, name, c.RealIP())
-	if err != nil {
-		return err
-	}
-	if wait > 0 {
-		secs := int(wait.Seconds()) + 1
-		s.eventAs(c, name, auth.EventSignInLimited, name, fmt.Sprintf("retry after %d s", secs))
+	a, subject, err := s.Auth.SignIn(ctx, name, password, c.RealIP())
+	var throttled *auth.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		secs := retrySeconds(throttled.Wait)
+		s.eventAs(c, subject, auth.EventSignInLimited, subject, fmt.Sprintf("retry after %d s", secs))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		p.Error = fmt.Sprintf("Too many failed sign-ins for this account or from this address. Try again in %d seconds.", secs)
 		return render(c, http.StatusTooManyRequests, views.LoginView(p))
-	}
-
-	a, err := s.Auth.Authenticate(ctx, name, password)
-	if errors.Is(err, auth.ErrBadCredential) || errors.Is(err, auth.ErrDisabled) {
-		if recErr := s.Auth.RecordFailure(ctx, name, c.RealIP()); recErr != nil {
-			return recErr
-		}
+	case errors.Is(err, auth.ErrBusy):
+		c.Response().Header().Set("Retry-After", "2")
+		p.Error = "The console is busy checking other sign-ins. Try again in a few seconds."
+		return render(c, http.StatusTooManyRequests, views.LoginView(p))
+	case errors.Is(err, auth.ErrBadCredential), errors.Is(err, auth.ErrDisabled):
 		detail := "wrong name or password"
 		if errors.Is(err, auth.ErrDisabled) {
 			detail = "account disabled"
 		}
-		s.eventAs(c, name, auth.EventSignInFailed, name, detail)
+		s.eventAs(c, subject, auth.EventSignInFailed, subject, detail)
 		p.Error = "Wrong name or password."
 		return render(c, http.StatusUnauthorized, views.LoginView(p))
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
 	// A new token at every sign-in: a token planted before sign-in is worthless after.
 	if old, ok := c.Get(ctxSessionToken).(string); ok {
 		_ = s.Auth.EndSession(ctx, old)
 	}
-	token, err := s.Auth.StartSession(ctx, a.ID)
-	if err != nil {
+	if err := s.startSession(c, a.ID); err != nil {
 		return err
 	}
-	s.setSessionCookie(c, token)
-	_ = s.Auth.ClearFailures(ctx, a.Name)
 	s.eventAs(c, a.Name, auth.EventSignIn, a.Name, "")
 	return c.Redirect(http.StatusSeeOther, p.Next)
 }
 
-// logout ends the session and its cookie.
+// logout ends the session and its cookies.
 func (s *Server) logout(c echo.Context) error {
 	if token, ok := c.Get(ctxSessionToken).(string); ok {
 		if err := s.Auth.EndSession(c.Request().Context(), token); err != nil {
@@ -252,5 +437,9 @@ func (s *Server) logout(c echo.Context) error {
 		s.event(c, auth.EventSignOut, actor(c), "")
 	}
 	s.clearSessionCookie(c)
+	c.SetCookie(&http.Cookie{
+		Name: s.csrfCookie(), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.CookieSecure, SameSite: http.SameSiteStrictMode,
+	})
 	return c.Redirect(http.StatusSeeOther, "/login")
 }

@@ -107,44 +107,6 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	post("/api/v1/audit/:id/rollback", editor, s.apiRollback)
 }
 
-// csrf protects every state-changing request that relies on the session
-// cookie: browsers' Sec-Fetch-Site refuses cross-site requests outright, and
-// otherwise a token from a cookie must come back in the form (_csrf) or in
-// X-CSRF-Token (htmx sends it on every request). API calls with a Bearer
-// token carry no ambient credential and are exempt.
-func (s *Server) csrf() echo.MiddlewareFunc {
-	refuse := func(c echo.Context, why string) error {
-		s.event(c, auth.EventAccessDenied, c.Request().Method+" "+c.Request().URL.Path, why)
-		return echo.NewHTTPError(http.StatusForbidden,
-			"This request did not come from a console page (its security token is missing or wrong), so nothing was changed. Reload the page and try again.")
-	}
-	tokens := middleware.CSRFWithConfig(middleware.CSRFConfig{
-		Skipper:        func(c echo.Context) bool { return c.Get(ctxBearer) == true },
-		TokenLookup:    "form:_csrf,header:" + echo.HeaderXCSRFToken,
-		ContextKey:     csrfContextKey,
-		CookieName:     s.csrfCookie(),
-		CookiePath:     "/",
-		CookieSecure:   s.CookieSecure,
-		CookieHTTPOnly: true,
-		CookieSameSite: http.SameSiteStrictMode,
-		CookieMaxAge:   12 * 3600,
-		ErrorHandler:   func(err error, c echo.Context) error { return refuse(c, "CSRF token missing or wrong") },
-	})
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		checked := tokens(next)
-		return func(c echo.Context) error {
-			// The browser says a state-changing request comes from another
-			// site: refuse it here, with the same words as a bad token.
-			m := c.Request().Method
-			safe := m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
-			if !safe && c.Get(ctxBearer) != true && c.Request().Header.Get("Sec-Fetch-Site") == "cross-site" {
-				return refuse(c, "cross-site request")
-			}
-			return checked(c)
-		}
-	}
-}
-
 // securityHeaders sets the headers every answer carries, errors included.
 func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
