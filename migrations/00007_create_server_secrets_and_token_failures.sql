@@ -23,6 +23,13 @@ CREATE INDEX token_failures_ip ON token_failures (client_ip, at);
 COMMENT ON TABLE login_failures IS 'Sign-in attempts of the last hours not (yet) followed by a success, counted per account and per client address so every replica throttles alike. A row is written before the password is checked, and a success deletes the account''s rows.';
 COMMENT ON COLUMN login_failures.account_name IS 'The account''s name, or name-hmac1:<hex> (a keyed hash, see server_secrets) when no account has the name tried.';
 
+-- Names tried at failed sign-ins before this migration were kept as text,
+-- and a name field may hold a password: the ones no account has are
+-- redacted (the key to hash them does not exist yet).
+UPDATE security_events SET actor = 'name-redacted', subject = 'name-redacted'
+WHERE kind IN ('sign_in_failed', 'sign_in_throttled') AND actor NOT IN (SELECT name FROM accounts);
+DELETE FROM login_failures WHERE account_name NOT IN (SELECT name FROM accounts);
+
 -- +goose Down
 COMMENT ON COLUMN login_failures.account_name IS NULL;
 COMMENT ON TABLE login_failures IS 'Failed sign-ins of the last hours, counted per account and per client address so every replica throttles alike.';
