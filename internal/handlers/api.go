@@ -366,10 +366,6 @@ func (s *Server) apiGetAudit(c echo.Context) error {
 // fingerprint, undoing an entry requires the live policy to still be what
 // that entry left (409 otherwise); see change.Rollback.
 func (s *Server) apiRollback(c echo.Context) error {
-	e, err := s.getEntry(c)
-	if err != nil {
-		return err
-	}
 	data, ok := apiReadJSON(c, 16<<10, "The body is over 16 KiB.")
 	if !ok {
 		return nil
@@ -378,6 +374,10 @@ func (s *Server) apiRollback(c echo.Context) error {
 		"reason", "restores", "fingerprint")
 	if !ok {
 		return nil
+	}
+	e, err := s.getEntry(c)
+	if err != nil {
+		return err
 	}
 	var body struct{ Reason, Restores, Fingerprint string }
 	if body.Reason, ok = apiString(c, top, "reason"); !ok {
