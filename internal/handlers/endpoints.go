@@ -92,9 +92,21 @@ func (s *Server) refreshEndpoints(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), manualRefreshTimeout)
 	defer cancel()
 	notice := ""
-	switch err := s.Refresher.Refresh(ctx, inventory.TriggerManual); {
-	case errors.Is(err, inventory.ErrBusy):
+	who := actor(c)
+	if a := account(c); a != nil {
+		who = strconv.FormatInt(a.ID, 10)
+	}
+	var throttled *inventory.ThrottledError
+	switch outcome, err := s.Refresher.RefreshManual(ctx, who); {
+	case errors.As(err, &throttled):
+		secs := int((throttled.RetryAfter + time.Second - 1) / time.Second)
+		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		return echo.NewHTTPError(http.StatusTooManyRequests, fmt.Sprintf(
+			"You refreshed the list moments ago, and every refresh reads the whole project from the VPCEP API: try again in %d s. The list shown is at most that old.", secs))
+	case outcome == inventory.Running:
 		notice = "A refresh was already running; the list below is the latest complete one."
+	case outcome == inventory.Reused:
+		notice = "The list was refreshed moments ago; it is shown as that refresh left it."
 	case err != nil:
 		var upstreamErr *vpcep.Error
 		if !errors.As(err, &upstreamErr) {

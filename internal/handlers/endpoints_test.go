@@ -317,6 +317,9 @@ func TestListWhenTheInventoryIsStale(t *testing.T) {
 func TestRefresh(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, withDB(testdb.Migrated(t)))
+	// This test presses Refresh in quick succession to see each upstream
+	// change; TestRefreshIsThrottledAndCoalesced covers the limits.
+	a.refresher.SetManualLimits(0, 0)
 	form := url.Values{"type": {"gateway"}, "q": {"obs"}, "status": {""}, "vpc": {""}, "page": {"1"}}
 
 	// Without JavaScript: POST, then redirect back to the same filtered list.

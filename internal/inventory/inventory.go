@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/vpcep-console/vpcep-console/internal/store"
@@ -34,11 +35,16 @@ type Refresher struct {
 	store    *store.Store
 	interval time.Duration
 	logger   *slog.Logger
+
+	presses    pressLimiter // manual presses per account (RefreshManual)
+	coalesceMu sync.Mutex
+	coalesce   time.Duration // a refresh this recent is reused by a press
 }
 
 // NewRefresher returns a Refresher that refreshes every interval when Run.
 func NewRefresher(upstream Lister, st *store.Store, interval time.Duration, logger *slog.Logger) *Refresher {
-	return &Refresher{upstream: upstream, store: st, interval: interval, logger: logger}
+	return &Refresher{upstream: upstream, store: st, interval: interval, logger: logger,
+		presses: pressLimiter{every: ManualRefreshEvery, last: map[string]time.Time{}}, coalesce: CoalesceWithin}
 }
 
 // Interval is the time between scheduled refreshes.
@@ -48,6 +54,18 @@ func (r *Refresher) Interval() time.Duration { return r.interval }
 // The attempt is recorded, failed or not. Only one replica refreshes at a
 // time (a Postgres advisory lock); a concurrent call gets ErrBusy.
 func (r *Refresher) Refresh(ctx context.Context, trigger string) error {
+	return r.refresh(ctx, trigger, 0)
+}
+
+// refresh is Refresh, reusing (errRecent) a refresh that finished within
+// coalesce, checked before the lock and again once it is held: another
+// replica may have finished one while this one waited.
+func (r *Refresher) refresh(ctx context.Context, trigger string, coalesce time.Duration) error {
+	if recent, err := r.recent(ctx, coalesce); err != nil {
+		return err
+	} else if recent {
+		return errRecent
+	}
 	release, ok, err := r.store.TryRefreshLock(ctx)
 	if err != nil {
 		return err
@@ -56,6 +74,11 @@ func (r *Refresher) Refresh(ctx context.Context, trigger string) error {
 		return ErrBusy
 	}
 	defer release()
+	if recent, err := r.recent(ctx, coalesce); err != nil {
+		return err
+	} else if recent {
+		return errRecent
+	}
 
 	started := time.Now().UTC()
 	endpoints, err := r.upstream.ListAllEndpoints(ctx, vpcep.ListOptions{})
