@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -203,5 +204,41 @@ func TestIdempotencyKeysAreScopedToTheAccount(t *testing.T) {
 	again := a.api(t, "PUT", path, `{"policy_statement": [{"Effect": "Deny", "Action": ["obs:*"], "Resource": ["*"]}], "reason": "theirs"}`, key)
 	if again.code != http.StatusConflict || again.errField("code") != "duplicate_submission" {
 		t.Errorf("retry: %d %.300s", again.code, again.raw)
+	}
+}
+
+// TestInvisibleCharactersAreShown: a right-to-left override or a
+// zero-width space in user text is shown as a marker wherever the text is
+// rendered, so it cannot make the text read as something else.
+func TestInvisibleCharactersAreShown(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, withDB(testdb.Migrated(t)))
+	const reason = "approved by sec\u202Eytiruces\u202C\u200B"
+	ctx := context.Background()
+	e, err := a.audit.Begin(ctx, audit.Start{
+		Actor: "mallory", ProjectID: projectID, Region: "cn-north-4", EndpointID: "ep-1",
+		EndpointServiceName: "com.myhuaweicloud.cn-north-4.obs", Action: audit.ActionUpdate, Reason: reason,
+		PolicyBefore: `[]`, PolicyRequested: `[{"Action":["obs:*"],"Effect":"Allow","Resource":["*"],"Sid":"x\u202Ey"}]`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.audit.Finalise(ctx, e, audit.Final{Outcome: audit.OutcomeSucceeded, ResponseStatus: 200}); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"/audit", "/audit/" + strconv.FormatInt(e.ID, 10)} {
+		body := a.get(t, target).Body.String()
+		if strings.ContainsAny(body, "\u202E\u202C\u200B") || !strings.Contains(body, "sec⟨U+202E⟩ytiruces⟨U+202C⟩⟨U+200B⟩") {
+			t.Errorf("%s shows the invisible characters as they are", target)
+		}
+	}
+	// The editor's preview warns of them in a policy.
+	ep := a.sim.Gateway(t, 2)
+	v := formValues(t, a.get(t, "/endpoints/"+ep.ID+"/policy/edit"), "#policy-editor")
+	v.Set("policy_json", `{"policy_statement": [{"Effect": "Allow", "Action": ["obs:object:GetObject"], "Resource": ["obs:*:*:object:logs/\u202Efdp.exe"], "Sid": "Read"}]}`)
+	v.Set("reason", "testing")
+	r := post(t, a, "/endpoints/"+ep.ID+"/policy/preview", v)
+	if !strings.Contains(r.Body.String(), "U+202E") || strings.Contains(r.text(testid("preview-reason")), "\u202E") {
+		t.Errorf("preview: %d, no warning of U+202E:\n%.1500s", r.Code, r.Body.String())
 	}
 }
