@@ -27,7 +27,12 @@ soak:
 ## fuzz: each fuzz target for FUZZTIME (60s by default); the seeds run in `make test`
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzAppendJSONString$$' -fuzztime $(FUZZTIME) ./internal/audit
+	@url=$$(scripts/dev-db.sh test) && export TEST_DATABASE_URL="$$url" && \
+	  $(GO) test -run '^$$' -fuzz '^FuzzAppendJSONString$$' -fuzztime $(FUZZTIME) ./internal/audit && \
+	  $(GO) test -run '^$$' -fuzz '^FuzzCSVRecord$$' -fuzztime $(FUZZTIME) ./internal/audit && \
+	  $(GO) test -run '^$$' -fuzz '^FuzzParseDocument$$' -fuzztime $(FUZZTIME) ./internal/policy && \
+	  $(GO) test -run '^$$' -fuzz '^FuzzEditorForm$$' -fuzztime $(FUZZTIME) ./internal/handlers && \
+	  $(GO) test -run '^$$' -fuzz '^FuzzSafeNext$$' -fuzztime $(FUZZTIME) ./internal/handlers
 
 ## lint: go vet, staticcheck, gofmt, and generated templ code in sync with the .templ files
 lint:

@@ -67,6 +67,9 @@ type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
 	gate *passwordGate
+	// firstDelay is the wait after the free failures, doubled after each
+	// next one; see SetFirstDelay.
+	firstDelay time.Duration
 
 	keyMu sync.Mutex
 	key   []byte // the installation's HMAC key, once read (see secret)

@@ -91,7 +91,7 @@ func (s *Store) beginAttempt(ctx context.Context, subject, clientIP string) (id 
 			return fmt.Errorf("auth: lock sign-in attempts: %w", err)
 		}
 		var err error
-		if wait, err = throttleWait(ctx, tx, subject, clientIP); err != nil || wait > 0 {
+		if wait, err = throttleWait(ctx, tx, subject, clientIP, s.delay()); err != nil || wait > 0 {
 			return err
 		}
 		if err := tx.QueryRow(ctx, `INSERT INTO login_failures (account_name, client_ip) VALUES ($1, $2) RETURNING id`,
@@ -115,14 +115,26 @@ func (s *Store) beginAttempt(ctx context.Context, subject, clientIP string) (id 
 // wait for the hour to pass. It only reads: SignIn counts and decides in one
 // step.
 func (s *Store) Throttle(ctx context.Context, name, clientIP string) (time.Duration, error) {
-	return throttleWait(ctx, s.pool, name, clientIP)
+	return throttleWait(ctx, s.pool, name, clientIP, s.delay())
+}
+
+// SetFirstDelay sets the wait after the free failures (1 s by default),
+// doubled after each next failure. Tests set a long one, so that what
+// they check does not depend on how fast the machine is.
+func (s *Store) SetFirstDelay(d time.Duration) { s.firstDelay = d }
+
+func (s *Store) delay() time.Duration {
+	if s.firstDelay > 0 {
+		return s.firstDelay
+	}
+	return time.Second
 }
 
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-func throttleWait(ctx context.Context, q querier, name, clientIP string) (time.Duration, error) {
+func throttleWait(ctx context.Context, q querier, name, clientIP string, firstDelay time.Duration) (time.Duration, error) {
 	var accountFailures, addressFailures int
 	var lastAccountFailure *time.Time
 	var now time.Time
@@ -141,7 +153,7 @@ func throttleWait(ctx context.Context, q querier, name, clientIP string) (time.D
 		return time.Hour, nil // a conservative bound: the oldest failure leaves the window within the hour
 	}
 	if accountFailures >= freeFailures && lastAccountFailure != nil {
-		delay := time.Second << min(accountFailures-freeFailures, 20)
+		delay := firstDelay << min(accountFailures-freeFailures, 20)
 		delay = min(delay, maxDelay)
 		if left := lastAccountFailure.Add(delay).Sub(now); left > 0 {
 			return left, nil

@@ -170,6 +170,14 @@ func apiCode(status int) string {
 	switch status {
 	case http.StatusNotFound:
 		return "not_found"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusTooManyRequests:
+		return "too_many_requests"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
 	case http.StatusBadRequest:
 		return "invalid_request"
 	case http.StatusRequestEntityTooLarge:
