@@ -1,6 +1,9 @@
 package audit
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // csvColumns is the layout of a CSV export: fields by name, in the
 // export's order. New columns go at the end, so scripts that read older
@@ -48,7 +51,9 @@ func (e *Entry) CSVRecord() []string {
 // arrays) begins with one of these characters, so only text an actor typed
 // (a reason, an upstream message) is ever changed.
 func CSVCell(s string) string {
-	if StartsFormula(s) {
+	// A cell that already begins with a quote gets one more, so that
+	// stripping one leading quote always gives the text back exactly.
+	if StartsFormula(s) || strings.HasPrefix(s, "'") {
 		return "'" + s
 	}
 	return s
@@ -58,12 +63,15 @@ func CSVCell(s string) string {
 // (or, for a tab or a carriage return, could be made to): the cells
 // CSVCell prefixes.
 func StartsFormula(s string) bool {
+	// Spaces and invisible characters in front do not protect a cell: a
+	// tool that trims them on import would see the formula.
+	s = strings.TrimLeft(s, " \u00a0\u200b\u200c\u200d\u2060\ufeff")
 	if s == "" {
 		return false
 	}
 	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
+	case '=', '+', '-', '@', '\t', '\r', '|':
 		return true
 	}
-	return false
+	return strings.HasPrefix(s, "\uff1d") // a fullwidth equals sign, which some spreadsheets read as =
 }

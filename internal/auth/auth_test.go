@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,5 +237,33 @@ func TestThrottle(t *testing.T) {
 	}
 	if wait, _ := s.Throttle(ctx, "alice", "192.0.2.1"); wait != 0 {
 		t.Errorf("after a success, wait %s", wait)
+	}
+}
+
+// Bad tokens sent in parallel from one address cannot pass the cap
+// together: each is counted under the address's lock.
+func TestParallelBadTokensStopAtTheCap(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 3 * MaxTokenFailuresPerAddress {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, _ = s.CheckToken(ctx, "vpcep_not-a-token", "192.0.2.9")
+		}()
+	}
+	wg.Wait()
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM token_failures WHERE client_ip = '192.0.2.9'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != MaxTokenFailuresPerAddress {
+		t.Fatalf("%d bad tokens counted from one address, want exactly the cap %d", n, MaxTokenFailuresPerAddress)
+	}
+	var te *ThrottledError
+	if _, _, err := s.CheckToken(ctx, "vpcep_not-a-token", "192.0.2.9"); !errors.As(err, &te) {
+		t.Fatalf("a bad token past the cap = %v, want throttled", err)
 	}
 }

@@ -199,8 +199,30 @@ func (s *Store) CheckToken(ctx context.Context, token, clientIP string) (*Accoun
 	}
 	a, t, err := s.TokenAccount(ctx, token)
 	if errors.Is(err, ErrBadToken) {
-		if _, recErr := s.pool.Exec(ctx, `INSERT INTO token_failures (client_ip) VALUES ($1)`, clientIP); recErr != nil {
+		// Counted under a lock per address, recounting first: parallel bad
+		// tokens cannot all read the same count and pass the cap together.
+		var throttled *ThrottledError
+		recErr := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(1003, hashtext($1))`, clientIP); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM token_failures WHERE client_ip = $1 AND at > now() - interval '1 hour'`,
+				clientIP).Scan(&n); err != nil {
+				return err
+			}
+			if n >= MaxTokenFailuresPerAddress {
+				throttled = &ThrottledError{Wait: time.Hour}
+				return nil
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO token_failures (client_ip) VALUES ($1)`, clientIP)
+			return err
+		})
+		if recErr != nil {
 			return nil, nil, fmt.Errorf("auth: record token failure: %w", recErr)
+		}
+		if throttled != nil {
+			return nil, nil, throttled
 		}
 		_, _ = s.pool.Exec(ctx, `DELETE FROM token_failures WHERE at < now() - interval '1 day'`)
 	}

@@ -153,8 +153,9 @@ func endpointRoute(path string) bool {
 	return strings.HasPrefix(path, "/endpoints/:id") || strings.HasPrefix(path, "/api/v1/endpoints/:id")
 }
 
-// endpointIDPattern is the form of a VPCEP endpoint id: a UUID.
-var endpointIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+// endpointIDPattern is the form of a VPCEP endpoint id: a UUID, in the
+// lower case the API writes it in.
+var endpointIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // validEndpointID reports whether id has the form of a VPCEP endpoint id.
 func validEndpointID(id string) bool { return endpointIDPattern.MatchString(id) }

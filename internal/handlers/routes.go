@@ -1,9 +1,11 @@
 package handlers
 
 import (
-	"errors"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -32,7 +34,7 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 		e.Use(s.measureRequests) // outermost: it sees the answer a panic became
 	}
 	e.Use(middleware.Recover())
-	e.Use(middleware.RequestID())
+	e.Use(requestID)
 	e.Use(s.logRequests())
 	e.Use(s.securityHeaders)
 	// Bodies are small: a policy is at most 64 KiB (the API checks that
@@ -126,6 +128,28 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// requestIDPattern is a request id from a proxy worth keeping: short and
+// plain, so it can neither forge log lines nor swell them.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// requestID gives every request an id, answered in X-Request-Id and logged.
+// A proxy's id is kept when it looks like one, so logs line up across hops;
+// anything else is replaced by a fresh one, in the request too (the request
+// logger reads it there).
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !requestIDPattern.MatchString(id) {
+			var b [16]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+			c.Request().Header.Set(echo.HeaderXRequestID, id)
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
 // logRequests logs one line per request with its id and actor. The query
 // string is left out: it is the admin's search text, not something to keep.
 func (s *Server) logRequests() echo.MiddlewareFunc {
@@ -141,9 +165,10 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 			return strings.HasPrefix(c.Path(), "/static") || c.Path() == "/healthz"
 		},
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			// The level follows the answer given: a client's mistake (a 4xx,
+			// whatever error produced it) is no outage alarm.
 			level := slog.LevelInfo
-			var he *echo.HTTPError
-			if v.Status >= 500 || (v.Error != nil && !errors.As(v.Error, &he)) {
+			if v.Status >= 500 {
 				level = slog.LevelError
 			}
 			s.Logger.LogAttrs(c.Request().Context(), level, "request",
