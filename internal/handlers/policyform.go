@@ -71,7 +71,7 @@ func structuredPolicy(f views.EditorForm) (policy.Policy, policy.FieldErrors) {
 			Sid:      strings.TrimSpace(s.Sid),
 		}
 		if cond := strings.TrimSpace(s.Condition); cond != "" {
-			var obj map[string]any
+			var obj map[string]json.RawMessage // an object; its numbers stay as written
 			if err := policy.CheckJSON([]byte(cond), ""); err != nil {
 				errs = append(errs, policy.FieldError{Field: policy.StatementFieldPath(i, "Condition"),
 					Message: `Condition must be a JSON object, e.g. {"StringEquals": {"obs:prefix": ["logs/"]}}. ` + policy.JSONFieldError(err, "").Message})

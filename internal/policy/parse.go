@@ -230,7 +230,7 @@ func Validate(p Policy) FieldErrors {
 				errs = append(errs, FieldError{where + ".Condition", fmt.Sprintf("Condition is %d bytes; at most %d are allowed.", len(s.Condition), MaxConditionSize)})
 			case CheckJSON(s.Condition, where+".Condition") != nil:
 				errs = append(errs, FieldError{where + ".Condition", jsonErrorMessage(CheckJSON(s.Condition, where+".Condition"))})
-			case json.Unmarshal(s.Condition, &obj) != nil || obj == nil:
+			case decodeNumbers(s.Condition, &obj) != nil || obj == nil:
 				errs = append(errs, FieldError{where + ".Condition", `Condition must be a JSON object, e.g. {"StringEquals": {"obs:prefix": ["logs/"]}}.`})
 			case conditionHasControl(obj):
 				errs = append(errs, FieldError{where + ".Condition", "Condition keys and values must not contain control characters."})
@@ -333,4 +333,13 @@ func dedupe(errs FieldErrors) FieldErrors {
 		}
 	}
 	return out
+}
+
+// decodeNumbers decodes raw into v keeping numbers as json.Number: a
+// Condition's numbers are the admin's, sent and compared exactly, however
+// large (1e400 is valid JSON, if no float64).
+func decodeNumbers(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode(v)
 }

@@ -155,3 +155,16 @@ func FuzzParseDocument(f *testing.F) {
 		}
 	})
 }
+
+// A number no float64 can hold is still a JSON number: the Condition is
+// valid and keeps it exactly as written.
+func TestConditionNumbersBeyondFloat64(t *testing.T) {
+	t.Parallel()
+	p, errs := ParseStatements([]byte(`[{"Effect":"Allow","Action":["obs:*"],"Resource":["*"],"Condition":{"NumericLessThan":{"obs:size":1e400}}}]`))
+	if len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	if got := string(p[0].Condition); got != `{"NumericLessThan":{"obs:size":1e400}}` {
+		t.Errorf("Condition = %s", got)
+	}
+}
