@@ -86,9 +86,10 @@ type Final struct {
 	Note            string
 }
 
-// apply records f on e as finalising does, all but the final hash.
-func (e *Entry) apply(f Final) {
-	finished := f.FinishedAt.UTC().Truncate(time.Microsecond)
+// apply records f, finished at finished, on e as finalising does, all but
+// the final hash.
+func (e *Entry) apply(f Final, finished time.Time) {
+	finished = finished.UTC().Truncate(time.Microsecond)
 	e.Outcome, e.FinishedAt = f.Outcome, &finished
 	e.RequestBody, e.ResponseBody, e.RequestID = f.RequestBody, f.ResponseBody, f.RequestID
 	e.ErrorCode, e.ErrorMessage, e.Note = f.ErrorCode, f.ErrorMessage, f.Note

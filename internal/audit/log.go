@@ -93,14 +93,12 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 				return err
 			}
 		}
-		var pending int64
-		err := tx.QueryRow(ctx, `SELECT id FROM audit_entries WHERE endpoint_id = $1 AND outcome = 'pending' ORDER BY id LIMIT 1`,
-			e.EndpointID).Scan(&pending)
-		if err == nil {
-			return &PendingEntryError{Existing: pending}
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
+		pending, err := pendingFor(ctx, tx, e.EndpointID)
+		if err != nil {
 			return err
+		}
+		if pending != 0 {
+			return &PendingEntryError{Existing: pending}
 		}
 		err = tx.QueryRow(ctx, `SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1`).Scan(&e.PrevHash)
 		switch {
@@ -128,15 +126,26 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		return nil, err
 	}
 	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == onePendingIndex {
-		pe := &PendingEntryError{}
-		_ = l.pool.QueryRow(ctx, `SELECT id FROM audit_entries WHERE endpoint_id = $1 AND outcome = 'pending' ORDER BY id LIMIT 1`,
-			e.EndpointID).Scan(&pe.Existing)
-		return nil, pe
+		existing, _ := pendingFor(ctx, l.pool, e.EndpointID)
+		return nil, &PendingEntryError{Existing: existing}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("audit: record pending entry: %w", err)
 	}
 	return e, nil
+}
+
+// pendingFor is the oldest pending entry of the endpoint, or 0.
+func pendingFor(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, endpointID string) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, `SELECT id FROM audit_entries WHERE endpoint_id = $1 AND outcome = 'pending' ORDER BY id LIMIT 1`,
+		endpointID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
 }
 
 // Finalise records the outcome of a pending entry. e is updated in place.
@@ -149,13 +158,18 @@ func (l *Log) Finalise(ctx context.Context, e *Entry, f Final) error {
 	if !l.format.knows(e.FormatVersion) {
 		return fmt.Errorf("audit: entry %d has format version %d, which this binary does not know", e.ID, e.FormatVersion)
 	}
-	// finished_at comes from the database's clock, as started_at does, so
-	// an entry never finishes before it started whatever a replica's clock
-	// says.
-	if err := l.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&f.FinishedAt); err != nil {
-		return fmt.Errorf("audit: finalise entry %d: %w", e.ID, err)
+	// finished_at is on the database's clock, as started_at is, so an entry
+	// never finishes before it started whatever a replica's clock says: the
+	// measured duration after started_at, or, for an entry settled later
+	// (no duration measured), the database's time now.
+	finished := e.StartedAt.Add(f.Duration)
+	if f.Duration <= 0 {
+		if err := l.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&finished); err != nil {
+			return fmt.Errorf("audit: finalise entry %d: %w", e.ID, err)
+		}
+		f.Duration = finished.Sub(e.StartedAt)
 	}
-	e.apply(f)
+	e.apply(f, finished)
 	e.FinalHash = l.format.hash(e, byFinalHash)
 	tag, err := l.pool.Exec(ctx, l.format.finaliseSQL, l.format.finaliseArgs(e)...)
 	if err != nil {

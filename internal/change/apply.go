@@ -56,7 +56,9 @@ type Config struct {
 	// Observer, when set, is told every change's outcome.
 	Observer Observer
 	// SettleMargin is added to Deadline before a pending entry counts as
-	// abandoned (see SettleAfter). 1 s when zero.
+	// abandoned (see SettleAfter): a change's deadline starts before its
+	// entry's started_at, on another clock; the margin covers the clocks'
+	// rates and the database's time to answer. 1 s when zero.
 	SettleMargin time.Duration
 	// MaxConcurrent bounds the changes under way at once, below the
 	// database pool's size; 8 when zero.
@@ -112,8 +114,7 @@ func (a *Applier) Deadline() time.Duration { return a.deadline }
 
 // SettleAfter is how old a pending entry must be before anything settles
 // it: older than any change may take, so none still in flight is touched.
-// Ages are on the database's clock; the margin covers the time between
-// recording an entry and starting its deadline.
+// Ages are on the database's clock.
 func (a *Applier) SettleAfter() time.Duration { return a.deadline + a.settleMargin }
 
 // Apply validates, locks, checks and sends one change, and says in the
@@ -274,18 +275,11 @@ func (a *Applier) settleEarlier(ctx context.Context, id int64, live *vpcep.Endpo
 	if live == nil || age < a.SettleAfter() {
 		return &PendingError{Entry: e}
 	}
-	next, err := a.log.NextForEndpoint(ctx, e.EndpointID, e.ID)
-	if err != nil && !errors.Is(err, audit.ErrNotFound) {
-		return fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
-	}
-	f := settleFromEvidence(e, live, next, "the next change to this endpoint, before it was recorded")
-	if err := a.log.Finalise(ctx, e, f); err != nil && !errors.Is(err, audit.ErrNotPending) {
+	err = settlePending(ctx, a.log, a.observer, e, live, "the next change to this endpoint, before it was recorded")
+	if err != nil && !errors.Is(err, audit.ErrNotPending) {
 		return fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
 	}
 	a.logger.Info("settled an earlier pending change before the next", "entry", e.ID, "outcome", e.Outcome)
-	if a.observer != nil {
-		a.observer.EntrySettled(e.Outcome)
-	}
 	return nil
 }
 
@@ -435,7 +429,7 @@ func (c *inFlight) judgeSent(xs []vpcep.Exchange, putErr error, readback *vpcep.
 // that fails the entry stays pending (the Reconciler settles it later) and
 // the Result says Unsettled.
 func (c *inFlight) settle(outcome Outcome, f audit.Final, ep *vpcep.Endpoint, upstreamErr error) *Result {
-	f.FinishedAt, f.Duration = time.Now(), time.Since(c.started)
+	f.Duration = time.Since(c.started)
 	pending := *c.entry
 	err := finaliseRetrying(c.detached, c.log, c.entry, f, func(err error) {
 		c.logger.Warn("finalise audit entry: retrying", "entry", c.entry.ID, "error", err)

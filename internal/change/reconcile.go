@@ -80,15 +80,8 @@ func (r *Reconciler) settleOne(ctx context.Context, e *audit.Entry) (bool, error
 	if err != nil && !errors.Is(err, vpcep.ErrNotFound) {
 		return false, err
 	}
-	next, err := r.log.NextForEndpoint(ctx, e.EndpointID, e.ID)
-	if err != nil && !errors.Is(err, audit.ErrNotFound) {
+	if err := settlePending(ctx, r.log, r.observer, e, live, "the reconciler"); err != nil {
 		return false, err
-	}
-	if err := r.log.Finalise(ctx, e, settleFromEvidence(e, live, next, "the reconciler")); err != nil {
-		return false, err
-	}
-	if r.observer != nil {
-		r.observer.EntrySettled(e.Outcome)
 	}
 	return true, nil
 }

@@ -19,8 +19,7 @@ import (
 // requested, from the next entry for the endpoint: what that change found
 // live is what this one left. who says who settles it ("the reconciler").
 func settleFromEvidence(e *audit.Entry, live *vpcep.Endpoint, next *audit.Entry, who string) audit.Final {
-	f := audit.Final{FinishedAt: time.Now()}
-	f.Duration = f.FinishedAt.Sub(e.StartedAt)
+	var f audit.Final // its duration is left to Finalise: from started_at, on the database's clock
 	before, requested := canonicalStored(e.PolicyBefore), canonicalStored(e.PolicyRequested)
 	if live != nil {
 		matches := policy.CanonicalJSON(live.PolicyStatement) == requested
@@ -43,6 +42,24 @@ func settleFromEvidence(e *audit.Entry, live *vpcep.Endpoint, next *audit.Entry,
 		f.Outcome, f.Note = judgeLive(policy.CanonicalJSON(live.PolicyStatement), before, requested, "Settled by "+who+": the live policy is")
 	}
 	return f
+}
+
+// settlePending settles e, left pending, from live (nil: the endpoint is
+// gone) and from the next entry for its endpoint, as who: the one way the
+// Reconciler and a next change settle an earlier one. It returns
+// audit.ErrNotPending when someone settled e first.
+func settlePending(ctx context.Context, log *audit.Log, observer Observer, e *audit.Entry, live *vpcep.Endpoint, who string) error {
+	next, err := log.NextForEndpoint(ctx, e.EndpointID, e.ID)
+	if err != nil && !errors.Is(err, audit.ErrNotFound) {
+		return err
+	}
+	if err := log.Finalise(ctx, e, settleFromEvidence(e, live, next, who)); err != nil {
+		return err
+	}
+	if observer != nil {
+		observer.EntrySettled(e.Outcome)
+	}
+	return nil
 }
 
 // canonicalStored is the canonical form of a policy as the log stores it,
