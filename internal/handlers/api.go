@@ -225,7 +225,8 @@ func (s *Server) apiUpdatePolicy(c echo.Context) error {
 	if !ok {
 		return nil
 	}
-	p, errs := policy.ParseStatements(raw)
+	// apiObject has run CheckJSON over the whole body, policy_statement included.
+	p, errs := policy.ParseCheckedStatements(raw)
 	if len(errs) > 0 {
 		return apiInvalid(c, "invalid_policy", errs)
 	}

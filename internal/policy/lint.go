@@ -49,7 +49,7 @@ func Lint(p Policy) []Warning {
 				add("invisible_characters", "Statement %d: %s %q contains the invisible character U+%04X (a bidirectional or zero-width control): it may read differently from what it is.", n, t.what, ShowInvisible(t.text), r)
 			}
 		}
-		if r, ok := conditionInvisible(s.Condition); ok && len(s.Condition) > 0 {
+		if r, ok := conditionInvisible(s.Condition); ok {
 			add("invisible_characters", "Statement %d: Condition contains the invisible character U+%04X (a bidirectional or zero-width control): it may read differently from what it is.", n, r)
 		}
 		for _, r := range s.Resource {

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
@@ -39,16 +39,6 @@ func (fe FieldErrors) For(field string) string {
 	return ""
 }
 
-// ForPrefix reports whether any error concerns field or something inside it.
-func (fe FieldErrors) ForPrefix(prefix string) bool {
-	for _, e := range fe {
-		if e.Field == prefix || strings.HasPrefix(e.Field, prefix+".") || strings.HasPrefix(e.Field, prefix+"[") {
-			return true
-		}
-	}
-	return false
-}
-
 // statementKeys are the only keys a statement may have.
 var statementKeys = map[string]bool{"Effect": true, "Action": true, "Resource": true, "Condition": true, "Sid": true}
 
@@ -63,7 +53,7 @@ func ParseDocument(data []byte, field string) (Policy, FieldErrors) {
 		return nil, FieldErrors{{field, jsonErrorMessage(err)}}
 	}
 	var top map[string]json.RawMessage
-	if err := decodeStrict(data, &top); err != nil {
+	if err := decodeChecked(data, &top); err != nil {
 		return nil, FieldErrors{{field, "Not well-formed JSON: " + err.Error() + "."}}
 	}
 	if top == nil {
@@ -78,7 +68,7 @@ func ParseDocument(data []byte, field string) (Policy, FieldErrors) {
 	if !ok {
 		return nil, FieldErrors{{PolicyField, "policy_statement is required."}}
 	}
-	return ParseStatements(raw)
+	return parseStatements(raw)
 }
 
 // ParseStatements parses and validates a policy_statement JSON array.
@@ -86,8 +76,20 @@ func ParseStatements(raw json.RawMessage) (Policy, FieldErrors) {
 	if err := CheckJSON(raw, PolicyField); err != nil {
 		return nil, FieldErrors{JSONFieldError(err, PolicyField)}
 	}
+	return parseStatements(raw)
+}
+
+// ParseCheckedStatements is ParseStatements for a policy_statement that
+// CheckJSON has already accepted as a member of a larger document (an API
+// request body), so it is not scanned again.
+func ParseCheckedStatements(raw json.RawMessage) (Policy, FieldErrors) {
+	return parseStatements(raw)
+}
+
+// parseStatements is ParseStatements after CheckJSON.
+func parseStatements(raw json.RawMessage) (Policy, FieldErrors) {
 	var items []json.RawMessage
-	if err := decodeStrict(raw, &items); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+	if err := decodeChecked(raw, &items); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return nil, FieldErrors{{PolicyField, "policy_statement must be an array of statements."}}
 	}
 	var errs FieldErrors
@@ -95,7 +97,7 @@ func ParseStatements(raw json.RawMessage) (Policy, FieldErrors) {
 	for i, item := range items {
 		where := StatementPath(i)
 		var obj map[string]json.RawMessage
-		if err := decodeStrict(item, &obj); err != nil || obj == nil {
+		if err := decodeChecked(item, &obj); err != nil || obj == nil {
 			errs = append(errs, FieldError{where, "Each statement must be a JSON object."})
 			continue
 		}
@@ -151,7 +153,7 @@ func jsonErrorMessage(err error) string {
 	if je.Path != "" {
 		where = " (in " + je.Path + ")"
 	}
-	if je.Msg == "the JSON is empty" {
+	if je.empty {
 		return "Not well-formed JSON: it is empty."
 	}
 	return fmt.Sprintf("Not well-formed JSON: %s at byte %d%s.", je.Msg, je.Offset, where)
@@ -224,20 +226,31 @@ func Validate(p Policy) FieldErrors {
 			errs = append(errs, FieldError{where + ".Sid", fmt.Sprintf("Sid must be valid text of at most %d bytes, without control characters.", MaxStringLength)})
 		}
 		if len(s.Condition) > 0 {
-			var obj map[string]any
-			switch {
-			case len(s.Condition) > MaxConditionSize:
-				errs = append(errs, FieldError{where + ".Condition", fmt.Sprintf("Condition is %d bytes; at most %d are allowed.", len(s.Condition), MaxConditionSize)})
-			case CheckJSON(s.Condition, where+".Condition") != nil:
-				errs = append(errs, FieldError{where + ".Condition", jsonErrorMessage(CheckJSON(s.Condition, where+".Condition"))})
-			case decodeNumbers(s.Condition, &obj) != nil || obj == nil:
-				errs = append(errs, FieldError{where + ".Condition", `Condition must be a JSON object, e.g. {"StringEquals": {"obs:prefix": ["logs/"]}}.`})
-			case conditionHasControl(obj):
-				errs = append(errs, FieldError{where + ".Condition", "Condition keys and values must not contain control characters."})
+			if msg := checkCondition(s.Condition, where+".Condition"); msg != "" {
+				errs = append(errs, FieldError{where + ".Condition", msg})
 			}
 		}
 	}
 	return errs
+}
+
+// checkCondition returns what is wrong with a non-empty Condition at path,
+// or "".
+func checkCondition(cond json.RawMessage, path string) string {
+	if len(cond) > MaxConditionSize {
+		return fmt.Sprintf("Condition is %d bytes; at most %d are allowed.", len(cond), MaxConditionSize)
+	}
+	if err := CheckJSON(cond, path); err != nil {
+		return jsonErrorMessage(err)
+	}
+	var obj map[string]any
+	if decodeNumbers(cond, &obj) != nil || obj == nil {
+		return `Condition must be a JSON object, e.g. {"StringEquals": {"obs:prefix": ["logs/"]}}.`
+	}
+	if conditionStrings(obj, hasControl) {
+		return "Condition keys and values must not contain control characters."
+	}
+	return ""
 }
 
 func checkString(v string) string {
@@ -258,29 +271,7 @@ func checkString(v string) string {
 
 // hasControl reports whether v has a control character (C0, DEL or C1).
 func hasControl(v string) bool {
-	return strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) })
-}
-
-// conditionHasControl reports whether any key or string in a decoded
-// Condition has a control character.
-func conditionHasControl(v any) bool {
-	switch v := v.(type) {
-	case string:
-		return hasControl(v)
-	case []any:
-		for _, x := range v {
-			if conditionHasControl(x) {
-				return true
-			}
-		}
-	case map[string]any:
-		for k, x := range v {
-			if hasControl(k) || conditionHasControl(x) {
-				return true
-			}
-		}
-	}
-	return false
+	return strings.ContainsFunc(v, unicode.IsControl)
 }
 
 // ValidateReason checks the reason every change must give: text, with line
@@ -290,7 +281,7 @@ func ValidateReason(reason string) FieldErrors {
 	switch r := strings.TrimSpace(reason); {
 	case !utf8.ValidString(r):
 		return FieldErrors{{"reason", "The reason must be valid UTF-8 text."}}
-	case strings.ContainsFunc(r, func(c rune) bool { return c != '\n' && c != '\r' && c != '\t' && (c < 0x20 || (c >= 0x7f && c < 0xa0)) }):
+	case strings.ContainsFunc(r, func(c rune) bool { return c != '\n' && c != '\r' && c != '\t' && unicode.IsControl(c) }):
 		return FieldErrors{{"reason", "The reason must not contain control characters (line breaks and tabs are fine)."}}
 	case r == "":
 		return FieldErrors{{"reason", "Say why this change is made: the reason is recorded in the audit log."}}
@@ -300,27 +291,16 @@ func ValidateReason(reason string) FieldErrors {
 	return nil
 }
 
-// decodeStrict decodes exactly one JSON value, reporting trailing data and
-// duplicate-free syntax errors with their offset.
-func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(v); err != nil {
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &syn):
-			return fmt.Errorf("%s at byte %d", syn.Error(), syn.Offset)
-		case errors.As(err, &typ):
-			return fmt.Errorf("expected %s, found a JSON %s at byte %d", typ.Type, typ.Value, typ.Offset)
-		case errors.Is(err, io.EOF):
-			return errors.New("it is empty")
-		}
-		return err
+// decodeChecked decodes data, which CheckJSON has accepted (one
+// well-formed value, nothing after it), into v; a value of the wrong type
+// is reported with its offset.
+func decodeChecked(data []byte, v any) error {
+	err := json.Unmarshal(data, v)
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return fmt.Errorf("expected %s, found a JSON %s at byte %d", typ.Type, typ.Value, typ.Offset)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("unexpected data after the JSON value at byte %d", dec.InputOffset())
-	}
-	return nil
+	return err
 }
 
 func dedupe(errs FieldErrors) FieldErrors {

@@ -122,6 +122,11 @@ func TestCompareDescribesTheChange(t *testing.T) {
 	}
 }
 
+func withCondition(s vpcep.PolicyStatement, cond string) vpcep.PolicyStatement {
+	s.Condition = json.RawMessage(cond)
+	return s
+}
+
 func TestLint(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -139,6 +144,8 @@ func TestLint(t *testing.T) {
 			stmt("Deny", []string{"obs:object:*"}, []string{"obs:*:*:object:logs/*"}),
 		}, []string{"deny_shadows_allow"}},
 		{"odd resource", Policy{stmt("Allow", []string{"obs:object:GetObject"}, []string{"my-bucket"})}, []string{"unusual_resource"}},
+		{"escaped invisible character beside a huge number", Policy{withCondition(stmt("Allow", []string{"obs:object:GetObject"}, []string{"obs:*:*:object:logs/*"}),
+			`{"StringEquals":{"k":["\u202ex"]},"NumericLessThan":{"n":1e400}}`)}, []string{"invisible_characters"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,6 +14,8 @@ type JSONError struct {
 	Path   string
 	Offset int
 	Msg    string
+
+	empty bool // nothing but white space: no JSON at all
 }
 
 func (e *JSONError) Error() string {
@@ -42,7 +44,7 @@ func CheckJSON(data []byte, root string) error {
 	s := &jsonScanner{data: data}
 	s.space()
 	if s.pos >= len(data) {
-		return &JSONError{Path: root, Offset: s.pos, Msg: "the JSON is empty"}
+		return &JSONError{Path: root, Offset: s.pos, Msg: "the JSON is empty", empty: true}
 	}
 	if err := s.value(root, 0); err != nil {
 		return err
@@ -312,7 +314,7 @@ func (s *jsonScanner) hex4(i int) (rune, bool) {
 		return 0, false
 	}
 	n, err := strconv.ParseUint(string(s.data[i:i+4]), 16, 32)
-	if err != nil || s.data[i] == '+' || s.data[i] == '-' {
+	if err != nil { // ParseUint takes no sign, and with base 16 no "0x" or "_"
 		return 0, false
 	}
 	return rune(n), true

@@ -52,34 +52,39 @@ func invisibleIn(s string) (rune, bool) {
 }
 
 // conditionInvisible returns the first invisible character in a
-// Condition's keys and strings.
+// Condition's keys and strings. A Condition that is not JSON has none.
 func conditionInvisible(raw json.RawMessage) (rune, bool) {
 	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return invisibleIn(string(raw))
-	}
-	var walk func(any) (rune, bool)
-	walk = func(v any) (rune, bool) {
-		switch v := v.(type) {
-		case string:
-			return invisibleIn(v)
-		case []any:
-			for _, x := range v {
-				if r, ok := walk(x); ok {
-					return r, true
-				}
-			}
-		case map[string]any:
-			for k, x := range v {
-				if r, ok := invisibleIn(k); ok {
-					return r, true
-				}
-				if r, ok := walk(x); ok {
-					return r, true
-				}
-			}
-		}
+	if decodeNumbers(raw, &v) != nil {
 		return 0, false
 	}
-	return walk(v)
+	var found rune
+	ok := conditionStrings(v, func(s string) bool {
+		r, ok := invisibleIn(s)
+		found = r
+		return ok
+	})
+	return found, ok
+}
+
+// conditionStrings reports whether pred holds for any key or string in a
+// decoded Condition (numbers are json.Number: decodeNumbers).
+func conditionStrings(v any, pred func(string) bool) bool {
+	switch v := v.(type) {
+	case string:
+		return pred(v)
+	case []any:
+		for _, x := range v {
+			if conditionStrings(x, pred) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, x := range v {
+			if pred(k) || conditionStrings(x, pred) {
+				return true
+			}
+		}
+	}
+	return false
 }
