@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/vpcep-console/vpcep-console/internal/store"
@@ -36,9 +35,8 @@ type Refresher struct {
 	interval time.Duration
 	logger   *slog.Logger
 
-	presses    pressLimiter // manual presses per account (RefreshManual)
-	coalesceMu sync.Mutex
-	coalesce   time.Duration // a refresh this recent is reused by a press
+	presses  pressLimiter  // manual presses per account (RefreshManual)
+	coalesce time.Duration // a refresh this recent is reused by a press; set before any press
 }
 
 // NewRefresher returns a Refresher that refreshes every interval when Run.
@@ -58,14 +56,10 @@ func (r *Refresher) Refresh(ctx context.Context, trigger string) error {
 }
 
 // refresh is Refresh, reusing (errRecent) a refresh that finished within
-// coalesce, checked before the lock and again once it is held: another
-// replica may have finished one while this one waited.
+// coalesce, checked once the lock is held, so that one another replica
+// finished moments ago is seen. Taking the lock is no dearer than checking
+// first: a single try, never a wait.
 func (r *Refresher) refresh(ctx context.Context, trigger string, coalesce time.Duration) error {
-	if recent, err := r.recent(ctx, coalesce); err != nil {
-		return err
-	} else if recent {
-		return errRecent
-	}
 	release, ok, err := r.store.TryRefreshLock(ctx)
 	if err != nil {
 		return err

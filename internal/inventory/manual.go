@@ -42,8 +42,8 @@ func (e *ThrottledError) Error() string {
 
 // pressLimiter remembers each account's last press, on this replica.
 type pressLimiter struct {
+	every time.Duration // set before any press; not guarded by mu
 	mu    sync.Mutex
-	every time.Duration
 	last  map[string]time.Time
 }
 
@@ -69,22 +69,13 @@ func (l *pressLimiter) take(account string, now time.Time) time.Duration {
 	return 0
 }
 
-// SetManualLimits changes ManualRefreshEvery and CoalesceWithin for this
+// SetManualLimits replaces ManualRefreshEvery and CoalesceWithin for this
 // Refresher; zero turns a limit off (for tests that press in quick
-// succession to watch each upstream change).
+// succession to watch each upstream change). Call it before Run and before
+// any press: the limits are plain fields, read without a lock.
 func (r *Refresher) SetManualLimits(every, coalesce time.Duration) {
-	r.presses.mu.Lock()
 	r.presses.every = every
-	r.presses.mu.Unlock()
-	r.coalesceMu.Lock()
 	r.coalesce = coalesce
-	r.coalesceMu.Unlock()
-}
-
-func (r *Refresher) coalesceWindow() time.Duration {
-	r.coalesceMu.Lock()
-	defer r.coalesceMu.Unlock()
-	return r.coalesce
 }
 
 // RefreshManual is a press of Refresh by account: at most one per
@@ -95,7 +86,7 @@ func (r *Refresher) RefreshManual(ctx context.Context, account string) (Manual, 
 	if wait := r.presses.take(account, time.Now()); wait > 0 {
 		return "", &ThrottledError{RetryAfter: wait}
 	}
-	err := r.refresh(ctx, TriggerManual, r.coalesceWindow())
+	err := r.refresh(ctx, TriggerManual, r.coalesce)
 	switch {
 	case errors.Is(err, errRecent):
 		return Reused, nil
@@ -115,9 +106,5 @@ func (r *Refresher) recent(ctx context.Context, window time.Duration) (bool, err
 	if window <= 0 {
 		return false, nil
 	}
-	st, err := r.store.RefreshState(ctx)
-	if err != nil {
-		return false, err
-	}
-	return st.Last != nil && time.Since(st.Last.FinishedAt) < window, nil
+	return r.store.RefreshedWithin(ctx, window)
 }

@@ -57,10 +57,7 @@ func StatusOf(st store.RefreshState, interval time.Duration, now time.Time) Stat
 	if st.Last != nil {
 		s.LastAttemptAt = st.Last.FinishedAt
 		if !st.Last.Succeeded {
-			s.LastFailure = st.Last.Failure
-			if s.LastFailure == nil {
-				s.LastFailure = &store.RefreshFailure{Source: store.FailureConsole, Message: st.Last.Error}
-			}
+			s.LastFailure = st.Last.Failure // store.RefreshState sets it on every failed attempt
 		}
 	}
 	age := now.Sub(st.LastSuccessAt)

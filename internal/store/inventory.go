@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -208,10 +209,9 @@ var ErrBadCursor = errors.New("store: invalid cursor")
 func (s *Store) ListInventoryAfter(ctx context.Context, f InventoryFilter, cursor string, limit int) ([]vpcep.Endpoint, string, error) {
 	w := inventoryWhere(f)
 	if cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(cursor)
-		name, id, ok := strings.Cut(string(raw), "\x00")
-		if err != nil || !ok {
-			return nil, "", ErrBadCursor
+		name, id, err := decodeInventoryCursor(cursor)
+		if err != nil {
+			return nil, "", err
 		}
 		w.Add("(service_name, id) > ($?, $?)", name, id)
 	}
@@ -227,6 +227,36 @@ func (s *Store) ListInventoryAfter(ctx context.Context, f InventoryFilter, curso
 		next = base64.RawURLEncoding.EncodeToString([]byte(last.ServiceName + "\x00" + last.ID))
 	}
 	return eps, next, nil
+}
+
+// decodeInventoryCursor splits a cursor ListInventoryAfter made into the
+// service name and id it pages after: base64url of the name, a NUL and the
+// id, both clean text (valid UTF-8, no control characters), the id at most
+// 64 bytes. Anything else is ErrBadCursor.
+func decodeInventoryCursor(cursor string) (name, id string, err error) {
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return "", "", ErrBadCursor
+	}
+	name, id, ok := strings.Cut(string(raw), "\x00")
+	if !ok || id == "" || len(id) > 64 || !cleanText(name) || !cleanText(id) {
+		return "", "", ErrBadCursor
+	}
+	return name, id, nil
+}
+
+// cleanText reports whether s is valid UTF-8 without NUL or other control
+// characters: text Postgres can store and a cursor of ours can hold.
+func cleanText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			return false
+		}
+	}
+	return true
 }
 
 // InventoryFacets are the distinct values the list filters offer.

@@ -148,6 +148,19 @@ func (s *Store) RefreshState(ctx context.Context) (RefreshState, error) {
 	return st, nil
 }
 
+// RefreshedWithin reports whether the newest refresh attempt, succeeded or
+// failed, finished less than window ago, by the database's clock.
+func (s *Store) RefreshedWithin(ctx context.Context, window time.Duration) (bool, error) {
+	var recent bool
+	err := s.pool.QueryRow(ctx, `
+		SELECT coalesce(now() - max(finished_at) < $1::interval, false) FROM inventory_refreshes`,
+		window).Scan(&recent)
+	if err != nil {
+		return false, fmt.Errorf("store: newest refresh: %w", err)
+	}
+	return recent, nil
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"os"
 	"strings"
@@ -216,7 +217,10 @@ func TestListInventoryAfter(t *testing.T) {
 			}
 		})
 	}
-	for _, cursor := range []string{"not base64!", "bm8gc2VwYXJhdG9y"} {
+	cursor := func(raw string) string { return base64.RawURLEncoding.EncodeToString([]byte(raw)) }
+	for _, cursor := range []string{"not base64!", "bm8gc2VwYXJhdG9y",
+		cursor("name\x00"), cursor("na\x00me\x00e-1"), cursor("name\x00e-\x001"), cursor("\xffname\x00e-1"), cursor("name\x00e-\xff"),
+		cursor("na\nme\x00e-1"), cursor("name\x00e-\u00851"), cursor("name\x00" + strings.Repeat("e", 65))} {
 		if _, _, err := s.ListInventoryAfter(ctx, store.InventoryFilter{}, cursor, 10); !errors.Is(err, store.ErrBadCursor) {
 			t.Errorf("cursor %q: err = %v, want ErrBadCursor", cursor, err)
 		}
@@ -284,4 +288,24 @@ func TestRefreshStateAndLock(t *testing.T) {
 		t.Fatalf("lock after release = %v, %v", got, err)
 	}
 	release2()
+}
+
+func TestRefreshedWithin(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := store.New(testdb.Pool(t, testdb.Migrated(t)))
+	if recent, err := s.RefreshedWithin(ctx, time.Hour); err != nil || recent {
+		t.Fatalf("before any refresh: %v, %v; want false", recent, err)
+	}
+	now := time.Now()
+	if err := s.RecordRefresh(ctx, store.Refresh{Trigger: "manual", StartedAt: now.Add(-time.Minute), FinishedAt: now.Add(-30 * time.Second), Error: "x",
+		Failure: &store.RefreshFailure{Source: store.FailureUpstream, Message: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if recent, err := s.RefreshedWithin(ctx, time.Hour); err != nil || !recent {
+		t.Errorf("a failed refresh 30s ago, within an hour: %v, %v; want true", recent, err)
+	}
+	if recent, err := s.RefreshedWithin(ctx, 10*time.Second); err != nil || recent {
+		t.Errorf("a refresh 30s ago, within 10s: %v, %v; want false", recent, err)
+	}
 }
