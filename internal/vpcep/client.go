@@ -181,14 +181,9 @@ func (c *Client) ListEndpoints(ctx context.Context, opts ListOptions) (Page, err
 		req.Offset = &opts.Offset
 	}
 	var resp *model.ListEndpointsResponse
-	err := c.call(ctx, OpListEndpoints, op, c.retry.Attempts, func(sc *sdk.VpcepClient) (int, error) {
-		r, err := sc.ListEndpoints(req)
-		if err != nil {
-			return 0, err
-		}
-		resp = r
-		return r.HttpStatusCode, nil
-	})
+	err := c.call(ctx, OpListEndpoints, op, c.retry.Attempts, keep(&resp,
+		func(sc *sdk.VpcepClient) (*model.ListEndpointsResponse, error) { return sc.ListEndpoints(req) },
+		func(r *model.ListEndpointsResponse) int { return r.HttpStatusCode }))
 	if err != nil {
 		return Page{}, err
 	}
@@ -236,18 +231,28 @@ func (c *Client) GetEndpoint(ctx context.Context, id string) (*Endpoint, error) 
 	defer cancel()
 
 	var resp *model.ListEndpointInfoDetailsResponse
-	err := c.call(ctx, OpGetEndpoint, op, c.retry.Attempts, func(sc *sdk.VpcepClient) (int, error) {
-		r, err := sc.ListEndpointInfoDetails(&model.ListEndpointInfoDetailsRequest{VpcEndpointId: id})
-		if err != nil {
-			return 0, err
-		}
-		resp = r
-		return r.HttpStatusCode, nil
-	})
+	err := c.call(ctx, OpGetEndpoint, op, c.retry.Attempts, keep(&resp,
+		func(sc *sdk.VpcepClient) (*model.ListEndpointInfoDetailsResponse, error) {
+			return sc.ListEndpointInfoDetails(&model.ListEndpointInfoDetailsRequest{VpcEndpointId: id})
+		},
+		func(r *model.ListEndpointInfoDetailsResponse) int { return r.HttpStatusCode }))
 	if err != nil {
 		return nil, err
 	}
 	return endpointAnswer(op, resp, resp.HttpStatusCode)
+}
+
+// keep makes one attempt for Client.call out of an SDK request: send's
+// answer is kept in *resp, and its status code (status reads it) reported.
+func keep[R any](resp **R, send func(*sdk.VpcepClient) (*R, error), status func(*R) int) func(*sdk.VpcepClient) (int, error) {
+	return func(sc *sdk.VpcepClient) (int, error) {
+		r, err := send(sc)
+		if err != nil {
+			return 0, err
+		}
+		*resp = r
+		return status(r), nil
+	}
 }
 
 // endpointAnswer reads an endpoint from an SDK answer of status.
@@ -274,18 +279,15 @@ func (c *Client) UpdatePolicy(ctx context.Context, id string, statements []Polic
 	}
 	contentType := "application/json;charset=UTF-8"
 	var resp *model.UpdateEndpointPolicyResponse
-	err = c.call(ctx, OpUpdatePolicy, op, 1, func(sc *sdk.VpcepClient) (int, error) {
-		r, err := sc.UpdateEndpointPolicy(&model.UpdateEndpointPolicyRequest{
-			VpcEndpointId: id,
-			ContentType:   &contentType,
-			Body:          &model.UpdateEndpointPolicyRequestBody{PolicyStatement: &sdkStatements},
-		})
-		if err != nil {
-			return 0, err
-		}
-		resp = r
-		return r.HttpStatusCode, nil
-	})
+	err = c.call(ctx, OpUpdatePolicy, op, 1, keep(&resp,
+		func(sc *sdk.VpcepClient) (*model.UpdateEndpointPolicyResponse, error) {
+			return sc.UpdateEndpointPolicy(&model.UpdateEndpointPolicyRequest{
+				VpcEndpointId: id,
+				ContentType:   &contentType,
+				Body:          &model.UpdateEndpointPolicyRequestBody{PolicyStatement: &sdkStatements},
+			})
+		},
+		func(r *model.UpdateEndpointPolicyResponse) int { return r.HttpStatusCode }))
 	if err != nil {
 		return nil, err
 	}
