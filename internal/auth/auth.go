@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -71,8 +72,10 @@ type Store struct {
 	// next one; see SetFirstDelay.
 	firstDelay time.Duration
 
-	keyMu sync.Mutex
-	key   []byte // the installation's HMAC key, once read (see secret)
+	keyMu sync.Mutex             // held while the key is first read
+	key   atomic.Pointer[[]byte] // the installation's HMAC key, once read (see secret)
+
+	lastPrune atomic.Int64 // when old failure counts were last dropped, in Unix nanoseconds
 }
 
 // NewStore returns a Store over pool.
@@ -136,18 +139,6 @@ func (s *Store) Accounts(ctx context.Context) ([]*Account, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Account, error) { return scanAccount(r) })
 }
 
-// Authenticate checks a name and password. Unknown names cost the same time
-// as wrong passwords. A disabled account gets ErrDisabled only after its
-// password checked out, so the error does not reveal which accounts exist.
-// It counts nothing: sign-ins go through SignIn, which does.
-func (s *Store) Authenticate(ctx context.Context, name, password string) (*Account, error) {
-	a, hash, err := s.accountWithHash(ctx, name)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
-	return s.checkPassword(ctx, a, hash, password)
-}
-
 // accountWithHash reads an account and its password hash; ErrNotFound when
 // no account has the name.
 func (s *Store) accountWithHash(ctx context.Context, name string) (*Account, string, error) {
@@ -165,7 +156,9 @@ func (s *Store) accountWithHash(ctx context.Context, name string) (*Account, str
 }
 
 // checkPassword checks password against a's hash (a nil: against a dummy
-// hash, so an unknown name takes as long). The check waits for a slot of
+// hash, so an unknown name takes as long as a wrong password). A disabled
+// account gets ErrDisabled only after its password checked out, so the
+// error does not reveal which accounts exist. The check waits for a slot of
 // the password gate, or fails with ErrBusy.
 func (s *Store) checkPassword(ctx context.Context, a *Account, hash, password string) (*Account, error) {
 	if len(password) > MaxPasswordLength {

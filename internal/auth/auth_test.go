@@ -66,18 +66,18 @@ func TestAccounts(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if a, err := s.Authenticate(ctx, "alice", pw); err != nil || a.Role != Editor {
-		t.Fatalf("authenticate: %v %v", a, err)
+	if a, subject, err := s.SignIn(ctx, "alice", pw, "192.0.2.1"); err != nil || a.Role != Editor || subject != "alice" {
+		t.Fatalf("sign in: %v %q %v", a, subject, err)
 	}
 	for _, tt := range [][2]string{{"alice", "wrong password!"}, {"nobody", pw}, {"alice", strings.Repeat("x", 10000)}} {
-		if _, err := s.Authenticate(ctx, tt[0], tt[1]); !errors.Is(err, ErrBadCredential) {
+		if _, _, err := s.SignIn(ctx, tt[0], tt[1], "192.0.2.1"); !errors.Is(err, ErrBadCredential) {
 			t.Errorf("%v: %v", tt, err)
 		}
 	}
 	if err := s.SetDisabled(ctx, "alice", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Authenticate(ctx, "alice", pw); !errors.Is(err, ErrDisabled) {
+	if _, _, err := s.SignIn(ctx, "alice", pw, "192.0.2.1"); !errors.Is(err, ErrDisabled) {
 		t.Errorf("disabled: %v", err)
 	}
 	if err := s.SetRole(ctx, "nobody", Admin); !errors.Is(err, ErrNotFound) {
@@ -199,22 +199,44 @@ func TestThrottle(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
-	for i := range freeFailures {
-		if wait, err := s.Throttle(ctx, "alice", "192.0.2.1"); err != nil || wait != 0 {
-			t.Fatalf("failure %d: waiting %s, %v", i, wait, err)
-		}
-		if err := s.RecordFailure(ctx, "alice", "192.0.2.1"); err != nil {
+	s.SetFirstDelay(time.Minute) // long enough that no wait runs out while the test runs
+	for _, name := range []string{"alice", "bob", "carol"} {
+		if _, err := s.CreateAccount(ctx, name, pw, Viewer); err != nil {
 			t.Fatal(err)
 		}
 	}
-	wait1, _ := s.Throttle(ctx, "alice", "192.0.2.9") // another address: the account still waits
-	_ = s.RecordFailure(ctx, "alice", "192.0.2.9")
-	_ = s.RecordFailure(ctx, "alice", "192.0.2.9")
-	wait2, _ := s.Throttle(ctx, "alice", "192.0.2.10")
+	// signIn is a sign-in with a wrong password: the wait it was told, or 0
+	// when it was checked (and so counted).
+	signIn := func(name, clientIP string) time.Duration {
+		t.Helper()
+		_, _, err := s.SignIn(ctx, name, "a wrong password!", clientIP)
+		var throttled *ThrottledError
+		switch {
+		case errors.As(err, &throttled):
+			if throttled.Wait <= 0 {
+				t.Fatalf("%s from %s: throttled with no wait", name, clientIP)
+			}
+			return throttled.Wait
+		case errors.Is(err, ErrBadCredential):
+			return 0
+		}
+		t.Fatalf("%s from %s: %v", name, clientIP, err)
+		return 0
+	}
+	for i := range freeFailures {
+		if wait := signIn("alice", "192.0.2.1"); wait != 0 {
+			t.Fatalf("failure %d: waiting %s", i, wait)
+		}
+	}
+	wait1 := signIn("alice", "192.0.2.9") // another address: the account still waits
+	if _, err := s.pool.Exec(ctx, `INSERT INTO login_failures (account_name, client_ip) VALUES ('alice', '192.0.2.9'), ('alice', '192.0.2.9')`); err != nil {
+		t.Fatal(err)
+	}
+	wait2 := signIn("alice", "192.0.2.10")
 	if wait1 <= 0 || wait2 <= wait1 {
 		t.Fatalf("delays do not grow: %s then %s", wait1, wait2)
 	}
-	if wait, _ := s.Throttle(ctx, "bob", "192.0.2.20"); wait != 0 {
+	if wait := signIn("bob", "192.0.2.20"); wait != 0 {
 		t.Errorf("another account waits %s", wait)
 	}
 	// The hourly caps.
@@ -222,21 +244,21 @@ func TestThrottle(t *testing.T) {
 		SELECT 'carol', '198.51.100.' || (g % 200), now() - interval '30 minutes' FROM generate_series(1, $1) g`, MaxFailuresPerAccount); err != nil {
 		t.Fatal(err)
 	}
-	if wait, _ := s.Throttle(ctx, "carol", "203.0.113.1"); wait < 30*time.Minute {
+	if wait := signIn("carol", "203.0.113.1"); wait < 30*time.Minute {
 		t.Errorf("past the account cap, wait %s", wait)
 	}
 	if _, err := s.pool.Exec(ctx, `INSERT INTO login_failures (account_name, client_ip, at)
 		SELECT 'user' || g, '203.0.113.77', now() - interval '10 minutes' FROM generate_series(1, $1) g`, MaxFailuresPerAddress); err != nil {
 		t.Fatal(err)
 	}
-	if wait, _ := s.Throttle(ctx, "dave", "203.0.113.77"); wait < 30*time.Minute {
+	if wait := signIn("dave", "203.0.113.77"); wait < 30*time.Minute {
 		t.Errorf("past the address cap, wait %s", wait)
 	}
 	if err := s.ClearFailures(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if wait, _ := s.Throttle(ctx, "alice", "192.0.2.1"); wait != 0 {
-		t.Errorf("after a success, wait %s", wait)
+	if a, _, err := s.SignIn(ctx, "alice", pw, "192.0.2.1"); err != nil || a.Name != "alice" {
+		t.Errorf("after the failures are cleared: %v %v", a, err)
 	}
 }
 
@@ -263,7 +285,7 @@ func TestParallelBadTokensStopAtTheCap(t *testing.T) {
 		t.Fatalf("%d bad tokens counted from one address, want exactly the cap %d", n, MaxTokenFailuresPerAddress)
 	}
 	var te *ThrottledError
-	if _, _, err := s.CheckToken(ctx, "vpcep_not-a-token", "192.0.2.9"); !errors.As(err, &te) {
-		t.Fatalf("a bad token past the cap = %v, want throttled", err)
+	if _, _, err := s.CheckToken(ctx, "vpcep_not-a-token", "192.0.2.9"); !errors.As(err, &te) || te.Wait < time.Second || te.Wait > time.Hour {
+		t.Fatalf("a bad token past the cap = %v, want throttled until the oldest failure leaves the hour", err)
 	}
 }

@@ -22,9 +22,8 @@ const checkWait = 2 * time.Second
 // parallel sign-ins costs gigabytes. About two per core keeps the cores busy
 // and the memory at a few dozen MiB.
 type passwordGate struct {
-	slots   chan struct{}
-	running atomic.Int64
-	peak    atomic.Int64 // the most ever running at once, for tests and metrics
+	slots chan struct{} // one token per check running
+	peak  atomic.Int64  // the most ever running at once, for tests and metrics
 }
 
 func newPasswordGate() *passwordGate {
@@ -42,11 +41,8 @@ func (g *passwordGate) run(ctx context.Context, f func()) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	defer func() {
-		g.running.Add(-1)
-		<-g.slots
-	}()
-	n := g.running.Add(1)
+	defer func() { <-g.slots }()
+	n := int64(len(g.slots))
 	for p := g.peak.Load(); n > p && !g.peak.CompareAndSwap(p, n); p = g.peak.Load() {
 	}
 	f()

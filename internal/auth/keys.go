@@ -27,11 +27,15 @@ const UnknownNamePrefix = "name-hmac1:"
 
 // secret returns the installation's HMAC key, making it on first use. All
 // replicas read the same row; the first to insert wins.
+// Once read, the key is taken without a lock.
 func (s *Store) secret(ctx context.Context) ([]byte, error) {
+	if key := s.key.Load(); key != nil {
+		return *key, nil
+	}
 	s.keyMu.Lock()
 	defer s.keyMu.Unlock()
-	if s.key != nil {
-		return s.key, nil
+	if key := s.key.Load(); key != nil {
+		return *key, nil
 	}
 	fresh := make([]byte, 32)
 	if _, err := rand.Read(fresh); err != nil {
@@ -46,7 +50,7 @@ func (s *Store) secret(ctx context.Context) ([]byte, error) {
 	if err := s.pool.QueryRow(ctx, `SELECT secret FROM server_secrets WHERE name = $1`, secretName).Scan(&key); err != nil {
 		return nil, fmt.Errorf("auth: read server secret: %w", err)
 	}
-	s.key = key
+	s.key.Store(&key)
 	return key, nil
 }
 

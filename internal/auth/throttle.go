@@ -104,18 +104,9 @@ func (s *Store) beginAttempt(ctx context.Context, subject, clientIP string) (id 
 		return 0, 0, err
 	}
 	if wait == 0 {
-		_, _ = s.pool.Exec(ctx, `DELETE FROM login_failures WHERE at < now() - interval '1 day'`)
+		s.pruneFailures(ctx)
 	}
 	return id, wait, nil
-}
-
-// Throttle says whether a sign-in may be attempted now, and if not, for how
-// long to wait. Past freeFailures, each failure doubles the wait after the
-// last one (1 s, 2 s, 4 s ... up to 5 min); past the hourly caps, attempts
-// wait for the hour to pass. It only reads: SignIn counts and decides in one
-// step.
-func (s *Store) Throttle(ctx context.Context, name, clientIP string) (time.Duration, error) {
-	return throttleWait(ctx, s.pool, name, clientIP, s.delay())
 }
 
 // SetFirstDelay sets the wait after the free failures (1 s by default),
@@ -134,6 +125,10 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// throttleWait says whether a sign-in may be attempted now, and if not, for
+// how long to wait. Past freeFailures, each failure doubles the wait after
+// the last one (1 s, 2 s, 4 s ... up to 5 min); past the hourly caps,
+// attempts wait for the hour to pass.
 func throttleWait(ctx context.Context, q querier, name, clientIP string, firstDelay time.Duration) (time.Duration, error) {
 	var accountFailures, addressFailures int
 	var lastAccountFailure *time.Time
@@ -162,15 +157,6 @@ func throttleWait(ctx context.Context, q querier, name, clientIP string, firstDe
 	return 0, nil
 }
 
-// RecordFailure counts a failed sign-in, and drops counts older than a day.
-func (s *Store) RecordFailure(ctx context.Context, name, clientIP string) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO login_failures (account_name, client_ip) VALUES ($1, $2)`, name, clientIP); err != nil {
-		return fmt.Errorf("auth: record sign-in failure: %w", err)
-	}
-	_, _ = s.pool.Exec(ctx, `DELETE FROM login_failures WHERE at < now() - interval '1 day'`)
-	return nil
-}
-
 // ClearFailures forgets an account's failures after it signs in.
 func (s *Store) ClearFailures(ctx context.Context, name string) error {
 	_, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE account_name = $1`, name)
@@ -186,16 +172,12 @@ const MaxTokenFailuresPerAddress = 30 // per hour
 // *ThrottledError when the address sent too many bad tokens in the last
 // hour, and ErrBadToken (counted) for a token that acts for no one.
 func (s *Store) CheckToken(ctx context.Context, token, clientIP string) (*Account, *Token, error) {
-	var failures int
-	var waitSeconds float64
-	err := s.pool.QueryRow(ctx, `
-		SELECT count(*), coalesce(extract(epoch FROM min(at) + interval '1 hour' - clock_timestamp()), 0)::float8
-		FROM token_failures WHERE client_ip = $1 AND at > now() - interval '1 hour'`, clientIP).Scan(&failures, &waitSeconds)
+	failures, wait, err := tokenFailures(ctx, s.pool, clientIP)
 	if err != nil {
-		return nil, nil, fmt.Errorf("auth: read token failures: %w", err)
+		return nil, nil, err
 	}
 	if failures >= MaxTokenFailuresPerAddress {
-		return nil, nil, &ThrottledError{Wait: max(time.Duration(waitSeconds*float64(time.Second)), time.Second)}
+		return nil, nil, &ThrottledError{Wait: wait}
 	}
 	a, t, err := s.TokenAccount(ctx, token)
 	if errors.Is(err, ErrBadToken) {
@@ -206,16 +188,15 @@ func (s *Store) CheckToken(ctx context.Context, token, clientIP string) (*Accoun
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(1003, hashtext($1))`, clientIP); err != nil {
 				return err
 			}
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM token_failures WHERE client_ip = $1 AND at > now() - interval '1 hour'`,
-				clientIP).Scan(&n); err != nil {
+			n, wait, err := tokenFailures(ctx, tx, clientIP)
+			if err != nil {
 				return err
 			}
 			if n >= MaxTokenFailuresPerAddress {
-				throttled = &ThrottledError{Wait: time.Hour}
+				throttled = &ThrottledError{Wait: wait}
 				return nil
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO token_failures (client_ip) VALUES ($1)`, clientIP)
+			_, err = tx.Exec(ctx, `INSERT INTO token_failures (client_ip) VALUES ($1)`, clientIP)
 			return err
 		})
 		if recErr != nil {
@@ -224,7 +205,36 @@ func (s *Store) CheckToken(ctx context.Context, token, clientIP string) (*Accoun
 		if throttled != nil {
 			return nil, nil, throttled
 		}
-		_, _ = s.pool.Exec(ctx, `DELETE FROM token_failures WHERE at < now() - interval '1 day'`)
+		s.pruneFailures(ctx)
 	}
 	return a, t, err
+}
+
+// tokenFailures counts the bad tokens from clientIP in the last hour, and
+// says how long until the oldest of them leaves the hour (at least 1 s).
+func tokenFailures(ctx context.Context, q querier, clientIP string) (n int, wait time.Duration, err error) {
+	var waitSeconds float64
+	// The database's clock, as the rows' at: replicas' clocks may differ.
+	err = q.QueryRow(ctx, `
+		SELECT count(*), coalesce(extract(epoch FROM min(at) + interval '1 hour' - clock_timestamp()), 0)::float8
+		FROM token_failures WHERE client_ip = $1 AND at > now() - interval '1 hour'`, clientIP).Scan(&n, &waitSeconds)
+	if err != nil {
+		return 0, 0, fmt.Errorf("auth: read token failures: %w", err)
+	}
+	return n, max(time.Duration(waitSeconds*float64(time.Second)), time.Second), nil
+}
+
+// pruneEvery is how often a Store drops failure counts older than a day.
+const pruneEvery = time.Minute
+
+// pruneFailures drops sign-in and token failures older than a day: at most
+// once per pruneEvery per Store, not on every attempt.
+func (s *Store) pruneFailures(ctx context.Context) {
+	now := time.Now().UnixNano()
+	last := s.lastPrune.Load()
+	if now-last < int64(pruneEvery) || !s.lastPrune.CompareAndSwap(last, now) {
+		return
+	}
+	_, _ = s.pool.Exec(ctx, `DELETE FROM login_failures WHERE at < now() - interval '1 day'`)
+	_, _ = s.pool.Exec(ctx, `DELETE FROM token_failures WHERE at < now() - interval '1 day'`)
 }
