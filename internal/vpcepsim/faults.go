@@ -23,6 +23,7 @@ type faults struct {
 	dropNext   int                      // connections to drop without an answer
 	dropAfter  map[string]int           // per route: calls to carry out, then drop without an answer
 	nestedBody bool                     // errors as {"error":{"code","message"}}
+	holds      map[string][]*Hold       // per route: calls to stop at the simulator (HoldNext)
 }
 
 // SetLatency delays every answer by d (0 turns it off).
@@ -91,7 +92,7 @@ func (s *Server) SetNestedErrorBody(on bool) {
 	s.faults.mu.Unlock()
 }
 
-// ClearFaults removes every injected fault.
+// ClearFaults removes every injected fault, holds not yet taken included.
 func (s *Server) ClearFaults() {
 	s.faults.mu.Lock()
 	s.faults.latency = 0
@@ -101,6 +102,7 @@ func (s *Server) ClearFaults() {
 	s.faults.dropNext = 0
 	s.faults.dropAfter = nil
 	s.faults.nestedBody = false
+	s.faults.holds = nil
 	s.faults.mu.Unlock()
 }
 

@@ -24,3 +24,13 @@ func TestRouteLatencyHoldsOnlyItsRoute(t *testing.T) {
 		t.Errorf("latency after ClearFaults = %v", got)
 	}
 }
+
+func TestClearFaultsDropsHolds(t *testing.T) {
+	t.Parallel()
+	s := New(Options{ProjectID: testProject})
+	s.HoldNext(RouteUpdatePolicy)
+	s.ClearFaults()
+	if h := s.takeHold(RouteUpdatePolicy); h != nil {
+		t.Error("a hold survived ClearFaults")
+	}
+}

@@ -3,7 +3,6 @@ package vpcepsim
 import (
 	"net/http"
 	"net/http/httptest"
-	"sync"
 )
 
 // Hold stops the next call to a route at the simulator, after it has
@@ -15,17 +14,16 @@ type Hold struct {
 	apply   chan bool
 	applied chan struct{}
 	answer  chan bool
-	once    sync.Once
 }
 
 // HoldNext holds the next call to route (RouteUpdatePolicy, ...).
 func (s *Server) HoldNext(route string) *Hold {
 	h := &Hold{arrived: make(chan struct{}), apply: make(chan bool, 1), applied: make(chan struct{}), answer: make(chan bool, 1)}
 	s.faults.mu.Lock()
-	if s.holds == nil {
-		s.holds = map[string][]*Hold{}
+	if s.faults.holds == nil {
+		s.faults.holds = map[string][]*Hold{}
 	}
-	s.holds[route] = append(s.holds[route], h)
+	s.faults.holds[route] = append(s.faults.holds[route], h)
 	s.faults.mu.Unlock()
 	return h
 }
@@ -33,11 +31,11 @@ func (s *Server) HoldNext(route string) *Hold {
 func (s *Server) takeHold(route string) *Hold {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
-	if len(s.holds[route]) == 0 {
+	if len(s.faults.holds[route]) == 0 {
 		return nil
 	}
-	h := s.holds[route][0]
-	s.holds[route] = s.holds[route][1:]
+	h := s.faults.holds[route][0]
+	s.faults.holds[route] = s.faults.holds[route][1:]
 	return h
 }
 
@@ -62,7 +60,7 @@ func (h *Hold) LoseAnswer() { h.answer <- false }
 
 // serve holds the call, then does what the test decided.
 func (h *Hold) serve(w http.ResponseWriter, carryOut func(http.ResponseWriter)) {
-	h.once.Do(func() { close(h.arrived) })
+	close(h.arrived) // takeHold gives each hold to one call only
 	if !<-h.apply {
 		dropConnection(w)
 		return

@@ -64,7 +64,6 @@ type Server struct {
 	requests  []RecordedRequest
 
 	faults faults
-	holds  map[string][]*Hold // guarded by faults.mu
 }
 
 // New returns a simulator serving opts.Endpoints.
