@@ -44,17 +44,12 @@ type Console struct {
 }
 
 // New wires a console. cfg has passed config.Load's validation (in demo
-// mode, with the simulator's project and region filled in); pool is on a
+// mode, with the simulator's project and region filled in) and has its
+// defaults (config.Config.WithDefaults, which Load applies); pool is on a
 // database whose schema is current; schema tells /readyz whether it still
 // is. Every part reaches the upstream through a copy of upstream that
 // reports to Metrics. Nothing is started: see Start.
 func New(cfg config.Config, pool *pgxpool.Pool, upstream *vpcep.Client, schema handlers.SchemaChecker, logger *slog.Logger) *Console {
-	if cfg.ChangeDeadline == 0 {
-		cfg.ChangeDeadline = config.DefaultChangeDeadline(cfg.Timeout)
-	}
-	if cfg.ReconcileInterval == 0 {
-		cfg.ReconcileInterval = config.DefaultReconcileInterval
-	}
 	c := &Console{
 		Store:   store.New(pool),
 		Audit:   audit.New(pool),

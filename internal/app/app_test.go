@@ -24,7 +24,7 @@ import (
 
 // TestMain finds the test server (and stops a container it started). Each
 // test makes a database of its own, so that all of them run in parallel.
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m, new(string))) }
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m, nil)) }
 
 const project = simtest.ProjectID
 
@@ -40,7 +40,7 @@ func wire(t *testing.T, cfg config.Config, n int) *app.Console {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { migrator.Close() })
-	return app.New(cfg, pool, client, migrator, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return app.New(cfg.WithDefaults(), pool, client, migrator, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func TestNewWiresThePartsFromTheConfig(t *testing.T) {

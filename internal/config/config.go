@@ -59,6 +59,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if err != nil {
 		return c, err
 	}
+	c = c.WithDefaults()
 	errs := env.errs
 	if err := c.setCookieSecure(getenv("COOKIE_SECURE")); err != nil {
 		errs = append(errs, err)
@@ -140,8 +141,22 @@ func (e *envReader) readUpstream(c *Config) {
 	c.Token = e.getenv("VPCEP_AUTH_TOKEN")
 	c.Timeout = e.duration("VPCEP_TIMEOUT", 30*time.Second)
 	c.RefreshInterval = e.duration("INVENTORY_REFRESH_INTERVAL", 60*time.Second)
-	c.ChangeDeadline = e.duration("CHANGE_DEADLINE", DefaultChangeDeadline(c.Timeout))
-	c.ReconcileInterval = e.duration("RECONCILE_INTERVAL", DefaultReconcileInterval)
+	c.ChangeDeadline = e.duration("CHANGE_DEADLINE", 0)       // WithDefaults when unset
+	c.ReconcileInterval = e.duration("RECONCILE_INTERVAL", 0) // WithDefaults when unset
+}
+
+// WithDefaults is c with the settings that default from others, or to a
+// constant, filled in where unset (zero): ChangeDeadline from Timeout
+// (DefaultChangeDeadline) and ReconcileInterval (DefaultReconcileInterval).
+// Load applies it; a Config built by hand (the tests') should too.
+func (c Config) WithDefaults() Config {
+	if c.ChangeDeadline == 0 {
+		c.ChangeDeadline = DefaultChangeDeadline(c.Timeout)
+	}
+	if c.ReconcileInterval == 0 {
+		c.ReconcileInterval = DefaultReconcileInterval
+	}
+	return c
 }
 
 // DefaultChangeDeadline is a change's deadline for an upstream timeout:

@@ -112,3 +112,15 @@ func TestCookieSecurityDefaults(t *testing.T) {
 		t.Fatalf("proxies: %v %v", proxies.TrustedProxies, err)
 	}
 }
+
+func TestWithDefaults(t *testing.T) {
+	t.Parallel()
+	got := Config{Timeout: 5 * time.Second}.WithDefaults()
+	if got.ChangeDeadline != 25*time.Second || got.ReconcileInterval != DefaultReconcileInterval {
+		t.Errorf("defaults: %v, %v", got.ChangeDeadline, got.ReconcileInterval)
+	}
+	set := Config{Timeout: 5 * time.Second, ChangeDeadline: time.Second, ReconcileInterval: 2 * time.Second}.WithDefaults()
+	if set.ChangeDeadline != time.Second || set.ReconcileInterval != 2*time.Second {
+		t.Errorf("set values replaced: %v, %v", set.ChangeDeadline, set.ReconcileInterval)
+	}
+}

@@ -24,7 +24,7 @@ import (
 )
 
 // Every console has a database of its own; TestMain finds the server once.
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m, new(string))) }
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m, nil)) }
 
 // browser starts headless Chromium, or fails the test saying what to install.
 func browser(t *testing.T) context.Context {

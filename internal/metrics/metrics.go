@@ -96,9 +96,6 @@ func New() *Metrics {
 	return m
 }
 
-// Registry is the registry the metrics are served from.
-func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
-
 // Handler serves the metrics in Prometheus's text format at /metrics, and
 // answers 404 to anything else. A metric that cannot be read (the database
 // is down) is left out and logged; the others are still served.
@@ -183,7 +180,7 @@ const scrapeTimeout = 5 * time.Second
 // st's RefreshState). Every replica reports the same values: they share the
 // database.
 func (m *Metrics) WatchState(log *audit.Log, st *store.Store) {
-	m.registry.MustRegister(&stateCollector{log: log, store: st, now: time.Now})
+	m.registry.MustRegister(&stateCollector{log: log, store: st})
 }
 
 var (
@@ -201,7 +198,6 @@ var (
 type stateCollector struct {
 	log   *audit.Log
 	store *store.Store
-	now   func() time.Time
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -235,7 +231,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(inventoryFailedDesc, prometheus.GaugeValue, failed)
 	}
 	if !st.LastSuccessAt.IsZero() {
-		ch <- prometheus.MustNewConstMetric(inventoryAgeDesc, prometheus.GaugeValue, c.now().Sub(st.LastSuccessAt).Seconds())
+		ch <- prometheus.MustNewConstMetric(inventoryAgeDesc, prometheus.GaugeValue, time.Since(st.LastSuccessAt).Seconds())
 		ch <- prometheus.MustNewConstMetric(inventorySizeDesc, prometheus.GaugeValue, float64(st.LastSuccessSize))
 	}
 }

@@ -26,7 +26,7 @@ import (
 )
 
 // TestMain finds the test server; each test makes a database of its own.
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m, new(string))) }
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m, nil)) }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 

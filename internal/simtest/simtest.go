@@ -22,13 +22,12 @@ type Upstream struct {
 	*vpcepsim.Server
 	URL    string
 	AK, SK string
-	Token  string // accepted in token mode when set
 }
 
 // Options shape an Upstream.
 type Options struct {
 	Endpoints []*vpcepsim.Endpoint // the demo endpoints when nil
-	Token     string
+	Token     string               // accepted in token mode when set
 }
 
 // Start serves a simulator until t ends.
@@ -41,7 +40,7 @@ func Start(t testing.TB, o Options) *Upstream {
 	sim := vpcepsim.New(vpcepsim.Options{ProjectID: ProjectID, AK: ak, SK: sk, Token: o.Token, Endpoints: o.Endpoints})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	return &Upstream{Server: sim, URL: srv.URL, AK: ak, SK: sk, Token: o.Token}
+	return &Upstream{Server: sim, URL: srv.URL, AK: ak, SK: sk}
 }
 
 // Config is a client configuration for the simulator in AK/SK mode.

@@ -18,7 +18,7 @@ import (
 
 // TestMain finds the test server (and stops a container it started). Each
 // test makes a database of its own, so that all of them run in parallel.
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m, new(string))) }
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m, nil)) }
 
 func TestMigrationsUpDownUp(t *testing.T) {
 	t.Parallel()

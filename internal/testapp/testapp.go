@@ -76,7 +76,7 @@ func New(t testing.TB, o Options) *Console {
 		ProjectID: clientCfg.ProjectID, Region: "cn-north-4", Endpoint: clientCfg.Endpoint,
 		AK: clientCfg.AK, SK: clientCfg.SK, Token: clientCfg.Token, Timeout: clientCfg.Timeout,
 		RefreshInterval: time.Minute, CookieSecure: true,
-	}
+	}.WithDefaults()
 	c := &Console{Console: app.New(cfg, pool, client, migrator, logger),
 		Sim: up, Client: client, Pool: pool, Logs: logs}
 	if o.Deps != nil {

@@ -47,6 +47,9 @@ func serverURL() (string, error) {
 
 // Main runs m with a fresh, migrated database whose URL it stores in *dbURL,
 // then drops the database. Use it from TestMain: os.Exit(testdb.Main(m, &url)).
+// A nil dbURL makes no package database, for packages whose tests each make
+// their own (Migrated): the server is still found, and the template those
+// copy is still dropped at the end.
 func Main(m *testing.M, dbURL *string) int {
 	srvURL, err := serverURL()
 	if err != nil {
@@ -59,6 +62,9 @@ func Main(m *testing.M, dbURL *string) int {
 			server.stop()
 		}
 	}()
+	if dbURL == nil {
+		return m.Run()
+	}
 	tmpl, err := migratedTemplate(srvURL)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: "+err.Error())
