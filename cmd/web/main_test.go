@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -13,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/proctest"
@@ -23,7 +21,11 @@ import (
 
 var dbURL string
 
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m, &dbURL)) }
+// The shutdown test runs web serve as a process: proctest removes the
+// binary it built once the tests are done.
+func TestMain(m *testing.M) {
+	os.Exit(proctest.Main(func() int { return testdb.Main(m, &dbURL) }))
+}
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
@@ -78,13 +80,7 @@ func TestServeRefusesABehindSchemaWithNoMigrate(t *testing.T) {
 
 func TestServeDemo(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-
+	addr := proctest.FreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	dbURL := testdb.Migrated(t)
@@ -94,20 +90,7 @@ func TestServeDemo(t *testing.T) {
 	}()
 
 	base := "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitReady(t, base, done)
 	// Signed out, the list sends us to sign in; the demo printed the admin's password.
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar}

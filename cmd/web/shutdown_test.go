@@ -71,7 +71,7 @@ func TestSIGTERMFinishesTheChangeInFlight(t *testing.T) {
 	}()
 
 	// SIGTERM once the PUT has reached the simulator, where it is held.
-	<-hold.Arrived()
+	held(t, hold)
 	if err := c.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestSIGTERMFinishesTheChangeInFlight(t *testing.T) {
 	last := -1
 	for _, step := range []string{"shutting down", "requests in flight answered", "background workers stopped"} {
 		i := strings.Index(out, step)
-		if i < last {
+		if i < 0 || i < last {
 			t.Errorf("log line %q missing or out of order", step)
 		}
 		last = i
@@ -155,5 +155,16 @@ func TestSIGTERMFinishesTheChangeInFlight(t *testing.T) {
 		if strings.Contains(out, secret) {
 			t.Error("a secret reached the log")
 		}
+	}
+}
+
+// held waits for the held call to arrive at the simulator, failing t after
+// 20 s rather than hanging the test binary.
+func held(t *testing.T, h *vpcepsim.Hold) {
+	t.Helper()
+	select {
+	case <-h.Arrived():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the held call never reached the simulator")
 	}
 }

@@ -3,8 +3,6 @@ package change_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"sort"
 	"sync"
 	"testing"
@@ -57,7 +55,7 @@ func BenchmarkApplyOverhead(b *testing.B) {
 	f := newFixture(b)
 	upstream := &timedUpstream{inner: f.client}
 	applier := change.NewApplier(upstream, f.log, f.pool, change.Config{ProjectID: "p1", Region: "r", Deadline: 10 * time.Second},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+		discard())
 	var overheads []time.Duration
 	i := 0
 	for b.Loop() {

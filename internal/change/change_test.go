@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -44,7 +42,7 @@ func newFixture(t testing.TB) *fixture {
 	client := sim.Client(t, func(c *vpcep.Config) { c.Timeout = 2 * time.Second })
 	pool := testdb.Pool(t, testdb.Migrated(t))
 	log := audit.New(pool)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := discard()
 	return &fixture{
 		sim: sim, client: client, pool: pool, log: log,
 		applier:    change.NewApplier(client, log, pool, change.Config{ProjectID: "p1", Region: "cn-north-4", Deadline: 10 * time.Second, LockWait: 20 * time.Second}, logger),
@@ -56,7 +54,7 @@ func newFixture(t testing.TB) *fixture {
 // applierWith is an applier like the fixture's, configured by cfg.
 func (f *fixture) applierWith(cfg change.Config) *change.Applier {
 	cfg.ProjectID, cfg.Region = "p1", "cn-north-4"
-	return change.NewApplier(f.client, f.log, f.pool, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return change.NewApplier(f.client, f.log, f.pool, cfg, discard())
 }
 
 func (f *fixture) livePolicy(t *testing.T) policy.Policy { return f.sim.Live(t, f.gateway.ID) }
@@ -293,8 +291,10 @@ func TestInvalidAndNotEditable(t *testing.T) {
 	if _, err := f.applier.Apply(ctx, req); !errors.As(err, &ie) || ie.Errors.For("reason") == "" {
 		t.Fatalf("no reason: %v", err)
 	}
+	notEditable := 0
 	for _, ep := range f.sim.Endpoints() {
 		if ep.Service.Type == "interface" || (ep.Service.Type == "gateway" && ep.Service.PolicyKind == "") {
+			notEditable++
 			req := f.update(readOnly("x"), "")
 			req.EndpointID = ep.ID
 			var ne *change.NotEditableError
@@ -302,6 +302,9 @@ func TestInvalidAndNotEditable(t *testing.T) {
 				t.Fatalf("%s endpoint %s: %v", ep.Service.Type, ep.ID, err)
 			}
 		}
+	}
+	if notEditable == 0 {
+		t.Fatal("the simulator has no endpoint that cannot be edited: nothing was tried")
 	}
 	if f.puts() != 0 {
 		t.Fatal("something was sent")
@@ -534,7 +537,7 @@ func TestAppliedChangeUpdatesTheInventory(t *testing.T) {
 	f := newFixture(t)
 	inv := &recordingInventory{}
 	applier := change.NewApplier(f.client, f.log, f.pool, change.Config{ProjectID: "p1", Region: "r", Inventory: inv},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+		discard())
 	if res, err := applier.Apply(ctx, f.update(readOnly("inv"), "")); err != nil || res.Outcome != change.Applied {
 		t.Fatalf("Apply = %+v, %v", res, err)
 	}

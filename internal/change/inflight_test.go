@@ -61,7 +61,7 @@ func TestLostLockCannotLetASecondChangeThrough(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); a, aErr = f.applier.Apply(ctx, f.update(readOnly("change-a"), base)) }()
-	<-hold.Arrived() // A's PUT is at the upstream, held there
+	held(t, hold) // A's PUT is at the upstream, held there
 	if !killEndpointLock(t, f.pool, f.gateway.ID) {
 		t.Fatal("no session held the endpoint's lock during the PUT")
 	}
@@ -174,6 +174,10 @@ func TestFinaliseIsRetriedAndKeepsTheAnswer(t *testing.T) {
 	res, err := f.applier.Apply(ctx, f.update(readOnly("kept"), ""))
 	if err != nil || res.Outcome != change.Applied {
 		t.Fatalf("Apply = %+v, %v", res, err)
+	}
+	var attempts int
+	if err := f.pool.QueryRow(ctx, `SELECT last_value FROM finalise_attempts`).Scan(&attempts); err != nil || attempts < 4 {
+		t.Fatalf("%d finalise attempts (%v): the refusals were never met", attempts, err)
 	}
 	got, err := f.log.Get(ctx, res.Entry.ID)
 	if err != nil || got.Outcome != audit.OutcomeSucceeded || got.ResponseStatus == nil || *got.ResponseStatus != 200 ||
@@ -312,19 +316,9 @@ func TestClosedApplierTakesNoNewChange(t *testing.T) {
 // the way (no answer, not applied) and the console's lock session is then
 // killed before it could send again.
 type dropThenLoseLock struct {
-	change.Upstream
-	t       *testing.T
-	f       *fixture
-	dropped bool
-	killed  bool
-}
-
-func (u *dropThenLoseLock) UpdatePolicy(ctx context.Context, id string, s []vpcep.PolicyStatement) (*vpcep.Endpoint, error) {
-	if !u.dropped {
-		u.dropped = true
-		u.f.sim.DropNext(1)
-	}
-	return u.Upstream.UpdatePolicy(ctx, id, s)
+	*dropFirstPut
+	t      *testing.T
+	killed bool
 }
 
 func (u *dropThenLoseLock) GetEndpoint(ctx context.Context, id string) (*vpcep.Endpoint, error) {
@@ -342,7 +336,7 @@ func TestLockLostBeforeAResendRecordsTheFirstPut(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	before := f.livePolicy(t)
-	u := &dropThenLoseLock{Upstream: f.client, t: t, f: f}
+	u := &dropThenLoseLock{dropFirstPut: &dropFirstPut{Upstream: f.client, f: f}, t: t}
 	applier := change.NewApplier(u, f.log, f.pool, change.Config{ProjectID: "p1", Region: "r"}, discard())
 	res, err := applier.Apply(ctx, f.update(readOnly("lost"), ""))
 	if err != nil || !u.killed {
@@ -401,5 +395,16 @@ func TestSettlingWeighsTheEvidence(t *testing.T) {
 	}
 	if got, _ := f.log.Get(ctx, e1.ID); got.Outcome != audit.OutcomeSucceeded || !strings.Contains(got.Note, "next change") {
 		t.Errorf("E1 settled as %s: %q", got.Outcome, got.Note)
+	}
+}
+
+// held waits for the held call to arrive at the simulator, failing t after
+// 20 s rather than hanging the test binary.
+func held(t *testing.T, h *vpcepsim.Hold) {
+	t.Helper()
+	select {
+	case <-h.Arrived():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the held call never reached the simulator")
 	}
 }

@@ -26,7 +26,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(proctest.Main(m, func() int { return testdb.Main(m, new(string)) }))
+	os.Exit(proctest.Main(func() int { return testdb.Main(m, new(string)) }))
 }
 
 // runs is how many runs a campaign makes: short in `make test`,
@@ -142,11 +142,11 @@ func (h *harness) crashRun(t *testing.T, run int, point crashPoint) {
 	go func() { answered <- h.change(requested, reason) }()
 	switch point {
 	case afterPending:
-		<-hold.Arrived()
+		held(t, hold)
 		h.console.Kill()
 		hold.Drop()
 	case afterPut:
-		<-hold.Arrived()
+		held(t, hold)
 		hold.Apply()
 		h.console.Kill()
 		hold.LoseAnswer()
@@ -203,4 +203,15 @@ func campaign(t *testing.T, point crashPoint) {
 	}
 	h.verify(t)
 	t.Logf("%d runs killed %s: every entry settled as what the upstream holds", n, point)
+}
+
+// held waits for the held call to arrive at the simulator, failing t after
+// 20 s rather than hanging the test binary.
+func held(t *testing.T, h *vpcepsim.Hold) {
+	t.Helper()
+	select {
+	case <-h.Arrived():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the held call never reached the simulator")
+	}
 }

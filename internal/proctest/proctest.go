@@ -31,9 +31,10 @@ var build struct {
 	err  error
 }
 
-// Main runs m and then removes the binaries it built. Use it from TestMain
-// around the package's other setup.
-func Main(m *testing.M, run func() int) int {
+// Main runs the tests (run, e.g. func() int { return m.Run() }) and then
+// removes the binaries it built. Use it from TestMain around the package's
+// other setup.
+func Main(run func() int) int {
 	defer func() {
 		if build.dir != "" {
 			_ = os.RemoveAll(build.dir)
