@@ -24,7 +24,8 @@ const (
 
 // ThrottledError refuses an attempt before anything was checked.
 type ThrottledError struct {
-	Wait time.Duration // until the next attempt may be made
+	Wait  time.Duration // until the next attempt may be made
+	Token bool          // refused for bad API tokens, not failed sign-ins
 }
 
 func (e *ThrottledError) Error() string {
@@ -177,7 +178,7 @@ func (s *Store) CheckToken(ctx context.Context, token, clientIP string) (*Accoun
 		return nil, nil, err
 	}
 	if failures >= MaxTokenFailuresPerAddress {
-		return nil, nil, &ThrottledError{Wait: wait}
+		return nil, nil, &ThrottledError{Wait: wait, Token: true}
 	}
 	a, t, err := s.TokenAccount(ctx, token)
 	if errors.Is(err, ErrBadToken) {
@@ -193,7 +194,7 @@ func (s *Store) CheckToken(ctx context.Context, token, clientIP string) (*Accoun
 				return err
 			}
 			if n >= MaxTokenFailuresPerAddress {
-				throttled = &ThrottledError{Wait: wait}
+				throttled = &ThrottledError{Wait: wait, Token: true}
 				return nil
 			}
 			_, err = tx.Exec(ctx, `INSERT INTO token_failures (client_ip) VALUES ($1)`, clientIP)

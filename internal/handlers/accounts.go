@@ -94,15 +94,17 @@ func (s *Server) changeOwnPassword(c echo.Context) error {
 	_, _, err := s.Auth.SignIn(ctx, a.Name, c.FormValue("current"), c.RealIP())
 	var throttled *auth.ThrottledError
 	switch {
-	case errors.As(err, &throttled):
-		secs := retrySeconds(throttled.Wait)
-		s.event(c, auth.EventSignInLimited, a.Name, fmt.Sprintf("password change; retry after %d s", secs))
-		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-		return s.renderAccount(c, http.StatusTooManyRequests, "",
-			fmt.Sprintf("Too many wrong passwords for this account. Try again in %d seconds.", secs))
-	case errors.Is(err, auth.ErrBusy):
-		c.Response().Header().Set("Retry-After", "2")
-		return s.renderAccount(c, http.StatusTooManyRequests, "", "The console is busy checking other passwords. Try again in a few seconds.")
+	case errors.As(err, &throttled), errors.Is(err, auth.ErrBusy):
+		// The form again, with Retry-After as the error table sends it.
+		pr := problemFor(err)
+		pr.setRetryAfter(c)
+		msg := pr.message
+		if throttled != nil {
+			secs := wholeSeconds(throttled.Wait)
+			s.event(c, auth.EventSignInLimited, a.Name, fmt.Sprintf("password change; retry after %d s", secs))
+			msg = fmt.Sprintf("Too many wrong passwords for this account. Try again in %d seconds.", secs)
+		}
+		return s.renderAccount(c, pr.status, "", msg)
 	case errors.Is(err, auth.ErrBadCredential), errors.Is(err, auth.ErrDisabled):
 		s.event(c, auth.EventPasswordCheckFailed, a.Name, "wrong current password on the password page")
 		return s.renderAccount(c, http.StatusUnprocessableEntity, "", "The current password is wrong.")

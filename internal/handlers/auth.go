@@ -87,14 +87,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			var throttled *auth.ThrottledError
 			switch {
 			case errors.As(err, &throttled):
-				secs := retrySeconds(throttled.Wait)
-				s.eventAs(c, "", auth.EventTokenLimited, c.Request().Method+" "+c.Request().URL.Path, fmt.Sprintf("retry after %d s", secs))
-				c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-				msg := fmt.Sprintf("Too many requests with an unknown, revoked or expired API token came from this address. Try again in %d seconds.", secs)
-				if isAPI(c) {
-					return apiFail(c, http.StatusTooManyRequests, apiErrorBody{Error: apiError{Code: "too_many_requests", Message: msg}})
-				}
-				return echo.NewHTTPError(http.StatusTooManyRequests, msg)
+				s.eventAs(c, "", auth.EventTokenLimited, c.Request().Method+" "+c.Request().URL.Path,
+					fmt.Sprintf("retry after %d s", wholeSeconds(throttled.Wait)))
+				return err
 			case errors.Is(err, auth.ErrBadToken):
 				s.eventAs(c, "", auth.EventTokenRejected, c.Request().Method+" "+c.Request().URL.Path, "unknown, revoked or expired API token")
 				return s.badToken(c, "The API token is unknown, revoked or expired.")
@@ -133,9 +128,6 @@ func (s *Server) badToken(c echo.Context, msg string) error {
 	}
 	return echo.NewHTTPError(http.StatusUnauthorized, msg)
 }
-
-// retrySeconds is a wait as Retry-After's whole seconds, rounded up.
-func retrySeconds(wait time.Duration) int { return int((wait + time.Second - 1) / time.Second) }
 
 // require refuses a caller without role: 401 (or the sign-in page) when
 // signed out, 403 when the role is too weak. Every route goes through it.
@@ -298,6 +290,13 @@ func (s *Server) setCSRFCookie(c echo.Context, token string) {
 	})
 }
 
+func (s *Server) clearCSRFCookie(c echo.Context) {
+	c.SetCookie(&http.Cookie{
+		Name: s.csrfCookie(), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.CookieSecure, SameSite: http.SameSiteStrictMode,
+	})
+}
+
 // csrf protects every state-changing request that relies on the session
 // cookie, whatever Sec-Fetch-Site says: the token must come back in the
 // form (_csrf) or in X-CSRF-Token (htmx sends it on every request). With a
@@ -396,16 +395,15 @@ func (s *Server) login(c echo.Context) error {
 	a, subject, err := s.Auth.SignIn(ctx, name, password, c.RealIP())
 	var throttled *auth.ThrottledError
 	switch {
-	case errors.As(err, &throttled):
-		secs := retrySeconds(throttled.Wait)
-		s.eventAs(c, subject, auth.EventSignInLimited, subject, fmt.Sprintf("retry after %d s", secs))
-		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-		p.Error = fmt.Sprintf("Too many failed sign-ins for this account or from this address. Try again in %d seconds.", secs)
-		return render(c, http.StatusTooManyRequests, views.LoginView(p))
-	case errors.Is(err, auth.ErrBusy):
-		c.Response().Header().Set("Retry-After", "2")
-		p.Error = "The console is busy checking other sign-ins. Try again in a few seconds."
-		return render(c, http.StatusTooManyRequests, views.LoginView(p))
+	case errors.As(err, &throttled), errors.Is(err, auth.ErrBusy):
+		if throttled != nil {
+			s.eventAs(c, subject, auth.EventSignInLimited, subject, fmt.Sprintf("retry after %d s", wholeSeconds(throttled.Wait)))
+		}
+		// The form again, with the error table's words and Retry-After.
+		pr := problemFor(err)
+		pr.setRetryAfter(c)
+		p.Error = pr.message
+		return render(c, pr.status, views.LoginView(p))
 	case errors.Is(err, auth.ErrBadCredential), errors.Is(err, auth.ErrDisabled):
 		detail := "wrong name or password"
 		if errors.Is(err, auth.ErrDisabled) {
@@ -437,9 +435,6 @@ func (s *Server) logout(c echo.Context) error {
 		s.event(c, auth.EventSignOut, actor(c), "")
 	}
 	s.clearSessionCookie(c)
-	c.SetCookie(&http.Cookie{
-		Name: s.csrfCookie(), Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: s.CookieSecure, SameSite: http.SameSiteStrictMode,
-	})
+	s.clearCSRFCookie(c)
 	return c.Redirect(http.StatusSeeOther, "/login")
 }

@@ -99,10 +99,7 @@ func (s *Server) refreshEndpoints(c echo.Context) error {
 	var throttled *inventory.ThrottledError
 	switch outcome, err := s.Refresher.RefreshManual(ctx, who); {
 	case errors.As(err, &throttled):
-		secs := int((throttled.RetryAfter + time.Second - 1) / time.Second)
-		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-		return echo.NewHTTPError(http.StatusTooManyRequests, fmt.Sprintf(
-			"You refreshed the list moments ago, and every refresh reads the whole project from the VPCEP API: try again in %d s. The list shown is at most that old.", secs))
+		return err // 429 with Retry-After, through the error table
 	case outcome == inventory.Running:
 		notice = "A refresh was already running; the list below is the latest complete one."
 	case outcome == inventory.Reused:

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
@@ -49,6 +50,8 @@ func problemFor(err error) problem {
 		notRestorable *change.NotRestorableError
 		pending       *change.PendingError
 		notLoaded     *inventory.NotLoadedError
+		signInLimit   *auth.ThrottledError
+		refreshLimit  *inventory.ThrottledError
 	)
 	switch {
 	case errors.As(err, &invalid) && len(invalid.Errors) > 0:
@@ -81,6 +84,19 @@ func problemFor(err error) problem {
 			internal: true, retryAfter: databaseRetryAfter}
 	case errors.As(err, &notLoaded):
 		return inventoryNotLoaded(notLoaded)
+	case errors.As(err, &signInLimit) && signInLimit.Token:
+		return tooManyRequests(signInLimit.Wait,
+			"Too many requests with an unknown, revoked or expired API token came from this address. Try again in %d seconds.")
+	case errors.As(err, &signInLimit):
+		return tooManyRequests(signInLimit.Wait,
+			"Too many failed sign-ins for this account or from this address. Try again in %d seconds.")
+	case errors.As(err, &refreshLimit):
+		return tooManyRequests(refreshLimit.RetryAfter,
+			"You refreshed the list moments ago, and every refresh reads the whole project from the VPCEP API: try again in %d s. The list shown is at most that old.")
+	case errors.Is(err, auth.ErrBusy):
+		return problem{status: http.StatusTooManyRequests, code: "too_many_requests", heading: "Too many requests",
+			message:    "The console is busy checking other sign-ins and passwords. Try again in a few seconds.",
+			retryAfter: passwordBusyRetryAfter}
 	case errors.Is(err, audit.ErrNotFound):
 		return problem{status: http.StatusNotFound, code: "not_found", heading: "Audit entry not found",
 			message: "There is no audit entry with this number."}
@@ -109,6 +125,17 @@ func problemFor(err error) problem {
 		return problem{status: http.StatusInternalServerError, code: "internal", heading: "Something went wrong",
 			message: "The console hit an internal error. It has been logged with the request id below.", internal: true}
 	}
+}
+
+// passwordBusyRetryAfter is the Retry-After of auth.ErrBusy: about as long
+// as a password check waits for a free slot.
+const passwordBusyRetryAfter = 2 * time.Second
+
+// tooManyRequests is a 429 that passes after wait; format takes the wait
+// in whole seconds, as Retry-After says it.
+func tooManyRequests(wait time.Duration, format string) problem {
+	return problem{status: http.StatusTooManyRequests, code: "too_many_requests", heading: "Too many requests",
+		message: fmt.Sprintf(format, wholeSeconds(wait)), retryAfter: wait}
 }
 
 // handleError turns every error a handler returns into a page, or into
@@ -153,9 +180,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 // setRetryAfter sends Retry-After when the problem is expected to pass.
 func (p problem) setRetryAfter(c echo.Context) {
 	if p.retryAfter > 0 {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(p.retryAfter.Round(time.Second)/time.Second)))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(wholeSeconds(p.retryAfter)))
 	}
 }
+
+// wholeSeconds is a wait as Retry-After's whole seconds, rounded up: asking
+// again sooner would be refused again.
+func wholeSeconds(wait time.Duration) int { return int((wait + time.Second - 1) / time.Second) }
 
 // apiError is the problem as the API's error object.
 func (p problem) apiError() apiError {

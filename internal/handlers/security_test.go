@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 )
@@ -93,10 +95,11 @@ func TestRouteInventory(t *testing.T) {
 	}
 }
 
-func countRows(t *testing.T, a *app, query string) int {
+// countRows runs a count query with its arguments.
+func countRows(t *testing.T, a *app, query string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := a.pool.QueryRow(context.Background(), query).Scan(&n); err != nil {
+	if err := a.pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -287,12 +290,13 @@ func TestBruteForceLimitsHoldAcrossReplicas(t *testing.T) {
 	if r.Code != http.StatusTooManyRequests || r.Header().Get("Retry-After") == "" {
 		t.Fatalf("right password while throttled: %d", r.Code)
 	}
-	var ips []string
-	rows, _ := replicaA.pool.Query(context.Background(), `SELECT DISTINCT client_ip FROM login_failures`)
-	for rows.Next() {
-		var ip string
-		_ = rows.Scan(&ip)
-		ips = append(ips, ip)
+	rows, err := replicaA.pool.Query(context.Background(), `SELECT DISTINCT client_ip FROM login_failures`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ips, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
 	}
 	if fmt.Sprint(ips) != "[192.0.2.50]" {
 		t.Errorf("failures counted against %v: X-Forwarded-For from an untrusted peer was believed", ips)
@@ -407,9 +411,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for rows.Next() {
-		var row string
-		_ = rows.Scan(&row)
+	stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range stored {
 		capture(row)
 	}
 	capture(a.logs.String())
