@@ -32,7 +32,7 @@ func start(endpoint, actor string) audit.Start {
 
 func succeeded() audit.Final {
 	yes := true
-	return audit.Final{Outcome: audit.OutcomeSucceeded, FinishedAt: time.Now(), RequestBody: `{"policy_statement":[]}` + "\n",
+	return audit.Final{Outcome: audit.OutcomeSucceeded, RequestBody: `{"policy_statement":[]}` + "\n",
 		ResponseStatus: 200, ResponseBody: `{"id":"e"}`, RequestID: "abc", ReadbackMatches: &yes,
 		ReadbackPolicy: `[]`, Duration: 42 * time.Millisecond}
 }

@@ -78,7 +78,7 @@ func testStart(actor, reason string) Start {
 
 func testFinal() Final {
 	yes := true
-	return Final{Outcome: OutcomeSucceeded, FinishedAt: time.Now(), RequestBody: "{}\n", ResponseStatus: 200,
+	return Final{Outcome: OutcomeSucceeded, RequestBody: "{}\n", ResponseStatus: 200,
 		ReadbackMatches: &yes, ReadbackPolicy: "[]", Duration: 3 * time.Millisecond, Note: "<done> & dusted"}
 }
 

@@ -73,7 +73,6 @@ type Entry struct {
 // Final is what finalising an entry records.
 type Final struct {
 	Outcome         string
-	FinishedAt      time.Time
 	RequestBody     string
 	ResponseStatus  int // 0: no answer
 	ResponseBody    string
@@ -81,8 +80,8 @@ type Final struct {
 	ErrorCode       string
 	ErrorMessage    string
 	ReadbackMatches *bool
-	ReadbackPolicy  string // the policy read back, compact JSON
-	Duration        time.Duration
+	ReadbackPolicy  string        // the policy read back, compact JSON
+	Duration        time.Duration // measured; 0 when not (finished_at is then the database's now)
 	Note            string
 }
 

@@ -185,8 +185,7 @@ func TestStateIsReadAtScrapeTime(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i == 0 {
-			now := time.Now()
-			if err := log.Finalise(ctx, e, audit.Final{Outcome: audit.OutcomeFailed, FinishedAt: now, Note: "test"}); err != nil {
+			if err := log.Finalise(ctx, e, audit.Final{Outcome: audit.OutcomeFailed, Note: "test"}); err != nil {
 				t.Fatal(err)
 			}
 		}
