@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,81 +12,19 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
+	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
 )
 
-// campaignRuns is how many changes a fault campaign makes: a short run in
-// `make test`, VPCEP_SOAK_RUNS (make soak) for a long one.
-func campaignRuns(short int) int {
-	if n, err := strconv.Atoi(os.Getenv("VPCEP_SOAK_RUNS")); err == nil && n > 0 {
-		return n
-	}
-	return short
-}
-
-// checkRecordedMatchesUpstream checks what a campaign left: nothing
-// pending; every PUT the upstream received is the request of exactly one
-// entry that says it was sent; the succeeded entries form one line (each
-// started from what the one before left: no update lost); the live policy
-// is the last succeeded one's; and the chain verifies.
+// checkRecordedMatchesUpstream checks what a campaign left against what the
+// upstream received and holds (simtest's CheckRecord), and that the chain
+// verifies.
 func checkRecordedMatchesUpstream(t *testing.T, f *fixture) {
 	t.Helper()
-	ctx := context.Background()
-	var entries []*audit.Entry // oldest first
-	if err := f.log.Each(ctx, audit.Filter{}, func(e *audit.Entry) error {
-		entries = append([]*audit.Entry{e}, entries...)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	byRequested := map[string][]*audit.Entry{}
-	var lastSucceeded *audit.Entry
-	for _, e := range entries {
-		if e.Outcome == audit.OutcomePending {
-			t.Errorf("entry #%d still pending", e.ID)
-		}
-		byRequested[canonical(t, e.PolicyRequested)] = append(byRequested[canonical(t, e.PolicyRequested)], e)
-		if e.Outcome != audit.OutcomeSucceeded || string(e.PolicyBefore) == string(e.PolicyRequested) {
-			continue
-		}
-		if lastSucceeded != nil && canonical(t, e.PolicyBefore) != canonical(t, lastSucceeded.PolicyRequested) {
-			t.Errorf("entry #%d started from %s, but #%d had left %s: an update was lost",
-				e.ID, e.PolicyBefore, lastSucceeded.ID, lastSucceeded.PolicyRequested)
-		}
-		lastSucceeded = e
-	}
-	for _, r := range f.sim.Requests() {
-		if r.Method != "PUT" {
-			continue
-		}
-		p, errs := policy.ParseDocument(r.Body, "body")
-		if len(errs) > 0 {
-			t.Fatalf("PUT body %s: %v", r.Body, errs)
-		}
-		matching := byRequested[policy.CanonicalJSON(p)]
-		if len(matching) != 1 {
-			t.Errorf("PUT %s: %d entries request it, want 1", r.Body, len(matching))
-			continue
-		}
-		if e := matching[0]; strings.Contains(e.Note, "nothing was sent") {
-			t.Errorf("PUT %s went out, but entry #%d says %q", r.Body, e.ID, e.Note)
-		}
-	}
-	if lastSucceeded != nil && canonical(t, lastSucceeded.PolicyRequested) != policy.CanonicalJSON(f.livePolicy(t)) {
-		t.Errorf("the live policy %s is not the last succeeded entry's (#%d)", policy.JSON(f.livePolicy(t)), lastSucceeded.ID)
-	}
-	if r, err := f.log.Verify(ctx); err != nil || !r.OK() {
+	f.sim.CheckRecord(t, f.log)
+	if r, err := f.log.Verify(context.Background()); err != nil || !r.OK() {
 		t.Fatalf("Verify = %+v, %v", r, err)
 	}
-}
-
-func canonical(t *testing.T, raw []byte) string {
-	t.Helper()
-	p, err := policy.FromJSON(raw)
-	if err != nil {
-		return "null"
-	}
-	return policy.CanonicalJSON(p)
 }
 
 // settleAll runs the reconciler until nothing is pending.
@@ -131,7 +66,7 @@ func TestCampaignKilledDatabaseConnections(t *testing.T) {
 		}
 	}()
 	outcomes := map[string]int{}
-	runs := campaignRuns(100)
+	runs := simtest.SoakRuns(100)
 	for i := range runs {
 		before := f.livePolicy(t)
 		requested := readOnly(fmt.Sprintf("killed-%d", i))
@@ -169,7 +104,7 @@ func TestCampaignUpstreamDropsAnswers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
-	runs := campaignRuns(40)
+	runs := simtest.SoakRuns(40)
 	for i := range runs {
 		if i%2 == 0 {
 			f.sim.LoseAnswerNext(vpcepsim.RouteUpdatePolicy, 1)

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,15 +26,6 @@ import (
 
 func TestMain(m *testing.M) {
 	os.Exit(proctest.Main(func() int { return testdb.Main(m, new(string)) }))
-}
-
-// runs is how many runs a campaign makes: short in `make test`,
-// VPCEP_SOAK_RUNS in `make soak`.
-func runs(short int) int {
-	if n, err := strconv.Atoi(os.Getenv("VPCEP_SOAK_RUNS")); err == nil && n > 0 {
-		return n
-	}
-	return short
 }
 
 // quickSettings make a killed change settle within seconds: a short change
@@ -194,7 +184,7 @@ func TestKillAfterTheFinalise(t *testing.T)      { t.Parallel(); campaign(t, aft
 
 func campaign(t *testing.T, point crashPoint) {
 	h := newHarness(t)
-	n := runs(10)
+	n := simtest.SoakRuns(10)
 	for run := range n {
 		h.crashRun(t, run, point)
 		if t.Failed() {

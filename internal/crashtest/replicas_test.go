@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/proctest"
@@ -45,7 +43,7 @@ func TestReplicasUnderRestarts(t *testing.T) {
 		}
 	}
 	editors, rounds := 6, 5
-	if runs(0) > 0 { // a soak: the full campaign
+	if simtest.SoakRuns(0) > 0 { // a soak: the full campaign
 		editors, rounds = 20, 25
 	}
 
@@ -55,7 +53,7 @@ func TestReplicasUnderRestarts(t *testing.T) {
 	go func() {
 		defer close(restarting)
 		cycles := 1
-		if runs(0) > 0 {
+		if simtest.SoakRuns(0) > 0 {
 			cycles = 2
 		}
 		for i := range cycles * len(replicas) {
@@ -120,7 +118,12 @@ func TestReplicasUnderRestarts(t *testing.T) {
 
 	h := &harness{sim: sim, pool: pool, console: replicas[0]}
 	h.waitSettled(t)
-	checkEveryPutRecordedOnce(t, pool, sim, applied)
+	byRequested := sim.CheckRecord(t, audit.New(pool))
+	for p := range applied {
+		if got := byRequested[p]; len(got) != 1 || got[0].Outcome != audit.OutcomeSucceeded {
+			t.Errorf("a change answered 200 (%s) is not one succeeded entry", p)
+		}
+	}
 	h.verify(t)
 	for i, r := range replicas {
 		if status := admin.get(t, r.URL+"/account"); status != http.StatusOK {
@@ -141,66 +144,6 @@ func changeAgainstLive(ctx context.Context, base, token, id string, p policy.Pol
 	req, _ := json.Marshal(map[string]any{"policy_statement": p, "reason": "replica run", "fingerprint": ep.Fingerprint})
 	status, _ = proctest.Do(ctx, "PUT", base+"/api/v1/endpoints/"+id+"/policy", token, string(req))
 	return status
-}
-
-// checkEveryPutRecordedOnce checks the record against the upstream: each
-// PUT it received is requested by exactly one entry, succeeded exactly
-// when the policy took; every change answered 200 succeeded; per endpoint
-// the succeeded entries form one line (no update lost) ending in the live
-// policy.
-func checkEveryPutRecordedOnce(t *testing.T, pool *pgxpool.Pool, sim *simtest.Upstream, answered200 map[string]bool) {
-	t.Helper()
-	ctx := context.Background()
-	var entries []*audit.Entry
-	if err := audit.New(pool).Each(ctx, audit.Filter{}, func(e *audit.Entry) error {
-		entries = append([]*audit.Entry{e}, entries...) // oldest first
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	byRequested := map[string][]*audit.Entry{}
-	last := map[string]*audit.Entry{} // per endpoint, the last succeeded change
-	for _, e := range entries {
-		requested := canonical(e.PolicyRequested)
-		byRequested[requested] = append(byRequested[requested], e)
-		if e.Outcome != audit.OutcomeSucceeded || canonical(e.PolicyBefore) == requested {
-			continue
-		}
-		if prev := last[e.EndpointID]; prev != nil && canonical(e.PolicyBefore) != canonical(prev.PolicyRequested) {
-			t.Errorf("entry #%d started from %s, but #%d had left %s: an update was lost", e.ID, e.PolicyBefore, prev.ID, prev.PolicyRequested)
-		}
-		last[e.EndpointID] = e
-	}
-	for _, r := range sim.Requests() {
-		if r.Method != http.MethodPut {
-			continue
-		}
-		p, errs := policy.ParseDocument(r.Body, "body")
-		if len(errs) > 0 {
-			t.Fatalf("PUT body %s: %v", r.Body, errs)
-		}
-		if got := byRequested[policy.CanonicalJSON(p)]; len(got) != 1 {
-			t.Errorf("PUT %s is requested by %d entries, want 1", r.Body, len(got))
-		}
-	}
-	for p := range answered200 {
-		if got := byRequested[p]; len(got) != 1 || got[0].Outcome != audit.OutcomeSucceeded {
-			t.Errorf("a change answered 200 (%s) is not one succeeded entry", p)
-		}
-	}
-	for id, e := range last {
-		if live := policy.CanonicalJSON(sim.Live(t, id)); live != canonical(e.PolicyRequested) {
-			t.Errorf("endpoint %s holds %s, but its last succeeded entry #%d asked for %s", id, live, e.ID, e.PolicyRequested)
-		}
-	}
-}
-
-func canonical(raw []byte) string {
-	p, err := policy.FromJSON(raw)
-	if err != nil {
-		return "null"
-	}
-	return policy.CanonicalJSON(p)
 }
 
 // browser is a signed-in browser session: its cookies, sent by hand since
