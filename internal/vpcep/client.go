@@ -40,8 +40,6 @@ type Config struct {
 	UserAgent string
 	// Retry shapes the retries of reads; see Retry for its defaults.
 	Retry Retry
-	// Observer, when set, is told about every attempt (for metrics).
-	Observer Observer
 }
 
 // Client calls the VPCEP API. It is safe for concurrent use.
@@ -102,7 +100,6 @@ func New(cfg Config) (*Client, error) {
 		transport:  cfg.Transport,
 		userAgent:  cfg.UserAgent,
 		retry:      cfg.Retry.withDefaults(),
-		observer:   cfg.Observer,
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout

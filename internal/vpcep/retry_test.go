@@ -43,12 +43,11 @@ func retryClient(t *testing.T, f *simtest.Upstream, adjust func(*vpcep.Config)) 
 	c := f.Client(t, func(c *vpcep.Config) {
 		c.Retry = vpcep.Retry{BaseDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond}
 		c.Transport = &http.Transport{DisableKeepAlives: true}
-		c.Observer = obs
 		if adjust != nil {
 			adjust(c)
 		}
 	})
-	return c, obs
+	return c.WithObserver(obs), obs
 }
 
 // reads are the client's GETs, each called once against the simulator.
