@@ -31,7 +31,7 @@ import (
 
 // Every app has a database of its own (testdb.Migrated), so tests run in
 // parallel; TestMain finds the server once.
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m, new(string))) }
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m, nil)) }
 
 const projectID = testapp.ProjectID
 

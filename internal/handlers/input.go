@@ -45,26 +45,19 @@ func badText(v string, multiline bool) string {
 }
 
 // validateInput refuses a request whose query, path or form values are not
-// clean text, whose Idempotency-Key is malformed, or whose endpoint id
-// cannot be a VPCEP id, before any handler runs.
+// clean text, or whose Idempotency-Key is malformed, before any handler runs.
 func (s *Server) validateInput(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		refuse := func(status int, field, msg string) error {
-			if isAPI(c) {
-				return apiInvalidRequest(c, status, field, msg)
-			}
-			return echo.NewHTTPError(status, msg)
-		}
 		for name, values := range c.QueryParams() {
 			if m := badText(name, false); m != "" {
-				return refuse(http.StatusBadRequest, "query", "A query parameter's name "+m+".")
+				return invalidInput(c, "query", "A query parameter's name "+m+".")
 			}
 			for _, v := range values {
 				if m := badText(v, false); m != "" {
-					return refuse(http.StatusBadRequest, name, fmt.Sprintf("The %q parameter %s.", name, m))
+					return invalidInput(c, name, fmt.Sprintf("The %q parameter %s.", name, m))
 				}
 				if len(v) > maxQueryValue {
-					return refuse(http.StatusBadRequest, name, fmt.Sprintf("The %q parameter is longer than %d bytes.", name, maxQueryValue))
+					return invalidInput(c, name, fmt.Sprintf("The %q parameter is longer than %d bytes.", name, maxQueryValue))
 				}
 			}
 		}
@@ -74,40 +67,57 @@ func (s *Server) validateInput(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			v := c.ParamValues()[i]
 			if m := badText(v, false); m != "" {
-				return refuse(http.StatusBadRequest, name, fmt.Sprintf("The %s in the address %s.", name, m))
+				return invalidInput(c, name, fmt.Sprintf("The %s in the address %s.", name, m))
 			}
-		}
-		if endpointRoute(c.Path()) && !validEndpointID(c.Param("id")) {
-			// Nothing that is not a VPCEP id reaches the upstream: "." or
-			// ".." would change the path the SDK requests.
-			if isAPI(c) {
-				return apiFail(c, http.StatusNotFound, apiErrorBody{Error: apiError{Code: "not_found", Field: "id",
-					Message: "No endpoint has this id: VPCEP endpoint ids are UUIDs such as 6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c01."}})
-			}
-			return echo.NewHTTPError(http.StatusNotFound)
 		}
 		if isForm(c.Request()) {
 			values, err := c.FormParams()
 			if err != nil {
-				return refuse(http.StatusBadRequest, "body", "The form could not be read.")
+				return invalidInput(c, "body", "The form could not be read.")
 			}
 			for name, vs := range values {
 				if m := badText(name, false); m != "" {
-					return refuse(http.StatusBadRequest, "body", "A form field's name "+m+".")
+					return invalidInput(c, "body", "A form field's name "+m+".")
 				}
 				for _, v := range vs {
 					if m := badText(v, true); m != "" {
-						return refuse(http.StatusBadRequest, name, fmt.Sprintf("The %q field %s.", name, m))
+						return invalidInput(c, name, fmt.Sprintf("The %q field %s.", name, m))
 					}
 				}
 			}
 		}
 		if _, ok := c.Request().Header["Idempotency-Key"]; ok {
 			if m := badKey(c.Request().Header.Get("Idempotency-Key")); m != "" {
-				return refuse(http.StatusBadRequest, "Idempotency-Key", "The Idempotency-Key header "+m+".")
+				return invalidInput(c, "Idempotency-Key", "The Idempotency-Key header "+m+".")
 			}
 		}
 		return next(c)
+	}
+}
+
+// invalidInput answers a request refused by validateInput: 400 naming the
+// field in the API, the error page with msg elsewhere.
+func invalidInput(c echo.Context, field, msg string) error {
+	if isAPI(c) {
+		return apiInvalidRequest(c, http.StatusBadRequest, field, msg)
+	}
+	return badRequest(msg)
+}
+
+// endpointID refuses, with 404, a request on one endpoint (a route with
+// :id, below /endpoints or /api/v1/endpoints) whose id cannot be a VPCEP
+// id: nothing that is not one reaches the upstream, where "." or ".." would
+// change the path the SDK requests.
+func endpointID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if validEndpointID(c.Param("id")) {
+			return next(c)
+		}
+		if isAPI(c) {
+			return apiFail(c, http.StatusNotFound, apiErrorBody{Error: apiError{Code: "not_found", Field: "id",
+				Message: "No endpoint has this id: VPCEP endpoint ids are UUIDs such as 6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c01."}})
+		}
+		return echo.NewHTTPError(http.StatusNotFound)
 	}
 }
 
@@ -145,12 +155,6 @@ func scopedKey(c echo.Context, kind, key string) string {
 		id = a.ID
 	}
 	return kind + ":" + strconv.FormatInt(id, 10) + ":" + key
-}
-
-// endpointRoute reports whether the route template addresses one endpoint
-// by its upstream id.
-func endpointRoute(path string) bool {
-	return strings.HasPrefix(path, "/endpoints/:id") || strings.HasPrefix(path, "/api/v1/endpoints/:id")
 }
 
 // endpointIDPattern is the form of a VPCEP endpoint id: a UUID, in the

@@ -44,13 +44,20 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	e.Use(s.authenticate)
 	e.Use(s.csrf())
 	e.Use(s.validateInput) // clean text in every query, path and form value (input.go)
+	// Routes on one endpoint (:id below /endpoints) check its id (endpointID, input.go).
 
-	route := func(method, path string, role auth.Role, h echo.HandlerFunc) {
+	// route adds a route: mw (the endpoint id check) runs before the role
+	// is checked, as the global middleware does.
+	route := func(method, path string, role auth.Role, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
 		access[method+" "+path] = role
-		e.Add(method, path, h, s.require(role))
+		e.Add(method, path, h, append(mw, s.require(role))...)
 	}
-	get := func(path string, role auth.Role, h echo.HandlerFunc) { route(http.MethodGet, path, role, h) }
-	post := func(path string, role auth.Role, h echo.HandlerFunc) { route(http.MethodPost, path, role, h) }
+	get := func(path string, role auth.Role, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+		route(http.MethodGet, path, role, h, mw...)
+	}
+	post := func(path string, role auth.Role, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+		route(http.MethodPost, path, role, h, mw...)
+	}
 
 	// Signing in and out; health; assets
 	get("/login", public, s.showLogin)
@@ -70,14 +77,14 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	get("/", viewer, func(c echo.Context) error { return c.Redirect(http.StatusFound, "/endpoints") })
 	get("/endpoints", viewer, s.listEndpoints)
 	post("/endpoints/refresh", viewer, s.refreshEndpoints) // re-reads the upstream; changes no policy
-	get("/endpoints/:id", viewer, s.showEndpoint)
-	get("/endpoints/:id/history", viewer, s.endpointHistory)
+	get("/endpoints/:id", viewer, s.showEndpoint, endpointID)
+	get("/endpoints/:id/history", viewer, s.endpointHistory, endpointID)
 
 	// Policy editing: editor, its buttons and syncs, preview, apply
-	get("/endpoints/:id/policy/edit", editor, s.editPolicy)
-	post("/endpoints/:id/policy/edit", editor, s.editorOp)
-	post("/endpoints/:id/policy/preview", editor, s.previewPolicy)
-	post("/endpoints/:id/policy", editor, s.updatePolicy)
+	get("/endpoints/:id/policy/edit", editor, s.editPolicy, endpointID)
+	post("/endpoints/:id/policy/edit", editor, s.editorOp, endpointID)
+	post("/endpoints/:id/policy/preview", editor, s.previewPolicy, endpointID)
+	post("/endpoints/:id/policy", editor, s.updatePolicy, endpointID)
 
 	// Audit log and rollback
 	get("/audit", viewer, s.listAudit)
@@ -102,8 +109,8 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 
 	// JSON API (Bearer token or session)
 	get("/api/v1/endpoints", viewer, s.apiListEndpoints)
-	get("/api/v1/endpoints/:id", viewer, s.apiGetEndpoint)
-	route(http.MethodPut, "/api/v1/endpoints/:id/policy", editor, s.apiUpdatePolicy)
+	get("/api/v1/endpoints/:id", viewer, s.apiGetEndpoint, endpointID)
+	route(http.MethodPut, "/api/v1/endpoints/:id/policy", editor, s.apiUpdatePolicy, endpointID)
 	get("/api/v1/audit", viewer, s.apiListAudit)
 	get("/api/v1/audit/:id", viewer, s.apiGetAudit)
 	post("/api/v1/audit/:id/rollback", editor, s.apiRollback)
