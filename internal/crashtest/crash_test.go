@@ -25,7 +25,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(proctest.Main(func() int { return testdb.Main(m, new(string)) }))
+	os.Exit(proctest.Main(func() int { return testdb.Main(m, nil) }))
 }
 
 // quickSettings make a killed change settle within seconds: a short change
