@@ -153,8 +153,10 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 	if !ok {
 		return nil
 	}
-	if !validInventoryCursor(c.QueryParam("cursor")) {
-		return apiInvalidRequest(c, http.StatusBadRequest, "cursor", "The page cursor is not one the console made: start again from the first page.")
+	// Checked before the inventory's state, so a bad cursor is a 400 even
+	// while the inventory is not loaded; the error table answers it.
+	if err := store.CheckInventoryCursor(c.QueryParam("cursor")); err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	// The state is read before the list: should a refresh land in between,

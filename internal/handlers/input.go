@@ -1,13 +1,12 @@
 package handlers
 
 import (
-	"encoding/base64"
 	"fmt"
 	"mime"
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -37,7 +36,7 @@ func badText(v string, multiline bool) string {
 		case r == 0:
 			return "contains a NUL character"
 		case multiline && (r == '\n' || r == '\r' || r == '\t'):
-		case r < 0x20 || (r >= 0x7f && r < 0xa0):
+		case unicode.IsControl(r):
 			return fmt.Sprintf("contains the control character U+%04X", r)
 		}
 	}
@@ -167,18 +166,3 @@ func validEndpointID(id string) bool { return endpointIDPattern.MatchString(id) 
 // maxPage bounds the endpoint list's page number: far beyond any real list
 // (10,000 endpoints are 500 pages of 20), far below an offset overflow.
 const maxPage = 100000
-
-// validInventoryCursor reports whether cursor can be one the inventory's
-// keyset paging made (store.ListInventoryAfter): base64url of a service
-// name, a NUL, and an id, all clean text.
-func validInventoryCursor(cursor string) bool {
-	if cursor == "" {
-		return true
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return false
-	}
-	name, id, ok := strings.Cut(string(raw), "\x00")
-	return ok && badText(name, false) == "" && id != "" && len(id) <= 64 && badText(id, false) == ""
-}

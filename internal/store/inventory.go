@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -245,18 +246,20 @@ func decodeInventoryCursor(cursor string) (name, id string, err error) {
 	return name, id, nil
 }
 
+// CheckInventoryCursor says, before anything is read, whether cursor ("":
+// the first page) can be one ListInventoryAfter made: nil, or ErrBadCursor.
+func CheckInventoryCursor(cursor string) error {
+	if cursor == "" {
+		return nil
+	}
+	_, _, err := decodeInventoryCursor(cursor)
+	return err
+}
+
 // cleanText reports whether s is valid UTF-8 without NUL or other control
 // characters: text Postgres can store and a cursor of ours can hold.
 func cleanText(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
-			return false
-		}
-	}
-	return true
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 // InventoryFacets are the distinct values the list filters offer.
