@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/vpcep-console/vpcep-console/internal/pglock"
 )
 
 // Sign-in throttling (ASVS 6.3 / 2.2.1): attempts are counted in Postgres per
@@ -82,13 +84,11 @@ func (s *Store) beginAttempt(ctx context.Context, subject, clientIP string) (id 
 		// One attempt at a time per account and per address, on every
 		// replica: without the locks, parallel attempts read the same
 		// count before any of them is written. Always the account's lock
-		// first, then the address's, so two attempts cannot deadlock. The
-		// two-key form of the lock never collides with the bigint keys of
-		// pglock and the audit log.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(1001, hashtext($1))`, subject); err != nil {
+		// first, then the address's, so two attempts cannot deadlock.
+		if err := pglock.XactLock(ctx, tx, "vpcep-sign-in-account:"+subject); err != nil {
 			return fmt.Errorf("auth: lock sign-in attempts: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(1002, hashtext($1))`, clientIP); err != nil {
+		if err := pglock.XactLock(ctx, tx, "vpcep-sign-in-address:"+clientIP); err != nil {
 			return fmt.Errorf("auth: lock sign-in attempts: %w", err)
 		}
 		var err error
@@ -186,7 +186,7 @@ func (s *Store) CheckToken(ctx context.Context, token, clientIP string) (*Accoun
 		// tokens cannot all read the same count and pass the cap together.
 		var throttled *ThrottledError
 		recErr := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(1003, hashtext($1))`, clientIP); err != nil {
+			if err := pglock.XactLock(ctx, tx, "vpcep-token-failures:"+clientIP); err != nil {
 				return err
 			}
 			n, wait, err := tokenFailures(ctx, tx, clientIP)

@@ -1,8 +1,9 @@
-// Package pglock is the console's one way of taking a Postgres session-level
-// advisory lock: named, held on one pooled connection for as long as the
-// caller needs, checkable (the session can die under the holder), and
-// released so that the connection never goes back to the pool still
-// holding it.
+// Package pglock is the console's one way of taking a Postgres advisory
+// lock by name: a session lock (Lock), held on one pooled connection for as
+// long as the caller needs, checkable (the session can die under the
+// holder) and released so that the connection never goes back to the pool
+// still holding it; or a transaction lock (XactLock), which ends with its
+// transaction.
 package pglock
 
 import (
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -91,6 +93,16 @@ func (l *Lock) Check(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrLost, err)
 	case !held:
 		return ErrLost
+	}
+	return nil
+}
+
+// XactLock takes the named lock for the rest of the transaction tx, waiting
+// for it: the lock ends with the transaction, so it can never outlive its
+// work or be lost apart from it. Names share the key space of Lock's.
+func XactLock(ctx context.Context, tx pgx.Tx, name string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+key+`)`, name); err != nil {
+		return fmt.Errorf("pglock: lock %q: %w", name, err)
 	}
 	return nil
 }

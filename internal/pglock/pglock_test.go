@@ -213,3 +213,24 @@ func TestReleaseAfterTheHolderWasKilled(t *testing.T) {
 	mustLock(t, admin, name)()
 	mustLock(t, holder, name)()
 }
+
+// A transaction lock shares the names' key space and ends with its
+// transaction.
+func TestXactLockEndsWithItsTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	name := t.Name()
+	holder, other := pool(t, 2), pool(t, 2)
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pglock.XactLock(ctx, tx, name); err != nil {
+		t.Fatal(err)
+	}
+	mustBeBusy(t, other, name)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustLock(t, other, name)()
+}
