@@ -51,3 +51,44 @@ func LineDiff(a, b string) []LineChange {
 	}
 	return out
 }
+
+// LineBlock is a run of a line diff as a preview shows it: lines shown, or
+// unchanged lines folded away (shown on request).
+type LineBlock struct {
+	Lines  []LineChange
+	Hidden bool
+}
+
+// CollapseUnchanged folds the unchanged lines of a line diff that are more
+// than context lines away from any change, so a one-line change in a long
+// policy reads as that line and its surroundings. A fold of a single line
+// would hide nothing worth hiding: such lines stay shown.
+func CollapseUnchanged(lines []LineChange, context int) []LineBlock {
+	shown := make([]bool, len(lines))
+	for i, l := range lines {
+		if l.Op == " " {
+			continue
+		}
+		for k := max(0, i-context); k <= min(len(lines)-1, i+context); k++ {
+			shown[k] = true
+		}
+	}
+	for i := 0; i < len(lines); {
+		j := i
+		for j < len(lines) && !shown[j] {
+			j++
+		}
+		if j-i == 1 {
+			shown[i] = true
+		}
+		i = max(j, i+1)
+	}
+	var out []LineBlock
+	for i, l := range lines {
+		if len(out) == 0 || out[len(out)-1].Hidden == shown[i] {
+			out = append(out, LineBlock{Hidden: !shown[i]})
+		}
+		out[len(out)-1].Lines = append(out[len(out)-1].Lines, l)
+	}
+	return out
+}

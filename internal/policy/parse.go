@@ -44,31 +44,100 @@ var statementKeys = map[string]bool{"Effect": true, "Action": true, "Resource": 
 
 // ParseDocument parses the raw editor's JSON, {"policy_statement": [...]},
 // rejecting unknown keys, and validates the policy. field prefixes error
-// fields (e.g. "policy_json").
+// fields (e.g. "policy_json"). Syntax errors name the line and column.
 func ParseDocument(data []byte, field string) (Policy, FieldErrors) {
+	p, errs, _ := readDocument(data, field, false)
+	if p == nil {
+		return nil, errs
+	}
+	return p, dedupe(append(errs, Validate(p)...))
+}
+
+// EditorRead is the raw editor's JSON as the structured view reads it.
+type EditorRead struct {
+	// Policy is what the structured view shows; nil when Errors say the
+	// JSON cannot be shown there.
+	Policy Policy
+	// Errors are the problems the structured view cannot show: syntax,
+	// unknown keys, values of the wrong type. What Validate finds (an empty
+	// Action, a bad Effect) is left to the structured view and the preview.
+	Errors FieldErrors
+	// Notes say what was read differently from how it was written.
+	Notes []string
+}
+
+// ReadEditorDocument reads the raw editor's JSON for the structured view.
+// Unlike ParseDocument it does not validate, so an unfinished statement
+// still reaches the form, and it reads an Effect written in another case
+// ("allow") as Allow or Deny, saying so in Notes: the form can only show
+// those two, and an admin who typed "allow" means Allow.
+func ReadEditorDocument(data []byte, field string) EditorRead {
+	p, errs, notes := readDocument(data, field, true)
+	if len(errs) > 0 {
+		return EditorRead{Errors: errs, Notes: notes}
+	}
+	return EditorRead{Policy: p, Notes: notes}
+}
+
+// readDocument reads the document's structure without validating the
+// policy: p is nil when the document itself is unreadable.
+func readDocument(data []byte, field string, foldEffect bool) (Policy, FieldErrors, []string) {
 	if len(data) > MaxBodyBytes {
-		return nil, FieldErrors{{field, fmt.Sprintf("The policy is %d bytes; at most %d (64 KiB) are allowed.", len(data), MaxBodyBytes)}}
+		return nil, FieldErrors{{field, fmt.Sprintf("The policy is %d bytes; at most %d (64 KiB) are allowed.", len(data), MaxBodyBytes)}}, nil
 	}
 	if err := CheckJSON(data, ""); err != nil {
-		return nil, FieldErrors{{field, jsonErrorMessage(err)}}
+		return nil, FieldErrors{{field, syntaxErrorMessage(data, err)}}, nil
 	}
 	var top map[string]json.RawMessage
-	if err := decodeChecked(data, &top); err != nil {
-		return nil, FieldErrors{{field, "Not well-formed JSON: " + err.Error() + "."}}
-	}
-	if top == nil {
-		return nil, FieldErrors{{field, `The policy must be a JSON object: {"policy_statement": [...]}.`}}
+	if err := json.Unmarshal(data, &top); err != nil || top == nil {
+		return nil, FieldErrors{{field, `The policy must be a JSON object: {"policy_statement": [...]}.`}}, nil
 	}
 	for k := range top {
 		if k != "policy_statement" {
-			return nil, FieldErrors{{field, fmt.Sprintf("Unknown key %q: only \"policy_statement\" is allowed.", k)}}
+			return nil, FieldErrors{{field, fmt.Sprintf("Unknown key %q: only \"policy_statement\" is allowed.", k)}}, nil
 		}
 	}
 	raw, ok := top["policy_statement"]
 	if !ok {
-		return nil, FieldErrors{{PolicyField, "policy_statement is required."}}
+		return nil, FieldErrors{{PolicyField, "policy_statement is required."}}, nil
 	}
-	return parseStatements(raw)
+	return readStatements(raw, foldEffect)
+}
+
+// syntaxErrorMessage says what CheckJSON found in data, where a person
+// looks for it: line and column, not a byte offset.
+func syntaxErrorMessage(data []byte, err error) string {
+	var je *JSONError
+	if !errors.As(err, &je) {
+		return "Not well-formed JSON: " + err.Error() + "."
+	}
+	if je.empty {
+		return "Not well-formed JSON: it is empty."
+	}
+	where := ""
+	if je.Path != "" {
+		where = " (in " + je.Path + ")"
+	}
+	line, col := LineColumn(data, je.Offset)
+	return fmt.Sprintf("The JSON has an error at line %d, column %d: %s%s.", line, col, je.Msg, where)
+}
+
+// LineColumn returns the 1-based line and column of byte offset in data,
+// as an editor counts them: a column is a character (not a byte), and CRLF
+// (how a browser posts a textarea's line breaks) is one line break.
+func LineColumn(data []byte, offset int) (line, col int) {
+	offset = min(max(offset, 0), len(data))
+	line, col = 1, 1
+	for _, r := range string(data[:offset]) {
+		switch r {
+		case '\n':
+			line, col = line+1, 1
+		case '\r':
+		default:
+			col++
+		}
+	}
+	return line, col
 }
 
 // ParseStatements parses and validates a policy_statement JSON array.
@@ -88,11 +157,23 @@ func ParseCheckedStatements(raw json.RawMessage) (Policy, FieldErrors) {
 
 // parseStatements is ParseStatements after CheckJSON.
 func parseStatements(raw json.RawMessage) (Policy, FieldErrors) {
+	p, errs, _ := readStatements(raw, false)
+	if p == nil {
+		return nil, errs
+	}
+	return p, dedupe(append(errs, Validate(p)...))
+}
+
+// readStatements reads a checked policy_statement array without validating
+// it: p is nil when it is not an array. With foldEffect an Effect that is
+// Allow or Deny in another case is read as such, and a note says so.
+func readStatements(raw json.RawMessage, foldEffect bool) (Policy, FieldErrors, []string) {
 	var items []json.RawMessage
 	if err := decodeChecked(raw, &items); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return nil, FieldErrors{{PolicyField, "policy_statement must be an array of statements."}}
+		return nil, FieldErrors{{PolicyField, "policy_statement must be an array of statements."}}, nil
 	}
 	var errs FieldErrors
+	var notes []string
 	p := make(Policy, 0, len(items))
 	for i, item := range items {
 		where := StatementPath(i)
@@ -116,6 +197,9 @@ func parseStatements(raw json.RawMessage) (Policy, FieldErrors) {
 			errs = append(errs, FieldError{where + ".Effect", "Effect is required: Allow or Deny."})
 		} else if err := json.Unmarshal(raw, &s.Effect); err != nil {
 			errs = append(errs, FieldError{where + ".Effect", "Effect must be the string Allow or Deny."})
+		} else if folded := foldedEffect(s.Effect); foldEffect && folded != s.Effect {
+			notes = append(notes, fmt.Sprintf("Statement %d: Effect %q is read as %q.", i+1, s.Effect, folded))
+			s.Effect = folded
 		}
 		s.Action = stringList(obj, "Action", where, &errs)
 		s.Resource = stringList(obj, "Resource", where, &errs)
@@ -129,8 +213,18 @@ func parseStatements(raw json.RawMessage) (Policy, FieldErrors) {
 		}
 		p = append(p, s)
 	}
-	errs = append(errs, Validate(p)...)
-	return p, dedupe(errs)
+	return p, errs, notes
+}
+
+// foldedEffect is effect as Allow or Deny when it is one of them in another
+// case (or padded with spaces), else effect unchanged.
+func foldedEffect(effect string) string {
+	for _, e := range []string{Allow, Deny} {
+		if strings.EqualFold(strings.TrimSpace(effect), e) {
+			return e
+		}
+	}
+	return effect
 }
 
 // JSONFieldError is a CheckJSON error as a field error: at the member it

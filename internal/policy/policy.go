@@ -90,11 +90,20 @@ func Fingerprint(p Policy) string {
 func Equal(a, b Policy) bool { return CanonicalJSON(a) == CanonicalJSON(b) }
 
 // Pretty is p as indented JSON, in the order given (not canonical), as the
-// raw editor shows it.
+// raw editor shows it. A missing Action or Resource list shows as [] (as
+// the structured view has it: empty), never as null.
 func Pretty(p Policy) string {
-	if p == nil {
-		p = Policy{}
+	shown := make(Policy, len(p))
+	for i, s := range p {
+		if s.Action == nil {
+			s.Action = []string{}
+		}
+		if s.Resource == nil {
+			s.Resource = []string{}
+		}
+		shown[i] = s
 	}
+	p = shown
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -91,12 +91,12 @@ func TestCompareDescribesTheChange(t *testing.T) {
 		{"grant an action", Policy{
 			{Sid: "App", Effect: "Allow", Action: []string{"obs:object:GetObject", "obs:object:PutObject"}, Resource: []string{"obs:*:*:object:logs-prod/*"}},
 			base[1],
-		}, []string{"grants obs:object:PutObject on objects logs-prod/*"}},
-		{"remove the deny", Policy{base[0]}, []string{"no longer denies obs:object:DeleteObject on objects logs-prod/*"}},
+		}, []string{"Statement 1 (App) now also grants obs:object:PutObject on objects logs-prod/*"}},
+		{"remove the deny", Policy{base[0]}, []string{"Statement 2 of the live policy is removed: it no longer denies obs:object:DeleteObject on objects logs-prod/*"}},
 		{"add a bucket", Policy{base[0], base[1], stmt("Allow", []string{"obs:bucket:ListBucket"}, []string{"obs:*:*:bucket:ml-datasets"})},
-			[]string{"grants obs:bucket:ListBucket on bucket ml-datasets"}},
+			[]string{"Statement 3 (new) grants obs:bucket:ListBucket on bucket ml-datasets"}},
 		{"remove the only allow", Policy{base[1]}, []string{
-			"no longer grants obs:object:GetObject on objects logs-prod/*",
+			"Statement 1 (App) of the live policy is removed: it no longer grants obs:object:GetObject on objects logs-prod/*",
 			"removes the only Allow: all OBS traffic through this endpoint will be denied",
 		}},
 	}

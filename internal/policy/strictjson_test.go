@@ -62,7 +62,7 @@ func TestParseDocumentIsStrict(t *testing.T) {
 		{"duplicate Condition key", `{"policy_statement": [{"Effect": "Allow", "Action": ["a"], "Resource": ["*"], "Condition": {"StringEquals": {"k": ["1"]}, "StringEquals": {"k": ["2"]}}}]}`, `duplicate key "StringEquals"`},
 		{"lone surrogate", `{"policy_statement": [{"Effect": "Allow", "Action": ["obs:\ud800"], "Resource": ["*"]}]}`, "lone surrogate"},
 		{"invalid UTF-8", "{\"policy_statement\": [{\"Effect\": \"Allow\", \"Action\": [\"obs:\xff\"], \"Resource\": [\"*\"]}]}", "invalid UTF-8"},
-		{"trailing data", `{"policy_statement": [` + stmt + `]} []`, "unexpected data after the JSON object at byte"},
+		{"trailing data", `{"policy_statement": [` + stmt + `]} []`, "The JSON has an error at line 1, column 85: unexpected data after the JSON object"},
 		{"control in Action", `{"policy_statement": [{"Effect": "Allow", "Action": ["obs:\u0007"], "Resource": ["*"]}]}`, "control characters"},
 		{"control in Condition", `{"policy_statement": [{"Effect": "Allow", "Action": ["a"], "Resource": ["*"], "Condition": {"StringEquals": {"k": ["\u001b[31m"]}}}]}`, "control characters"},
 	}
