@@ -38,8 +38,8 @@ func FuzzEditorForm(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p, errs := chosenPolicy(form)
-		if len(errs) > 0 {
+		p, sy := chosenPolicy(form)
+		if len(sy.Errors) > 0 {
 			return
 		}
 		if verrs := policy.Validate(p); len(verrs) > 0 {
@@ -48,9 +48,9 @@ func FuzzEditorForm(f *testing.F) {
 		if err := policy.CheckJSON([]byte(policy.JSON(p)), ""); err != nil {
 			t.Fatalf("accepted policy's JSON is refused: %v", err)
 		}
-		again, errs := chosenPolicy(formFromPolicy(p, form))
-		if len(errs) > 0 {
-			t.Fatalf("the structured view of an accepted policy is refused: %v", errs)
+		again, sy := chosenPolicy(formFromPolicy(p, form))
+		if len(sy.Errors) > 0 {
+			t.Fatalf("the structured view of an accepted policy is refused: %v", sy.Errors)
 		}
 		trimmed := make(policy.Policy, len(p))
 		for i, s := range p {

@@ -62,9 +62,12 @@ func (s *Server) editPolicy(c echo.Context) error {
 	}))
 }
 
-// editorOp applies an editor button (add, remove-N, up-N, down-N) or a sync
-// after a change to either view, and re-renders the editor. "back" and
-// "rebase" load a proposal carried from the preview or the conflict page.
+// editorOp applies an editor button (add, remove-N, up-N, down-N,
+// use-form) or a sync after a change to either view, and re-renders the
+// editor. "back" and "rebase" load a proposal carried from the preview or
+// the conflict page. The editor's script posts here after each change and
+// takes from the answer only the view the admin did not edit; without the
+// script the buttons post the form and the page comes back whole.
 func (s *Server) editorOp(c echo.Context) error {
 	ep, form, err := s.editorInput(c)
 	if err != nil {
@@ -75,64 +78,80 @@ func (s *Server) editorOp(c echo.Context) error {
 		form.SubmissionKey = newSubmissionKey()
 	}
 
-	// Bring both views to the one the admin last edited.
-	if jsonEdited(form) {
-		parsed, errs := policy.ParseDocument([]byte(form.RawJSON), "policy_json")
-		if len(errs) > 0 {
-			// Keep both views as typed and say what is wrong with the JSON.
-			p.Form, p.Errors = form, atRawView(errs)
-			return s.renderEditor(c, http.StatusUnprocessableEntity, p)
-		}
-		form = formFromPolicy(parsed, form)
-	} else {
-		structured, _ := structuredPolicy(form)
-		form.RawJSON = policy.Pretty(structured)
-		form.JSONBase = form.RawJSON
-	}
-
 	op := c.FormValue("op")
+	sy := syncViews(form)
+	if op == "use-form" {
+		sy = syncFromForm(form)
+	}
+	form = sy.Form
+	p.Notes, p.JSONInvalid, p.Errors = sy.Notes, sy.JSONInvalid, sy.Errors
 	switch {
-	case op == "" || op == "back":
+	case op == "" || op == "back" || op == "use-form":
 	case op == "rebase":
 		p.Notice = "Your change is loaded on top of the live policy. Check it, then preview and apply again."
-	case op == "add":
-		form.Statements = append(form.Statements, views.StatementForm{Effect: policy.Allow})
+	case sy.JSONInvalid:
+		// The buttons act on the form, which does not show the JSON being
+		// edited: acting now would throw that edit away.
+		p.Notice = "Nothing was changed: the raw JSON has an error. Fix it, or choose \"Use the form instead\"."
 	default:
-		verb, n, _ := strings.Cut(op, "-")
-		i, err := strconv.Atoi(n)
-		if err != nil || i < 0 || i >= len(form.Statements) {
-			return badRequest("Unknown editor action.")
+		if err := applyEditorButton(&form, op); err != nil {
+			return err
 		}
-		switch verb {
-		case "remove":
-			form.Statements = append(form.Statements[:i], form.Statements[i+1:]...)
-		case "up":
-			if i > 0 {
-				form.Statements[i-1], form.Statements[i] = form.Statements[i], form.Statements[i-1]
-			}
-		case "down":
-			if i < len(form.Statements)-1 {
-				form.Statements[i+1], form.Statements[i] = form.Statements[i], form.Statements[i+1]
-			}
-		default:
-			return badRequest("Unknown editor action.")
-		}
-	}
-	if op != "" && op != "back" && op != "rebase" {
-		structured, _ := structuredPolicy(form)
-		form.RawJSON = policy.Pretty(structured)
-		form.JSONBase = form.RawJSON
+		sy = syncFromForm(form)
+		form, p.Errors = sy.Form, sy.Errors
 	}
 	p.Form = form
-	return s.renderEditor(c, http.StatusOK, p)
+	status := http.StatusOK
+	if p.JSONInvalid {
+		status = http.StatusUnprocessableEntity
+	}
+	return s.renderEditor(c, status, p)
 }
 
-// renderEditor answers htmx with the editor fragment and others with the page.
+// applyEditorButton applies add, remove-N, up-N or down-N to the form.
+func applyEditorButton(form *views.EditorForm, op string) error {
+	if op == "add" {
+		form.Statements = append(form.Statements, views.StatementForm{Effect: policy.Allow})
+		return nil
+	}
+	verb, n, _ := strings.Cut(op, "-")
+	i, err := strconv.Atoi(n)
+	if err != nil || i < 0 || i >= len(form.Statements) {
+		return badRequest("Unknown editor action.")
+	}
+	st := form.Statements
+	switch verb {
+	case "remove":
+		form.Statements = append(st[:i], st[i+1:]...)
+	case "up":
+		if i > 0 {
+			st[i-1], st[i] = st[i], st[i-1]
+		}
+	case "down":
+		if i < len(st)-1 {
+			st[i+1], st[i] = st[i], st[i+1]
+		}
+	default:
+		return badRequest("Unknown editor action.")
+	}
+	return nil
+}
+
+// renderEditor answers htmx (and the editor's script) with the editor
+// fragment and others with the page.
 func (s *Server) renderEditor(c echo.Context, status int, p views.PolicyEditPage) error {
 	if isFragment(c) {
 		return render(c, status, views.PolicyEditor(p))
 	}
 	return render(c, status, views.PolicyEditView(p))
+}
+
+// editorWithErrors re-renders the editor after a refused preview or apply.
+func (s *Server) editorWithErrors(c echo.Context, ep *vpcep.Endpoint, sy synced, reason policy.FieldErrors) error {
+	return render(c, http.StatusUnprocessableEntity, views.PolicyEditView(views.PolicyEditPage{
+		Base: s.base(c, "Edit policy"), Endpoint: ep, Form: sy.Form, Errors: append(sy.Errors, reason...),
+		Notes: sy.Notes, JSONInvalid: sy.JSONInvalid,
+	}))
 }
 
 // previewPolicy validates the proposal and shows what it would change.
@@ -141,27 +160,87 @@ func (s *Server) previewPolicy(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	proposed, errs := chosenPolicy(form)
-	errs = append(errs, policy.ValidateReason(form.Reason)...)
-	if len(errs) > 0 {
-		return render(c, http.StatusUnprocessableEntity, views.PolicyEditView(views.PolicyEditPage{
-			Base: s.base(c, "Edit policy"), Endpoint: ep, Form: form, Errors: errs,
-		}))
+	proposed, sy := chosenPolicy(form)
+	reasonErrs := policy.ValidateReason(form.Reason)
+	if len(sy.Errors) > 0 || len(reasonErrs) > 0 {
+		return s.editorWithErrors(c, ep, sy, reasonErrs)
 	}
+	form = sy.Form
 	if form.SubmissionKey == "" {
 		form.SubmissionKey = newSubmissionKey()
 	}
-	return render(c, http.StatusOK, views.PolicyPreviewView(s.previewPage(c, ep, form, proposed, nil)))
+	p := s.previewPage(c, ep, form, proposed, nil)
+	p.Notes = sy.Notes
+	return render(c, http.StatusOK, views.PolicyPreviewView(p))
 }
 
 func (s *Server) previewPage(c echo.Context, ep *vpcep.Endpoint, form views.EditorForm, proposed policy.Policy, errs policy.FieldErrors) views.PolicyPreviewPage {
-	return views.PolicyPreviewPage{
+	live := policy.Policy(ep.PolicyStatement)
+	p := views.PolicyPreviewPage{
 		Base: s.base(c, "Preview"), Endpoint: ep, Form: form,
-		ProposedJSON: policy.Pretty(proposed),
-		Diff:         policy.Compare(ep.PolicyStatement, proposed),
-		Warnings:     policy.Lint(proposed),
-		Errors:       errs,
+		ProposedJSON:    policy.Pretty(proposed),
+		Diff:            policy.Compare(live, proposed),
+		Warnings:        policy.Lint(proposed),
+		Errors:          errs,
+		LiveFingerprint: policy.Fingerprint(live),
+		LiveJSON:        policy.CanonicalJSON(live),
 	}
+	if form.Fingerprint != p.LiveFingerprint {
+		origin := s.liveOrigin(c.Request().Context(), ep.ID, live)
+		p.Stale = &origin
+	}
+	return p
+}
+
+// liveOriginDepth is how many of an endpoint's newest entries are read to
+// find the change that made its live policy.
+const liveOriginDepth = 20
+
+// liveOrigin names the change that left the live policy: the endpoint's
+// newest audit entry that changed it, when that entry left this policy.
+// When it left another, or none did, the policy was changed outside the
+// console. It only reads the log.
+func (s *Server) liveOrigin(ctx context.Context, endpointID string, live policy.Policy) views.LiveOrigin {
+	page, err := s.Audit.List(ctx, audit.Filter{EndpointID: endpointID}, "", liveOriginDepth)
+	if err != nil {
+		s.Logger.WarnContext(ctx, "editor: reading who changed the live policy", "endpoint", endpointID, "err", err)
+		return views.LiveOrigin{}
+	}
+	want := policy.Fingerprint(live)
+	for _, e := range page.Entries {
+		left, ok := policyLeftBy(e)
+		if e.EndpointID != endpointID || !ok {
+			continue
+		}
+		if policy.Fingerprint(left) != want {
+			break
+		}
+		at := e.StartedAt
+		if e.FinishedAt != nil {
+			at = *e.FinishedAt
+		}
+		return views.LiveOrigin{LookedUp: true, EntryID: e.ID, Actor: e.Actor, At: at}
+	}
+	return views.LiveOrigin{LookedUp: true}
+}
+
+// policyLeftBy returns the policy an entry left live, when it changed it:
+// what was read back after it, else what a succeeded change requested.
+// Failed and pending entries changed nothing (yet).
+func policyLeftBy(e *audit.Entry) (policy.Policy, bool) {
+	if e.Outcome != audit.OutcomeSucceeded && e.Outcome != audit.OutcomeUnknown {
+		return nil, false
+	}
+	if len(e.ReadbackPolicy) > 0 {
+		if p, err := policy.FromJSON(e.ReadbackPolicy); err == nil {
+			return p, true
+		}
+	}
+	if e.Outcome != audit.OutcomeSucceeded {
+		return nil, false
+	}
+	p, err := policy.FromJSON(e.PolicyRequested)
+	return p, err == nil
 }
 
 // ackMessage asks for the acknowledgement of lint warnings.
@@ -175,17 +254,14 @@ func (s *Server) updatePolicy(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	form.JSONBase = "" // the proposal travels in policy_json
-	proposed, errs := chosenPolicy(form)
-	errs = append(errs, policy.ValidateReason(form.Reason)...)
-	if len(errs) > 0 {
+	form.JSONBase, form.Source = "", views.SourceJSON // the proposal travels in policy_json
+	proposed, sy := chosenPolicy(form)
+	if reasonErrs := policy.ValidateReason(form.Reason); len(sy.Errors) > 0 || len(reasonErrs) > 0 {
 		ep, err := s.editableEndpoint(ctx, id)
 		if err != nil {
 			return err
 		}
-		return render(c, http.StatusUnprocessableEntity, views.PolicyEditView(views.PolicyEditPage{
-			Base: s.base(c, "Edit policy"), Endpoint: ep, Form: form, Errors: errs,
-		}))
+		return s.editorWithErrors(c, ep, sy, reasonErrs)
 	}
 	if len(policy.Lint(proposed)) > 0 && c.FormValue("ack_warnings") != "yes" {
 		ep, err := s.editableEndpoint(ctx, id)
@@ -211,6 +287,7 @@ func (s *Server) conflictPage(c echo.Context, res *change.Result, form views.Edi
 		Base: s.base(c, "Conflict"), EndpointID: res.Entry.EndpointID, EntryID: res.Entry.ID,
 		TheirsToYours: policy.Compare(theirs, yours), YoursJSON: policy.Pretty(yours), Reason: form.Reason,
 		LiveFingerprint: policy.Fingerprint(theirs), LiveJSON: policy.CanonicalJSON(theirs), Rollback: rollback,
+		Origin: s.liveOrigin(c.Request().Context(), res.Entry.EndpointID, theirs),
 	}
 	if base, err := policy.FromJSON([]byte(form.BasePolicy)); err == nil && policy.Fingerprint(base) == form.Fingerprint {
 		p.BaseKnown = true

@@ -30,6 +30,10 @@ func readEditorForm(c echo.Context) (views.EditorForm, error) {
 		BasePolicy:    c.FormValue("base_policy"),
 		SubmissionKey: c.FormValue("submission_key"),
 	}
+	switch src := c.FormValue("source"); src {
+	case views.SourceForm, views.SourceJSON:
+		f.Source = src
+	}
 	if k := f.SubmissionKey; k != "" && badKey(k) != "" {
 		return f, badRequest("The form's submission key " + badKey(k) + ".")
 	}
@@ -53,9 +57,47 @@ func readEditorForm(c echo.Context) (views.EditorForm, error) {
 	return f, nil
 }
 
-// jsonEdited reports whether the admin changed the raw view since it was rendered.
-func jsonEdited(f views.EditorForm) bool {
+// jsonIsSource reports whether the raw view is the one to read: the
+// editor's script says which view the admin edited last; without it, the
+// raw view is the source when it changed since it was rendered.
+func jsonIsSource(f views.EditorForm) bool {
+	if f.Source != "" {
+		return f.Source == views.SourceJSON
+	}
 	return strings.TrimSpace(f.RawJSON) != strings.TrimSpace(f.JSONBase)
+}
+
+// synced is the editor after both views were brought to the source view.
+type synced struct {
+	Form   views.EditorForm
+	Policy policy.Policy      // what both views now show
+	Errors policy.FieldErrors // what kept the views from agreeing
+	Notes  []string
+	// JSONInvalid: the raw JSON cannot be read; the form is kept as it was.
+	JSONInvalid bool
+}
+
+// syncViews brings the other view to the source view. A raw JSON that
+// cannot be read stays as typed, with its error, and stays the source.
+func syncViews(f views.EditorForm) synced {
+	if jsonIsSource(f) {
+		read := policy.ReadEditorDocument([]byte(f.RawJSON), "policy_json")
+		if len(read.Errors) > 0 {
+			f.Source = views.SourceJSON
+			return synced{Form: f, Errors: atRawView(read.Errors), Notes: read.Notes, JSONInvalid: true}
+		}
+		f = formFromPolicy(read.Policy, f)
+		return synced{Form: f, Policy: read.Policy, Notes: read.Notes}
+	}
+	return syncFromForm(f)
+}
+
+// syncFromForm writes the structured view into the raw view.
+func syncFromForm(f views.EditorForm) synced {
+	p, errs := structuredPolicy(f)
+	f.RawJSON = policy.Pretty(p)
+	f.JSONBase, f.Source = f.RawJSON, ""
+	return synced{Form: f, Policy: p, Errors: errs}
 }
 
 // structuredPolicy builds the policy the structured view shows. Field
@@ -87,9 +129,10 @@ func structuredPolicy(f views.EditorForm) (policy.Policy, policy.FieldErrors) {
 	return p, errs
 }
 
-// lines splits a one-entry-per-line textarea, ignoring blank lines.
+// lines splits a one-entry-per-line textarea, ignoring blank lines. No
+// lines is an empty list, which the raw view shows as [] (never null).
 func lines(text string) []string {
-	var out []string
+	out := []string{}
 	for _, l := range strings.Split(text, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			out = append(out, l)
@@ -98,18 +141,22 @@ func lines(text string) []string {
 	return out
 }
 
-// chosenPolicy returns the policy the form proposes, from whichever view the
-// admin edited, fully validated. Errors in the raw view are shown at it.
-func chosenPolicy(f views.EditorForm) (policy.Policy, policy.FieldErrors) {
-	if jsonEdited(f) {
-		p, errs := policy.ParseDocument([]byte(f.RawJSON), "policy_json")
-		return p, atRawView(errs)
+// chosenPolicy returns the policy the form proposes, from the source view,
+// fully validated, with both views brought to it. Errors are at the
+// statement fields; when the raw view is the source they are repeated at it.
+func chosenPolicy(f views.EditorForm) (policy.Policy, synced) {
+	fromJSON := jsonIsSource(f)
+	s := syncViews(f)
+	if len(s.Errors) > 0 {
+		return s.Policy, s
 	}
-	p, errs := structuredPolicy(f)
-	if len(errs) > 0 {
-		return p, errs
+	s.Errors = policy.Validate(s.Policy)
+	if fromJSON && len(s.Errors) > 0 {
+		// Keep the JSON as typed: the admin fixes it where they wrote it.
+		s.Form.RawJSON, s.Form.JSONBase = f.RawJSON, f.RawJSON
+		s.Errors = append(s.Errors, atRawView(s.Errors)...)
 	}
-	return p, policy.Validate(p)
+	return s.Policy, s
 }
 
 // atRawView moves errors found in the raw JSON to the raw view's field,
@@ -146,7 +193,7 @@ func formFromPolicy(p policy.Policy, keep views.EditorForm) views.EditorForm {
 		f.Statements = append(f.Statements, sf)
 	}
 	f.RawJSON = policy.Pretty(p)
-	f.JSONBase = f.RawJSON
+	f.JSONBase, f.Source = f.RawJSON, ""
 	return f
 }
 

@@ -188,3 +188,18 @@ func TestCollapseUnchanged(t *testing.T) {
 }
 
 var _ = vpcep.PolicyStatement{}
+
+func TestLineDiffAddsOneLineAtTheEndOfAList(t *testing.T) {
+	t.Parallel()
+	before := Policy{stmt(Allow, []string{"a", "b"}, []string{"*"})}
+	after := Policy{stmt(Allow, []string{"a", "b", "c"}, []string{"*"})}
+	var changed []string
+	for _, l := range Compare(before, after).Lines {
+		if l.Op != " " {
+			changed = append(changed, l.Op+strings.TrimSpace(l.Text))
+		}
+	}
+	if diff := cmp.Diff([]string{`+"c"`}, changed); diff != "" {
+		t.Errorf("changed lines mismatch (-want +got):\n%s", diff)
+	}
+}

@@ -10,10 +10,13 @@ type LineChange struct {
 
 // LineDiff returns the shortest edit script from a to b, line by line
 // (longest common subsequence). Policies are at most 64 KiB, so the
-// quadratic table stays small.
+// quadratic table stays small. Lines that differ only in a trailing comma
+// are the same line (shown as b has it): adding an entry to the end of a
+// JSON list is one added line, not two.
 func LineDiff(a, b string) []LineChange {
-	x := strings.Split(strings.TrimRight(a, "\n"), "\n")
-	y := strings.Split(strings.TrimRight(b, "\n"), "\n")
+	xs := strings.Split(strings.TrimRight(a, "\n"), "\n")
+	ys := strings.Split(strings.TrimRight(b, "\n"), "\n")
+	x, y := withoutTrailingCommas(xs), withoutTrailingCommas(ys)
 	n, m := len(x), len(y)
 	lcs := make([][]int32, n+1)
 	for i := range lcs {
@@ -33,21 +36,29 @@ func LineDiff(a, b string) []LineChange {
 	for i < n && j < m {
 		switch {
 		case x[i] == y[j]:
-			out = append(out, LineChange{" ", x[i]})
+			out = append(out, LineChange{" ", ys[j]})
 			i, j = i+1, j+1
 		case lcs[i+1][j] >= lcs[i][j+1]:
-			out = append(out, LineChange{"-", x[i]})
+			out = append(out, LineChange{"-", xs[i]})
 			i++
 		default:
-			out = append(out, LineChange{"+", y[j]})
+			out = append(out, LineChange{"+", ys[j]})
 			j++
 		}
 	}
 	for ; i < n; i++ {
-		out = append(out, LineChange{"-", x[i]})
+		out = append(out, LineChange{"-", xs[i]})
 	}
 	for ; j < m; j++ {
-		out = append(out, LineChange{"+", y[j]})
+		out = append(out, LineChange{"+", ys[j]})
+	}
+	return out
+}
+
+func withoutTrailingCommas(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = strings.TrimSuffix(l, ",")
 	}
 	return out
 }

@@ -217,10 +217,10 @@ func readStatements(raw json.RawMessage, foldEffect bool) (Policy, FieldErrors, 
 }
 
 // foldedEffect is effect as Allow or Deny when it is one of them in another
-// case (or padded with spaces), else effect unchanged.
+// case, else effect unchanged (a padded "Allow " stays an error).
 func foldedEffect(effect string) string {
 	for _, e := range []string{Allow, Deny} {
-		if strings.EqualFold(strings.TrimSpace(effect), e) {
+		if strings.EqualFold(effect, e) {
 			return e
 		}
 	}
