@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/vpcep-console/vpcep-console/internal/auth"
+	"github.com/vpcep-console/vpcep-console/internal/handlers"
+	"github.com/vpcep-console/vpcep-console/internal/inventory"
+	"github.com/vpcep-console/vpcep-console/internal/simtest"
+	"github.com/vpcep-console/vpcep-console/internal/testapp"
+)
+
+// slowConsole is console with every request answered delay late, as over
+// a slow link: an answer then lands while the admin is still typing.
+func slowConsole(t *testing.T, delay time.Duration) (string, *simtest.Upstream) {
+	t.Helper()
+	c := testapp.New(t, testapp.Options{Deps: func(d *handlers.Deps) {
+		d.CookieSecure = false
+		d.Demo, d.PerPage = true, 10
+	}})
+	if err := c.Refresher.Refresh(context.Background(), inventory.TriggerStartup); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Auth.CreateAccount(context.Background(), adminName, adminPassword, auth.Admin); err != nil && !errors.Is(err, auth.ErrNameTaken) {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
+		c.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, c.Sim
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+// waitFor waits until the JavaScript condition js holds.
+func waitFor(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !eval[bool](t, ctx, js) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// typeKeys types into whatever has the focus, key by key, as a person does.
+func typeKeys(t *testing.T, ctx context.Context, keys string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(keys)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const (
+	activeTestID = `(document.activeElement && document.activeElement.getAttribute("data-testid")) || document.activeElement.tagName`
+	// formMatchesJSON: every statement of the form is the JSON's, entry for entry.
+	formMatchesJSON = `(() => {
+		let doc; try { doc = JSON.parse(document.querySelector('[data-testid="policy-json-input"]').value) } catch (e) { return false }
+		const lines = (sel) => { const el = document.querySelector(sel); return el ? el.value.split("\n").map(s => s.trim()).filter(s => s) : null };
+		const blocks = document.querySelectorAll('[data-testid="statement-block"]').length;
+		if (doc.policy_statement.length !== blocks) return false;
+		return doc.policy_statement.every((s, i) =>
+			JSON.stringify(s.Action) === JSON.stringify(lines('[data-testid="action-' + i + '"]')) &&
+			JSON.stringify(s.Resource) === JSON.stringify(lines('[data-testid="resource-' + i + '"]')) &&
+			s.Effect === document.querySelector('[data-testid="effect-' + i + '"]').value);
+	})()`
+)
+
+// TestEditorKeepsTypingOnASlowServer: with every answer 300 ms late, add an
+// Action line, Tab, and type a Resource line while the first sync lands:
+// nothing typed is lost, the focus stays where the admin is, and the JSON
+// view ends up equal to the form.
+func TestEditorKeepsTypingOnASlowServer(t *testing.T) {
+	t.Parallel()
+	base, sim := slowConsole(t, 300*time.Millisecond)
+	ctx := browser(t)
+	signIn(t, ctx, base)
+	ep := sim.Gateway(t, 2)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/endpoints/"+ep.ID+"/policy/edit"),
+		chromedp.WaitVisible(`[data-testid="action-0"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	wantActions := append(slices.Clone(ep.Statements[0].Action), "obs:object:AbortMultipartUpload")
+	const newResource = "obs:*:*:object:new-bucket/*"
+
+	// The caret at the end of Action, as after a click there.
+	eval[bool](t, ctx, `(() => { const a = document.querySelector('[data-testid="action-0"]'); a.focus(); a.setSelectionRange(a.value.length, a.value.length); return true })()`)
+	typeKeys(t, ctx, "\nobs:object:AbortMultipartUpload")
+	typeKeys(t, ctx, kb.Tab)
+	// Type the new Resource line first (the caret is at the start), half of
+	// it before the sync's answer lands and half after.
+	typeKeys(t, ctx, "obs:*:*:object:new-")
+	time.Sleep(450 * time.Millisecond)
+	typeKeys(t, ctx, "bucket/*\n")
+	time.Sleep(700 * time.Millisecond) // every answer has landed
+
+	if got := eval[string](t, ctx, activeTestID); got != "resource-0" {
+		t.Errorf("the focus is on %q, want resource-0", got)
+	}
+	actions := eval[[]string](t, ctx, `document.querySelector('[data-testid="action-0"]').value.split("\n")`)
+	if !slices.Equal(actions, wantActions) {
+		t.Errorf("Action = %q, want %q", actions, wantActions)
+	}
+	resources := eval[[]string](t, ctx, `document.querySelector('[data-testid="resource-0"]').value.split("\n")`)
+	if !slices.Contains(resources, newResource) || !slices.Equal(slices.DeleteFunc(slices.Clone(resources), func(r string) bool { return r == newResource }), ep.Statements[0].Resource) {
+		t.Errorf("Resource = %q, want %q and %q", resources, newResource, ep.Statements[0].Resource)
+	}
+	shot(t, ctx, "editor-typed")
+
+	// Leaving the field syncs it: the JSON view says what the form says.
+	typeKeys(t, ctx, kb.Tab)
+	waitFor(t, ctx, "the JSON view to follow the form", formMatchesJSON+` && document.querySelector('[data-testid="policy-json-input"]').value.includes("new-bucket/*")`)
+
+	// Add statement: the focus goes to the new statement's Action, and the
+	// JSON shows its empty lists as [] (no null).
+	if err := chromedp.Do(ctx, chromedp.Click(`[data-testid="add-statement"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "a third statement", `document.querySelectorAll('[data-testid="statement-block"]').length === 3`)
+	waitFor(t, ctx, "the JSON of three statements", formMatchesJSON)
+	if got := eval[string](t, ctx, activeTestID); got != "action-2" {
+		t.Errorf("after Add statement the focus is on %q, want action-2", got)
+	}
+	if js := eval[string](t, ctx, `document.querySelector('[data-testid="policy-json-input"]').value`); strings.Contains(js, "null") {
+		t.Errorf("Add statement wrote null:\n%s", js)
+	}
+	// Move the new statement up: the focus follows it.
+	if err := chromedp.Do(ctx, chromedp.Click(`[data-testid="op-up-2"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the move", `document.activeElement && document.activeElement.getAttribute("data-testid") === "op-up-1"`)
+	waitFor(t, ctx, "the JSON after the move", formMatchesJSON+` && document.querySelector('[data-testid="action-1"]').value === ""`)
+}
+
+// TestEditorShowsJSONErrorsInTheBrowser: an unreadable JSON is said at the
+// form with its line and column and which view Preview uses; "Use the form
+// instead" brings both views back together; a refused Preview puts the
+// focus on the error.
+func TestEditorShowsJSONErrorsInTheBrowser(t *testing.T) {
+	t.Parallel()
+	base, sim := console(t)
+	ctx := browser(t)
+	signIn(t, ctx, base)
+	ep := sim.Gateway(t, 2)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/endpoints/"+ep.ID+"/policy/edit"),
+		chromedp.WaitVisible(`[data-testid="policy-json-input"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	// Break the JSON by typing a second comma after the first statement's
+	// opening brace line, then leave the field.
+	eval[bool](t, ctx, `(() => {
+		const ta = document.querySelector('[data-testid="policy-json-input"]');
+		const at = ta.value.indexOf("{", ta.value.indexOf("[")) + 1;
+		ta.focus(); ta.setSelectionRange(at, at); return true })()`)
+	typeKeys(t, ctx, ",")
+	if err := chromedp.Do(ctx, chromedp.Focus(`[data-testid="reason"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the JSON error notice", `!!document.querySelector('[data-testid="json-invalid-notice"]')`)
+	notice := eval[string](t, ctx, `document.querySelector('[data-testid="json-invalid-notice"]').innerText`)
+	if !strings.Contains(notice, "The JSON has an error at line 3, column 6") || !strings.Contains(notice, "Preview uses the raw JSON") {
+		t.Errorf("notice: %q", notice)
+	}
+	if got := eval[string](t, ctx, `document.querySelector('[data-testid="policy-json-input"]').getAttribute("aria-invalid") || ""`); got != "true" {
+		t.Errorf("aria-invalid on the JSON = %q", got)
+	}
+	if got := eval[string](t, ctx, activeTestID); got != "reason" {
+		t.Errorf("the focus moved to %q", got)
+	}
+	shot(t, ctx, "editor-json-error")
+
+	// Use the form instead: the notice goes, and both views agree.
+	if err := chromedp.Do(ctx, chromedp.Click(`[data-testid="use-form"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the views to agree again", `!document.querySelector('[data-testid="json-invalid-notice"]') && `+formMatchesJSON)
+
+	// Preview with a reason of spaces (the browser's required check passes
+	// it; the server does not): the page comes back with the focus on the
+	// reason and its error on screen.
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(`[data-testid="reason"]`, "   "),
+		chromedp.Click(`[data-testid="preview"]`),
+		chromedp.WaitVisible(`[data-testid="error-reason"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the focus on the reason", `document.activeElement && document.activeElement.getAttribute("data-testid") === "reason"`)
+	inView := eval[bool](t, ctx, `(() => { const r = document.querySelector('[data-testid="error-reason"]').getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight })()`)
+	if !inView {
+		t.Error("the reason's error is off screen")
+	}
+}
