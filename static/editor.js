@@ -186,12 +186,23 @@
 
   // replaceStatements re-renders the statements from the answer, then puts
   // the focus on focusID (or back on the control that had it), with its
-  // selection.
-  function replaceStatements(answer, focusID) {
+  // selection. A control typed into since sent keeps what was typed.
+  function replaceStatements(answer, focusID, sent) {
     var active = document.activeElement;
     var activeID = active && active.id;
     var start = active && active.selectionStart, end = active && active.selectionEnd;
+    var typed = {};
+    controls(byId("statements")).forEach(function (el) {
+      if (sent && el.id in sent && sent[el.id] !== el.value) {
+        typed[el.id] = el.value;
+      }
+    });
     byId("statements").replaceWith(document.importNode(answer.querySelector("#statements"), true));
+    Object.keys(typed).forEach(function (id) {
+      if (byId(id)) {
+        byId(id).value = typed[id];
+      }
+    });
     var add = answer.querySelector("#add-statement");
     if (add) {
       byId("add-statement").disabled = add.disabled;
@@ -219,7 +230,7 @@
         copyState(answer);
         // Only a JSON edit can change which statements there are.
         if (!updateControls("structured-view", answer, sent) && from !== "form") {
-          replaceStatements(answer, "");
+          replaceStatements(answer, "", sent);
         }
         updateControls("json-view", answer, sent);
       }, failed);
@@ -263,7 +274,7 @@
           return; // refused: the JSON has an error; the notice says so
         }
         var count = answer.querySelectorAll("#statements fieldset").length;
-        replaceStatements(answer, focusAfter(op, count));
+        replaceStatements(answer, focusAfter(op, count), null);
         sent["policy-json"] = byId("policy-json").value; // a button's answer wins in the JSON
         updateControls("json-view", answer, sent);
         source().value = "";

@@ -194,6 +194,7 @@ func TestEditorFieldErrorsKeepTheInput(t *testing.T) {
 		{"no resources", "s.1.resource", "", "error-resource-1", "at least one entry"},
 		{"condition not JSON", "s.0.condition", "{ip: 1}", "error-condition-0", "must be a JSON object"},
 		{"condition an array", "s.0.condition", "[1]", "error-condition-0", "must be a JSON object"},
+		{"condition error at line and column", "s.0.condition", "{\n  \"a\": 1,,\n}", "error-condition-0", "The JSON has an error at line 2, column 10"},
 		{"resource too long", "s.0.resource", strings.Repeat("r", 600), "error-resource-0", "at most 512 bytes"},
 		{"no reason", "reason", "   ", "error-reason", "Say why"},
 		{"reason too long", "reason", strings.Repeat("x", 1001), "error-reason", "at most 1000"},

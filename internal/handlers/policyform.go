@@ -116,10 +116,10 @@ func structuredPolicy(f views.EditorForm) (policy.Policy, policy.FieldErrors) {
 			var obj map[string]json.RawMessage // an object; its numbers stay as written
 			if err := policy.CheckJSON([]byte(cond), ""); err != nil {
 				errs = append(errs, policy.FieldError{Field: policy.StatementFieldPath(i, "Condition"),
-					Message: `Condition must be a JSON object, e.g. {"StringEquals": {"obs:prefix": ["logs/"]}}. ` + policy.JSONFieldError(err, "").Message})
+					Message: `Condition must be a JSON object, e.g. {"StringEquals": {"obs:prefix": ["logs/"]}}. ` + policy.SyntaxErrorMessage([]byte(cond), err) + conditionLeftOut})
 			} else if err := json.Unmarshal([]byte(cond), &obj); err != nil || obj == nil {
 				errs = append(errs, policy.FieldError{Field: policy.StatementFieldPath(i, "Condition"),
-					Message: `Condition must be a JSON object, e.g. {"StringEquals": {"obs:prefix": ["logs/"]}}.`})
+					Message: `Condition must be a JSON object, e.g. {"StringEquals": {"obs:prefix": ["logs/"]}}.` + conditionLeftOut})
 			} else {
 				st.Condition = json.RawMessage(cond)
 			}
@@ -128,6 +128,9 @@ func structuredPolicy(f views.EditorForm) (policy.Policy, policy.FieldErrors) {
 	}
 	return p, errs
 }
+
+// conditionLeftOut says why the raw view lacks a Condition the form has.
+const conditionLeftOut = " The raw JSON leaves this condition out until it is fixed."
 
 // lines splits a one-entry-per-line textarea, ignoring blank lines. No
 // lines is an empty list, which the raw view shows as [] (never null).

@@ -86,7 +86,7 @@ func readDocument(data []byte, field string, foldEffect bool) (Policy, FieldErro
 		return nil, FieldErrors{{field, fmt.Sprintf("The policy is %d bytes; at most %d (64 KiB) are allowed.", len(data), MaxBodyBytes)}}, nil
 	}
 	if err := CheckJSON(data, ""); err != nil {
-		return nil, FieldErrors{{field, syntaxErrorMessage(data, err)}}, nil
+		return nil, FieldErrors{{field, SyntaxErrorMessage(data, err)}}, nil
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil || top == nil {
@@ -104,9 +104,9 @@ func readDocument(data []byte, field string, foldEffect bool) (Policy, FieldErro
 	return readStatements(raw, foldEffect)
 }
 
-// syntaxErrorMessage says what CheckJSON found in data, where a person
+// SyntaxErrorMessage says what CheckJSON found in data, where a person
 // looks for it: line and column, not a byte offset.
-func syntaxErrorMessage(data []byte, err error) string {
+func SyntaxErrorMessage(data []byte, err error) string {
 	var je *JSONError
 	if !errors.As(err, &je) {
 		return "Not well-formed JSON: " + err.Error() + "."
