@@ -591,6 +591,11 @@ func TestEditorErrorsAreMarked(t *testing.T) {
 	if r.doc.Find("#s-0-resource[aria-invalid]").Length() != 0 {
 		t.Error("a valid control is marked invalid")
 	}
+	// An error about the list as a whole points at Add statement.
+	none := post(t, a, "/endpoints/"+ep.ID+"/policy/preview", with(editorForm(t, a, ep), "policy_json", `{"policy_statement": []}`, "source", "json", "reason", "r"))
+	if add := none.doc.Find("#add-statement"); add.AttrOr("aria-describedby", "") != "policy-statement-error" || none.doc.Find("#policy-statement-error").Length() != 1 {
+		t.Errorf("no statements: %d, Add statement %v", none.Code, add.Nodes[0].Attr)
+	}
 	// Buttons that only rearrange the form skip the browser's required checks.
 	r.doc.Find("[data-editor-op]").Each(func(_ int, b *goquery.Selection) {
 		if _, ok := b.Attr("formnovalidate"); !ok {

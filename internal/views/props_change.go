@@ -262,6 +262,20 @@ func fieldAttrs(p PolicyEditPage, path, id string, within bool) templ.Attributes
 	return a
 }
 
+// opAttrs points Add statement at an error about the statement list as a
+// whole ("at least one statement"), the control that fixes it: marked first
+// when no field has an error.
+func opAttrs(p PolicyEditPage, op string) templ.Attributes {
+	if op != "add" || p.Errors.For(policy.PolicyField) == "" {
+		return templ.Attributes{}
+	}
+	a := templ.Attributes{"aria-describedby": "policy-statement-error"}
+	if firstErrorID(p) == "" {
+		a["data-first-error"] = "true"
+	}
+	return a
+}
+
 // jsonErrorHeadline says why the raw JSON cannot be shown in the form.
 func jsonErrorHeadline(msg string) string {
 	if strings.HasPrefix(msg, "The JSON has an error") || strings.HasPrefix(msg, "Not well-formed") {
