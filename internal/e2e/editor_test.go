@@ -215,3 +215,38 @@ func TestEditorShowsJSONErrorsInTheBrowser(t *testing.T) {
 		t.Error("the reason's error is off screen")
 	}
 }
+
+// TestPreviewSaysTheLivePolicyMovedInTheBrowser: the live policy changes
+// outside the console while the admin edits; the preview says so before
+// Apply, which it does not offer.
+func TestPreviewSaysTheLivePolicyMovedInTheBrowser(t *testing.T) {
+	t.Parallel()
+	base, sim := console(t)
+	ctx := browser(t)
+	signIn(t, ctx, base)
+	ep := sim.Gateway(t, 2)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/endpoints/"+ep.ID+"/policy/edit"),
+		chromedp.WaitVisible(`[data-testid="reason"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	moved := *ep
+	moved.Statements = append(slices.Clone(ep.Statements[:1]), ep.Statements[1])
+	moved.Statements[1].Action = []string{"obs:object:DeleteObject", "obs:bucket:DeleteBucket"}
+	sim.PutEndpoint(&moved)
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(`[data-testid="reason"]`, "OPS-9: tighten"),
+		chromedp.Click(`[data-testid="preview"]`),
+		chromedp.WaitVisible(`[data-testid="stale-live"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval[string](t, ctx, `document.querySelector('[data-testid="stale-origin"]').innerText`); !strings.Contains(got, "changed outside the console") {
+		t.Errorf("origin: %q", got)
+	}
+	if !eval[bool](t, ctx, `document.querySelector('[data-testid="apply"]').disabled`) {
+		t.Error("Apply is offered against a policy that moved")
+	}
+	shot(t, ctx, "preview-live-moved")
+}
