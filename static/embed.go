@@ -12,7 +12,7 @@ import (
 
 // FS holds the assets, served under /static/.
 //
-//go:embed app.css vendor
+//go:embed app.css copy.js favicon.svg vendor
 var FS embed.FS
 
 var (
