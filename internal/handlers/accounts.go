@@ -1,10 +1,16 @@
 package handlers
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -21,7 +27,7 @@ func tokenRows(tokens []*auth.Token) []views.TokenRow {
 	var rows []views.TokenRow
 	for _, t := range tokens {
 		r := views.TokenRow{ID: t.ID, Account: t.AccountName, Name: t.Name, Created: stamp(&t.CreatedAt),
-			Expires: stamp(t.ExpiresAt), LastUsed: stamp(t.LastUsedAt), Status: "active"}
+			Expires: stamp(t.ExpiresAt), LastUsed: stamp(t.LastUsedAt), Status: "active", ReadOnly: t.ReadOnly}
 		switch {
 		case t.RevokedAt != nil:
 			r.Status = "revoked"
@@ -40,25 +46,129 @@ func stamp(t *time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04Z")
 }
 
-// showAccount serves /account: who you are and your API tokens.
+// showAccount serves /account: who you are and your API tokens, and right
+// after one was made, the new token, once.
 func (s *Server) showAccount(c echo.Context) error {
-	return s.renderAccount(c, http.StatusOK, c.QueryParam("done"), "")
+	return s.renderAccount(c, http.StatusOK, views.AccountPage{Notice: accountNotices[c.QueryParam("done")], NewToken: s.takeNewToken(c)})
 }
 
 var accountNotices = map[string]string{
 	"revoked":  "The token was revoked.",
 	"password": "Your password was changed. Your other sessions were signed out.",
+	"token":    "The token was created.",
 }
 
-func (s *Server) renderAccount(c echo.Context, status int, done, errMsg string) error {
+func (s *Server) renderAccount(c echo.Context, status int, p views.AccountPage) error {
 	a := account(c)
 	tokens, err := s.Auth.Tokens(c.Request().Context(), a.ID)
 	if err != nil {
 		return err
 	}
-	return render(c, status, views.AccountView(views.AccountPage{
-		Base: s.base(c, "Your account"), Tokens: tokenRows(tokens), Notice: accountNotices[done], Error: errMsg,
-	}))
+	p.Base, p.Tokens = s.base(c, "Your account"), tokenRows(tokens)
+	if p.TokenForm.ExpiresDays == "" {
+		p.TokenForm.ExpiresDays = "90"
+	}
+	return render(c, status, views.AccountView(p))
+}
+
+// createOwnToken makes a read-only API token for the signed-in account,
+// whatever its role, and shows it once on /account (POST-redirect-GET).
+func (s *Server) createOwnToken(c echo.Context) error {
+	a := account(c)
+	form := views.TokenForm{Name: c.FormValue("name"), ExpiresDays: c.FormValue("expires_days")}
+	days, ferr := parseTokenForm(form)
+	if ferr != nil {
+		form.Error = ferr
+		return s.renderAccount(c, http.StatusUnprocessableEntity, views.AccountPage{TokenForm: form})
+	}
+	token, t, err := s.Auth.CreateReadOnlyToken(c.Request().Context(), a.Name, form.Name, time.Duration(days)*24*time.Hour)
+	if err != nil {
+		return err
+	}
+	s.event(c, auth.EventTokenCreated, fmt.Sprintf("token:%d (%s) for %s", t.ID, t.Name, a.Name), fmt.Sprintf("read-only, expires in %d days", days))
+	if err := s.keepNewToken(c, token); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/account?done=token")
+}
+
+// parseTokenForm checks a new token's name and lifetime, naming the field at fault.
+func parseTokenForm(f views.TokenForm) (days int, ferr *views.FieldError) {
+	if f.Name == "" || len(f.Name) > 100 {
+		return 0, &views.FieldError{Field: "name", Message: "A token needs a name of 1 to 100 characters."}
+	}
+	days, err := strconv.Atoi(f.ExpiresDays)
+	if err != nil || days < 1 || days > 3650 {
+		return 0, &views.FieldError{Field: "expires_days", Message: "A token expires in 1 to 3650 days."}
+	}
+	return days, nil
+}
+
+// A new token is shown once, on the page after the redirect, and never
+// travels in a URL or rests on the server: it waits in a short-lived cookie,
+// sealed (AES-GCM) with a key derived from this browser's session token, so
+// only this session can read it, and the page that shows it deletes it.
+const newTokenMaxAge = 5 * 60 // seconds
+
+func (s *Server) newTokenCookie() string {
+	if s.CookieSecure {
+		return "__Host-new-token"
+	}
+	return "new-token"
+}
+
+// newTokenSealer is the AEAD sealing the new-token cookie for this
+// session; ok is false without a session.
+func newTokenSealer(c echo.Context) (cipher.AEAD, bool) {
+	session, _ := c.Get(ctxSessionToken).(string)
+	if session == "" {
+		return nil, false
+	}
+	key := sha256.Sum256([]byte("vpcep-console new API token v1\x00" + session))
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		return nil, false
+	}
+	aead, err := cipher.NewGCM(block)
+	return aead, err == nil
+}
+
+// keepNewToken leaves token for the next page of this session to show.
+func (s *Server) keepNewToken(c echo.Context, token string) error {
+	aead, ok := newTokenSealer(c)
+	if !ok {
+		return errors.New("handlers: a new token without a session")
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return err
+	}
+	sealed := aead.Seal(nonce, nonce, []byte(token), []byte(s.newTokenCookie()))
+	c.SetCookie(&http.Cookie{Name: s.newTokenCookie(), Value: base64.RawURLEncoding.EncodeToString(sealed), Path: "/",
+		MaxAge: newTokenMaxAge, HttpOnly: true, Secure: s.CookieSecure, SameSite: http.SameSiteStrictMode})
+	return nil
+}
+
+// takeNewToken returns the token keepNewToken left, once: the cookie is
+// deleted whatever it held. "" when there is none, or it is another
+// session's.
+func (s *Server) takeNewToken(c echo.Context) string {
+	cookie, err := c.Cookie(s.newTokenCookie())
+	if err != nil || cookie.Value == "" {
+		return ""
+	}
+	c.SetCookie(&http.Cookie{Name: s.newTokenCookie(), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.CookieSecure, SameSite: http.SameSiteStrictMode})
+	aead, ok := newTokenSealer(c)
+	sealed, err := base64.RawURLEncoding.DecodeString(cookie.Value)
+	if !ok || err != nil || len(sealed) < aead.NonceSize() {
+		return ""
+	}
+	token, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(s.newTokenCookie()))
+	if err != nil || !strings.HasPrefix(string(token), auth.TokenPrefix) {
+		return ""
+	}
+	return string(token)
 }
 
 // revokeOwnToken revokes one of the signed-in account's tokens.
@@ -104,16 +214,16 @@ func (s *Server) changeOwnPassword(c echo.Context) error {
 			s.event(c, auth.EventSignInLimited, a.Name, fmt.Sprintf("password change; retry after %d s", secs))
 			msg = fmt.Sprintf("Too many wrong passwords for this account. Try again in %d seconds.", secs)
 		}
-		return s.renderAccount(c, pr.status, "", msg)
+		return s.renderAccount(c, pr.status, views.AccountPage{Error: msg})
 	case errors.Is(err, auth.ErrBadCredential), errors.Is(err, auth.ErrDisabled):
 		s.event(c, auth.EventPasswordCheckFailed, a.Name, "wrong current password on the password page")
-		return s.renderAccount(c, http.StatusUnprocessableEntity, "", "The current password is wrong.")
+		return s.renderAccount(c, http.StatusUnprocessableEntity, views.AccountPage{Error: "The current password is wrong."})
 	case err != nil:
 		return err
 	}
 	if err := s.Auth.SetPassword(ctx, a.Name, c.FormValue("new")); err != nil {
 		if errors.Is(err, auth.ErrWeakPassword) {
-			return s.renderAccount(c, http.StatusUnprocessableEntity, "", "New password: "+weakPassword)
+			return s.renderAccount(c, http.StatusUnprocessableEntity, views.AccountPage{Error: "New password: " + weakPassword})
 		}
 		return err
 	}
@@ -126,7 +236,7 @@ func (s *Server) changeOwnPassword(c echo.Context) error {
 
 // adminAccounts serves /admin/accounts.
 func (s *Server) adminAccounts(c echo.Context) error {
-	return s.renderAdmin(c, http.StatusOK, views.AdminPage{Notice: adminNotices[c.QueryParam("done")]})
+	return s.renderAdmin(c, http.StatusOK, views.AdminPage{Notice: adminNotices[c.QueryParam("done")], NewToken: s.takeNewToken(c)})
 }
 
 var adminNotices = map[string]string{
@@ -136,6 +246,7 @@ var adminNotices = map[string]string{
 	"enable":   "The account was enabled.",
 	"password": "The password was set; the account's sessions were ended.",
 	"revoked":  "The token was revoked.",
+	"token":    "The token was created.",
 }
 
 func (s *Server) renderAdmin(c echo.Context, status int, p views.AdminPage) error {
@@ -228,7 +339,8 @@ func (s *Server) changeAccount(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/admin/accounts?done="+op)
 }
 
-// createToken makes an API token for an account and shows it once.
+// createToken makes an API token for an account, acting with its role, and
+// shows it once on the admin page (POST-redirect-GET, as createOwnToken).
 func (s *Server) createToken(c echo.Context) error {
 	name := c.Param("name")
 	days, err := strconv.Atoi(c.FormValue("expires_days"))
@@ -243,7 +355,10 @@ func (s *Server) createToken(c echo.Context) error {
 		return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: "A token needs a name of at most 100 characters."})
 	}
 	s.event(c, auth.EventTokenCreated, fmt.Sprintf("token:%d (%s) for %s", t.ID, t.Name, name), fmt.Sprintf("expires in %d days", days))
-	return s.renderAdmin(c, http.StatusOK, views.AdminPage{NewToken: token, Notice: "The token was created."})
+	if err := s.keepNewToken(c, token); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/accounts?done=token")
 }
 
 // revokeAnyToken revokes any token (admins).

@@ -96,6 +96,12 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			case err != nil:
 				return err
 			}
+			if t.ReadOnly {
+				// A token made on /account reads only, whatever the account may do.
+				viewerOnly := *a
+				viewerOnly.Role = auth.Viewer
+				a = &viewerOnly
+			}
 			c.Set(ctxAccount, a)
 			c.Set(ctxActor, "token:"+strconv.FormatInt(t.ID, 10))
 			c.Set(ctxBearer, true)

@@ -100,6 +100,7 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	// The signed-in account
 	get("/account", viewer, s.showAccount)
 	post("/account/password", viewer, s.changeOwnPassword)
+	post("/account/tokens", viewer, s.createOwnToken) // read-only tokens, for every role
 	post("/account/tokens/:id/revoke", viewer, s.revokeOwnToken)
 
 	// Administration
