@@ -366,7 +366,78 @@ func (s *Server) revokeAnyToken(c echo.Context) error {
 	return s.revokeToken(c, 0, "There is no token with this id.", "/admin/accounts")
 }
 
-// securityEvents serves /security-events, newest first.
+// eventKinds names each kind of security event in words, in the order the
+// filter offers them.
+var eventKinds = []views.EventKind{
+	{Code: auth.EventSignIn, Words: "Signed in"},
+	{Code: auth.EventSignInFailed, Words: "Sign-in failed"},
+	{Code: auth.EventSignInLimited, Words: "Sign-in throttled"},
+	{Code: auth.EventSignOut, Words: "Signed out"},
+	{Code: auth.EventPasswordCheckFailed, Words: "Wrong current password"},
+	{Code: auth.EventPasswordSet, Words: "Password changed"},
+	{Code: auth.EventAccountAdded, Words: "Account created"},
+	{Code: auth.EventRoleChanged, Words: "Role changed"},
+	{Code: auth.EventDisabled, Words: "Account disabled"},
+	{Code: auth.EventEnabled, Words: "Account enabled"},
+	{Code: auth.EventTokenCreated, Words: "API token created"},
+	{Code: auth.EventTokenRevoked, Words: "API token revoked"},
+	{Code: auth.EventTokenRejected, Words: "API token refused"},
+	{Code: auth.EventTokenLimited, Words: "API token throttled"},
+	{Code: auth.EventAccessDenied, Words: "Access denied"},
+}
+
+// eventWords is kind in words; an unknown kind (from a newer version) as it is.
+func eventWords(kind string) string {
+	for _, k := range eventKinds {
+		if k.Code == kind {
+			return k.Words
+		}
+	}
+	return kind
+}
+
+// parseEventFilter reads the security events' filter; a bad value is an
+// error at its control, and the list is shown without that filter.
+func parseEventFilter(c echo.Context) (views.EventFilter, auth.EventFilter, *views.FieldError) {
+	form := views.EventFilter{Kind: c.QueryParam("kind"), Account: c.QueryParam("account"), From: c.QueryParam("from"), To: c.QueryParam("to")}
+	var f auth.EventFilter
+	if form.Kind != "" {
+		if eventWords(form.Kind) == form.Kind {
+			return form, f, &views.FieldError{Field: "kind", Message: "Choose an event from the list."}
+		}
+		f.Kind = form.Kind
+	}
+	if len(form.Account) > 100 {
+		return form, f, &views.FieldError{Field: "account", Message: "An account name is at most 100 characters."}
+	}
+	f.Account = form.Account
+	day := func(v string) (time.Time, bool) {
+		t, err := time.Parse(time.DateOnly, v)
+		return t, err == nil
+	}
+	if form.From != "" {
+		from, ok := day(form.From)
+		if !ok {
+			return form, auth.EventFilter{Kind: f.Kind, Account: f.Account}, &views.FieldError{Field: "from", Message: "From must be a date, YYYY-MM-DD (UTC)."}
+		}
+		f.From = from
+	}
+	if form.To != "" {
+		to, ok := day(form.To)
+		if !ok {
+			return form, auth.EventFilter{Kind: f.Kind, Account: f.Account, From: f.From}, &views.FieldError{Field: "to", Message: "To must be a date, YYYY-MM-DD (UTC)."}
+		}
+		if !f.From.IsZero() && to.Before(f.From) {
+			return form, auth.EventFilter{Kind: f.Kind, Account: f.Account, From: f.From}, &views.FieldError{Field: "to", Message: "To must not be before From."}
+		}
+		f.Before = to.AddDate(0, 0, 1) // the whole last day
+	}
+	return form, f, nil
+}
+
+// securityEvents serves /security-events, newest first, filtered by kind,
+// account and UTC dates. A bad filter answers 422 with the page, the error
+// at the filter.
 func (s *Server) securityEvents(c echo.Context) error {
 	var before int64
 	if v := c.QueryParam("before"); v != "" {
@@ -376,18 +447,26 @@ func (s *Server) securityEvents(c echo.Context) error {
 		}
 		before = n
 	}
+	form, filter, ferr := parseEventFilter(c)
 	const pageSize = 100
-	events, err := s.Auth.Events(c.Request().Context(), before, pageSize)
+	events, err := s.Auth.Events(c.Request().Context(), filter, before, pageSize)
 	if err != nil {
 		return err
 	}
-	p := views.EventsPage{Base: s.base(c, "Security events")}
+	form.Error = ferr
+	p := views.EventsPage{Base: s.base(c, "Security events"), Filter: form, Kinds: eventKinds}
 	for _, e := range events {
-		p.Events = append(p.Events, views.EventRow{At: e.At.UTC().Format("2006-01-02 15:04:05"), Kind: e.Kind, Actor: e.Actor,
+		p.Events = append(p.Events, views.EventRow{At: e.At, Kind: e.Kind, Words: eventWords(e.Kind), Actor: e.Actor,
 			Subject: e.Subject, ClientIP: e.ClientIP, Detail: e.Detail})
 	}
 	if len(events) == pageSize {
-		p.Older = "/security-events?before=" + strconv.FormatInt(events[len(events)-1].ID, 10)
+		q := c.QueryParams()
+		q.Set("before", strconv.FormatInt(events[len(events)-1].ID, 10))
+		p.Older = "/security-events?" + q.Encode()
 	}
-	return render(c, http.StatusOK, views.EventsView(p))
+	status := http.StatusOK
+	if ferr != nil {
+		status = http.StatusUnprocessableEntity
+	}
+	return render(c, status, views.EventsView(p))
 }

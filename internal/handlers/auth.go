@@ -381,7 +381,11 @@ func (s *Server) showLogin(c echo.Context) error {
 	if account(c) != nil {
 		return c.Redirect(http.StatusSeeOther, next)
 	}
-	return render(c, http.StatusOK, views.LoginView(views.LoginPage{Base: s.base(c, "Sign in"), Next: next}))
+	p := views.LoginPage{Base: s.base(c, "Sign in"), Next: next}
+	if c.QueryParam("done") == "signed-out" {
+		p.Notice = "You are signed out."
+	}
+	return render(c, http.StatusOK, views.LoginView(p))
 }
 
 // login signs an account in: throttled per account and per address
@@ -442,5 +446,5 @@ func (s *Server) logout(c echo.Context) error {
 	}
 	s.clearSessionCookie(c)
 	s.clearCSRFCookie(c)
-	return c.Redirect(http.StatusSeeOther, "/login")
+	return c.Redirect(http.StatusSeeOther, "/login?done=signed-out")
 }

@@ -2,11 +2,17 @@ package handlers_test
 
 import (
 	"compress/gzip"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
@@ -135,5 +141,77 @@ func TestSignInPageTellsNothingAboutTheProject(t *testing.T) {
 	a.signIn(t, a.account(t, auth.Viewer))
 	if r := a.get(t, "/account"); !strings.Contains(r.doc.Find("header").Text(), projectID) {
 		t.Errorf("signed in, the header lacks the project id: %s", r.doc.Find("header").Text())
+	}
+}
+
+// TestSignOutSaysSo: signing out lands on the sign-in page, which says so.
+func TestSignOutSaysSo(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs(auth.Viewer))
+	r := a.do(t, http.MethodPost, "/logout", url.Values{}, nil)
+	if r.Code != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", r.Code)
+	}
+	page := a.get(t, r.Header().Get("Location"))
+	if page.Code != http.StatusOK || page.text(testid("notice")) != "You are signed out." || page.doc.Find(testid("login")).Length() != 1 {
+		t.Errorf("after sign-out: %d %q", page.Code, page.text(testid("notice")))
+	}
+	if plain := a.get(t, "/login"); plain.doc.Find(testid("notice")).Length() != 0 {
+		t.Error("the sign-in page says signed out to someone who was not signed in")
+	}
+}
+
+// TestSecurityEventsInWordsAndFiltered: events read as sentences, and the
+// list filters by kind, account and date, with errors at the filter.
+func TestSecurityEventsInWordsAndFiltered(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, withDB(testdb.Migrated(t)), signedInAs(auth.Admin))
+	ctx := context.Background()
+	for _, e := range []auth.Event{
+		{Kind: auth.EventSignInFailed, Actor: "mallory", Subject: "mallory", ClientIP: "192.0.2.7", Detail: "wrong name or password"},
+		{Kind: auth.EventRoleChanged, Actor: "root", Subject: "bob", Detail: "to editor"},
+		{Kind: auth.EventTokenCreated, Actor: "bob", Subject: "token:3 (ci) for bob"},
+	} {
+		if err := a.auth.RecordEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := a.get(t, "/security-events")
+	failed := all.doc.Find(`[data-kind="` + auth.EventSignInFailed + `"]`)
+	if got := strings.TrimSpace(failed.Find(testid("event-kind")).Text()); got != "Sign-in failed" {
+		t.Errorf("sign_in_failed reads %q", got)
+	}
+	if strings.Contains(all.doc.Find(testid("event-table")+" tbody").Text(), "_") {
+		t.Errorf("a raw code is shown: %s", all.doc.Find(testid("event-table")+" tbody").Text())
+	}
+	if all.doc.Find(testid("event-row") + " time[datetime]").Length() == 0 {
+		t.Error("times are not <time datetime>")
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	for _, tt := range []struct {
+		query string
+		want  []string // kinds shown
+	}{
+		{"kind=" + auth.EventRoleChanged, []string{auth.EventRoleChanged}},
+		{"account=BOB", []string{auth.EventRoleChanged, auth.EventTokenCreated}},
+		{"account=mallory&kind=" + auth.EventSignInFailed, []string{auth.EventSignInFailed}},
+		{"from=" + today + "&to=" + today + "&account=bob", []string{auth.EventRoleChanged, auth.EventTokenCreated}},
+		{"from=2000-01-01&to=2000-01-02", nil},
+	} {
+		r := a.get(t, "/security-events?"+tt.query)
+		var got []string
+		r.doc.Find(testid("event-row")).Each(func(_ int, s *goquery.Selection) { got = append(got, s.AttrOr("data-kind", "")) })
+		slices.Sort(got)
+		if r.Code != http.StatusOK || !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %d %v, want %v", tt.query, r.Code, got, tt.want)
+		}
+	}
+	for query, control := range map[string]string{"from=yesterday": "events-from", "to=2026-13-01": "events-to", "kind=nonsense": "events-kind", "from=2026-02-02&to=2026-02-01": "events-to"} {
+		r := a.get(t, "/security-events?"+query)
+		c := r.doc.Find(testid(control))
+		if r.Code != http.StatusUnprocessableEntity || r.text(testid("filter-error")) == "" || c.AttrOr("aria-invalid", "") != "true" ||
+			r.doc.Find(testid("event-table")).Length() != 1 {
+			t.Errorf("%s: %d %q, %s aria-invalid %q", query, r.Code, r.text(testid("filter-error")), control, c.AttrOr("aria-invalid", ""))
+		}
 	}
 }
