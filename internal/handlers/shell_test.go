@@ -184,7 +184,7 @@ func TestSecurityEventsInWordsAndFiltered(t *testing.T) {
 	if strings.Contains(all.doc.Find(testid("event-table")+" tbody").Text(), "_") {
 		t.Errorf("a raw code is shown: %s", all.doc.Find(testid("event-table")+" tbody").Text())
 	}
-	if all.doc.Find(testid("event-row") + " time[datetime]").Length() == 0 {
+	if all.doc.Find(testid("event-row")+" time[datetime]").Length() == 0 {
 		t.Error("times are not <time datetime>")
 	}
 	today := time.Now().UTC().Format("2006-01-02")
