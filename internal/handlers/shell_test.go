@@ -215,3 +215,33 @@ func TestSecurityEventsInWordsAndFiltered(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointPageIsReadableByKeyboard: the JSON boxes scroll by keyboard
+// and are named, the id has a copy button, times are <time datetime>.
+func TestEndpointPageIsReadableByKeyboard(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ep := a.sim.Gateway(t, 2)
+	r := a.get(t, "/endpoints/"+ep.ID)
+	if r.Code != http.StatusOK {
+		t.Fatalf("%d", r.Code)
+	}
+	boxes := r.doc.Find("pre")
+	if boxes.Length() < 2 {
+		t.Fatalf("%d JSON boxes", boxes.Length())
+	}
+	boxes.Each(func(_ int, box *goquery.Selection) {
+		if box.AttrOr("tabindex", "") != "0" || box.AttrOr("aria-label", "") == "" {
+			t.Errorf("JSON box %s: tabindex %q aria-label %q", box.AttrOr("data-testid", ""), box.AttrOr("tabindex", ""), box.AttrOr("aria-label", ""))
+		}
+	})
+	if r.doc.Find(`button.copy[data-copy="`+ep.ID+`"]`).Length() == 0 {
+		t.Error("no copy button for the endpoint id")
+	}
+	if r.doc.Find(testid("endpoint-facts")+" time[datetime]").Length() != 2 {
+		t.Error("Created and Updated are not <time datetime>")
+	}
+	if r.doc.Find("th:empty").Length() != 0 {
+		t.Error("an empty table header")
+	}
+}
