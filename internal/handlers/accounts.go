@@ -280,16 +280,19 @@ func (s *Server) addAccount(c echo.Context) error {
 		_, err = s.Auth.CreateAccount(c.Request().Context(), name, c.FormValue("password"), role)
 	}
 	if err != nil {
-		msg := err.Error()
+		fe := &views.FieldError{Field: "role", Message: "The role must be viewer, editor or admin."}
 		switch {
 		case errors.Is(err, auth.ErrNameTaken):
-			msg = "An account with this name exists."
+			fe = &views.FieldError{Field: "name", Message: "An account with this name exists."}
 		case errors.Is(err, auth.ErrBadName):
-			msg = "A name is 1 to 63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit."
+			fe = &views.FieldError{Field: "name", Message: "A name is 1 to 63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit."}
 		case errors.Is(err, auth.ErrWeakPassword):
-			msg = weakPassword
+			fe = &views.FieldError{Field: "password", Message: weakPassword}
+		case role != "":
+			return err // not the form's fault
 		}
-		return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: msg, Form: form})
+		form.Error = fe
+		return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Form: form})
 	}
 	s.event(c, auth.EventAccountAdded, name, "role "+string(role))
 	return c.Redirect(http.StatusSeeOther, "/admin/accounts?done=added")

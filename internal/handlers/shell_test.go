@@ -245,3 +245,37 @@ func TestEndpointPageIsReadableByKeyboard(t *testing.T) {
 		t.Error("an empty table header")
 	}
 }
+
+// TestFormErrorsAtTheirField: a refused form marks the field at fault
+// (aria-invalid="true", described by the error, focused by copy.js) and
+// keeps what was typed.
+func TestFormErrorsAtTheirField(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, withDB(testdb.Migrated(t)), signedInAs(auth.Admin))
+	for _, tt := range []struct {
+		target  string
+		form    url.Values
+		control string
+	}{
+		{"/admin/accounts", url.Values{"name": {"Bad Name"}, "role": {"viewer"}, "password": {"a long enough password"}}, "add-account-name"},
+		{"/admin/accounts", url.Values{"name": {"shorty"}, "role": {"viewer"}, "password": {"short"}}, "add-account-password"},
+		{"/admin/accounts", url.Values{"name": {"rooted"}, "role": {"root"}, "password": {"a long enough password"}}, "add-account-role"},
+		{"/account/tokens", url.Values{"name": {""}, "expires_days": {"30"}}, "token-name"},
+		{"/account/tokens", url.Values{"name": {"ci"}, "expires_days": {"9999"}}, "token-expires"},
+	} {
+		r := a.do(t, http.MethodPost, tt.target, tt.form, nil)
+		c := r.doc.Find(testid(tt.control))
+		if r.Code != http.StatusUnprocessableEntity || c.AttrOr("aria-invalid", "") != "true" || c.AttrOr("data-first-error", "no") == "no" {
+			t.Errorf("%s %v: %d, %s aria-invalid %q", tt.target, tt.form, r.Code, tt.control, c.AttrOr("aria-invalid", ""))
+		}
+		if id := c.AttrOr("aria-describedby", ""); id == "" || r.doc.Find("#"+id).Text() == "" {
+			t.Errorf("%s: %s is not described by its error", tt.target, tt.control)
+		}
+		if r.doc.Find("[data-first-error]").Length() != 1 {
+			t.Errorf("%s: %d controls marked first error", tt.target, r.doc.Find("[data-first-error]").Length())
+		}
+	}
+	if r := a.do(t, http.MethodPost, "/account/tokens", url.Values{"name": {"ci"}, "expires_days": {"9999"}}, nil); r.doc.Find(testid("token-name")).AttrOr("value", "") != "ci" {
+		t.Error("the token name typed was not kept")
+	}
+}
