@@ -548,3 +548,15 @@ func TestListFilterErrorsAtTheFilter(t *testing.T) {
 		t.Error("the search box lost what was typed")
 	}
 }
+
+// TestListFilterErrorUnderHTMX: the results fragment carries the filter's
+// error, so a search typed under htmx says what is wrong.
+func TestListFilterErrorUnderHTMX(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	a.refresh(t)
+	r := a.do(t, http.MethodGet, "/endpoints?q="+strings.Repeat("x", 129), nil, htmx())
+	if r.Code != http.StatusUnprocessableEntity || !strings.Contains(r.text("#endpoint-results "+testid("filter-error")), "at most 128") {
+		t.Errorf("%d %q", r.Code, r.text(testid("filter-error")))
+	}
+}
