@@ -7,8 +7,11 @@ export GOFLAGS ?= -buildvcs=false
 .PHONY: run test soak fuzz lint generate bench build sim db-up db-down migrate-new vendor-static
 
 ## run: the console in demo mode at http://localhost:8080 on a real Postgres
+## (built, then run directly rather than through `go run`, so Ctrl-C reaches
+## the console alone, which shuts down cleanly and exits 0)
 run:
-	@url=$$(scripts/dev-db.sh run) && DATABASE_URL="$$url" $(GO) run ./cmd/web serve --demo
+	@url=$$(scripts/dev-db.sh run) && mkdir -p .data/bin && $(GO) build -o .data/bin/web ./cmd/web && \
+	  DATABASE_URL="$$url" exec .data/bin/web serve --demo
 
 ## test: every test, against a real Postgres (TEST_DATABASE_URL, a local cluster, or testcontainers-go);
 ## the browser tests' screenshots land in test-output/_artifacts

@@ -12,7 +12,7 @@ import (
 
 // FS holds the assets, served under /static/.
 //
-//go:embed app.css editor.js vendor
+//go:embed app.css copy.js editor.js favicon.svg vendor
 var FS embed.FS
 
 var (

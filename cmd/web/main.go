@@ -198,6 +198,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return err
 		}
 	}
+	// On stdout, for the person who ran `make run`: where to go.
+	fmt.Fprintf(stdout, "  Open %s in a browser (Ctrl-C stops the console).\n\n", consoleURL(cfg.Listen, cfg.TLSCert != ""))
 	logger.Info("serving", "addr", cfg.Listen, "upstream", client.Endpoint(), "project", cfg.ProjectID, "demo", cfg.Demo)
 	// A change that took its endpoint's lock just before the signal may
 	// still read the live policy (up to the upstream timeout) and then run
@@ -337,6 +339,23 @@ func serveMetrics(addr string, handler http.Handler, logger *slog.Logger) (*http
 	}()
 	logger.Info("serving metrics", "addr", ln.Addr().String())
 	return srv, nil
+}
+
+// consoleURL is the URL to open for a server listening on listen: an
+// address with no host (":8080") or a wildcard one is reached at localhost.
+func consoleURL(listen string, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return scheme + "://" + listen + "/"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + "/"
 }
 
 // demoAdmin gives the demo an admin account with a fresh random password,

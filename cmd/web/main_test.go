@@ -108,6 +108,9 @@ func TestServeDemo(t *testing.T) {
 	if m == nil || csrf == nil {
 		t.Fatalf("no demo password (%q) or CSRF field", stdout.String())
 	}
+	if !strings.Contains(stdout.String(), "Open http://"+addr+"/ in a browser") {
+		t.Errorf("the URL to open is not printed: %q", stdout.String())
+	}
 	resp, err = client.PostForm(base+"/login", url.Values{"name": {"admin"}, "password": {m[1]}, "_csrf": {string(csrf[1])}, "next": {"/endpoints"}})
 	if err != nil {
 		t.Fatal(err)
@@ -205,5 +208,23 @@ func TestUserAndTokenCommands(t *testing.T) {
 	}
 	if _, err := cli("", "token", "create", "alice", "--expires", "soon"); err == nil {
 		t.Error("a bad lifetime was accepted")
+	}
+}
+
+func TestConsoleURL(t *testing.T) {
+	for _, tt := range []struct {
+		listen string
+		tls    bool
+		want   string
+	}{
+		{":8080", false, "http://localhost:8080/"},
+		{"0.0.0.0:8080", false, "http://localhost:8080/"},
+		{"[::]:8443", true, "https://localhost:8443/"},
+		{"127.0.0.1:9000", false, "http://127.0.0.1:9000/"},
+		{"console.internal:80", false, "http://console.internal:80/"},
+	} {
+		if got := consoleURL(tt.listen, tt.tls); got != tt.want {
+			t.Errorf("consoleURL(%q, %v) = %q, want %q", tt.listen, tt.tls, got, tt.want)
+		}
 	}
 }

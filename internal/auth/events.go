@@ -52,11 +52,25 @@ func (s *Store) RecordEvent(ctx context.Context, e Event) error {
 	return nil
 }
 
-// Events returns up to limit events older than before (0: the newest), newest first.
-func (s *Store) Events(ctx context.Context, before int64, limit int) ([]*Event, error) {
+// EventFilter narrows the security events listed; zero fields match all.
+type EventFilter struct {
+	Kind    string
+	Account string    // the actor or the subject names it, case-insensitively
+	From    time.Time // at or after
+	Before  time.Time // before (the day after the last day wanted)
+}
+
+// Events returns up to limit events matching f older than before (0: the
+// newest), newest first.
+func (s *Store) Events(ctx context.Context, f EventFilter, before int64, limit int) ([]*Event, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT id, at, kind, actor, subject, client_ip, detail FROM security_events
-		WHERE $1 = 0 OR id < $1 ORDER BY id DESC LIMIT $2`, before, limit)
+		WHERE ($1 = 0 OR id < $1)
+			AND ($3 = '' OR kind = $3)
+			AND ($4 = '' OR lower(actor) = lower($4) OR strpos(lower(subject), lower($4)) > 0)
+			AND ($5::timestamptz IS NULL OR at >= $5)
+			AND ($6::timestamptz IS NULL OR at < $6)
+		ORDER BY id DESC LIMIT $2`, before, limit, f.Kind, f.Account, nullTime(f.From), nullTime(f.Before))
 	if err != nil {
 		return nil, fmt.Errorf("auth: list security events: %w", err)
 	}
@@ -65,4 +79,11 @@ func (s *Store) Events(ctx context.Context, before int64, limit int) ([]*Event, 
 		err := r.Scan(&e.ID, &e.At, &e.Kind, &e.Actor, &e.Subject, &e.ClientIP, &e.Detail)
 		return &e, err
 	})
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }

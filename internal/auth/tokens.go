@@ -22,6 +22,7 @@ type Token struct {
 	ExpiresAt   *time.Time
 	RevokedAt   *time.Time
 	LastUsedAt  *time.Time
+	ReadOnly    bool // acts as a viewer whatever the account's role
 }
 
 // Active reports whether the token can be used at now.
@@ -35,6 +36,15 @@ var ErrBadToken = errors.New("auth: invalid API token")
 // CreateToken makes an API token for the account; the returned token is
 // shown once and only its hash is kept. expires 0 means no expiry.
 func (s *Store) CreateToken(ctx context.Context, accountName, name string, expires time.Duration) (string, *Token, error) {
+	return s.createToken(ctx, accountName, name, expires, false)
+}
+
+// CreateReadOnlyToken is CreateToken for a token that acts as a viewer.
+func (s *Store) CreateReadOnlyToken(ctx context.Context, accountName, name string, expires time.Duration) (string, *Token, error) {
+	return s.createToken(ctx, accountName, name, expires, true)
+}
+
+func (s *Store) createToken(ctx context.Context, accountName, name string, expires time.Duration, readOnly bool) (string, *Token, error) {
 	a, err := s.AccountByName(ctx, accountName)
 	if err != nil {
 		return "", nil, err
@@ -43,13 +53,13 @@ func (s *Store) CreateToken(ctx context.Context, accountName, name string, expir
 		return "", nil, errors.New("auth: a token needs a name of at most 100 characters")
 	}
 	token, hash := newToken(TokenPrefix)
-	t := &Token{AccountID: a.ID, AccountName: a.Name, Name: name}
+	t := &Token{AccountID: a.ID, AccountName: a.Name, Name: name, ReadOnly: readOnly}
 	if expires > 0 {
 		at := s.now().Add(expires)
 		t.ExpiresAt = &at
 	}
-	if err := s.pool.QueryRow(ctx, `INSERT INTO api_tokens (account_id, name, token_hash, expires_at) VALUES ($1, $2, $3, $4) RETURNING id, created_at`,
-		a.ID, name, hash, t.ExpiresAt).Scan(&t.ID, &t.CreatedAt); err != nil {
+	if err := s.pool.QueryRow(ctx, `INSERT INTO api_tokens (account_id, name, token_hash, expires_at, read_only) VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at`,
+		a.ID, name, hash, t.ExpiresAt, readOnly).Scan(&t.ID, &t.CreatedAt); err != nil {
 		return "", nil, fmt.Errorf("auth: create token: %w", err)
 	}
 	return token, t, nil
@@ -60,10 +70,10 @@ func (s *Store) TokenAccount(ctx context.Context, token string) (*Account, *Toke
 	var a Account
 	var t Token
 	err := s.pool.QueryRow(ctx, `
-		SELECT t.id, t.account_id, t.name, t.created_at, t.expires_at, t.revoked_at,
+		SELECT t.id, t.account_id, t.name, t.created_at, t.expires_at, t.revoked_at, t.read_only,
 			a.id, a.name, a.role, a.disabled, a.created_at, a.last_login_at
 		FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = $1`, hashToken(token),
-	).Scan(&t.ID, &t.AccountID, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt,
+	).Scan(&t.ID, &t.AccountID, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.ReadOnly,
 		&a.ID, &a.Name, &a.Role, &a.Disabled, &a.CreatedAt, &a.LastLoginAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, ErrBadToken
@@ -82,7 +92,7 @@ func (s *Store) TokenAccount(ctx context.Context, token string) (*Account, *Toke
 // Tokens lists tokens, newest first: one account's, or all when accountID is 0.
 func (s *Store) Tokens(ctx context.Context, accountID int64) ([]*Token, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT t.id, t.account_id, a.name, t.name, t.created_at, t.expires_at, t.revoked_at, t.last_used_at
+		SELECT t.id, t.account_id, a.name, t.name, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, t.read_only
 		FROM api_tokens t JOIN accounts a ON a.id = t.account_id
 		WHERE $1 = 0 OR t.account_id = $1 ORDER BY t.id DESC`, accountID)
 	if err != nil {
@@ -90,7 +100,7 @@ func (s *Store) Tokens(ctx context.Context, accountID int64) ([]*Token, error) {
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Token, error) {
 		var t Token
-		err := r.Scan(&t.ID, &t.AccountID, &t.AccountName, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.LastUsedAt)
+		err := r.Scan(&t.ID, &t.AccountID, &t.AccountName, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.LastUsedAt, &t.ReadOnly)
 		return &t, err
 	})
 }

@@ -96,6 +96,12 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			case err != nil:
 				return err
 			}
+			if t.ReadOnly {
+				// A token made on /account reads only, whatever the account may do.
+				viewerOnly := *a
+				viewerOnly.Role = auth.Viewer
+				a = &viewerOnly
+			}
 			c.Set(ctxAccount, a)
 			c.Set(ctxActor, "token:"+strconv.FormatInt(t.ID, 10))
 			c.Set(ctxBearer, true)
@@ -375,7 +381,11 @@ func (s *Server) showLogin(c echo.Context) error {
 	if account(c) != nil {
 		return c.Redirect(http.StatusSeeOther, next)
 	}
-	return render(c, http.StatusOK, views.LoginView(views.LoginPage{Base: s.base(c, "Sign in"), Next: next}))
+	p := views.LoginPage{Base: s.base(c, "Sign in"), Next: next}
+	if c.QueryParam("done") == "signed-out" {
+		p.Notice = "You are signed out."
+	}
+	return render(c, http.StatusOK, views.LoginView(p))
 }
 
 // login signs an account in: throttled per account and per address
@@ -436,5 +446,5 @@ func (s *Server) logout(c echo.Context) error {
 	}
 	s.clearSessionCookie(c)
 	s.clearCSRFCookie(c)
-	return c.Redirect(http.StatusSeeOther, "/login")
+	return c.Redirect(http.StatusSeeOther, "/login?done=signed-out")
 }

@@ -135,3 +135,81 @@ func TestTokenGuessingIsThrottledPerAddress(t *testing.T) {
 		t.Errorf("%d rejected-token events, want %d", n, auth.MaxTokenFailuresPerAddress)
 	}
 }
+
+// newTokenFlow creates a token through a page's form and follows the
+// redirect as a browser does; it returns the token the page showed.
+func newTokenFlow(t *testing.T, a *app, post, page string) string {
+	t.Helper()
+	r := a.do(t, http.MethodPost, post, url.Values{"name": {"laptop"}, "expires_days": {"30"}}, nil)
+	if r.Code != http.StatusSeeOther || !strings.HasPrefix(r.Header().Get("Location"), page+"?") {
+		t.Fatalf("create token: %d → %q %s", r.Code, r.Header().Get("Location"), r.text(testid("form-error")))
+	}
+	shown := a.get(t, page)
+	token := shown.text(testid("new-token-value"))
+	if !strings.HasPrefix(token, auth.TokenPrefix) {
+		t.Fatalf("%s does not show the new token: %q", page, token)
+	}
+	if copyButton := shown.doc.Find(testid("new-token") + ` button.copy[type="button"]`); copyButton.AttrOr("data-copy", "") != token {
+		t.Errorf("no copy button for the new token")
+	}
+	// A reload shows nothing new and creates nothing.
+	again := a.get(t, page)
+	if again.doc.Find(testid("new-token")).Length() != 0 || strings.Contains(again.Body.String(), token) {
+		t.Error("a reload showed the token again")
+	}
+	return token
+}
+
+// TestTokenCreationIsPostRedirectGet: a new token is shown once, after a
+// redirect, never in a URL or a log; a reload creates nothing. Every role
+// makes its own tokens on /account, and those are read-only.
+func TestTokenCreationIsPostRedirectGet(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, role := range []auth.Role{auth.Viewer, auth.Editor, auth.Admin} {
+		t.Run(string(role), func(t *testing.T) {
+			t.Parallel()
+			a := newApp(t, withDB(testdb.Migrated(t)), signedInAs(role))
+			a.refresh(t)
+			token := newTokenFlow(t, a, "/account/tokens", "/account")
+			a.get(t, "/account") // one more reload
+			acc, err := a.auth.AccountByName(ctx, a.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tokens, _ := a.auth.Tokens(ctx, acc.ID); len(tokens) != 1 || !tokens[0].ReadOnly {
+				t.Errorf("want one read-only token, have %d", len(tokens))
+			}
+			if strings.Contains(a.logs.String(), token) {
+				t.Error("the token is in the log")
+			}
+			bearer := &app{handler: a.handler, cookies: map[string]string{}}
+			header := map[string]string{"Authorization": "Bearer " + token}
+			if r := bearer.api(t, "GET", "/api/v1/endpoints", "", header); r.code != http.StatusOK {
+				t.Errorf("the token cannot read: %d", r.code)
+			}
+			ep := a.sim.Gateway(t, 2)
+			if r := bearer.api(t, "PUT", "/api/v1/endpoints/"+ep.ID+"/policy", `{"policy_statement": [], "reason": "x"}`, header); r.code != http.StatusForbidden {
+				t.Errorf("a read-only token changed a policy: %d %s", r.code, r.raw)
+			}
+			// Another browser of the same account does not see it.
+			other := &app{handler: a.handler, auth: a.auth, pool: a.pool, sim: a.sim, cookies: map[string]string{}}
+			other.signIn(t, a.name)
+			if r := other.get(t, "/account"); r.doc.Find(testid("new-token")).Length() != 0 {
+				t.Error("another session saw the new token")
+			}
+		})
+	}
+	t.Run("admin for an account", func(t *testing.T) {
+		t.Parallel()
+		a := newApp(t, withDB(testdb.Migrated(t)), signedInAs(auth.Admin))
+		editor := a.account(t, auth.Editor)
+		token := newTokenFlow(t, a, "/admin/accounts/"+editor+"/tokens", "/admin/accounts")
+		if tokens, _ := a.auth.Tokens(ctx, 0); len(tokens) != 1 || tokens[0].ReadOnly {
+			t.Errorf("want one token acting with the account's role, have %d", len(tokens))
+		}
+		if strings.Contains(a.logs.String(), token) {
+			t.Error("the token is in the log")
+		}
+	})
+}

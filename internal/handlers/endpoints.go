@@ -25,9 +25,21 @@ const maxSearchLength = 128
 // manualRefreshTimeout bounds a Refresh button press.
 const manualRefreshTimeout = 2 * time.Minute
 
-// parseFilter reads the list filters from query or form values. Bad values
-// are errors that name the parameter; an absent page means the first.
+// parseFilter reads the list filters for the API, where a bad value is a
+// 400 naming the parameter.
 func parseFilter(c echo.Context) (views.EndpointFilter, error) {
+	f, ferr := parseListFilter(c)
+	if ferr != nil {
+		return f, badRequest(ferr.Message)
+	}
+	return f, nil
+}
+
+// parseListFilter reads the list filters from query or form values. A bad value
+// is a FilterError naming its control: the list is then shown without that
+// filter, and the form shows the error where it was made, keeping what was
+// typed. An absent page means the first.
+func parseListFilter(c echo.Context) (views.EndpointFilter, *views.FilterError) {
 	f := views.EndpointFilter{
 		Type:   c.FormValue("type"),
 		Status: c.FormValue("status"),
@@ -35,34 +47,52 @@ func parseFilter(c echo.Context) (views.EndpointFilter, error) {
 		Search: c.FormValue("q"),
 		Page:   1,
 	}
-	if f.Type != "" && f.Type != vpcep.ServiceTypeGateway && f.Type != vpcep.ServiceTypeInterface {
-		return f, badRequest(`The type filter must be "gateway" or "interface".`)
-	}
-	if len(f.Search) > maxSearchLength || len(f.VpcID) > 64 || len(f.Status) > 64 {
-		return f, badRequest("A filter value is too long: search text is at most 128 characters, VPC and status at most 64.")
+	switch {
+	case f.Type != "" && f.Type != vpcep.ServiceTypeGateway && f.Type != vpcep.ServiceTypeInterface:
+		f.Type = ""
+		return f, &views.FilterError{Field: "type", Message: `The type filter must be "gateway" or "interface".`}
+	case len(f.Search) > maxSearchLength:
+		return f, &views.FilterError{Field: "q", Message: fmt.Sprintf("Search text is at most %d characters.", maxSearchLength)}
+	case len(f.VpcID) > 64:
+		f.VpcID = ""
+		return f, &views.FilterError{Field: "vpc", Message: "A VPC id is at most 64 characters."}
+	case len(f.Status) > 64:
+		f.Status = ""
+		return f, &views.FilterError{Field: "status", Message: "A status is at most 64 characters."}
 	}
 	if p := c.FormValue("page"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > maxPage {
-			return f, badRequest(fmt.Sprintf("The page must be a whole number from 1 up. No list has more than %d pages.", maxPage))
+			return f, &views.FilterError{Field: "page", Value: p,
+				Message: fmt.Sprintf("The page must be a whole number from 1 up. No list has more than %d pages.", maxPage)}
 		}
 		f.Page = n
 	}
 	return f, nil
 }
 
+// queryFilter is the filter the list is read with: a field in error is left out.
+func queryFilter(f views.EndpointFilter, ferr *views.FilterError) views.EndpointFilter {
+	if ferr != nil && ferr.Field == "q" {
+		f.Search = ""
+	}
+	return f
+}
+
 // listEndpoints serves /endpoints from the inventory; htmx requests get only
 // the results fragment. Until a refresh has succeeded the answer is the
 // error table's (503 inventory_unavailable), with the newest refresh's
-// failure where the table would be.
+// failure where the table would be. A bad filter answers 422 with the whole
+// page, the error at the filter. A page past the end shows the last page.
 func (s *Server) listEndpoints(c echo.Context) error {
-	f, err := parseFilter(c)
+	f, ferr := parseListFilter(c)
+	results, status, err := s.endpointList(c, f, ferr)
 	if err != nil {
 		return err
 	}
-	results, status, err := s.endpointList(c, f)
-	if err != nil {
-		return err
+	if results.Page != f.Page && isFragment(c) {
+		// htmx pushes the URL it asked for; the page shown is another.
+		c.Response().Header().Set("HX-Push-Url", results.Filter.URL(results.Page))
 	}
 	if isFragment(c) {
 		return render(c, status, views.EndpointResults(results))
@@ -85,10 +115,7 @@ func (s *Server) listEndpoints(c echo.Context) error {
 // fragment; a plain form post is redirected back to the list
 // (POST-redirect-GET).
 func (s *Server) refreshEndpoints(c echo.Context) error {
-	f, err := parseFilter(c)
-	if err != nil {
-		return err
-	}
+	f, ferr := parseListFilter(c)
 	ctx, cancel := context.WithTimeout(c.Request().Context(), manualRefreshTimeout)
 	defer cancel()
 	notice := ""
@@ -113,18 +140,22 @@ func (s *Server) refreshEndpoints(c echo.Context) error {
 	if !isFragment(c) {
 		return c.Redirect(http.StatusSeeOther, f.URL(f.Page))
 	}
-	results, status, err := s.endpointList(c, f)
+	results, status, err := s.endpointList(c, f, ferr)
 	if err != nil {
 		return err
+	}
+	if results.Page != f.Page {
+		c.Response().Header().Set("HX-Replace-Url", results.Filter.URL(results.Page))
 	}
 	results.Notice = notice
 	return render(c, status, views.EndpointResults(results))
 }
 
 // endpointList reads one page of the inventory and its state, and the
-// status to answer with: 200, or, while the inventory was never loaded, the
-// error table's status for that (with its Retry-After) and no list.
-func (s *Server) endpointList(c echo.Context, f views.EndpointFilter) (views.EndpointList, int, error) {
+// status to answer with: 200 (422 with a filter error), or, while the
+// inventory was never loaded, the error table's status for that (with its
+// Retry-After) and no list. A page past the last is read as the last.
+func (s *Server) endpointList(c echo.Context, f views.EndpointFilter, ferr *views.FilterError) (views.EndpointList, int, error) {
 	ctx := c.Request().Context()
 	// The state is read before the list: should a refresh land in between,
 	// the list is newer than the state says, never older.
@@ -132,7 +163,7 @@ func (s *Server) endpointList(c echo.Context, f views.EndpointFilter) (views.End
 	if err != nil {
 		return views.EndpointList{}, 0, err
 	}
-	list := views.EndpointList{Filter: f, Page: f.Page, PerPage: s.PerPage, Freshness: s.freshness(st), CSRF: csrfToken(c)}
+	list := views.EndpointList{Filter: f, Page: f.Page, PerPage: s.PerPage, Freshness: s.freshness(st), CSRF: csrfToken(c), Error: ferr}
 	if err := st.Err(); err != nil {
 		p := problemFor(err)
 		p.setRetryAfter(c)
@@ -140,15 +171,29 @@ func (s *Server) endpointList(c echo.Context, f views.EndpointFilter) (views.End
 			RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}
 		return list, p.status, nil
 	}
-	page, err := s.Store.ListInventory(ctx, store.InventoryFilter{
-		Type: f.Type, Status: f.Status, VpcID: f.VpcID, Search: f.Search, Page: f.Page, PerPage: s.PerPage,
-	})
+	q := queryFilter(f, ferr)
+	read := func(n int) (store.InventoryPage, error) {
+		return s.Store.ListInventory(ctx, store.InventoryFilter{
+			Type: q.Type, Status: q.Status, VpcID: q.VpcID, Search: q.Search, Page: n, PerPage: s.PerPage,
+		})
+	}
+	page, err := read(f.Page)
 	if err != nil {
 		return views.EndpointList{}, 0, err
 	}
-	list.Endpoints, list.Total = page.Endpoints, page.Total
 	list.Pages = (page.Total + s.PerPage - 1) / s.PerPage
-	return list, http.StatusOK, nil
+	if list.Pages > 0 && f.Page > list.Pages {
+		list.Page, list.Filter.Page = list.Pages, list.Pages
+		if page, err = read(list.Pages); err != nil {
+			return views.EndpointList{}, 0, err
+		}
+	}
+	list.Endpoints, list.Total = page.Endpoints, page.Total
+	status := http.StatusOK
+	if ferr != nil {
+		status = http.StatusUnprocessableEntity
+	}
+	return list, status, nil
 }
 
 // freshness describes the inventory's state for people.

@@ -151,22 +151,6 @@ func TestListHTMXGetsOnlyTheResults(t *testing.T) {
 	}
 }
 
-func TestListRejectsBadFilters(t *testing.T) {
-	t.Parallel()
-	a := newApp(t)
-	for query, want := range map[string]string{
-		"type=router":                   `The type filter must be "gateway" or "interface".`,
-		"page=0":                        "The page must be a whole number from 1 up.",
-		"page=two":                      "The page must be a whole number from 1 up.",
-		"q=" + strings.Repeat("x", 129): "search text is at most 128 characters",
-	} {
-		r := a.get(t, "/endpoints?"+query)
-		if r.Code != http.StatusBadRequest || !strings.Contains(r.text(testid("error-message")), want) {
-			t.Errorf("%s: %d %q", query, r.Code, r.text(testid("error-message")))
-		}
-	}
-}
-
 // Before the first refresh has finished there is no list to show: the page
 // and the API say so with 503, rather than an empty list.
 func TestListBeforeFirstRefresh(t *testing.T) {
@@ -464,5 +448,115 @@ func TestUnreachableUpstream(t *testing.T) {
 	if r.Code != http.StatusBadGateway || r.text(testid("error-heading")) != "The VPCEP API could not be reached" ||
 		r.text(testid("upstream-status")) != "no answer" {
 		t.Fatalf("%d %q %q", r.Code, r.text(testid("error-heading")), r.text(testid("upstream-status")))
+	}
+}
+
+// TestListPagerClampsAndJumps: a page past the end shows the last page (and
+// says so in the URL htmx pushes); the pager offers first, last and a jump
+// to any page, and brings the table's top into view after paging.
+func TestListPagerClampsAndJumps(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, withDB(testdb.Migrated(t)), withPerPage(5))
+	a.refresh(t)
+	total := len(a.sim.Endpoints())
+	pages := (total + 4) / 5
+	last := fmt.Sprintf("/endpoints?page=%d", pages)
+
+	r := a.get(t, "/endpoints?page=999")
+	if r.Code != http.StatusOK || r.doc.Find(testid("endpoint-row")).Length() == 0 {
+		t.Fatalf("page 999: %d, %d rows, %q", r.Code, r.doc.Find(testid("endpoint-row")).Length(), r.text(testid("empty")))
+	}
+	if want := fmt.Sprintf("Page %d of %d · %d endpoints", pages, pages, total); r.text(testid("page-info")) != want {
+		t.Errorf("page info %q, want %q", r.text(testid("page-info")), want)
+	}
+	frag := a.do(t, http.MethodGet, "/endpoints?page=999", nil, htmx())
+	if frag.Header().Get("HX-Push-Url") != last {
+		t.Errorf("htmx: HX-Push-Url %q, want %q", frag.Header().Get("HX-Push-Url"), last)
+	}
+
+	mid := a.get(t, "/endpoints?page=2")
+	for id, want := range map[string]string{"first-page": "/endpoints", "prev-page": "/endpoints", "next-page": "/endpoints?page=3", "last-page": last} {
+		link := mid.doc.Find(testid(id))
+		href, _ := link.Attr("href")
+		swap, _ := link.Attr("hx-swap")
+		if href != want || !strings.Contains(swap, "show:#endpoint-results:top") {
+			t.Errorf("%s: href %q swap %q, want %q", id, href, swap, want)
+		}
+	}
+	jump := mid.doc.Find(testid("page-jump"))
+	if n := jump.Find(`input[name="page"][type="number"]`); n.Length() != 1 || n.AttrOr("max", "") != fmt.Sprint(pages) || n.AttrOr("value", "") != "2" {
+		t.Errorf("jump input: %d max %q value %q", n.Length(), n.AttrOr("max", ""), n.AttrOr("value", ""))
+	}
+	if jump.AttrOr("hx-push-url", "") != "true" || jump.AttrOr("action", "") != "/endpoints" {
+		t.Error("the jump form neither pushes its URL nor works without JavaScript")
+	}
+	// The first page has no way back, the last none forward.
+	if first := a.get(t, "/endpoints"); first.doc.Find(testid("first-page")).Length()+first.doc.Find(testid("prev-page")).Length() != 0 {
+		t.Error("page 1 links backwards")
+	}
+	if end := a.get(t, last); end.doc.Find(testid("last-page")).Length()+end.doc.Find(testid("next-page")).Length() != 0 {
+		t.Error("the last page links forwards")
+	}
+}
+
+// TestListShortIDs: ids show their first 8 characters, the whole id on
+// hover and in a copy button, and do not wrap.
+func TestListShortIDs(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	a.refresh(t)
+	row := a.get(t, "/endpoints").doc.Find(testid("endpoint-row")).First()
+	id := row.AttrOr("data-endpoint-id", "")
+	short := row.Find(".short-id")
+	if short.AttrOr("title", "") != id || strings.TrimSpace(short.Text()) != id[:8]+"…" {
+		t.Errorf("short id %q title %q for %q", short.Text(), short.AttrOr("title", ""), id)
+	}
+	copyButton := row.Find(`button.copy[type="button"]`)
+	if copyButton.AttrOr("data-copy", "") != id || !strings.Contains(copyButton.AttrOr("aria-label", ""), "Copy") {
+		t.Errorf("copy button: data-copy %q aria-label %q", copyButton.AttrOr("data-copy", ""), copyButton.AttrOr("aria-label", ""))
+	}
+}
+
+// TestListFilterErrorsAtTheFilter: a bad filter is shown at its control,
+// which keeps what was typed, with the page still there (422, not a dead-end
+// 400 page).
+func TestListFilterErrorsAtTheFilter(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	a.refresh(t)
+	for query, tt := range map[string]struct{ control, message string }{
+		"type=router":                   {"filter-type", `The type filter must be "gateway" or "interface".`},
+		"page=0":                        {"page-jump-input", "The page must be a whole number from 1 up."},
+		"page=two":                      {"page-jump-input", "The page must be a whole number from 1 up."},
+		"page=99999999999999999999":     {"page-jump-input", "The page must be a whole number from 1 up."},
+		"q=" + strings.Repeat("x", 129): {"filter-q", "Search text is at most 128 characters."},
+	} {
+		r := a.get(t, "/endpoints?"+query)
+		control := r.doc.Find(testid(tt.control))
+		if r.Code != http.StatusUnprocessableEntity || !strings.Contains(r.text(testid("filter-error")), tt.message) {
+			t.Errorf("%s: %d %q", query, r.Code, r.text(testid("filter-error")))
+		}
+		if control.AttrOr("aria-invalid", "") != "true" || control.AttrOr("data-first-error", "missing") == "missing" ||
+			control.AttrOr("aria-describedby", "") != "filter-error" {
+			t.Errorf("%s: control %s not marked invalid", query, tt.control)
+		}
+		if r.doc.Find(testid("filters")).Length() != 1 || r.doc.Find(testid("endpoint-table")).Length() != 1 {
+			t.Errorf("%s: the page is not usable", query)
+		}
+	}
+	if r := a.get(t, "/endpoints?q="+strings.Repeat("x", 129)); r.doc.Find(testid("filter-q")).AttrOr("value", "") != strings.Repeat("x", 129) {
+		t.Error("the search box lost what was typed")
+	}
+}
+
+// TestListFilterErrorUnderHTMX: the results fragment carries the filter's
+// error, so a search typed under htmx says what is wrong.
+func TestListFilterErrorUnderHTMX(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	a.refresh(t)
+	r := a.do(t, http.MethodGet, "/endpoints?q="+strings.Repeat("x", 129), nil, htmx())
+	if r.Code != http.StatusUnprocessableEntity || !strings.Contains(r.text("#endpoint-results "+testid("filter-error")), "at most 128") {
+		t.Errorf("%d %q", r.Code, r.text(testid("filter-error")))
 	}
 }

@@ -85,8 +85,6 @@ func TestBadBytesAre400(t *testing.T) {
 		{"/endpoints?q=%00", "q"},
 		{"/endpoints?q=%ff%fe", "q"},
 		{"/endpoints?vpc=a%01b", "vpc"},
-		{"/endpoints?page=9223372036854775807", "page"},
-		{"/endpoints?page=99999999999999999999", "page"},
 		{"/audit?actor=%00", "actor"},
 		{"/audit?endpoint=%c3", "endpoint"},
 		{"/audit?cursor=%00", "cursor"},

@@ -37,6 +37,7 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	e.Use(requestID)
 	e.Use(s.logRequests())
 	e.Use(s.securityHeaders)
+	e.Use(compress())
 	// Bodies are small: a policy is at most 64 KiB (the API checks that
 	// itself, with a field-level answer); anything far larger is refused
 	// with 413 before a handler reads it.
@@ -72,6 +73,8 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 		}
 		return echo.StaticDirectoryHandler(static.FS, false)(c)
 	})
+	// Browsers ask for /favicon.ico by themselves, whatever the page links.
+	get("/favicon.ico", public, serveFavicon)
 
 	// Browsing
 	get("/", viewer, func(c echo.Context) error { return c.Redirect(http.StatusFound, "/endpoints") })
@@ -97,6 +100,7 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	// The signed-in account
 	get("/account", viewer, s.showAccount)
 	post("/account/password", viewer, s.changeOwnPassword)
+	post("/account/tokens", viewer, s.createOwnToken) // read-only tokens, for every role
 	post("/account/tokens/:id/revoke", viewer, s.revokeOwnToken)
 
 	// Administration
@@ -116,11 +120,28 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	post("/api/v1/audit/:id/rollback", editor, s.apiRollback)
 }
 
+// compress gzips every answer for a client that accepts it: pages, assets
+// and the exports. The gzip writer flushes through, so /audit.csv and
+// /audit.json still stream. Tiny answers (redirects, 204s) are left alone.
+func compress() echo.MiddlewareFunc {
+	return middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 512})
+}
+
+// serveFavicon answers /favicon.ico with the SVG icon the pages link.
+func serveFavicon(c echo.Context) error {
+	icon, err := static.FS.ReadFile("favicon.svg")
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+	return c.Blob(http.StatusOK, "image/svg+xml", icon)
+}
+
 // securityHeaders sets the headers every answer carries, errors included.
 func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; img-src 'self' data:")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
@@ -128,7 +149,7 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.TLS {
 			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		}
-		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
+		if p := c.Request().URL.Path; !strings.HasPrefix(p, "/static/") && p != "/favicon.ico" {
 			h.Set("Cache-Control", "no-store")
 		}
 		return next(c)

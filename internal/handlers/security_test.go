@@ -379,7 +379,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	page := a.get(t, "/admin/accounts")
 	capture(page.Body.String())
 	created := a.do(t, http.MethodPost, "/admin/accounts/"+a.name+"/tokens", url.Values{"name": {"ci"}, "expires_days": {"30"}}, nil)
-	token := created.text(testid("new-token-value"))
+	capture(created.Header().Get("Location") + strings.Join(created.Header().Values("Set-Cookie"), "\n"))
+	token := a.get(t, "/admin/accounts").text(testid("new-token-value")) // shown once, after the redirect
 	if !strings.HasPrefix(token, auth.TokenPrefix) {
 		t.Fatalf("no token shown: %q", token)
 	}

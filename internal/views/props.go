@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
@@ -65,6 +67,50 @@ func (f EndpointFilter) Query(page int) string {
 		v.Set("page", strconv.Itoa(page))
 	}
 	return v.Encode()
+}
+
+// FilterError is a bad filter value, shown at its control ("type",
+// "status", "vpc", "q" or "page"); Value is what was typed, kept in the
+// control.
+type FilterError struct {
+	Field   string
+	Value   string
+	Message string
+}
+
+// On reports whether the error belongs to field.
+func (e *FilterError) On(field string) bool { return e != nil && e.Field == field }
+
+// invalidAttrs marks the control of field invalid when the error is its
+// own: aria-invalid with a value, the error text as its description, and
+// data-first-error for copy.js to focus it.
+func invalidAttrs(e *FilterError, field string) templ.Attributes {
+	if !e.On(field) {
+		return templ.Attributes{}
+	}
+	return templ.Attributes{"aria-invalid": "true", "aria-describedby": "filter-error", "data-first-error": "true"}
+}
+
+// ShortID is an id as a table shows it: its first 8 characters and "…";
+// the whole id goes in the title and the copy button.
+func ShortID(id string) string {
+	r := []rune(id)
+	if len(r) <= 9 {
+		return id
+	}
+	return string(r[:8]) + "…"
+}
+
+// Hidden is the filter as name/value pairs (no page), for a form that
+// keeps it while changing the page.
+func (f EndpointFilter) Hidden() [][2]string {
+	var out [][2]string
+	for _, kv := range [][2]string{{"type", f.Type}, {"status", f.Status}, {"vpc", f.VpcID}, {"q", f.Search}} {
+		if kv[1] != "" {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // URL returns the list page's URL for this filter at page.
@@ -143,6 +189,16 @@ type EndpointList struct {
 	NotLoaded *InventoryProblem // set, instead of a list, while the inventory was never loaded
 	Notice    string            // e.g. that a refresh was already running
 	CSRF      string
+	Error     *FilterError // a bad filter value; the list is shown without it
+}
+
+// JumpValue is what the page-number box shows: what was typed when it was
+// wrong, else the page shown.
+func (r EndpointList) JumpValue() string {
+	if r.Error.On("page") {
+		return r.Error.Value
+	}
+	return strconv.Itoa(r.Page)
 }
 
 // EndpointsPage is the /endpoints page.
