@@ -30,7 +30,7 @@ const project = simtest.ProjectID
 
 // wire builds a console from cfg on a database of its own, against a
 // simulator serving n generated endpoints.
-func wire(t *testing.T, cfg config.Config, n int) *app.Console {
+func wire(t testing.TB, cfg config.Config, n int) *app.Console {
 	t.Helper()
 	up := simtest.Start(t, simtest.Options{Endpoints: vpcepsim.GeneratedEndpoints(1, n, time.Now())})
 	client := up.Client(t, func(c *vpcep.Config) { c.Timeout = cfg.Timeout })
