@@ -15,6 +15,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/config"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
+	"github.com/vpcep-console/vpcep-console/internal/proctest"
 	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
@@ -24,7 +25,9 @@ import (
 
 // TestMain finds the test server (and stops a container it started). Each
 // test makes a database of its own, so that all of them run in parallel.
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m, nil)) }
+func TestMain(m *testing.M) {
+	os.Exit(proctest.Main(func() int { return testdb.Main(m, nil) }))
+}
 
 const project = simtest.ProjectID
 
