@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -32,6 +34,13 @@ func BenchmarkPages(b *testing.B) {
 	session, err := c.Auth.StartSession(ctx, a.ID)
 	if err != nil {
 		b.Fatal(err)
+	}
+	// As `web serve` runs it: the inventory read from memory.
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	go c.Store.WatchInventory(watchCtx, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for !c.Store.InventoryInMemory() {
+		time.Sleep(10 * time.Millisecond)
 	}
 	h := handlers.New(c.Deps)
 	for _, path := range []string{"/healthz", "/endpoints", "/endpoints?q=payments&type=interface", "/endpoints?page=150", "/api/v1/endpoints?limit=100"} {

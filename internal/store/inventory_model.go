@@ -152,13 +152,14 @@ func (s *Store) listen(ctx context.Context, logger *slog.Logger) error {
 // listenPing is how often an idle LISTEN connection is checked.
 const listenPing = 5 * time.Second
 
-// warm loads whatever model is out of date, so that a request need not.
+// warm loads whatever model is out of date, so that a request need not:
+// the refresh state first (one row; /readyz needs it), then the inventory.
 func (s *Store) warm(ctx context.Context, logger *slog.Logger) {
-	if _, err := s.inventoryModel(ctx); err != nil && ctx.Err() == nil {
-		logger.Warn("load the inventory's read model", "error", err)
-	}
 	if _, _, err := s.cachedRefreshState(ctx); err != nil && ctx.Err() == nil {
 		logger.Warn("load the inventory's refresh state", "error", err)
+	}
+	if _, err := s.inventoryModel(ctx); err != nil && ctx.Err() == nil {
+		logger.Warn("load the inventory's read model", "error", err)
 	}
 }
 
@@ -181,7 +182,14 @@ func (s *Store) inventoryModel(ctx context.Context) (*inventoryModel, error) {
 	if m := c.model.Load(); m != nil && m.gen == gen {
 		return m, nil
 	}
-	m, err := s.loadInventoryModel(ctx)
+	// The old model is let go before the new one is read, so that a
+	// replica holds one inventory at a time, not two (peak memory during a
+	// refresh); readers wait on mu meanwhile.
+	sizeHint := 0
+	if old := c.model.Swap(nil); old != nil {
+		sizeHint = len(old.rows)
+	}
+	m, err := s.loadInventoryModel(ctx, sizeHint)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +200,7 @@ func (s *Store) inventoryModel(ctx context.Context) (*inventoryModel, error) {
 
 // loadInventoryModel reads the whole inventory, in the list's order, one
 // row at a time (no second copy of the result set is held).
-func (s *Store) loadInventoryModel(ctx context.Context) (*inventoryModel, error) {
+func (s *Store) loadInventoryModel(ctx context.Context, sizeHint int) (*inventoryModel, error) {
 	started := time.Now()
 	rows, err := s.pool.Query(ctx, `
 		SELECT e.service_type, e.status, e.vpc_id, e.search_text, b.body
@@ -202,7 +210,7 @@ func (s *Store) loadInventoryModel(ctx context.Context) (*inventoryModel, error)
 		return nil, fmt.Errorf("store: load inventory: %w", err)
 	}
 	defer rows.Close()
-	m := &inventoryModel{}
+	m := &inventoryModel{rows: make([]modelRow, 0, sizeHint)}
 	vpcs, statuses := map[string]struct{}{}, map[string]struct{}{}
 	var body []byte
 	for rows.Next() {
