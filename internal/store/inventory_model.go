@@ -92,8 +92,8 @@ func notify(ctx context.Context, tx pgx.Tx, what string) error {
 
 // WatchInventory holds a LISTEN for inventory changes on a connection of its
 // own until ctx ends, reconnecting when it breaks; while it holds one, the
-// inventory is read from memory. It warms the model as soon as it listens
-// and again after every change, so requests rarely wait for a load.
+// inventory is read from memory. The model is loaded by its first reader,
+// then again after every change, so requests rarely wait for a load.
 func (s *Store) WatchInventory(ctx context.Context, logger *slog.Logger) {
 	for ctx.Err() == nil {
 		err := s.listen(ctx, logger)
@@ -125,7 +125,12 @@ func (s *Store) listen(ctx context.Context, logger *slog.Logger) error {
 	s.cache.changed(notifyEndpoints)
 	s.cache.changed(notifyRefreshes)
 	s.cache.listening.Store(true)
-	s.warm(ctx, logger)
+	// Only the refresh state (one row, what /readyz needs) is read now; the
+	// inventory waits for its first reader, so that decoding it does not
+	// compete with the start and its refresh for the CPU.
+	if _, _, err := s.cachedRefreshState(ctx); err != nil && ctx.Err() == nil {
+		logger.Warn("load the inventory's refresh state", "error", err)
+	}
 	for {
 		// A connection that went silent (no reset) would hang here for
 		// ever while the model is served as current: it is pinged every
