@@ -84,3 +84,9 @@ vendor-static:
 	  cp htmx.org-$(HTMX_VERSION)/package/dist/htmx.min.js htmx.org-$(HTMX_VERSION)/package/LICENSE $(CURDIR)/static/vendor/htmx/ && \
 	  cp picocss-pico-$(PICO_VERSION)/package/css/pico.min.css picocss-pico-$(PICO_VERSION)/package/LICENSE.md $(CURDIR)/static/vendor/pico/ && \
 	  rm -rf $$tmp && echo "vendored htmx $(HTMX_VERSION) and Pico $(PICO_VERSION)"
+
+## bench-load: page views a second at 16 connections and one at a time (issue 11): the simulator
+## with 10,000 endpoints, the console, 1,000,000 audit rows, cmd/loadgen; loopback, about 2 minutes
+.PHONY: bench-load
+bench-load:
+	@url=$$(scripts/dev-db.sh test) && TEST_DATABASE_URL="$$url" scripts/bench-load.sh

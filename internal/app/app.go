@@ -40,6 +40,7 @@ type Console struct {
 	Deps handlers.Deps
 
 	reconcileInterval time.Duration
+	logger            *slog.Logger
 	workers           sync.WaitGroup
 }
 
@@ -57,6 +58,7 @@ func New(cfg config.Config, pool *pgxpool.Pool, upstream *vpcep.Client, schema h
 		Metrics: metrics.New(),
 
 		reconcileInterval: cfg.ReconcileInterval,
+		logger:            logger,
 	}
 	upstream = upstream.WithObserver(c.Metrics)
 	c.Metrics.WatchState(c.Audit, c.Store)
@@ -80,11 +82,17 @@ func New(cfg config.Config, pool *pgxpool.Pool, upstream *vpcep.Client, schema h
 	return c
 }
 
-// Start runs the background workers until ctx ends: the inventory refresher
-// (at once, then every refresh interval) and the reconciler (at once, then
-// every reconcile interval). Wait waits for them to return.
+// Start runs the background workers until ctx ends: the watcher of
+// inventory changes (which keeps the inventory's read model current), the
+// inventory refresher (at once, then every refresh interval) and the
+// reconciler (at once, then every reconcile interval). Wait waits for them
+// to return.
 func (c *Console) Start(ctx context.Context) {
-	c.workers.Add(2)
+	c.workers.Add(3)
+	go func() {
+		defer c.workers.Done()
+		c.Store.WatchInventory(ctx, c.logger)
+	}()
 	go func() {
 		defer c.workers.Done()
 		c.Refresher.Run(ctx)

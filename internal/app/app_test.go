@@ -15,6 +15,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/config"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
+	"github.com/vpcep-console/vpcep-console/internal/proctest"
 	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
@@ -24,13 +25,15 @@ import (
 
 // TestMain finds the test server (and stops a container it started). Each
 // test makes a database of its own, so that all of them run in parallel.
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m, nil)) }
+func TestMain(m *testing.M) {
+	os.Exit(proctest.Main(func() int { return testdb.Main(m, nil) }))
+}
 
 const project = simtest.ProjectID
 
 // wire builds a console from cfg on a database of its own, against a
 // simulator serving n generated endpoints.
-func wire(t *testing.T, cfg config.Config, n int) *app.Console {
+func wire(t testing.TB, cfg config.Config, n int) *app.Console {
 	t.Helper()
 	up := simtest.Start(t, simtest.Options{Endpoints: vpcepsim.GeneratedEndpoints(1, n, time.Now())})
 	client := up.Client(t, func(c *vpcep.Config) { c.Timeout = cfg.Timeout })

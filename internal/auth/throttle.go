@@ -173,14 +173,15 @@ const MaxTokenFailuresPerAddress = 30 // per hour
 // *ThrottledError when the address sent too many bad tokens in the last
 // hour, and ErrBadToken (counted) for a token that acts for no one.
 func (s *Store) CheckToken(ctx context.Context, token, clientIP string) (*Account, *Token, error) {
-	failures, wait, err := tokenFailures(ctx, s.pool, clientIP)
-	if err != nil {
-		return nil, nil, err
+	// A good token is read with its address's failure count in one query;
+	// a throttled address is refused whatever the token. A bad token is
+	// counted below, under the lock, which recounts (and refuses a
+	// throttled address) first.
+	r, err := s.readToken(ctx, token, clientIP)
+	if err == nil && r.failures >= MaxTokenFailuresPerAddress {
+		return nil, nil, &ThrottledError{Wait: r.wait, Token: true}
 	}
-	if failures >= MaxTokenFailuresPerAddress {
-		return nil, nil, &ThrottledError{Wait: wait, Token: true}
-	}
-	a, t, err := s.TokenAccount(ctx, token)
+	a, t := r.account, r.token
 	if errors.Is(err, ErrBadToken) {
 		// Counted under a lock per address, recounting first: parallel bad
 		// tokens cannot all read the same count and pass the cap together.

@@ -49,19 +49,26 @@ func (s *Store) ReplaceInventory(ctx context.Context, endpoints []vpcep.Endpoint
 			) ON COMMIT DROP`); err != nil {
 			return fmt.Errorf("store: replace inventory: %w", err)
 		}
-		rows := make([][]any, 0, len(endpoints))
-		for i := range endpoints {
-			ep := &endpoints[i]
-			body, err := json.Marshal(ep)
-			if err != nil {
-				return fmt.Errorf("store: encode endpoint %s: %w", ep.ID, err)
-			}
-			rows = append(rows, []any{ep.ID, ep.ServiceName, ep.ServiceType, ep.Status, ep.VpcID,
-				ep.HasPolicy(), ep.CreatedAt, ep.UpdatedAt, refreshedAt, string(body)})
-		}
+		// Each row is encoded as COPY asks for it: the bodies of 10,000
+		// endpoints are never all held at once.
 		columns := []string{"id", "service_name", "service_type", "status", "vpc_id",
 			"has_policy", "created_at", "updated_at", "refreshed_at", "body"}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"inventory_incoming"}, columns, pgx.CopyFromRows(rows)); err != nil {
+		next := 0
+		var body []byte
+		source := pgx.CopyFromFunc(func() ([]any, error) {
+			if next == len(endpoints) {
+				return nil, nil
+			}
+			ep := &endpoints[next]
+			next++
+			var err error
+			if body, err = json.Marshal(ep); err != nil {
+				return nil, fmt.Errorf("store: encode endpoint %s: %w", ep.ID, err)
+			}
+			return []any{ep.ID, ep.ServiceName, ep.ServiceType, ep.Status, ep.VpcID,
+				ep.HasPolicy(), ep.CreatedAt, ep.UpdatedAt, refreshedAt, string(body)}, nil
+		})
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"inventory_incoming"}, columns, source); err != nil {
 			return fmt.Errorf("store: copy inventory: %w", err)
 		}
 		// Bodies go with their endpoint (ON DELETE CASCADE).
@@ -98,11 +105,15 @@ func (s *Store) ReplaceInventory(ctx context.Context, endpoints []vpcep.Endpoint
 			return fmt.Errorf("store: upsert inventory bodies: %w", err)
 		}
 		changed += tag.RowsAffected()
-		return nil
+		if changed == 0 {
+			return nil
+		}
+		return notify(ctx, tx, notifyEndpoints)
 	})
 	if err != nil || changed == 0 {
 		return err
 	}
+	s.cache.changed(notifyEndpoints)
 	// Fresh statistics and visibility map right away, rather than whenever
 	// autovacuum comes by: the list queries then plan well and count and
 	// page with index-only scans. It cannot run inside the transaction.
@@ -132,7 +143,7 @@ func (s *Store) PutInventoryEndpoint(ctx context.Context, ep *vpcep.Endpoint) er
 	if err != nil {
 		return fmt.Errorf("store: encode endpoint %s: %w", ep.ID, err)
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
 			UPDATE inventory_endpoints SET service_name = $2, service_type = $3, status = $4, vpc_id = $5,
 				has_policy = $6, created_at = $7, updated_at = $8, refreshed_at = now()
@@ -141,14 +152,26 @@ func (s *Store) PutInventoryEndpoint(ctx context.Context, ep *vpcep.Endpoint) er
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE inventory_endpoint_bodies SET body = $2 WHERE id = $1`, ep.ID, string(body))
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE inventory_endpoint_bodies SET body = $2 WHERE id = $1`, ep.ID, string(body)); err != nil {
+			return err
+		}
+		return notify(ctx, tx, notifyEndpoints)
 	})
+	if err == nil {
+		s.cache.changed(notifyEndpoints)
+	}
+	return err
 }
 
 // ListInventory returns one page of the inventory matching f, ordered by
 // service name then id.
 func (s *Store) ListInventory(ctx context.Context, f InventoryFilter) (InventoryPage, error) {
+	if m, err := s.inventoryModel(ctx); err != nil || m != nil {
+		if err != nil {
+			return InventoryPage{}, err
+		}
+		return m.page(f), nil
+	}
 	w := inventoryWhere(f)
 	perPage := max(f.PerPage, 1)
 	page := max(f.Page, 1)
@@ -208,22 +231,34 @@ var ErrBadCursor = errors.New("store: invalid cursor")
 // in the list's order (service name, id), and the cursor of the next page
 // ("" on the last). It pages by keyset, for the JSON API.
 func (s *Store) ListInventoryAfter(ctx context.Context, f InventoryFilter, cursor string, limit int) ([]vpcep.Endpoint, string, error) {
-	w := inventoryWhere(f)
+	var name, id string
 	if cursor != "" {
-		name, id, err := decodeInventoryCursor(cursor)
-		if err != nil {
+		var err error
+		if name, id, err = decodeInventoryCursor(cursor); err != nil {
 			return nil, "", err
 		}
-		w.Add("(service_name, id) > ($?, $?)", name, id)
 	}
-	// One more than asked says whether there is a next page.
-	eps, err := s.inventoryPage(ctx, w, limit+1, 0)
-	if err != nil {
+	var eps []vpcep.Endpoint
+	var more bool
+	if m, err := s.inventoryModel(ctx); err != nil {
 		return nil, "", err
+	} else if m != nil {
+		eps, more = m.after(f, name, id, limit)
+	} else {
+		w := inventoryWhere(f)
+		if cursor != "" {
+			w.Add("(service_name, id) > ($?, $?)", name, id)
+		}
+		// One more than asked says whether there is a next page.
+		if eps, err = s.inventoryPage(ctx, w, limit+1, 0); err != nil {
+			return nil, "", err
+		}
+		if more = len(eps) > limit; more {
+			eps = eps[:limit]
+		}
 	}
 	next := ""
-	if len(eps) > limit {
-		eps = eps[:limit]
+	if more && limit > 0 {
 		last := eps[limit-1]
 		next = base64.RawURLEncoding.EncodeToString([]byte(last.ServiceName + "\x00" + last.ID))
 	}
@@ -272,6 +307,12 @@ type InventoryFacets struct {
 // Each list is a loose index scan: one index probe per distinct value, so it
 // costs the same at 10,000 endpoints as at 10.
 func (s *Store) InventoryFacets(ctx context.Context) (InventoryFacets, error) {
+	if m, err := s.inventoryModel(ctx); err != nil || m != nil {
+		if err != nil {
+			return InventoryFacets{}, err
+		}
+		return m.facets, nil
+	}
 	var f InventoryFacets
 	distinct := func(column string) ([]string, error) {
 		rows, err := s.pool.Query(ctx, strings.ReplaceAll(`

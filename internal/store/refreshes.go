@@ -41,7 +41,7 @@ const keptRefreshes = 1000
 
 // RecordRefresh stores a refresh attempt and prunes the oldest beyond keptRefreshes.
 func (s *Store) RecordRefresh(ctx context.Context, r Refresh) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var count *int
 		var errText, source, code, message, requestID *string
 		var status *int
@@ -66,8 +66,12 @@ func (s *Store) RecordRefresh(ctx context.Context, r Refresh) error {
 			WHERE id <= (SELECT id FROM inventory_refreshes ORDER BY id DESC OFFSET $1 LIMIT 1)`, keptRefreshes); err != nil {
 			return fmt.Errorf("store: prune refreshes: %w", err)
 		}
-		return nil
+		return notify(ctx, tx, notifyRefreshes)
 	})
+	if err == nil {
+		s.cache.changed(notifyRefreshes)
+	}
+	return err
 }
 
 func nonZero(n int) *int {
@@ -91,8 +95,17 @@ type RefreshState struct {
 	LastSuccessSize int
 }
 
-// RefreshState returns the newest refresh attempt and the newest success.
+// RefreshState returns the newest refresh attempt and the newest success:
+// from memory while the read model is current (WatchInventory).
 func (s *Store) RefreshState(ctx context.Context) (RefreshState, error) {
+	if st, ok, err := s.cachedRefreshState(ctx); err != nil || ok {
+		return st, err
+	}
+	return s.readRefreshState(ctx)
+}
+
+// readRefreshState is RefreshState from the database.
+func (s *Store) readRefreshState(ctx context.Context) (RefreshState, error) {
 	var st RefreshState
 	var last Refresh
 	var count, status *int

@@ -19,7 +19,8 @@ const defaultConnectTimeout = 5 * time.Second
 
 // Store reads and writes the console's tables.
 type Store struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	cache inventoryCache // the inventory's read model (WatchInventory)
 }
 
 // New returns a Store over pool.

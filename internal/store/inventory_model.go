@@ -1,0 +1,338 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+)
+
+// The inventory's read model. Each replica keeps the whole inventory (and
+// the newest refresh state) in memory and answers the list, its counts,
+// facets and pages from there, with no database round trip. Postgres stays
+// the one source of truth: every write to the inventory or the refresh
+// history sends a NOTIFY in its transaction, each replica LISTENs on a
+// connection of its own, and a notification (or a write of its own) makes
+// the next read load the model again. While no LISTEN is held (the watcher
+// is not running, or its connection broke) reads go to the database as
+// before, so no replica ever serves a model it cannot know is current.
+
+// inventoryChannel is the NOTIFY channel of inventory changes; the payload
+// says what changed.
+const inventoryChannel = "vpcep_inventory"
+
+// Payloads on inventoryChannel.
+const (
+	notifyEndpoints = "endpoints" // inventory_endpoints or their bodies changed
+	notifyRefreshes = "refreshes" // a refresh attempt was recorded
+)
+
+// inventoryCache is a Store's read model and what says whether it is current.
+type inventoryCache struct {
+	listening atomic.Bool // a LISTEN is held: every change from now on is notified
+	// Generations: bumped by each change seen (a notification, a write of
+	// this Store, a new LISTEN). A model is current while its generation is
+	// the one it was loaded under.
+	endpointsGen atomic.Uint64
+	refreshesGen atomic.Uint64
+
+	mu     sync.Mutex // one load at a time
+	model  atomic.Pointer[inventoryModel]
+	states atomic.Pointer[cachedRefreshState]
+}
+
+// inventoryModel is the whole inventory in the list's order (service name,
+// then id, byte-wise as the "C" collation orders them).
+type inventoryModel struct {
+	gen     uint64
+	rows    []modelRow
+	facets  InventoryFacets
+	loadDur time.Duration
+}
+
+// modelRow is one endpoint and the columns the filters match.
+type modelRow struct {
+	serviceType, status, vpcID string
+	searchText                 string // as the search_text column: lower-cased (ASCII) service name, a space, the id
+	endpoint                   vpcep.Endpoint
+}
+
+type cachedRefreshState struct {
+	gen   uint64
+	state RefreshState
+}
+
+// changed marks what a write of this Store changed, so that its own next
+// read sees it without waiting for the notification.
+func (c *inventoryCache) changed(what string) {
+	switch what {
+	case notifyEndpoints:
+		c.endpointsGen.Add(1)
+	case notifyRefreshes:
+		c.refreshesGen.Add(1)
+	}
+}
+
+// notify sends what changed to every replica, in tx: delivered on commit.
+func notify(ctx context.Context, tx pgx.Tx, what string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, inventoryChannel, what); err != nil {
+		return fmt.Errorf("store: notify %s: %w", what, err)
+	}
+	return nil
+}
+
+// WatchInventory holds a LISTEN for inventory changes on a connection of its
+// own until ctx ends, reconnecting when it breaks; while it holds one, the
+// inventory is read from memory. The model is loaded by its first reader,
+// then again after every change, so requests rarely wait for a load.
+func (s *Store) WatchInventory(ctx context.Context, logger *slog.Logger) {
+	for ctx.Err() == nil {
+		err := s.listen(ctx, logger)
+		s.cache.listening.Store(false)
+		if ctx.Err() != nil {
+			return
+		}
+		logger.Warn("inventory change notifications lost; reading the inventory from the database until they are back", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// listen holds one LISTEN until its connection fails or ctx ends.
+func (s *Store) listen(ctx context.Context, logger *slog.Logger) error {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+inventoryChannel); err != nil {
+		return err
+	}
+	// Anything may have changed while nothing listened: both models are
+	// reloaded before they are served.
+	s.cache.changed(notifyEndpoints)
+	s.cache.changed(notifyRefreshes)
+	s.cache.listening.Store(true)
+	// Only the refresh state (one row, what /readyz needs) is read now; the
+	// inventory waits for its first reader, so that decoding it does not
+	// compete with the start and its refresh for the CPU.
+	if _, _, err := s.cachedRefreshState(ctx); err != nil && ctx.Err() == nil {
+		logger.Warn("load the inventory's refresh state", "error", err)
+	}
+	for {
+		// A connection that went silent (no reset) would hang here for
+		// ever while the model is served as current: it is pinged every
+		// listenPing, and a failed ping ends the LISTEN.
+		waitCtx, cancel := context.WithTimeout(ctx, listenPing)
+		n, err := conn.WaitForNotification(waitCtx)
+		cancel()
+		if err != nil && ctx.Err() == nil && waitCtx.Err() != nil {
+			pingCtx, cancel := context.WithTimeout(ctx, listenPing)
+			err = conn.Ping(pingCtx)
+			cancel()
+			if err == nil {
+				continue
+			}
+		}
+		if err != nil {
+			return err
+		}
+		s.cache.changed(n.Payload)
+		s.warm(ctx, logger)
+	}
+}
+
+// listenPing is how often an idle LISTEN connection is checked.
+const listenPing = 5 * time.Second
+
+// warm loads whatever model is out of date, so that a request need not:
+// the refresh state first (one row; /readyz needs it), then the inventory.
+func (s *Store) warm(ctx context.Context, logger *slog.Logger) {
+	if _, _, err := s.cachedRefreshState(ctx); err != nil && ctx.Err() == nil {
+		logger.Warn("load the inventory's refresh state", "error", err)
+	}
+	if _, err := s.inventoryModel(ctx); err != nil && ctx.Err() == nil {
+		logger.Warn("load the inventory's read model", "error", err)
+	}
+}
+
+// inventoryModel returns the current read model, loading it when a change
+// was seen since the last load; nil (and no error) while no LISTEN is held:
+// the caller reads the database.
+func (s *Store) inventoryModel(ctx context.Context) (*inventoryModel, error) {
+	c := &s.cache
+	if !c.listening.Load() {
+		return nil, nil
+	}
+	if m := c.model.Load(); m != nil && m.gen == c.endpointsGen.Load() {
+		return m, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// The generation is read before the rows: a change committed during the
+	// load bumps it again, and the next read loads once more.
+	gen := c.endpointsGen.Load()
+	if m := c.model.Load(); m != nil && m.gen == gen {
+		return m, nil
+	}
+	// The old model is let go before the new one is read, so that a
+	// replica holds one inventory at a time, not two (peak memory during a
+	// refresh); readers wait on mu meanwhile.
+	sizeHint := 0
+	if old := c.model.Swap(nil); old != nil {
+		sizeHint = len(old.rows)
+	}
+	m, err := s.loadInventoryModel(ctx, sizeHint)
+	if err != nil {
+		return nil, err
+	}
+	m.gen = gen
+	c.model.Store(m)
+	return m, nil
+}
+
+// loadInventoryModel reads the whole inventory, in the list's order, one
+// row at a time (no second copy of the result set is held).
+func (s *Store) loadInventoryModel(ctx context.Context, sizeHint int) (*inventoryModel, error) {
+	started := time.Now()
+	rows, err := s.pool.Query(ctx, `
+		SELECT e.service_type, e.status, e.vpc_id, e.search_text, b.body
+		FROM inventory_endpoints e JOIN inventory_endpoint_bodies b USING (id)
+		ORDER BY e.service_name, e.id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: load inventory: %w", err)
+	}
+	defer rows.Close()
+	m := &inventoryModel{rows: make([]modelRow, 0, sizeHint)}
+	vpcs, statuses := map[string]struct{}{}, map[string]struct{}{}
+	var body []byte
+	for rows.Next() {
+		var r modelRow
+		if err := rows.Scan(&r.serviceType, &r.status, &r.vpcID, &r.searchText, &body); err != nil {
+			return nil, fmt.Errorf("store: load inventory: %w", err)
+		}
+		if err := json.Unmarshal(body, &r.endpoint); err != nil {
+			return nil, fmt.Errorf("store: load inventory: %w", err)
+		}
+		vpcs[r.vpcID], statuses[r.status] = struct{}{}, struct{}{}
+		m.rows = append(m.rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: load inventory: %w", err)
+	}
+	m.facets = InventoryFacets{VpcIDs: sortedKeys(vpcs), Statuses: sortedKeys(statuses)}
+	m.loadDur = time.Since(started)
+	return m, nil
+}
+
+func sortedKeys(set map[string]struct{}) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out) // byte-wise, as ORDER BY on the "C" columns
+	return out
+}
+
+// matcher is f as a test of a row, as inventoryWhere's SQL would match it.
+func matcher(f InventoryFilter) func(*modelRow) bool {
+	search := strings.ToLower(f.Search)
+	return func(r *modelRow) bool {
+		return (f.Type == "" || r.serviceType == f.Type) &&
+			(f.Status == "" || r.status == f.Status) &&
+			(f.VpcID == "" || r.vpcID == f.VpcID) &&
+			(search == "" || strings.Contains(r.searchText, search))
+	}
+}
+
+// page is ListInventory over the model.
+func (m *inventoryModel) page(f InventoryFilter) InventoryPage {
+	perPage := max(f.PerPage, 1)
+	skip := (max(f.Page, 1) - 1) * perPage
+	var out InventoryPage
+	if f.Type == "" && f.Status == "" && f.VpcID == "" && f.Search == "" {
+		out.Total = len(m.rows)
+		out.Endpoints = m.endpoints(m.rows[min(skip, len(m.rows)):min(skip+perPage, len(m.rows))])
+		return out
+	}
+	match := matcher(f)
+	out.Endpoints = []vpcep.Endpoint{}
+	for i := range m.rows {
+		if !match(&m.rows[i]) {
+			continue
+		}
+		if out.Total >= skip && out.Total < skip+perPage {
+			out.Endpoints = append(out.Endpoints, m.rows[i].endpoint)
+		}
+		out.Total++
+	}
+	return out
+}
+
+// after is ListInventoryAfter over the model: up to limit matches after
+// (name, id), and whether more follow.
+func (m *inventoryModel) after(f InventoryFilter, name, id string, limit int) ([]vpcep.Endpoint, bool) {
+	start := 0
+	if name != "" || id != "" {
+		start = sort.Search(len(m.rows), func(i int) bool {
+			e := &m.rows[i].endpoint
+			return e.ServiceName > name || (e.ServiceName == name && e.ID > id)
+		})
+	}
+	match := matcher(f)
+	out := []vpcep.Endpoint{}
+	for i := start; i < len(m.rows); i++ {
+		if !match(&m.rows[i]) {
+			continue
+		}
+		if len(out) == limit {
+			return out, true
+		}
+		out = append(out, m.rows[i].endpoint)
+	}
+	return out, false
+}
+
+// endpoints copies rows' endpoints (their slices still shared: read-only).
+func (m *inventoryModel) endpoints(rows []modelRow) []vpcep.Endpoint {
+	out := make([]vpcep.Endpoint, len(rows))
+	for i := range rows {
+		out[i] = rows[i].endpoint
+	}
+	return out
+}
+
+// cachedRefreshState is RefreshState from memory when current; ok=false
+// while no LISTEN is held.
+func (s *Store) cachedRefreshState(ctx context.Context) (RefreshState, bool, error) {
+	c := &s.cache
+	if !c.listening.Load() {
+		return RefreshState{}, false, nil
+	}
+	if st := c.states.Load(); st != nil && st.gen == c.refreshesGen.Load() {
+		return st.state, true, nil
+	}
+	gen := c.refreshesGen.Load()
+	state, err := s.readRefreshState(ctx)
+	if err != nil {
+		return RefreshState{}, false, err
+	}
+	c.states.Store(&cachedRefreshState{gen: gen, state: state})
+	return state, true, nil
+}
+
+// InventoryInMemory reports whether the inventory is read from memory now:
+// a LISTEN is held, so the read model is known to be current.
+func (s *Store) InventoryInMemory() bool { return s.cache.listening.Load() }

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Page views a second under load, as in issue 11: the simulator with 10,000
+# endpoints and the console as separate processes on loopback, a fresh
+# database with 1,000,000 audit rows, a signed-in viewer; cmd/loadgen loads
+# each page with 16 connections, then one request at a time, and prints the
+# table with each page's ratio to /healthz (the floor of the HTTP stack).
+# Also: start to ready on a database that already holds the inventory, and
+# the console's peak RSS (VmHWM) through a 10,000-endpoint refresh and the run.
+#
+# The audit rows are made with one INSERT ... SELECT generate_series: their
+# hashes are not a valid chain, so `web audit verify` is not run on this
+# database (it would rightly fail). They only give the pages their size.
+#
+# Needs TEST_DATABASE_URL (a server; a throwaway database is made on it),
+# curl and psql. Every request goes to 127.0.0.1; the run takes about
+# 2 minutes (BENCH_SECONDS per page loaded, BENCH_SECONDS_ONE one at a time).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+server=${TEST_DATABASE_URL:?set TEST_DATABASE_URL (make bench-load does)}
+endpoints=${BENCH_ENDPOINTS:-10000}
+audit_rows=${BENCH_AUDIT_ROWS:-1000000}
+seconds=${BENCH_SECONDS:-4}
+seconds_one=${BENCH_SECONDS_ONE:-2}
+conns=${BENCH_CONNS:-16}
+sim_port=${BENCH_SIM_PORT:-19091}
+web_port=${BENCH_WEB_PORT:-18081}
+
+work=$(mktemp -d)
+db="vpcep_load_$$"
+cleanup() {
+  kill "${web_pid:-}" "${sim_pid:-}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  psql -q "$server" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+(cd "$root" && CGO_ENABLED=0 go build -o "$work/" ./cmd/web ./cmd/vpcep-sim ./cmd/loadgen)
+psql -q "$server" -c "CREATE DATABASE $db" >/dev/null
+db_url=$(echo "$server" | sed -E "s#^([a-z]+://[^/?]*)(/[^?]*)?#\1/$db#")
+base="http://127.0.0.1:$web_port"
+
+"$work/vpcep-sim" --listen "127.0.0.1:$sim_port" --seed "$endpoints" >"$work/sim.out" 2>&1 &
+sim_pid=$!
+for _ in $(seq 1 100); do grep -q HUAWEICLOUD_SDK_SK "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
+set -a; . <(grep -E '^(VPCEP_ENDPOINT|VPCEP_PROJECT_ID|HUAWEICLOUD_SDK_AK|HUAWEICLOUD_SDK_SK)=' "$work/sim.out"); set +a
+
+# start_web starts the console (web_pid) and sets ready_ms to how long it
+# took to answer /readyz with 200.
+start_web() {
+  local start; start=$(date +%s%N)
+  DATABASE_URL="$db_url" LOG_LEVEL=warn "$work/web" serve --listen "127.0.0.1:$web_port" >>"$work/web.log" 2>&1 &
+  web_pid=$!
+  for _ in $(seq 1 3000); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 200 ] && break
+    sleep 0.01
+  done
+  ready_ms=$((($(date +%s%N) - start) / 1000000))
+}
+# refreshes counts the successful refreshes recorded.
+refreshes() { psql -qtA "$db_url" -c "SELECT count(*) FROM inventory_refreshes WHERE succeeded"; }
+
+start_web; ready_fresh=$ready_ms
+load_start=$(date +%s)
+psql -q "$db_url" >/dev/null <<SQL
+INSERT INTO audit_entries (started_at, actor, project_id, region, endpoint_id, endpoint_service_name, action,
+  reason, policy_before, policy_requested, prev_hash, hash, outcome, finished_at, response_status, duration_ms,
+  final_hash)
+SELECT now() - make_interval(secs => $audit_rows - g), 'user' || (g % 50), 'project', 'cn-north-4',
+  'ep-' || lpad((g % $endpoints)::text, 8, '0'), 'com.myhuaweicloud.cn-north-4.obs', 'update',
+  'bench row ' || g || ': ' || (ARRAY['rotate keys','payments bucket','tighten logs','open backups'])[1 + g % 4],
+  '{"Version":"5.0","Statement":[]}', '{"Version":"5.0","Statement":[]}',
+  repeat('0', 64), md5(g::text) || md5(g::text), CASE WHEN g % 10 = 0 THEN 'failed' ELSE 'succeeded' END,
+  now() - make_interval(secs => $audit_rows - g), 200, 40, md5(g::text) || md5(g::text)
+FROM generate_series(1, $audit_rows) g;
+VACUUM ANALYZE audit_entries;
+SQL
+echo "loaded $audit_rows audit rows in $(($(date +%s) - load_start)) s" >&2
+
+# Restart on the database that now holds the inventory: ready without waiting
+# for the upstream, the refresh going on in the background.
+kill "$web_pid"; wait "$web_pid" 2>/dev/null || true
+before=$(refreshes)
+start_web; ready_held=$ready_ms
+for _ in $(seq 1 600); do [ "$(refreshes)" -gt "$before" ] && break; sleep 0.1; done
+hwm_refresh=$(awk '/VmHWM/ {print $2}' "/proc/$web_pid/status")
+
+password="bench-password-$$-not-secret"
+echo "$password" | DATABASE_URL="$db_url" "$work/web" user add bench --role viewer >/dev/null
+token=$(DATABASE_URL="$db_url" "$work/web" token create bench --name load)
+jar="$work/cookies"
+csrf=$(curl -s -c "$jar" -b "$jar" "$base/login" | sed -n 's/.*name="_csrf" value="\([^"]*\)".*/\1/p' | head -n 1)
+curl -s -c "$jar" -b "$jar" -o /dev/null --data-urlencode "name=bench" --data-urlencode "password=$password" \
+  --data-urlencode "_csrf=$csrf" "$base/login"
+cookie=$(awk '$6 ~ /session/ {print $6 "=" $7}' "$jar" | head -n 1)
+[ -n "$cookie" ] || { echo "bench-load: sign-in failed" >&2; exit 1; }
+
+pages=(/healthz /endpoints '/endpoints?q=payments&type=interface' '/endpoints?page=150' /audit
+  '/audit?actor=user7&outcome=failed' '/api/v1/endpoints?limit=100')
+# The audit search (q) is measured once the server answers it.
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$base/audit?q=payments")" = 200 ] && pages+=('/audit?q=payments')
+
+echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); $endpoints endpoints, $audit_rows audit rows, $conns connections"
+"$work/loadgen" -base "$base" -cookie "$cookie" -token "$token" -c "$conns" -d "${seconds}s" -d1 "${seconds_one}s" "${pages[@]}"
+hwm=$(awk '/VmHWM/ {print $2}' "/proc/$web_pid/status")
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$web_pid/status")
+printf '\nstart to ready, empty database (waits for the first refresh): %d ms\n' "$ready_fresh"
+printf 'start to ready, inventory already stored:                    %d ms\n' "$ready_held"
+printf 'peak RSS through the restart and its %d-endpoint refresh:   %d MiB\n' "$endpoints" $((hwm_refresh / 1024))
+printf 'peak RSS after the load: %d MiB (RSS now %d MiB)\n' $((hwm / 1024)) $((rss / 1024))
