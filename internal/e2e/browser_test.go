@@ -48,13 +48,29 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1400, 1000),
+		chromedp.WindowSize(desktopWidth, desktopHeight),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	return ctx
+	// Every browser test fails on any console error, exception or CSP
+	// violation; this cleanup runs before the browser stops (cleanups run
+	// last first).
+	w := watchConsole(t, ctx)
+	t.Cleanup(func() {
+		if ctx.Err() == nil {
+			w.failOnProblems(t, ctx, "during the test")
+		}
+	})
+	return context.WithValue(ctx, consoleWatchKey{}, w)
+}
+
+type consoleWatchKey struct{}
+
+// consoleOf is the problem watch browser started for ctx's tab.
+func consoleOf(ctx context.Context) *consoleWatch {
+	return ctx.Value(consoleWatchKey{}).(*consoleWatch)
 }
 
 // The browser tests sign in as this admin.
@@ -221,8 +237,10 @@ func TestUpstreamErrorPageInTheBrowser(t *testing.T) {
 	signIn(t, ctx, base)
 	// Every attempt fails: the client retries a read that got a 5xx.
 	sim.FailRoute(vpcepsim.RouteGet, vpcepsim.Fault{Status: 503, Code: "EndPoint.0001", Message: "System error. Please retry."})
+	page := base + "/endpoints/" + sim.Endpoints()[0].ID
+	consoleOf(ctx).expectErrorPage(page) // the console answers 502: the upstream failed
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/endpoints/"+sim.Endpoints()[0].ID),
+		chromedp.Navigate(page),
 		chromedp.WaitVisible(`[data-testid="upstream-error"]`)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,269 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// updateScreenshots copies the chosen screenshots of the page walk into
+// docs/screenshots, which the README shows:
+//
+//	go test ./internal/e2e -run TestEveryPageState -update-screenshots
+var updateScreenshots = flag.Bool("update-screenshots", false, "write the README's screenshots to docs/screenshots")
+
+// phoneWidth is the narrowest screen the console must fit: a common phone,
+// in CSS pixels. The desktop is the browser's window (see browser).
+const (
+	phoneWidth, phoneHeight     = 390, 844
+	desktopWidth, desktopHeight = 1400, 1000
+)
+
+// desktopLayout lays the page out on the desktop window again. (Clearing
+// the override, ResetViewport, leaves headless Chromium at the last size.)
+func desktopLayout() chromedp.Action[chromedp.Void] {
+	return chromedp.EmulateViewport(desktopWidth, desktopHeight)
+}
+
+// axeSource is axe-core's browser build, from npm (package.json pins it;
+// `make test` installs it). Read once per test binary.
+var axeSource = sync.OnceValues(func() (string, error) {
+	path := filepath.Join(repoRoot(), "node_modules", "axe-core", "axe.min.js")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("axe-core for the accessibility checks: %w (run `npm ci` at the repository root; `make test` does)", err)
+	}
+	return string(b), nil
+})
+
+// repoRoot is the directory of go.mod, found upwards from the test's
+// directory (go test runs a package's tests in its own directory).
+func repoRoot() string {
+	dir, _ := os.Getwd()
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
+
+// axeViolation is one failed axe-core rule on a page, with the elements that
+// fail it.
+type axeViolation struct {
+	ID      string `json:"id"`
+	Impact  string `json:"impact"`
+	Help    string `json:"help"`
+	HelpURL string `json:"helpUrl"`
+	Nodes   []struct {
+		Target  string `json:"target"`
+		HTML    string `json:"html"`
+		Summary string `json:"summary"`
+	} `json:"nodes"`
+}
+
+// runAxe is the script that runs every axe-core rule the default run has
+// (WCAG 2.0–2.2 A and AA, and the best practices) on the whole document and
+// returns the violations in the shape of axeViolation.
+const runAxe = `axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => ({
+  id: v.id, impact: v.impact || '', help: v.help, helpUrl: v.helpUrl,
+  nodes: v.nodes.map(n => ({target: n.target.map(String).join(' '), html: n.html, summary: n.failureSummary || ''})),
+})))`
+
+// axeCheck runs axe-core on the page as it is now. The script goes in with
+// Runtime.evaluate, which the page's CSP does not govern, so the product's
+// CSP need not (and must not) make room for it.
+func axeCheck(ctx context.Context) ([]axeViolation, error) {
+	src, err := axeSource()
+	if err != nil {
+		return nil, err
+	}
+	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof window.axe === 'object'`))
+	if err != nil {
+		return nil, err
+	}
+	if !loaded {
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](src+"\n;undefined")); err != nil {
+			return nil, fmt.Errorf("inject axe-core: %w", err)
+		}
+	}
+	return chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](runAxe, chromedp.EvalAwaitPromise))
+}
+
+// formatViolation is what a failing check prints for one rule: the rule id,
+// its impact, each failing element (a CSS selector) with axe's reason, and
+// the page that explains the rule and its fixes.
+func formatViolation(v axeViolation) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s): %s — %s", v.ID, v.Impact, v.Help, v.HelpURL)
+	for _, n := range v.Nodes {
+		fmt.Fprintf(&b, "\n      %s  %s\n        %s", n.Target, shorten(n.HTML, 100), shorten(strings.ReplaceAll(n.Summary, "\n", " / "), 300))
+	}
+	return b.String()
+}
+
+// overflow says how wide the page is at the current viewport and which
+// elements stick out past its right edge (the outermost ones: those whose
+// parent still fits), so a failing width check names what to fix.
+type overflow struct {
+	ScrollWidth int      `json:"scrollWidth"`
+	ClientWidth int      `json:"clientWidth"`
+	Culprits    []string `json:"culprits"`
+}
+
+const measureOverflow = `(() => {
+  const doc = document.documentElement, edge = doc.clientWidth + 1;
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (el.dataset && el.dataset.testid ? '[data-testid="' + el.dataset.testid + '"]' : '') +
+    (typeof el.className === 'string' && el.className.trim() ? '.' + el.className.trim().split(/\s+/).join('.') : '');
+  const path = el => {
+    const parts = [];
+    for (let e = el; e && e !== document.body && parts.length < 4; e = e.parentElement) parts.unshift(name(e));
+    return parts.join(' > ');
+  };
+  const counts = new Map();
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect(), p = el.parentElement.getBoundingClientRect();
+    if (r.width > 0 && r.right > edge && p.right <= edge) {
+      const key = path(el) + ' (' + Math.round(r.right) + ' px)';
+      counts.set(key, (counts.get(key) || 0) + 1);
+    }
+  }
+  const culprits = [...counts].map(([k, n]) => n > 1 ? k + ' ×' + n : k);
+  return {scrollWidth: doc.scrollWidth, clientWidth: doc.clientWidth, culprits: culprits.slice(0, 10)};
+})()`
+
+// atPhoneWidth runs f with the page laid out on a 390 px wide screen, then
+// restores the desktop window.
+func atPhoneWidth(ctx context.Context, f func() error) error {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(phoneWidth, phoneHeight)); err != nil {
+		return err
+	}
+	ferr := f()
+	if err := chromedp.Do(ctx, desktopLayout()); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// pageChecks checks page states for one test and keeps what it found, so
+// the test can also write it all down as one report among its artifacts.
+type pageChecks struct {
+	t        *testing.T
+	ctx      context.Context
+	findings []string // markdown, one section per state that failed
+}
+
+// check runs every check on the page state the browser shows now, in a
+// subtest named after the state: no browser console problems since the
+// last check, no axe-core violation, and nothing wider than a phone. With
+// phone set, axe-core runs on the phone layout instead of the desktop one.
+func (pc *pageChecks) check(state string, phone bool) {
+	pc.t.Helper()
+	pc.t.Run(state, func(t *testing.T) {
+		var found []string
+		note := func(format string, args ...any) {
+			msg := fmt.Sprintf(format, args...)
+			t.Error(msg)
+			found = append(found, msg)
+		}
+
+		runAxeHere := func() error {
+			violations, err := axeCheck(pc.ctx)
+			if err != nil {
+				return err
+			}
+			if len(violations) > 0 {
+				lines := make([]string, len(violations))
+				for i, v := range violations {
+					lines[i] = formatViolation(v)
+				}
+				note("axe-core: %d rules violated:\n  %s", len(violations), strings.Join(lines, "\n  "))
+			}
+			return nil
+		}
+		if !phone {
+			if err := runAxeHere(); err != nil {
+				t.Fatalf("axe-core: %v", err)
+			}
+		}
+		err := atPhoneWidth(pc.ctx, func() error {
+			o, err := chromedp.Run(pc.ctx, chromedp.Evaluate[overflow](measureOverflow))
+			if err != nil {
+				return err
+			}
+			if o.ScrollWidth > phoneWidth {
+				note("at a %d px wide screen the page is %d px wide: it scrolls sideways. Sticking out:\n  %s",
+					phoneWidth, o.ScrollWidth, strings.Join(o.Culprits, "\n  "))
+			}
+			if phone {
+				return runAxeHere()
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("phone layout: %v", err)
+		}
+
+		// Last, so that what the checks made the browser render (a blocked
+		// icon is only requested when its style is computed) counts here.
+		w := consoleOf(pc.ctx)
+		w.settle(t, pc.ctx)
+		if problems := w.take(); len(problems) > 0 {
+			note("%d browser console problems (errors, exceptions, CSP violations):\n  %s",
+				len(problems), strings.Join(summarize(problems), "\n  "))
+		}
+		if len(found) > 0 {
+			pc.findings = append(pc.findings, "## "+state+"\n\n"+strings.Join(found, "\n\n"))
+		}
+	})
+}
+
+// writeReport leaves the findings among the test's artifacts.
+func (pc *pageChecks) writeReport() {
+	body := "# Page states: browser problems, axe-core violations, phone width\n\n"
+	if len(pc.findings) == 0 {
+		body += "Nothing found.\n"
+	} else {
+		body += strings.Join(pc.findings, "\n\n") + "\n"
+	}
+	path := filepath.Join(pc.t.ArtifactDir(), "page-checks.md")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		pc.t.Error(err)
+		return
+	}
+	pc.t.Logf("page checks: %s", path)
+}
+
+// screenshot saves a full-page PNG of what the browser shows among the
+// test's artifacts (make test keeps them in test-output/_artifacts), and with
+// -update-screenshots also as docs/screenshots/NAME.png for the README.
+func (pc *pageChecks) screenshot(name string, forReadme bool) {
+	pc.t.Helper()
+	png, err := chromedp.Run(pc.ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
+	if err != nil {
+		pc.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(pc.t.ArtifactDir(), name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		pc.t.Fatal(err)
+	}
+	if forReadme && *updateScreenshots {
+		dir := filepath.Join(repoRoot(), "docs", "screenshots")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			pc.t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+			pc.t.Fatal(err)
+		}
+	}
+}
