@@ -71,7 +71,7 @@ func TestEveryPageState(t *testing.T) {
 	pc.check("endpoints with no match", false)
 	do("phone layout", chromedp.EmulateViewport(phoneWidth, phoneHeight))
 	visit("/endpoints", `[data-testid="endpoint-table"]`)
-	pc.screenshot("endpoints-phone", true)
+	pc.screenshot("endpoints-phone", false)
 	do("desktop layout", desktopLayout())
 	pc.check("endpoints on a phone", true)
 
