@@ -163,69 +163,78 @@ type pageChecks struct {
 	findings []string // markdown, one section per state that failed
 }
 
-// check runs every check on the page state the browser shows now, in a
-// subtest named after the state: no browser console problems since the
-// last check, no axe-core violation, and nothing wider than a phone. With
-// phone set, axe-core runs on the phone layout instead of the desktop one.
+// check runs every check (see inspect) on the page state the browser shows
+// now, in a subtest named after the state, which fails on any finding.
 func (pc *pageChecks) check(state string, phone bool) {
 	pc.t.Helper()
 	pc.t.Run(state, func(t *testing.T) {
-		var found []string
-		note := func(format string, args ...any) {
-			msg := fmt.Sprintf(format, args...)
-			t.Error(msg)
-			found = append(found, msg)
+		found, err := inspect(t, pc.ctx, phone)
+		for _, f := range found {
+			t.Error(f)
 		}
-
-		runAxeHere := func() error {
-			violations, err := axeCheck(pc.ctx)
-			if err != nil {
-				return err
-			}
-			if len(violations) > 0 {
-				lines := make([]string, len(violations))
-				for i, v := range violations {
-					lines[i] = formatViolation(v)
-				}
-				note("axe-core: %d rules violated:\n  %s", len(violations), strings.Join(lines, "\n  "))
-			}
-			return nil
-		}
-		if !phone {
-			if err := runAxeHere(); err != nil {
-				t.Fatalf("axe-core: %v", err)
-			}
-		}
-		err := atPhoneWidth(pc.ctx, func() error {
-			o, err := chromedp.Run(pc.ctx, chromedp.Evaluate[overflow](measureOverflow))
-			if err != nil {
-				return err
-			}
-			if o.ScrollWidth > phoneWidth {
-				note("at a %d px wide screen the page is %d px wide: it scrolls sideways. Sticking out:\n  %s",
-					phoneWidth, o.ScrollWidth, strings.Join(o.Culprits, "\n  "))
-			}
-			if phone {
-				return runAxeHere()
-			}
-			return nil
-		})
 		if err != nil {
-			t.Fatalf("phone layout: %v", err)
-		}
-
-		// Last, so that what the checks made the browser render (a blocked
-		// icon is only requested when its style is computed) counts here.
-		w := consoleOf(pc.ctx)
-		w.settle(t, pc.ctx)
-		if problems := w.take(); len(problems) > 0 {
-			note("%d browser console problems (errors, exceptions, CSP violations):\n  %s",
-				len(problems), strings.Join(summarize(problems), "\n  "))
+			t.Fatal(err)
 		}
 		if len(found) > 0 {
 			pc.findings = append(pc.findings, "## "+state+"\n\n"+strings.Join(found, "\n\n"))
 		}
 	})
+}
+
+// inspect checks the page the browser shows now and returns what is wrong
+// with it, one message per kind: axe-core violations, the page being wider
+// than a phone, and browser console problems since the last inspection.
+// With phone set, axe-core runs on the phone layout instead of the
+// desktop one. An error means the checks themselves could not run.
+func inspect(t *testing.T, ctx context.Context, phone bool) ([]string, error) {
+	t.Helper()
+	var found []string
+	runAxeHere := func() error {
+		violations, err := axeCheck(ctx)
+		if err != nil {
+			return fmt.Errorf("axe-core: %w", err)
+		}
+		if len(violations) > 0 {
+			lines := make([]string, len(violations))
+			for i, v := range violations {
+				lines[i] = formatViolation(v)
+			}
+			found = append(found, fmt.Sprintf("axe-core: %d rules violated:\n  %s", len(violations), strings.Join(lines, "\n  ")))
+		}
+		return nil
+	}
+	if !phone {
+		if err := runAxeHere(); err != nil {
+			return found, err
+		}
+	}
+	err := atPhoneWidth(ctx, func() error {
+		o, err := chromedp.Run(ctx, chromedp.Evaluate[overflow](measureOverflow))
+		if err != nil {
+			return fmt.Errorf("measure the phone layout: %w", err)
+		}
+		if o.ScrollWidth > phoneWidth {
+			found = append(found, fmt.Sprintf("at a %d px wide screen the page is %d px wide: it scrolls sideways. Sticking out:\n  %s",
+				phoneWidth, o.ScrollWidth, strings.Join(o.Culprits, "\n  ")))
+		}
+		if phone {
+			return runAxeHere()
+		}
+		return nil
+	})
+	if err != nil {
+		return found, err
+	}
+
+	// Last, so that what the checks made the browser render (a blocked
+	// icon is only requested when its style is computed) counts here.
+	w := consoleOf(ctx)
+	w.settle(t, ctx)
+	if problems := w.take(); len(problems) > 0 {
+		found = append(found, fmt.Sprintf("%d browser console problems (errors, exceptions, CSP violations):\n  %s",
+			len(problems), strings.Join(summarize(problems), "\n  ")))
+	}
+	return found, nil
 }
 
 // writeReport leaves the findings among the test's artifacts.
