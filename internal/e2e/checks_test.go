@@ -35,9 +35,10 @@ func TestPageChecksTellGoodPagesFromBad(t *testing.T) {
 	}
 	mux.HandleFunc("/good", page(http.StatusOK, `<p>Readable text.</p><label>Pick <select><option>one</option></select></label>`))
 	mux.HandleFunc("/bad", page(http.StatusOK, `<p class="faint">Faint text.</p><div class="wide">Wide.</div>
+<div class="box"><pre>`+strings.Repeat("wide-content ", 6)+`</pre></div>
 <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt=""><script src="/bad.js"></script>`))
 	mux.HandleFunc("/favicon.svg", asset("image/svg+xml", `<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>`))
-	mux.HandleFunc("/site.css", asset("text/css", `.faint { color: #ccc } .wide { width: 900px }`))
+	mux.HandleFunc("/site.css", asset("text/css", `.faint { color: #ccc } .wide { width: 900px } .box { overflow: auto }`))
 	mux.HandleFunc("/bad.js", asset("text/javascript", `console.error("boom"); throw new Error("uncaught");`))
 	for _, path := range []string{"/expected-404", "/unexpected-404"} {
 		mux.HandleFunc(path, page(http.StatusNotFound, `<p>Not here.</p>`))
@@ -72,6 +73,8 @@ func TestPageChecksTellGoodPagesFromBad(t *testing.T) {
 		"color-contrast (serious)",                 // axe-core
 		"at a 390 px wide screen the page is",      // phone width
 		"div.wide",                                 // ... naming what sticks out
+		"axe-core (phone layout)",                  // the layout rules at phone width
+		"scrollable-region-focusable",              // ... find the box that scrolls there
 		"csp: img-src blocked data",                // securitypolicyviolation
 		"log (security): Loading the image 'data:", // Chromium's own CSP log
 		"console: boom",                            // console.error
