@@ -81,6 +81,19 @@ const runAxe = `(options) => axe.run(document, options).then(r => r.violations.m
   nodes: v.nodes.map(n => ({target: n.target.map(String).join(' '), html: n.html, summary: n.failureSummary || ''})),
 })))`
 
+// preloadAxe has the browser put axe-core into every document the tab
+// opens from now on, before the page's own scripts (the DevTools protocol
+// adds it, so the page's CSP does not govern it). The 650 KB script then
+// crosses the protocol once per tab instead of once per page; axeCheck
+// injects it itself into a page that lacks it.
+func preloadAxe(ctx context.Context) error {
+	src, err := axeSource()
+	if err != nil {
+		return err
+	}
+	return chromedp.Do(ctx, addScriptToEveryDocument(src))
+}
+
 // layoutRules are the axe-core rules whose outcome depends on the layout,
 // run again on the phone layout of every state: a box that fits on a
 // desktop scrolls on a phone, and then needs keyboard access.

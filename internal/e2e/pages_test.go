@@ -21,6 +21,9 @@ func TestEveryPageState(t *testing.T) {
 	base, sim := console(t)
 	ctx := browser(t)
 	watch := consoleOf(ctx)
+	if err := preloadAxe(ctx); err != nil {
+		t.Fatal(err)
+	}
 	pc := &pageChecks{t: t, ctx: ctx}
 	defer pc.writeReport()
 
