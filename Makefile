@@ -14,9 +14,11 @@ run:
 	  DATABASE_URL="$$url" exec .data/bin/web serve --demo
 
 ## test: every test, against a real Postgres (TEST_DATABASE_URL, a local cluster, or testcontainers-go);
-## the browser tests' screenshots land in test-output/_artifacts
+## the browser tests' screenshots and page checks land in test-output/_artifacts. The browser
+## tests inject axe-core (test-only, pinned in package.json): installed with npm when missing or stale
 test:
 	@mkdir -p test-output
+	@[ node_modules/.package-lock.json -nt package-lock.json ] || { command -v npm >/dev/null || { echo "make test needs npm to install axe-core for the browser tests (Debian: apt-get install npm)"; exit 1; }; npm ci --silent --no-audit --no-fund; }
 	@url=$$(scripts/dev-db.sh test) && TEST_DATABASE_URL="$$url" $(GO) test -count=1 -artifacts -outputdir=$(CURDIR)/test-output ./...
 
 ## soak: the crash and fault campaigns at length (SOAK_RUNS runs each, 100 by default):

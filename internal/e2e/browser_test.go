@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,23 +25,41 @@ import (
 )
 
 // Every console has a database of its own; TestMain finds the server once.
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m, nil)) }
+// One Chromium serves every browser test (see browser); it stops here.
+func TestMain(m *testing.M) {
+	code := testdb.Main(m, nil)
+	if chromium.stop != nil {
+		chromium.stop()
+	}
+	os.Exit(code)
+}
 
-// browser starts headless Chromium, or fails the test saying what to install.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	path := os.Getenv("CHROMIUM")
-	if path == "" {
-		for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-			if p, err := exec.LookPath(name); err == nil {
-				path = p
-				break
-			}
+// chromium is the one headless Chromium of the package's tests, started by
+// the first test that needs it. Each test has a browser context of its own
+// in it (cookies, storage and cache apart, like a fresh profile) in a tab of
+// its own, so tests stay independent and run in parallel, and the package
+// starts one browser instead of one per test.
+var chromium struct {
+	once sync.Once
+	ctx  context.Context
+	stop func()
+	err  error
+}
+
+// chromiumPath is the Chromium to drive: $CHROMIUM, or one on the PATH.
+func chromiumPath() string {
+	if path := os.Getenv("CHROMIUM"); path != "" {
+		return path
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
 		}
 	}
-	if path == "" {
-		t.Fatal("no Chromium for the browser tests: install it (Debian: apt-get install chromium) or set CHROMIUM to its path")
-	}
+	return ""
+}
+
+func startChromium(path string) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.Flag("no-sandbox", true),
@@ -48,13 +67,49 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1400, 1000),
+		chromedp.WindowSize(desktopWidth, desktopHeight),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	return ctx
+	chromium.ctx, chromium.stop = ctx, func() { cancelCtx(); cancelAlloc() }
+	// The first run starts the browser, which lives as long as ctx: no deadline here.
+	chromium.err = chromedp.Do(ctx)
+}
+
+// browser opens a tab of the package's headless Chromium in a browser
+// context of its own, or fails the test saying what to install.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := chromiumPath()
+	if path == "" {
+		t.Fatal("no Chromium for the browser tests: install it (Debian: apt-get install chromium) or set CHROMIUM to its path")
+	}
+	chromium.once.Do(func() { startChromium(path) })
+	if chromium.err != nil {
+		t.Fatalf("start Chromium (%s): %v", path, chromium.err)
+	}
+	ctx, cancelTab := chromedp.NewContext(chromium.ctx, chromedp.WithNewBrowserContext())
+	// A bound on the whole test, generous for a loaded machine: a hung
+	// page fails the test instead of the package's 10-minute timeout.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelTab() })
+	// Every browser test fails on any console error, exception or CSP
+	// violation; this cleanup runs before the tab closes (cleanups run
+	// last first).
+	w := watchConsole(t, ctx)
+	t.Cleanup(func() {
+		if ctx.Err() == nil {
+			w.failOnProblems(t, ctx, "during the test")
+		}
+	})
+	return context.WithValue(ctx, consoleWatchKey{}, w)
+}
+
+type consoleWatchKey struct{}
+
+// consoleOf is the problem watch browser started for ctx's tab.
+func consoleOf(ctx context.Context) *consoleWatch {
+	return ctx.Value(consoleWatchKey{}).(*consoleWatch)
 }
 
 // The browser tests sign in as this admin.
@@ -221,8 +276,10 @@ func TestUpstreamErrorPageInTheBrowser(t *testing.T) {
 	signIn(t, ctx, base)
 	// Every attempt fails: the client retries a read that got a 5xx.
 	sim.FailRoute(vpcepsim.RouteGet, vpcepsim.Fault{Status: 503, Code: "EndPoint.0001", Message: "System error. Please retry."})
+	page := base + "/endpoints/" + sim.Endpoints()[0].ID
+	consoleOf(ctx).expectErrorPage(page) // the console answers 502: the upstream failed
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/endpoints/"+sim.Endpoints()[0].ID),
+		chromedp.Navigate(page),
 		chromedp.WaitVisible(`[data-testid="upstream-error"]`)); err != nil {
 		t.Fatal(err)
 	}
