@@ -57,7 +57,10 @@
     root.querySelectorAll("time[datetime]").forEach(function (el) {
       var at = new Date(el.getAttribute("datetime"));
       if (isNaN(at.getTime())) return;
-      el.title = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium", timeZoneName: "short" }) + " (your local time)";
+      el.title = at.toLocaleString(undefined, {
+        year: "numeric", month: "short", day: "numeric",
+        hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short"
+      }) + " (your local time)";
     });
   }
 

@@ -57,7 +57,7 @@
   }
 
   // post sends the form (plus op, when given) and parses the editor out of
-  // the answer. The server answers 422 when the raw JSON cannot be read.
+  // the answer. The server answers 200 with a notice when the raw JSON cannot be read.
   function post(op) {
     var data = new FormData(form);
     if (op) {

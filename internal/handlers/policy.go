@@ -101,8 +101,12 @@ func (s *Server) editorOp(c echo.Context) error {
 		form, p.Errors = sy.Form, sy.Errors
 	}
 	p.Form = form
+	// A plain form post with unreadable JSON is a form with an error (422).
+	// The editor script's background sync is not: its answer is the state of
+	// both views, and a 422 would be a failed request in the browser console
+	// on every keystroke that leaves the JSON broken for a moment.
 	status := http.StatusOK
-	if p.JSONInvalid {
+	if p.JSONInvalid && !isFragment(c) {
 		status = http.StatusUnprocessableEntity
 	}
 	return s.renderEditor(c, status, p)

@@ -554,7 +554,7 @@ func tokenTable(b Base, tokens []TokenRow, revokePrefix string) templ.Component 
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<div class=\"table-scroll\"><table data-testid=\"token-table\"><thead><tr><th>#</th><th>Account</th><th>Name</th><th>Access</th><th>Created</th><th>Expires</th><th>Last used</th><th>Status</th><th><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<div class=\"table-scroll\" tabindex=\"0\" role=\"region\" aria-label=\"API tokens (scrolls sideways)\"><table data-testid=\"token-table\"><thead><tr><th>#</th><th>Account</th><th>Name</th><th>Access</th><th>Created</th><th>Expires</th><th>Last used</th><th>Status</th><th><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -779,7 +779,7 @@ func AdminView(p AdminPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 56, "<div class=\"table-scroll\"><table data-testid=\"account-table\"><thead><tr><th>Name</th><th>Role</th><th>Status</th><th>Created</th><th>Last sign-in</th><th>Change</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 56, "<div class=\"table-scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Accounts (scrolls sideways)\"><table data-testid=\"account-table\"><thead><tr><th>Name</th><th>Role</th><th>Status</th><th>Created</th><th>Last sign-in</th><th>Change</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1506,7 +1506,7 @@ func EventsView(p EventsPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 122, " <div class=\"table-scroll\"><table class=\"striped\" data-testid=\"event-table\"><thead><tr><th>When (UTC)</th><th>Event</th><th>Actor</th><th>Subject</th><th>Client</th><th>Detail</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 122, " <div class=\"table-scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Security events (scrolls sideways)\"><table class=\"striped\" data-testid=\"event-table\"><thead><tr><th>When (UTC)</th><th>Event</th><th>Actor</th><th>Subject</th><th>Client</th><th>Detail</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -663,7 +663,7 @@ func policyTable(statements []vpcep.PolicyStatement) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "<div class=\"table-scroll\"><table data-testid=\"policy-table\"><thead><tr><th>#</th><th>Sid</th><th>Effect</th><th>Action</th><th>Resource</th><th>Condition</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "<div class=\"table-scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Policy statements (scrolls sideways)\"><table data-testid=\"policy-table\"><thead><tr><th>#</th><th>Sid</th><th>Effect</th><th>Action</th><th>Resource</th><th>Condition</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -475,7 +475,7 @@ func EndpointResults(r EndpointList) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "<div class=\"table-scroll\"><table class=\"striped\" data-testid=\"endpoint-table\"><thead><tr><th>Service</th><th>Endpoint ID</th><th>Type</th><th>Status</th><th>VPC</th><th>Updated</th><th>Policy</th><th>Tags</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "<div class=\"table-scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Endpoints (scrolls sideways)\"><table class=\"striped\" data-testid=\"endpoint-table\"><thead><tr><th>Service</th><th>Endpoint ID</th><th>Type</th><th>Status</th><th>VPC</th><th>Updated</th><th>Policy</th><th>Tags</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
