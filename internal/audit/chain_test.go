@@ -48,13 +48,22 @@ func migrateTo(t *testing.T, pool *pgxpool.Pool, fsys fs.FS, version int64) {
 // v1ChainDB is a database at schema version 3, the last before format
 // versions, loaded with testdata/chain_v1.sql, then migrated to the latest
 // schema: entries 1 to 7, written by the code before versions, #6 pending.
-func v1ChainDB(t *testing.T) *pgxpool.Pool {
+func v1ChainDB(t *testing.T) *pgxpool.Pool { return fixtureChainDB(t, 3, "testdata/chain_v1.sql") }
+
+// v2ChainDB is a database at schema version 7, the last before format
+// version 3, loaded with testdata/chain_v2.sql, then migrated to the latest
+// schema: entries 1 to 4, written at format version 2, #4 pending.
+func v2ChainDB(t *testing.T) *pgxpool.Pool { return fixtureChainDB(t, 7, "testdata/chain_v2.sql") }
+
+// fixtureChainDB loads the dump at path into a database at schema version
+// schema, then migrates it to the latest schema.
+func fixtureChainDB(t *testing.T, schema int64, path string) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
 	url := testdb.Empty(t)
 	pool := testdb.Pool(t, url)
-	migrateTo(t, pool, migrations.FS, 3)
-	dump, err := os.ReadFile("testdata/chain_v1.sql")
+	migrateTo(t, pool, migrations.FS, schema)
+	dump, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +74,7 @@ func v1ChainDB(t *testing.T) *pgxpool.Pool {
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, string(dump)); err != nil {
-		t.Fatalf("load chain_v1.sql: %v", err)
+		t.Fatalf("load %s: %v", path, err)
 	}
 	migrateTo(t, pool, migrations.FS, 0)
 	return pool
@@ -188,6 +197,66 @@ func TestChainV1(t *testing.T) {
 	e7, _ := l.Get(ctx, 7)
 	if e8, _ := l.Get(ctx, 8); e8.PrevHash != e7.Hash {
 		t.Errorf("#8's prev_hash %s is not #7's hash %s", e8.PrevHash, e7.Hash)
+	}
+}
+
+func TestChainV2(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := v2ChainDB(t)
+	l := New(pool)
+	verifyOK(t, l, 4)
+
+	// The pending #4, begun at version 2, is finalised as version 2; a new
+	// entry after it is written at the current version.
+	pending, err := l.Pending(ctx, -time.Hour)
+	if err != nil || len(pending) != 1 || pending[0].ID != 4 {
+		t.Fatalf("Pending = %v, %v; want #4", pending, err)
+	}
+	if err := l.Finalise(ctx, pending[0], testFinal()); err != nil {
+		t.Fatal(err)
+	}
+	e5, err := l.Begin(ctx, testStart("erin", "after the upgrade"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Finalise(ctx, e5, testFinal()); err != nil {
+		t.Fatal(err)
+	}
+	verifyOK(t, l, 5)
+	versions := map[int64]int{}
+	if err := l.Each(ctx, Filter{}, func(e *Entry) error { versions[e.ID] = e.FormatVersion; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]int{1: 2, 2: 2, 3: 2, 4: 2, 5: CurrentFormatVersion}
+	if diff := cmp.Diff(want, versions); diff != "" {
+		t.Errorf("format versions mismatch (-want +got):\n%s", diff)
+	}
+
+}
+
+func TestChainV2Tampered(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		sql     string
+		bad     int64
+		problem string
+	}{
+		{"reason of a v2 entry", `UPDATE audit_entries SET reason = 'widen' WHERE id = 2`, 2, "does not match its hash"},
+		{"error of a v2 entry", `UPDATE audit_entries SET error_message = 'fine' WHERE id = 2`, 2, "outcome fields"},
+		{"a v2 entry lowered to v1", `UPDATE audit_entries SET format_version = 1 WHERE id = 3`, 3, "does not match its hash"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pool := v2ChainDB(t)
+			tamper(t, pool, tt.sql)
+			r, err := New(pool).Verify(context.Background())
+			if err != nil || r.BadEntry != tt.bad || !strings.Contains(r.Problem, tt.problem) {
+				t.Errorf("Verify = %+v, %v; want entry %d (%s)", r, err, tt.bad, tt.problem)
+			}
+		})
 	}
 }
 
