@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -67,6 +68,9 @@ type Start struct {
 	Restores            string
 	PolicyBefore        string // compact JSON; "null" when it could not be read
 	PolicyRequested     string // compact JSON
+	// AcknowledgedWarnings are the lint warning codes the actor
+	// acknowledged; stored sorted and without repeats.
+	AcknowledgedWarnings []string
 }
 
 // Begin commits a pending entry, chained to the newest one. It must succeed
@@ -77,7 +81,8 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		ProjectID: s.ProjectID, Region: s.Region, EndpointID: s.EndpointID, EndpointServiceName: s.EndpointServiceName,
 		Action: s.Action, Reason: s.Reason, RollbackOf: s.RollbackOf, Restores: s.Restores,
 		PolicyBefore: json.RawMessage(s.PolicyBefore), PolicyRequested: json.RawMessage(s.PolicyRequested),
-		Outcome: OutcomePending, FormatVersion: l.format.version,
+		AcknowledgedWarnings: sortedSet(s.AcknowledgedWarnings),
+		Outcome:              OutcomePending, FormatVersion: l.format.version,
 	}
 	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, chainLockKey); err != nil {
@@ -133,6 +138,13 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		return nil, fmt.Errorf("audit: record pending entry: %w", err)
 	}
 	return e, nil
+}
+
+// sortedSet is list sorted, without repeats, never nil.
+func sortedSet(list []string) []string {
+	out := slices.Clone(list)
+	slices.Sort(out)
+	return append([]string{}, slices.Compact(out)...)
 }
 
 // pendingFor is the oldest pending entry of the endpoint, or 0.
