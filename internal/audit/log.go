@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -274,12 +275,20 @@ func (l *Log) Pending(ctx context.Context, minAge time.Duration) ([]*Entry, erro
 
 // Filter selects entries. Empty fields match all.
 type Filter struct {
-	EndpointID string
-	Actor      string
-	Action     string
-	Outcome    string
-	From, To   time.Time // started_at in [From, To)
+	EndpointID     string // exactly this endpoint
+	EndpointPrefix string // endpoints whose id starts with it
+	Actor          string // case-insensitive
+	Action         string
+	Outcome        string
+	// Text is a full-text search over reason and note, in web search
+	// syntax (words, "a phrase", or, -not), with no stemming: each word
+	// matches as typed, in any case.
+	Text     string
+	From, To time.Time // started_at in [From, To)
 }
+
+// CountLimit is how far Count counts exactly: past it, a count is "more".
+const CountLimit = 10000
 
 // Page is a page of entries, newest first.
 type Page struct {
@@ -359,12 +368,31 @@ func (l *Log) page(ctx context.Context, f Filter, before int64, limit int) ([]*E
 	return pgx.CollectRows(rows, l.format.scan)
 }
 
+// searchDocument is the text q searches: the expression of the index
+// audit_entries_search (migration 00009), which the planner matches only
+// when it is written the same way.
+const searchDocument = `to_tsvector('simple'::regconfig, reason || ' ' || coalesce(note, ''))`
+
 func (f Filter) where() *sqlwhere.Where {
 	var w sqlwhere.Where
 	w.Equal("endpoint_id", f.EndpointID)
-	w.Equal("actor", f.Actor)
+	if f.EndpointPrefix != "" {
+		// A range rather than LIKE: endpoint_id is COLLATE "C", so the
+		// range is exactly the prefix, and it uses the (endpoint_id, id)
+		// index in a generic plan too, where LIKE $1 cannot.
+		w.Add("endpoint_id >= $?", f.EndpointPrefix)
+		if upper, ok := prefixUpperBound(f.EndpointPrefix); ok {
+			w.Add("endpoint_id < $?", upper)
+		}
+	}
+	if f.Actor != "" {
+		w.Add("lower(actor) = lower($?)", f.Actor)
+	}
 	w.Equal("action", f.Action)
 	w.Equal("outcome", f.Outcome)
+	if f.Text != "" {
+		w.Add(searchDocument+" @@ websearch_to_tsquery('simple'::regconfig, $?)", f.Text)
+	}
 	if !f.From.IsZero() {
 		w.Add("started_at >= $?", f.From)
 	}
@@ -372,4 +400,38 @@ func (f Filter) where() *sqlwhere.Where {
 		w.Add("started_at < $?", f.To)
 	}
 	return &w
+}
+
+// prefixUpperBound is the least string above every string that starts with
+// prefix, in byte order (COLLATE "C"): prefix with its last character
+// raised by one. ok is false when there is none (only U+10FFFF).
+func prefixUpperBound(prefix string) (string, bool) {
+	runes := []rune(prefix)
+	for i := len(runes) - 1; i >= 0; i-- {
+		r := runes[i] + 1
+		if r >= 0xD800 && r <= 0xDFFF {
+			r = 0xE000 // UTF-8 has no surrogates
+		}
+		if r <= utf8.MaxRune {
+			runes[i] = r
+			return string(runes[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+// Count is how many entries match f, exactly up to CountLimit; more says
+// there are more than CountLimit. Counting stops there, so a count costs at
+// most CountLimit index entries however long the log.
+func (l *Log) Count(ctx context.Context, f Filter) (n int, more bool, err error) {
+	w := f.where()
+	err = l.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT FROM audit_entries `+w.Clause()+
+		` LIMIT `+w.Param(CountLimit+1)+`) matched`, w.Args()...).Scan(&n)
+	if err != nil {
+		return 0, false, fmt.Errorf("audit: count: %w", err)
+	}
+	if n > CountLimit {
+		return CountLimit, true, nil
+	}
+	return n, false, nil
 }
