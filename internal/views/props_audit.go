@@ -6,14 +6,18 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
-// AuditFilter is the audit list's query, as typed.
+// AuditFilter is the audit list's query, as typed, with an error at each
+// field that is not valid.
 type AuditFilter struct {
-	Endpoint, Actor, Action, Outcome, From, To string
+	Endpoint, Actor, Action, Outcome, Text, From, To string
+	Errors                                           policy.FieldErrors
 }
 
 // Query returns the filter as a query string, with cursor when set.
@@ -28,6 +32,7 @@ func (f AuditFilter) Query(cursor string) string {
 	set("actor", f.Actor)
 	set("action", f.Action)
 	set("outcome", f.Outcome)
+	set("q", f.Text)
 	set("from", f.From)
 	set("to", f.To)
 	set("cursor", cursor)
@@ -49,6 +54,8 @@ type AuditListPage struct {
 	Entries    []*audit.Entry
 	NextCursor string
 	Paged      bool // this is not the first page
+	Count      int  // entries matching, exact up to audit.CountLimit
+	CountMore  bool // more than audit.CountLimit match
 }
 
 // AuditEntryPage is /audit/{id}.
@@ -88,6 +95,40 @@ type HistoryPage struct {
 	Entries     []*audit.Entry // oldest first
 	LiveJSON    string
 	LiveErr     string
+}
+
+// auditFieldAttrs mark a filter that is not valid: aria-invalid, the id
+// of its error, and data-first-error on the first one (the shell's script
+// focuses it).
+func auditFieldAttrs(f AuditFilter, name string) templ.Attributes {
+	if f.Errors.For(name) == "" {
+		return templ.Attributes{}
+	}
+	a := templ.Attributes{"aria-invalid": "true", "aria-describedby": "audit-" + name + "-error"}
+	if f.Errors[0].Field == name {
+		a["data-first-error"] = true
+	}
+	return a
+}
+
+// countWords says how many entries match: exact up to audit.CountLimit.
+func countWords(n int, more bool) string {
+	switch {
+	case more:
+		return groupThousands(n) + "+ entries match"
+	case n == 1:
+		return "1 entry matches"
+	}
+	return groupThousands(n) + " entries match"
+}
+
+// groupThousands writes n with commas between thousands: 10,000.
+func groupThousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func entryURL(id int64) string { return "/audit/" + strconv.FormatInt(id, 10) }
