@@ -261,7 +261,9 @@ func (s *Server) rollbackEntry(c echo.Context) error {
 	return s.pageChangeAnswer(c, res, form, plan.Target, &views.RollbackTarget{EntryID: plan.Of.ID, Restores: plan.Restores})
 }
 
-// endpointHistory serves /endpoints/{id}/history: the versions the console made.
+// endpointHistory serves /endpoints/{id}/history: the versions the console
+// made, newest first, each as a diff from the one before, the live one
+// marked, and a restore for every other.
 func (s *Server) endpointHistory(c echo.Context) error {
 	id := c.Param("id")
 	if len(id) > 64 {
@@ -272,18 +274,79 @@ func (s *Server) endpointHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	entries := page.Entries
-	slices.Reverse(entries) // oldest first, as a timeline reads
-	p := views.HistoryPage{Base: s.base(c, "Policy history"), EndpointID: id, Entries: entries}
-	if len(entries) > 0 {
-		p.ServiceName = entries[0].EndpointServiceName
+	p := views.HistoryPage{Base: s.base(c, "Policy history"), EndpointID: id, Complete: page.NextCursor == ""}
+	if len(page.Entries) > 0 {
+		p.ServiceName = page.Entries[0].EndpointServiceName
 	}
+	var live policy.Policy
 	if ep, err := s.Upstream.GetEndpoint(ctx, id); err != nil {
 		p.LiveErr = "The live policy could not be read: " + err.Error()
 	} else {
+		p.LiveKnown, live = true, ep.PolicyStatement
 		p.ServiceName, p.LiveJSON = ep.ServiceName, policy.Pretty(ep.PolicyStatement)
 	}
+	p.Versions, p.OtherChanges = historyVersions(page.Entries, p.Complete)
+	if p.LiveKnown {
+		markCurrent(&p, live)
+	}
 	return render(c, http.StatusOK, views.HistoryView(p))
+}
+
+// historyVersions are the versions entries (newest first) made: one per
+// succeeded change, and, when complete, the original policy found before
+// the oldest. others counts the entries that made no version.
+func historyVersions(entries []*audit.Entry, complete bool) (versions []views.HistoryVersion, others int) {
+	var oldest *audit.Entry
+	for _, e := range entries {
+		if e.Outcome != audit.OutcomeSucceeded {
+			others++
+			continue
+		}
+		v := views.HistoryVersion{Entry: e, RestoreURL: restoreURL(e, audit.RestoresAfter)}
+		requested, _ := policy.FromJSON(e.PolicyRequested)
+		v.JSON = policy.Pretty(requested)
+		if before, err := policy.FromJSON(e.PolicyBefore); err == nil {
+			v.BeforeKnown, v.Diff = true, policy.Compare(before, requested)
+		}
+		versions = append(versions, v)
+		oldest = e
+	}
+	if complete && oldest != nil {
+		if before, err := policy.FromJSON(oldest.PolicyBefore); err == nil {
+			versions = append(versions, views.HistoryVersion{Entry: oldest, Original: true,
+				JSON: policy.Pretty(before), RestoreURL: restoreURL(oldest, audit.RestoresBefore)})
+		}
+	}
+	return versions, others
+}
+
+// restoreURL is where restoring e's side starts, or "" when that side
+// cannot be restored (change.PlanRollback decides).
+func restoreURL(e *audit.Entry, side string) string {
+	if _, err := change.PlanRollback(e, side); err != nil {
+		return ""
+	}
+	return "/audit/" + strconv.FormatInt(e.ID, 10) + "/rollback?restores=" + side
+}
+
+// markCurrent marks the newest version that is the live policy, which needs
+// no restore; when none is, the policy was changed outside the console.
+func markCurrent(p *views.HistoryPage, live policy.Policy) {
+	for i := range p.Versions {
+		v := &p.Versions[i]
+		raw := v.Entry.PolicyRequested
+		if v.Original {
+			raw = v.Entry.PolicyBefore
+		}
+		if vp, err := policy.FromJSON(raw); err == nil && policy.Equal(vp, live) {
+			v.Current, v.RestoreURL = true, ""
+			return
+		}
+	}
+	if len(p.Versions) > 0 {
+		newest, _ := policy.FromJSON(p.Versions[0].Entry.PolicyRequested)
+		p.Outside, p.OutsideDiff = true, policy.Compare(newest, live)
+	}
 }
 
 // historyLength is how many of an endpoint's newest entries its history shows.

@@ -14,7 +14,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
+	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
 )
 
 // seedEntries records n finished entries over three endpoints and two actors.
@@ -285,5 +287,91 @@ func TestAcknowledgedWarningsShown(t *testing.T) {
 	}
 	if diff := cmp.Diff([]any{}, entries[1]["acknowledged_warnings"]); diff != "" {
 		t.Errorf("json acknowledged_warnings of the older entry mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// The history lists the versions the console made, newest first, each as a
+// diff from the one before; the live one is marked and every other can be
+// restored; a change made outside the console is said.
+func TestEndpointHistory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newApp(t, withDB(testdb.Migrated(t)))
+	ep := a.sim.Gateway(t, 2)
+	put := func(bucket string) int64 {
+		t.Helper()
+		r := a.api(t, "PUT", "/api/v1/endpoints/"+ep.ID+"/policy",
+			`{"policy_statement": [{"Effect": "Allow", "Action": ["obs:object:GetObject"], "Resource": ["obs:*:*:object:`+bucket+`/*"]}], "reason": "read `+bucket+`"}`, nil)
+		if r.code != 200 {
+			t.Fatalf("PUT: %d %s", r.code, r.raw)
+		}
+		return int64(r.body["entry"].(map[string]any)["id"].(float64))
+	}
+	first := put("logs")
+	second := put("backups")
+	a.sim.FailRoute(vpcepsim.RouteUpdatePolicy, vpcepsim.Fault{Status: 500, Code: "EndPoint.0001", Message: "System error."})
+	if r := a.api(t, "PUT", "/api/v1/endpoints/"+ep.ID+"/policy",
+		`{"policy_statement": [{"Effect": "Allow", "Action": ["obs:*"], "Resource": ["*"]}], "reason": "fails"}`, nil); r.code != 502 {
+		t.Fatalf("failing PUT: %d %s", r.code, r.raw)
+	}
+
+	type version struct {
+		Entry   string
+		Current bool
+		Restore string
+		Diff    string // the line diff's added lines
+	}
+	read := func() ([]version, response) {
+		r := a.get(t, "/endpoints/"+ep.ID+"/history")
+		if r.Code != http.StatusOK {
+			t.Fatalf("history: %d", r.Code)
+		}
+		var out []version
+		r.doc.Find(testid("version")).Each(func(_ int, s *goquery.Selection) {
+			v := version{Entry: s.AttrOr("data-entry-id", "")}
+			_, v.Current = s.Attr("data-current")
+			v.Restore = s.Find(testid("restore-version")).AttrOr("href", "")
+			v.Diff = strings.Join(strings.Fields(s.Find(".line-added").Text()), " ")
+			out = append(out, v)
+		})
+		return out, r
+	}
+	got, r := read()
+	want := []version{
+		{Entry: fmt.Sprintf("#%d", second), Current: true, Diff: `+ "obs:*:*:object:backups/*"`},
+		{Entry: fmt.Sprintf("#%d", first), Restore: fmt.Sprintf("/audit/%d/rollback?restores=after", first), Diff: "+ "},
+		{Entry: fmt.Sprintf("#%d", first), Restore: fmt.Sprintf("/audit/%d/rollback?restores=before", first)},
+	}
+	// The first change's diff adds more than one line: compare its start.
+	if len(got) == 3 && strings.HasPrefix(got[1].Diff, "+ ") {
+		got[1].Diff = "+ "
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("versions mismatch (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(r.doc.Text(), "1 that made no version") || r.doc.Find(testid("history-outside")).Length() != 0 {
+		t.Errorf("history does not count the failed change, or says the policy changed outside")
+	}
+
+	// Restoring the first version works from its link.
+	confirm := a.get(t, want[1].Restore)
+	if confirm.Code != http.StatusOK || confirm.doc.Find(testid("rollback-form")).Length() != 1 {
+		t.Fatalf("restore confirmation: %d", confirm.Code)
+	}
+
+	// Changed outside the console: no version is live, and the page says so.
+	a.sim.ClearFaults()
+	outside := policy.Policy{{Effect: "Deny", Action: []string{"obs:*"}, Resource: []string{"*"}}}
+	if _, err := a.sim.Client(t, nil).UpdatePolicy(ctx, ep.ID, outside); err != nil {
+		t.Fatal(err)
+	}
+	got, r = read()
+	for _, v := range got {
+		if v.Current || v.Restore == "" {
+			t.Errorf("after an outside change, %s is marked live or has no restore", v.Entry)
+		}
+	}
+	if r.doc.Find(testid("history-outside")).Length() != 1 {
+		t.Error("the outside change is not said")
 	}
 }

@@ -87,14 +87,40 @@ type RollbackPage struct {
 	Errors       policy.FieldErrors
 }
 
-// HistoryPage is /endpoints/{id}/history: the endpoint's versions.
+// HistoryPage is /endpoints/{id}/history: the endpoint's versions as the
+// console made them, newest first.
 type HistoryPage struct {
 	Base
 	EndpointID  string
 	ServiceName string
-	Entries     []*audit.Entry // oldest first
+	Versions    []HistoryVersion // newest first
+	// Complete is false when the endpoint has more changes than the page
+	// reads: the oldest version shown is then not the first.
+	Complete bool
+	// LiveKnown says whether the live policy was read; LiveErr why not.
+	LiveKnown bool
+	LiveErr   string
+	// Outside is set when the live policy is none of the versions: it was
+	// changed outside the console. OutsideDiff is newest version -> live.
+	Outside     bool
+	OutsideDiff policy.Diff
 	LiveJSON    string
-	LiveErr     string
+	// OtherChanges is how many listed changes made no version (failed,
+	// unknown or pending): they are in the audit log.
+	OtherChanges int
+}
+
+// HistoryVersion is one version of an endpoint's policy: made by Entry
+// (a succeeded change), or, when Original, the policy found before the
+// first of them.
+type HistoryVersion struct {
+	Entry       *audit.Entry
+	Original    bool
+	Diff        policy.Diff // from the version before; unknown when !BeforeKnown
+	BeforeKnown bool
+	JSON        string // the version itself, pretty
+	Current     bool   // the live policy is this version
+	RestoreURL  string // "" when it cannot be restored (or is live)
 }
 
 // auditFieldAttrs mark a filter that is not valid: aria-invalid, the id
