@@ -90,6 +90,11 @@ var entryFields = []field{
 	{"final_hash", 1, atFinalise, unhashed, textColumn{func(e *Entry) *string { return &e.FinalHash }, true}},
 }
 
+// derivedColumns are columns of audit_entries the database derives from
+// fields (search_document, from reason and note, for q). They are not
+// fields: no hash covers them, the fields they are made of are.
+var derivedColumns = []string{"search_document"}
+
 // currentFormat is what New's Log reads, writes and verifies with.
 var currentFormat = newFormat(CurrentFormatVersion, entryFields)
 

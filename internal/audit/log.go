@@ -368,11 +368,6 @@ func (l *Log) page(ctx context.Context, f Filter, before int64, limit int) ([]*E
 	return pgx.CollectRows(rows, l.format.scan)
 }
 
-// searchDocument is the text q searches: the expression of the index
-// audit_entries_search (migration 00009), which the planner matches only
-// when it is written the same way.
-const searchDocument = `to_tsvector('simple'::regconfig, reason || ' ' || coalesce(note, ''))`
-
 func (f Filter) where() *sqlwhere.Where {
 	var w sqlwhere.Where
 	w.Equal("endpoint_id", f.EndpointID)
@@ -391,7 +386,9 @@ func (f Filter) where() *sqlwhere.Where {
 	w.Equal("action", f.Action)
 	w.Equal("outcome", f.Outcome)
 	if f.Text != "" {
-		w.Add(searchDocument+" @@ websearch_to_tsquery('simple'::regconfig, $?)", f.Text)
+		// search_document is derived from reason and note by the database
+		// (migration 00009), in the 'simple' configuration.
+		w.Add("search_document @@ websearch_to_tsquery('simple'::regconfig, $?)", f.Text)
 	}
 	if !f.From.IsZero() {
 		w.Add("started_at >= $?", f.From)
