@@ -86,39 +86,47 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		Outcome:              OutcomePending, FormatVersion: l.format.version,
 	}
 	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, chainLockKey); err != nil {
-			return err
-		}
+		// The chain lock, then in one round trip with it what the append
+		// needs (a batch runs its statements in order): an earlier
+		// entry of this submission, a pending entry of this endpoint, the
+		// chain's head, and (only when neither refuses the append) the new
+		// id and started_at. It runs after the lock, so its snapshot sees
+		// every entry appended before. started_at comes from the database's
+		// clock, as every replica's entries do, so their order and ages
+		// agree whatever the replicas' own clocks say.
+		var dup, pending, id *int64
+		var submissionKey any
 		if e.SubmissionKey != "" {
-			var existing int64
-			err := tx.QueryRow(ctx, `SELECT id FROM audit_entries WHERE submission_key = $1`, e.SubmissionKey).Scan(&existing)
-			if err == nil {
-				return &ErrDuplicateSubmission{Existing: existing}
-			}
-			if !errors.Is(err, pgx.ErrNoRows) {
-				return err
-			}
+			submissionKey = e.SubmissionKey
 		}
-		pending, err := pendingFor(ctx, tx, e.EndpointID)
-		if err != nil {
-			return err
+		batch := &pgx.Batch{}
+		batch.Queue(`SELECT pg_advisory_xact_lock($1)`, chainLockKey)
+		batch.Queue(`
+			WITH dup AS (SELECT id FROM audit_entries WHERE submission_key = $1),
+				pending AS (SELECT id FROM audit_entries WHERE endpoint_id = $2 AND outcome = 'pending' ORDER BY id LIMIT 1)
+			SELECT (SELECT id FROM dup), (SELECT id FROM pending),
+				coalesce((SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1), $3),
+				CASE WHEN NOT EXISTS (SELECT FROM dup) AND NOT EXISTS (SELECT FROM pending)
+					THEN nextval(pg_get_serial_sequence('audit_entries', 'id')) END,
+				clock_timestamp()`,
+			submissionKey, e.EndpointID, genesisHash)
+		results := tx.SendBatch(ctx, batch)
+		_, err := results.Exec()
+		if err == nil {
+			err = results.QueryRow().Scan(&dup, &pending, &e.PrevHash, &id, &e.StartedAt)
 		}
-		if pending != 0 {
-			return &PendingEntryError{Existing: pending}
+		if closeErr := results.Close(); err == nil {
+			err = closeErr
 		}
-		err = tx.QueryRow(ctx, `SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1`).Scan(&e.PrevHash)
 		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			e.PrevHash = genesisHash
 		case err != nil:
 			return err
+		case dup != nil:
+			return &ErrDuplicateSubmission{Existing: *dup}
+		case pending != nil:
+			return &PendingEntryError{Existing: *pending}
 		}
-		// started_at comes from the database's clock, as every replica's
-		// entries do, so their order and ages agree whatever the replicas'
-		// own clocks say.
-		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('audit_entries', 'id')), clock_timestamp()`).Scan(&e.ID, &e.StartedAt); err != nil {
-			return err
-		}
+		e.ID = *id
 		e.StartedAt = e.StartedAt.UTC().Truncate(time.Microsecond)
 		e.Hash = l.format.hash(e, byHash)
 		_, err = tx.Exec(ctx, l.format.insertSQL, l.format.insertArgs(e)...)
