@@ -369,7 +369,7 @@ func (l *Log) page(ctx context.Context, f Filter, before int64, limit int) ([]*E
 		w.Add("id < $?", before)
 	}
 	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries `+w.Clause()+
-		` ORDER BY id DESC LIMIT `+w.Param(limit), w.Args()...)
+		` ORDER BY id DESC LIMIT `+w.Param(limit), planned(w.Args())...)
 	if err != nil {
 		return nil, err
 	}
@@ -407,6 +407,13 @@ func (f Filter) where() *sqlwhere.Where {
 	return &w
 }
 
+// planned has a filtered query planned for its own values each time (an
+// unnamed statement) rather than once for any: a word in one entry in five
+// is best found by walking ids, a rare one through the GIN index, and a
+// plan cached for both picks one way for all (a common word's count took
+// 110 ms instead of 20 at a million entries).
+func planned(args []any) []any { return append([]any{pgx.QueryExecModeExec}, args...) }
+
 // prefixUpperBound is the least string above every string that starts with
 // prefix, in byte order (COLLATE "C"): prefix with its last character
 // raised by one. ok is false when there is none (only U+10FFFF).
@@ -431,7 +438,7 @@ func prefixUpperBound(prefix string) (string, bool) {
 func (l *Log) Count(ctx context.Context, f Filter) (n int, more bool, err error) {
 	w := f.where()
 	err = l.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT FROM audit_entries `+w.Clause()+
-		` LIMIT `+w.Param(CountLimit+1)+`) matched`, w.Args()...).Scan(&n)
+		` LIMIT `+w.Param(CountLimit+1)+`) matched`, planned(w.Args())...).Scan(&n)
 	if err != nil {
 		return 0, false, fmt.Errorf("audit: count: %w", err)
 	}
