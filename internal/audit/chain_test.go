@@ -48,13 +48,22 @@ func migrateTo(t *testing.T, pool *pgxpool.Pool, fsys fs.FS, version int64) {
 // v1ChainDB is a database at schema version 3, the last before format
 // versions, loaded with testdata/chain_v1.sql, then migrated to the latest
 // schema: entries 1 to 7, written by the code before versions, #6 pending.
-func v1ChainDB(t *testing.T) *pgxpool.Pool {
+func v1ChainDB(t *testing.T) *pgxpool.Pool { return fixtureChainDB(t, 3, "testdata/chain_v1.sql") }
+
+// v2ChainDB is a database at schema version 7, the last before format
+// version 3, loaded with testdata/chain_v2.sql, then migrated to the latest
+// schema: entries 1 to 4, written at format version 2, #4 pending.
+func v2ChainDB(t *testing.T) *pgxpool.Pool { return fixtureChainDB(t, 7, "testdata/chain_v2.sql") }
+
+// fixtureChainDB loads the dump at path into a database at schema version
+// schema, then migrates it to the latest schema.
+func fixtureChainDB(t *testing.T, schema int64, path string) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
 	url := testdb.Empty(t)
 	pool := testdb.Pool(t, url)
-	migrateTo(t, pool, migrations.FS, 3)
-	dump, err := os.ReadFile("testdata/chain_v1.sql")
+	migrateTo(t, pool, migrations.FS, schema)
+	dump, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +74,7 @@ func v1ChainDB(t *testing.T) *pgxpool.Pool {
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, string(dump)); err != nil {
-		t.Fatalf("load chain_v1.sql: %v", err)
+		t.Fatalf("load %s: %v", path, err)
 	}
 	migrateTo(t, pool, migrations.FS, 0)
 	return pool
@@ -191,6 +200,93 @@ func TestChainV1(t *testing.T) {
 	}
 }
 
+func TestChainV2(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := v2ChainDB(t)
+	l := New(pool)
+	verifyOK(t, l, 4)
+
+	// The pending #4, begun at version 2, is finalised as version 2; a new
+	// entry after it is written at the current version.
+	pending, err := l.Pending(ctx, -time.Hour)
+	if err != nil || len(pending) != 1 || pending[0].ID != 4 {
+		t.Fatalf("Pending = %v, %v; want #4", pending, err)
+	}
+	if err := l.Finalise(ctx, pending[0], testFinal()); err != nil {
+		t.Fatal(err)
+	}
+	start := testStart("erin", "after the upgrade")
+	start.AcknowledgedWarnings = []string{"unusual_resource", "allows_everything", "unusual_resource"}
+	e5, err := l.Begin(ctx, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Finalise(ctx, e5, testFinal()); err != nil {
+		t.Fatal(err)
+	}
+	verifyOK(t, l, 5)
+	versions := map[int64]int{}
+	if err := l.Each(ctx, Filter{}, func(e *Entry) error { versions[e.ID] = e.FormatVersion; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]int{1: 2, 2: 2, 3: 2, 4: 2, 5: CurrentFormatVersion}
+	if diff := cmp.Diff(want, versions); diff != "" {
+		t.Errorf("format versions mismatch (-want +got):\n%s", diff)
+	}
+	// The acknowledged warnings are stored sorted, once each, and read back;
+	// older entries have none.
+	for id, want := range map[int64][]string{2: {}, 5: {"allows_everything", "unusual_resource"}} {
+		e, err := l.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, e.AcknowledgedWarnings); diff != "" {
+			t.Errorf("#%d acknowledged warnings mismatch (-want +got):\n%s", id, diff)
+		}
+	}
+
+	// Version 3's hash covers the acknowledged warnings; a version 2
+	// entry's does not, so it must hold none.
+	tamper(t, pool, `UPDATE audit_entries SET acknowledged_warnings = '["allows_everything"]' WHERE id = 5`)
+	if r, err := l.Verify(ctx); err != nil || r.BadEntry != 5 || !strings.Contains(r.Problem, "does not match its hash") {
+		t.Errorf("Verify after dropping an acknowledged warning of #5 = %+v, %v", r, err)
+	}
+	tamper(t, pool, `UPDATE audit_entries SET acknowledged_warnings = '["allows_everything","unusual_resource"]' WHERE id = 5`)
+	verifyOK(t, l, 5)
+	tamper(t, pool, `UPDATE audit_entries SET acknowledged_warnings = '["allows_everything"]' WHERE id = 3`)
+	if r, err := l.Verify(ctx); err != nil || r.BadEntry != 3 || !strings.Contains(r.Problem, "acknowledged_warnings holds a value") {
+		t.Errorf("Verify after adding an acknowledged warning to #3 = %+v, %v", r, err)
+	}
+
+}
+
+func TestChainV2Tampered(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		sql     string
+		bad     int64
+		problem string
+	}{
+		{"reason of a v2 entry", `UPDATE audit_entries SET reason = 'widen' WHERE id = 2`, 2, "does not match its hash"},
+		{"error of a v2 entry", `UPDATE audit_entries SET error_message = 'fine' WHERE id = 2`, 2, "outcome fields"},
+		{"a v2 entry lowered to v1", `UPDATE audit_entries SET format_version = 1 WHERE id = 3`, 3, "does not match its hash"},
+		{"a v2 entry raised to v3", `UPDATE audit_entries SET format_version = 3 WHERE id = 1`, 1, "does not match its hash"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pool := v2ChainDB(t)
+			tamper(t, pool, tt.sql)
+			r, err := New(pool).Verify(context.Background())
+			if err != nil || r.BadEntry != tt.bad || !strings.Contains(r.Problem, tt.problem) {
+				t.Errorf("Verify = %+v, %v; want entry %d (%s)", r, err, tt.bad, tt.problem)
+			}
+		})
+	}
+}
+
 // tamper runs sql past the append-only trigger, as someone holding the
 // database's keys could.
 func tamper(t *testing.T, pool *pgxpool.Pool, sql string) {
@@ -214,9 +310,9 @@ func TestChainV1Tampered(t *testing.T) {
 		{"error of a v1 entry", `UPDATE audit_entries SET error_message = NULL WHERE id = 2`, 2, "outcome fields"},
 		{"outcome of the v1 entry finalised since", `UPDATE audit_entries SET note = 'x' WHERE id = 6`, 6, "outcome fields"},
 		{"a v1 entry raised to v2", `UPDATE audit_entries SET format_version = 2 WHERE id = 3`, 3, "does not match its hash"},
-		{"a v2 entry lowered to v1", `UPDATE audit_entries SET format_version = 1 WHERE id = 8`, 8, "does not match its hash"},
+		{"a current entry lowered to v1", `UPDATE audit_entries SET format_version = 1 WHERE id = 8`, 8, "does not match its hash"},
 		{"a version no binary wrote", `UPDATE audit_entries SET format_version = 7 WHERE id = 9`, 9, "format_version 7 is not one this binary knows"},
-		{"reason of a v2 entry", `UPDATE audit_entries SET reason = 'x' WHERE id = 9`, 9, "does not match its hash"},
+		{"reason of a current entry", `UPDATE audit_entries SET reason = 'x' WHERE id = 9`, 9, "does not match its hash"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,7 +353,7 @@ func (s *sideTable) get(e *Entry) *string {
 }
 
 // nextVersionMigrations are the real migrations and then
-// testdata/migrations: the schema of a version 3 that does not exist.
+// testdata/migrations: the schema of a version 4 that does not exist.
 func nextVersionMigrations(t *testing.T) fs.FS {
 	t.Helper()
 	out := fstest.MapFS{}
@@ -286,70 +382,70 @@ func TestAFieldOfTheNextVersion(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := v1ChainDB(t)
-	v2 := New(pool)
-	continueChain(t, v2)
+	v3 := New(pool)
+	continueChain(t, v3)
 	migrateTo(t, pool, nextVersionMigrations(t), 0)
 
-	// Version 3 adds requested_sha256, written at the start. Entry has no
+	// Version 4 adds requested_sha256, written at the start. Entry has no
 	// Go field for it here, so it lives beside the entries.
 	side := &sideTable{m: map[*Entry]*string{}, fill: func(e *Entry) string { return sha256Hex(e.PolicyRequested) }}
-	fields := append(slices.Clone(entryFields), field{"requested_sha256", 3, atStart, byHash, textColumn{side.get, false}})
-	v3 := &Log{pool: pool, format: newFormat(3, fields)}
+	fields := append(slices.Clone(entryFields), field{"requested_sha256", 4, atStart, byHash, textColumn{side.get, false}})
+	v4 := &Log{pool: pool, format: newFormat(4, fields)}
 
-	// Entries of versions 1 and 2 verify under version 3 as they did.
-	verifyOK(t, v3, 9)
+	// Entries of versions 1 and 3 verify under version 4 as they did.
+	verifyOK(t, v4, 9)
 
-	// #9 was begun at version 2, so it is finalised as version 2.
-	e9, err := v3.Get(ctx, 9)
+	// #9 was begun at version 3, so it is finalised as version 3.
+	e9, err := v4.Get(ctx, 9)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v3.Finalise(ctx, e9, testFinal()); err != nil {
+	if err := v4.Finalise(ctx, e9, testFinal()); err != nil {
 		t.Fatal(err)
 	}
-	if e9.FormatVersion != 2 {
-		t.Errorf("#9 is version %d after finalising, want 2", e9.FormatVersion)
+	if e9.FormatVersion != 3 {
+		t.Errorf("#9 is version %d after finalising, want 3", e9.FormatVersion)
 	}
 
-	e10, err := v3.Begin(ctx, testStart("grace", "version 3"))
+	e10, err := v4.Begin(ctx, testStart("grace", "version 4"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v3.Finalise(ctx, e10, testFinal()); err != nil {
+	if err := v4.Finalise(ctx, e10, testFinal()); err != nil {
 		t.Fatal(err)
 	}
 	var stored string
 	if err := pool.QueryRow(ctx, `SELECT requested_sha256 FROM audit_entries WHERE id = $1`, e10.ID).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
-	if e10.FormatVersion != 3 || stored != sha256Hex(e10.PolicyRequested) {
+	if e10.FormatVersion != 4 || stored != sha256Hex(e10.PolicyRequested) {
 		t.Errorf("#%d: version %d, requested_sha256 %q", e10.ID, e10.FormatVersion, stored)
 	}
-	if !strings.Contains(string(v3.format.content(e10, byHash)), `"requested_sha256":"`+stored+`"`) {
-		t.Errorf("version 3 hash content does not cover requested_sha256: %s", v3.format.content(e10, byHash))
+	if !strings.Contains(string(v4.format.content(e10, byHash)), `"requested_sha256":"`+stored+`"`) {
+		t.Errorf("version 4 hash content does not cover requested_sha256: %s", v4.format.content(e10, byHash))
 	}
-	verifyOK(t, v3, 10)
+	verifyOK(t, v4, 10)
 
 	// The trigger keeps the new start column as it is, unedited.
-	checkOnlyFinaliseFieldsChange(t, v3, pool)
+	checkOnlyFinaliseFieldsChange(t, v4, pool)
 
-	// The version 2 binary does not take a version 3 entry for altered.
-	r, err := v2.Verify(ctx)
-	if err != nil || r.BadEntry != e10.ID || !strings.Contains(r.Problem, "format_version 3 is not one this binary knows") {
-		t.Errorf("Verify at version 2 = %+v, %v", r, err)
+	// The version 3 binary does not take a version 4 entry for altered.
+	r, err := v3.Verify(ctx)
+	if err != nil || r.BadEntry != e10.ID || !strings.Contains(r.Problem, "format_version 4 is not one this binary knows") {
+		t.Errorf("Verify at version 3 = %+v, %v", r, err)
 	}
 
-	// A version 2 entry's hash does not cover the new column, so it must
-	// stay empty there; a version 3 entry's hash covers it.
+	// A version 3 entry's hash does not cover the new column, so it must
+	// stay empty there; a version 4 entry's hash covers it.
 	tamper(t, pool, `UPDATE audit_entries SET requested_sha256 = 'forged' WHERE id = 8`)
-	r, err = v3.Verify(ctx)
+	r, err = v4.Verify(ctx)
 	if err != nil || r.BadEntry != 8 || !strings.Contains(r.Problem, "requested_sha256 holds a value") {
 		t.Errorf("Verify after forging #8's requested_sha256 = %+v, %v", r, err)
 	}
 	tamper(t, pool, `UPDATE audit_entries SET requested_sha256 = '' WHERE id = 8`)
-	verifyOK(t, v3, 11)
+	verifyOK(t, v4, 11)
 	tamper(t, pool, `UPDATE audit_entries SET requested_sha256 = 'forged' WHERE id = 10`)
-	r, err = v3.Verify(ctx)
+	r, err = v4.Verify(ctx)
 	if err != nil || r.BadEntry != e10.ID || !strings.Contains(r.Problem, "does not match its hash") {
 		t.Errorf("Verify after forging #10's requested_sha256 = %+v, %v", r, err)
 	}
@@ -440,8 +536,8 @@ func TestFormatVersionMigrationDown(t *testing.T) {
 	l := New(pool)
 	verifyOK(t, l, 7)
 	continueChain(t, l)
-	if _, err := p.DownTo(ctx, 3); err == nil || !strings.Contains(err.Error(), "format version 2 or later exist") {
-		t.Fatalf("down to 3 with version 2 entries: %v", err)
+	if _, err := p.DownTo(ctx, 3); err == nil || !strings.Contains(err.Error(), "format version 3 or later exist") {
+		t.Fatalf("down to 3 with version 3 entries: %v", err)
 	}
 	verifyOK(t, l, 9)
 }

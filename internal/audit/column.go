@@ -64,6 +64,39 @@ func (c jsonColumn) appendHashed(b []byte, e *Entry) []byte {
 }
 func (c jsonColumn) text(e *Entry) string { return string(*c.get(e)) }
 
+// stringsColumn is a nullable text column holding a list of strings as a
+// compact JSON array, held in a []string: an empty list is stored as NULL,
+// hashed as [] and shown as "" (NULL reads back as an empty, non-nil list,
+// so the JSON exports say [] rather than null).
+type stringsColumn struct{ get func(*Entry) *[]string }
+
+func (c stringsColumn) dest(e *Entry) any { return (*jsonStringList)(c.get(e)) }
+
+func (c stringsColumn) arg(e *Entry) any {
+	if len(*c.get(e)) == 0 {
+		return nil
+	}
+	return c.text(e)
+}
+
+func (c stringsColumn) appendHashed(b []byte, e *Entry) []byte {
+	b = append(b, '[')
+	for i, s := range *c.get(e) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
+func (c stringsColumn) text(e *Entry) string {
+	if len(*c.get(e)) == 0 {
+		return ""
+	}
+	return string(c.appendHashed(nil, e))
+}
+
 // timeColumn is a timestamptz column, NOT NULL, read as UTC.
 type timeColumn struct{ get func(*Entry) *time.Time }
 
@@ -168,6 +201,18 @@ func (j *jsonText) ScanText(v pgtype.Text) error {
 		*j = jsonText(v.String)
 	}
 	return nil
+}
+
+// jsonStringList scans a nullable text column of a JSON array of strings,
+// NULL as an empty list.
+type jsonStringList []string
+
+func (j *jsonStringList) ScanText(v pgtype.Text) error {
+	*j = jsonStringList{}
+	if !v.Valid || v.String == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(v.String), (*[]string)(j))
 }
 
 // utcTime scans a NOT NULL timestamptz as UTC, as it is hashed and shown.

@@ -11,7 +11,7 @@ import (
 var csvColumns = []string{"id", "started_at", "finished_at", "actor", "project_id", "region", "endpoint_id",
 	"endpoint_service_name", "action", "reason", "rollback_of", "restores", "outcome", "response_status",
 	"request_id", "error_code", "error_message", "readback_matches", "duration_ms", "note",
-	"policy_before", "policy_requested", "hash", "prev_hash", "final_hash", "format_version"}
+	"policy_before", "policy_requested", "hash", "prev_hash", "final_hash", "format_version", "acknowledged_warnings"}
 
 // csvFields are the fields of csvColumns, in that order.
 var csvFields = func() []field {

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,20 +42,27 @@ func legacyCSVRecord(e *Entry) []string {
 		string(e.PolicyRequested), e.Hash, e.PrevHash, e.FinalHash}
 }
 
-func TestCSVIsTheExportBeforePlusFormatVersion(t *testing.T) {
+func TestCSVIsTheExportBeforePlusFormatVersionAndAcknowledgedWarnings(t *testing.T) {
 	t.Parallel()
 	header := []string{"id", "started_at", "finished_at", "actor", "project_id", "region", "endpoint_id",
 		"endpoint_service_name", "action", "reason", "rollback_of", "restores", "outcome", "response_status",
 		"request_id", "error_code", "error_message", "readback_matches", "duration_ms", "note",
 		"policy_before", "policy_requested", "hash", "prev_hash", "final_hash"}
-	if diff := cmp.Diff(append(header, "format_version"), CSVHeader()); diff != "" {
+	if diff := cmp.Diff(append(header, "format_version", "acknowledged_warnings"), CSVHeader()); diff != "" {
 		t.Errorf("CSVHeader mismatch (-want +got):\n%s", diff)
 	}
 	pending := fullEntry()
 	pending.Outcome, pending.FinishedAt, pending.ResponseStatus, pending.ReadbackMatches, pending.DurationMS = OutcomePending, nil, nil, nil, nil
 	pending.RollbackOf, pending.FormatVersion = nil, 2
-	for _, e := range []*Entry{fullEntry(), pending, {}} {
-		want := append(legacyCSVRecord(e), strconv.Itoa(e.FormatVersion))
+	acknowledged := fullEntry()
+	acknowledged.FormatVersion, acknowledged.AcknowledgedWarnings = 3, []string{"allows_everything", "unusual_resource"}
+	for _, e := range []*Entry{fullEntry(), pending, acknowledged, {}} {
+		ack := ""
+		if len(e.AcknowledgedWarnings) > 0 {
+			raw, _ := json.Marshal(e.AcknowledgedWarnings)
+			ack = string(raw)
+		}
+		want := append(legacyCSVRecord(e), strconv.Itoa(e.FormatVersion), ack)
 		if diff := cmp.Diff(want, e.CSVRecord()); diff != "" {
 			t.Errorf("CSVRecord mismatch (-want +got):\n%s", diff)
 		}

@@ -38,36 +38,39 @@ var genesisHash = strings.Repeat("0", 64)
 
 // Entry is one audit log entry. Empty strings are NULL in the database.
 type Entry struct {
-	ID                  int64           `json:"id"`
-	SubmissionKey       string          `json:"-"`
-	StartedAt           time.Time       `json:"started_at"`
-	FinishedAt          *time.Time      `json:"finished_at"`
-	Actor               string          `json:"actor"`
-	ProjectID           string          `json:"project_id"`
-	Region              string          `json:"region"`
-	EndpointID          string          `json:"endpoint_id"`
-	EndpointServiceName string          `json:"endpoint_service_name"`
-	Action              string          `json:"action"`
-	Reason              string          `json:"reason"`
-	RollbackOf          *int64          `json:"rollback_of"`
-	Restores            string          `json:"restores,omitempty"`
-	PolicyBefore        json.RawMessage `json:"policy_before"`
-	PolicyRequested     json.RawMessage `json:"policy_requested"`
-	RequestBody         string          `json:"request_body"`
-	ResponseStatus      *int            `json:"response_status"`
-	ResponseBody        string          `json:"response_body"`
-	RequestID           string          `json:"request_id"`
-	ErrorCode           string          `json:"error_code"`
-	ErrorMessage        string          `json:"error_message"`
-	ReadbackMatches     *bool           `json:"readback_matches"`
-	ReadbackPolicy      json.RawMessage `json:"readback_policy,omitempty"`
-	DurationMS          *int            `json:"duration_ms"`
-	Outcome             string          `json:"outcome"`
-	Note                string          `json:"note"`
-	Hash                string          `json:"hash"`
-	PrevHash            string          `json:"prev_hash"`
-	FinalHash           string          `json:"final_hash,omitempty"`
-	FormatVersion       int             `json:"format_version"` // the audit format its hashes were made with
+	ID                  int64      `json:"id"`
+	SubmissionKey       string     `json:"-"`
+	StartedAt           time.Time  `json:"started_at"`
+	FinishedAt          *time.Time `json:"finished_at"`
+	Actor               string     `json:"actor"`
+	ProjectID           string     `json:"project_id"`
+	Region              string     `json:"region"`
+	EndpointID          string     `json:"endpoint_id"`
+	EndpointServiceName string     `json:"endpoint_service_name"`
+	Action              string     `json:"action"`
+	Reason              string     `json:"reason"`
+	// AcknowledgedWarnings are the lint warning codes the actor
+	// acknowledged (format version 3 on; empty before).
+	AcknowledgedWarnings []string        `json:"acknowledged_warnings"`
+	RollbackOf           *int64          `json:"rollback_of"`
+	Restores             string          `json:"restores,omitempty"`
+	PolicyBefore         json.RawMessage `json:"policy_before"`
+	PolicyRequested      json.RawMessage `json:"policy_requested"`
+	RequestBody          string          `json:"request_body"`
+	ResponseStatus       *int            `json:"response_status"`
+	ResponseBody         string          `json:"response_body"`
+	RequestID            string          `json:"request_id"`
+	ErrorCode            string          `json:"error_code"`
+	ErrorMessage         string          `json:"error_message"`
+	ReadbackMatches      *bool           `json:"readback_matches"`
+	ReadbackPolicy       json.RawMessage `json:"readback_policy,omitempty"`
+	DurationMS           *int            `json:"duration_ms"`
+	Outcome              string          `json:"outcome"`
+	Note                 string          `json:"note"`
+	Hash                 string          `json:"hash"`
+	PrevHash             string          `json:"prev_hash"`
+	FinalHash            string          `json:"final_hash,omitempty"`
+	FormatVersion        int             `json:"format_version"` // the audit format its hashes were made with
 }
 
 // Final is what finalising an entry records.

@@ -15,8 +15,9 @@ import (
 // CurrentFormatVersion is the format version Begin writes new entries
 // with. Version 1 is the format from before versions existed; version 2
 // adds format_version itself to what hash covers, so lowering an entry's
-// version is detected like any other edit.
-const CurrentFormatVersion = 2
+// version is detected like any other edit; version 3 adds
+// acknowledged_warnings, the lint warnings the actor acknowledged.
+const CurrentFormatVersion = 3
 
 // stage is when a field is written.
 type stage int
@@ -69,6 +70,7 @@ var entryFields = []field{
 	{"restores", 1, atStart, byHash, textColumn{func(e *Entry) *string { return &e.Restores }, true}},
 	{"policy_before", 1, atStart, byHash, jsonColumn{func(e *Entry) *json.RawMessage { return &e.PolicyBefore }, false}},
 	{"policy_requested", 1, atStart, byHash, jsonColumn{func(e *Entry) *json.RawMessage { return &e.PolicyRequested }, false}},
+	{"acknowledged_warnings", 3, atStart, byHash, stringsColumn{func(e *Entry) *[]string { return &e.AcknowledgedWarnings }}},
 	{"prev_hash", 1, atStart, byHash, textColumn{func(e *Entry) *string { return &e.PrevHash }, false}},
 	// hash is written at the start but, as the link to the start, is the
 	// first thing final_hash covers.
@@ -87,6 +89,11 @@ var entryFields = []field{
 	{"note", 1, atFinalise, byFinalHash, textColumn{func(e *Entry) *string { return &e.Note }, true}},
 	{"final_hash", 1, atFinalise, unhashed, textColumn{func(e *Entry) *string { return &e.FinalHash }, true}},
 }
+
+// derivedColumns are columns of audit_entries the database derives from
+// fields (search_document, from reason and note, for q). They are not
+// fields: no hash covers them, the fields they are made of are.
+var derivedColumns = []string{"search_document"}
 
 // currentFormat is what New's Log reads, writes and verifies with.
 var currentFormat = newFormat(CurrentFormatVersion, entryFields)

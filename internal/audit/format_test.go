@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,6 +155,40 @@ func TestVersion2AddsFormatVersionFirst(t *testing.T) {
 	}
 }
 
+func TestVersion3AddsAcknowledgedWarningsBeforePrevHash(t *testing.T) {
+	t.Parallel()
+	e := fullEntry()
+	e.FormatVersion = 2
+	v2Start, v2Final := string(currentFormat.content(e, byHash)), string(currentFormat.content(e, byFinalHash))
+	tests := []struct {
+		name string
+		ack  []string
+		want string // what version 3 inserts before prev_hash
+	}{
+		{"none", []string{}, `"acknowledged_warnings":[],`},
+		{"nil is none", nil, `"acknowledged_warnings":[],`},
+		{"two", []string{"allows_everything", "<odd>&"}, `"acknowledged_warnings":["allows_everything","\u003codd\u003e\u0026"],`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := fullEntry()
+			e.FormatVersion, e.AcknowledgedWarnings = 3, tt.ack
+			want := strings.Replace(strings.Replace(v2Start, `"format_version":2`, `"format_version":3`, 1), `"prev_hash":`, tt.want+`"prev_hash":`, 1)
+			if got := string(currentFormat.content(e, byHash)); got != want {
+				t.Errorf("v3 hash content = %s, want %s", got, want)
+			}
+			if got := string(currentFormat.content(e, byFinalHash)); got != v2Final {
+				t.Errorf("v3 final_hash content = %s, want %s", got, v2Final)
+			}
+		})
+	}
+	// A version 2 entry's hash does not cover the field.
+	e.AcknowledgedWarnings = []string{"allows_everything"}
+	if got := string(currentFormat.content(e, byHash)); got != v2Start {
+		t.Errorf("v2 hash content with acknowledged warnings = %s, want %s", got, v2Start)
+	}
+}
+
 // jsonStrings are strings whose JSON encodings differ in every way there is.
 var jsonStrings = []string{"", "plain", `"\`, "<a&b>", "\u2028\u2029\u2027\u202a", "\x00\x08\x09\x0a\x0c\x0d\x1b\x1f\x7f",
 	"\xff", "a\xc3", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xef\xbf\xbd", "日本語 ✓ 😀", strings.Repeat("é<", 100)}
@@ -198,12 +233,12 @@ func TestDerivedSQL(t *testing.T) {
 	t.Parallel()
 	want := struct{ Columns, Insert, Finalise string }{
 		Columns: "format_version, id, submission_key, started_at, actor, project_id, region, endpoint_id, endpoint_service_name, " +
-			"action, reason, rollback_of, restores, policy_before, policy_requested, prev_hash, hash, outcome, finished_at, " +
+			"action, reason, rollback_of, restores, policy_before, policy_requested, acknowledged_warnings, prev_hash, hash, outcome, finished_at, " +
 			"request_body, response_status, response_body, request_id, error_code, error_message, readback_matches, " +
 			"readback_policy, duration_ms, note, final_hash",
 		Insert: "INSERT INTO audit_entries (format_version, id, submission_key, started_at, actor, project_id, region, " +
 			"endpoint_id, endpoint_service_name, action, reason, rollback_of, restores, policy_before, policy_requested, " +
-			"prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+			"acknowledged_warnings, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
 		Finalise: "UPDATE audit_entries SET outcome = $2, finished_at = $3, request_body = $4, response_status = $5, " +
 			"response_body = $6, request_id = $7, error_code = $8, error_message = $9, readback_matches = $10, " +
 			"readback_policy = $11, duration_ms = $12, note = $13, final_hash = $14 WHERE id = $1 AND outcome = 'pending'",
@@ -213,8 +248,8 @@ func TestDerivedSQL(t *testing.T) {
 		t.Errorf("derived SQL mismatch (-want +got):\n%s", diff)
 	}
 	e := fullEntry()
-	if n := len(currentFormat.insertArgs(e)); n != 17 {
-		t.Errorf("%d INSERT arguments, want 17", n)
+	if n := len(currentFormat.insertArgs(e)); n != 18 {
+		t.Errorf("%d INSERT arguments, want 18", n)
 	}
 	if args := currentFormat.finaliseArgs(e); len(args) != 14 || args[0] != e.ID {
 		t.Errorf("UPDATE arguments %v, want 14 starting with the id", args)
@@ -231,7 +266,7 @@ func TestNewFormatRefusesABadList(t *testing.T) {
 		ok     bool
 	}{
 		{"repeated name", extra(note), false},
-		{"since newer than the format", extra(field{"x", 3, atStart, byHash, note.column}), false},
+		{"since newer than the format", extra(field{"x", CurrentFormatVersion + 1, atStart, byHash, note.column}), false},
 		{"since zero", extra(field{"x", 0, atStart, byHash, note.column}), false},
 		{"never written", extra(field{"x", 2, 0, byHash, note.column}), false},
 		{"no format_version", entryFields[1:], false},
@@ -244,7 +279,7 @@ func TestNewFormatRefusesABadList(t *testing.T) {
 					t.Errorf("panic = %v, want one: %v", r, !tt.ok)
 				}
 			}()
-			newFormat(2, tt.fields)
+			newFormat(CurrentFormatVersion, tt.fields)
 		})
 	}
 }
@@ -270,6 +305,8 @@ func sqlKind(c column) (types []string, null bool) {
 		return []string{"smallint", "integer"}, true
 	case optBoolColumn:
 		return []string{"boolean"}, true
+	case stringsColumn:
+		return []string{"text"}, true
 	}
 	return nil, false
 }
@@ -318,7 +355,7 @@ func TestFieldsAreTheSchema(t *testing.T) {
 		}
 	}
 	for name := range schema {
-		if !listed[name] {
+		if !listed[name] && !slices.Contains(derivedColumns, name) {
 			t.Errorf("column %s of audit_entries is not in entryFields", name)
 		}
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -67,6 +69,9 @@ type Start struct {
 	Restores            string
 	PolicyBefore        string // compact JSON; "null" when it could not be read
 	PolicyRequested     string // compact JSON
+	// AcknowledgedWarnings are the lint warning codes the actor
+	// acknowledged; stored sorted and without repeats.
+	AcknowledgedWarnings []string
 }
 
 // Begin commits a pending entry, chained to the newest one. It must succeed
@@ -77,42 +82,51 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		ProjectID: s.ProjectID, Region: s.Region, EndpointID: s.EndpointID, EndpointServiceName: s.EndpointServiceName,
 		Action: s.Action, Reason: s.Reason, RollbackOf: s.RollbackOf, Restores: s.Restores,
 		PolicyBefore: json.RawMessage(s.PolicyBefore), PolicyRequested: json.RawMessage(s.PolicyRequested),
-		Outcome: OutcomePending, FormatVersion: l.format.version,
+		AcknowledgedWarnings: sortedSet(s.AcknowledgedWarnings),
+		Outcome:              OutcomePending, FormatVersion: l.format.version,
 	}
 	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, chainLockKey); err != nil {
-			return err
-		}
+		// The chain lock, then in one round trip with it what the append
+		// needs (a batch runs its statements in order): an earlier
+		// entry of this submission, a pending entry of this endpoint, the
+		// chain's head, and (only when neither refuses the append) the new
+		// id and started_at. It runs after the lock, so its snapshot sees
+		// every entry appended before. started_at comes from the database's
+		// clock, as every replica's entries do, so their order and ages
+		// agree whatever the replicas' own clocks say.
+		var dup, pending, id *int64
+		var submissionKey any
 		if e.SubmissionKey != "" {
-			var existing int64
-			err := tx.QueryRow(ctx, `SELECT id FROM audit_entries WHERE submission_key = $1`, e.SubmissionKey).Scan(&existing)
-			if err == nil {
-				return &ErrDuplicateSubmission{Existing: existing}
-			}
-			if !errors.Is(err, pgx.ErrNoRows) {
-				return err
-			}
+			submissionKey = e.SubmissionKey
 		}
-		pending, err := pendingFor(ctx, tx, e.EndpointID)
-		if err != nil {
-			return err
+		batch := &pgx.Batch{}
+		batch.Queue(`SELECT pg_advisory_xact_lock($1)`, chainLockKey)
+		batch.Queue(`
+			WITH dup AS (SELECT id FROM audit_entries WHERE submission_key = $1),
+				pending AS (SELECT id FROM audit_entries WHERE endpoint_id = $2 AND outcome = 'pending' ORDER BY id LIMIT 1)
+			SELECT (SELECT id FROM dup), (SELECT id FROM pending),
+				coalesce((SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1), $3),
+				CASE WHEN NOT EXISTS (SELECT FROM dup) AND NOT EXISTS (SELECT FROM pending)
+					THEN nextval(pg_get_serial_sequence('audit_entries', 'id')) END,
+				clock_timestamp()`,
+			submissionKey, e.EndpointID, genesisHash)
+		results := tx.SendBatch(ctx, batch)
+		_, err := results.Exec()
+		if err == nil {
+			err = results.QueryRow().Scan(&dup, &pending, &e.PrevHash, &id, &e.StartedAt)
 		}
-		if pending != 0 {
-			return &PendingEntryError{Existing: pending}
+		if closeErr := results.Close(); err == nil {
+			err = closeErr
 		}
-		err = tx.QueryRow(ctx, `SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1`).Scan(&e.PrevHash)
 		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			e.PrevHash = genesisHash
 		case err != nil:
 			return err
+		case dup != nil:
+			return &ErrDuplicateSubmission{Existing: *dup}
+		case pending != nil:
+			return &PendingEntryError{Existing: *pending}
 		}
-		// started_at comes from the database's clock, as every replica's
-		// entries do, so their order and ages agree whatever the replicas'
-		// own clocks say.
-		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('audit_entries', 'id')), clock_timestamp()`).Scan(&e.ID, &e.StartedAt); err != nil {
-			return err
-		}
+		e.ID = *id
 		e.StartedAt = e.StartedAt.UTC().Truncate(time.Microsecond)
 		e.Hash = l.format.hash(e, byHash)
 		_, err = tx.Exec(ctx, l.format.insertSQL, l.format.insertArgs(e)...)
@@ -133,6 +147,13 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		return nil, fmt.Errorf("audit: record pending entry: %w", err)
 	}
 	return e, nil
+}
+
+// sortedSet is list sorted, without repeats, never nil.
+func sortedSet(list []string) []string {
+	out := slices.Clone(list)
+	slices.Sort(out)
+	return append([]string{}, slices.Compact(out)...)
 }
 
 // pendingFor is the oldest pending entry of the endpoint, or 0.
@@ -262,12 +283,20 @@ func (l *Log) Pending(ctx context.Context, minAge time.Duration) ([]*Entry, erro
 
 // Filter selects entries. Empty fields match all.
 type Filter struct {
-	EndpointID string
-	Actor      string
-	Action     string
-	Outcome    string
-	From, To   time.Time // started_at in [From, To)
+	EndpointID     string // exactly this endpoint
+	EndpointPrefix string // endpoints whose id starts with it
+	Actor          string // case-insensitive
+	Action         string
+	Outcome        string
+	// Text is a full-text search over reason and note, in web search
+	// syntax (words, "a phrase", or, -not), with no stemming: each word
+	// matches as typed, in any case.
+	Text     string
+	From, To time.Time // started_at in [From, To)
 }
+
+// CountLimit is how far Count counts exactly: past it, a count is "more".
+const CountLimit = 10000
 
 // Page is a page of entries, newest first.
 type Page struct {
@@ -340,7 +369,7 @@ func (l *Log) page(ctx context.Context, f Filter, before int64, limit int) ([]*E
 		w.Add("id < $?", before)
 	}
 	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries `+w.Clause()+
-		` ORDER BY id DESC LIMIT `+w.Param(limit), w.Args()...)
+		` ORDER BY id DESC LIMIT `+w.Param(limit), planned(w.Args())...)
 	if err != nil {
 		return nil, err
 	}
@@ -350,9 +379,25 @@ func (l *Log) page(ctx context.Context, f Filter, before int64, limit int) ([]*E
 func (f Filter) where() *sqlwhere.Where {
 	var w sqlwhere.Where
 	w.Equal("endpoint_id", f.EndpointID)
-	w.Equal("actor", f.Actor)
+	if f.EndpointPrefix != "" {
+		// A range rather than LIKE: endpoint_id is COLLATE "C", so the
+		// range is exactly the prefix, and it uses the (endpoint_id, id)
+		// index in a generic plan too, where LIKE $1 cannot.
+		w.Add("endpoint_id >= $?", f.EndpointPrefix)
+		if upper, ok := prefixUpperBound(f.EndpointPrefix); ok {
+			w.Add("endpoint_id < $?", upper)
+		}
+	}
+	if f.Actor != "" {
+		w.Add("lower(actor) = lower($?)", f.Actor)
+	}
 	w.Equal("action", f.Action)
 	w.Equal("outcome", f.Outcome)
+	if f.Text != "" {
+		// search_document is derived from reason and note by the database
+		// (migration 00009), in the 'simple' configuration.
+		w.Add("search_document @@ websearch_to_tsquery('simple'::regconfig, $?)", f.Text)
+	}
 	if !f.From.IsZero() {
 		w.Add("started_at >= $?", f.From)
 	}
@@ -360,4 +405,45 @@ func (f Filter) where() *sqlwhere.Where {
 		w.Add("started_at < $?", f.To)
 	}
 	return &w
+}
+
+// planned has a filtered query planned for its own values each time (an
+// unnamed statement) rather than once for any: a word in one entry in five
+// is best found by walking ids, a rare one through the GIN index, and a
+// plan cached for both picks one way for all (a common word's count took
+// 110 ms instead of 20 at a million entries).
+func planned(args []any) []any { return append([]any{pgx.QueryExecModeExec}, args...) }
+
+// prefixUpperBound is the least string above every string that starts with
+// prefix, in byte order (COLLATE "C"): prefix with its last character
+// raised by one. ok is false when there is none (only U+10FFFF).
+func prefixUpperBound(prefix string) (string, bool) {
+	runes := []rune(prefix)
+	for i := len(runes) - 1; i >= 0; i-- {
+		r := runes[i] + 1
+		if r >= 0xD800 && r <= 0xDFFF {
+			r = 0xE000 // UTF-8 has no surrogates
+		}
+		if r <= utf8.MaxRune {
+			runes[i] = r
+			return string(runes[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+// Count is how many entries match f, exactly up to CountLimit; more says
+// there are more than CountLimit. Counting stops there, so a count costs at
+// most CountLimit index entries however long the log.
+func (l *Log) Count(ctx context.Context, f Filter) (n int, more bool, err error) {
+	w := f.where()
+	err = l.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT FROM audit_entries `+w.Clause()+
+		` LIMIT `+w.Param(CountLimit+1)+`) matched`, planned(w.Args())...).Scan(&n)
+	if err != nil {
+		return 0, false, fmt.Errorf("audit: count: %w", err)
+	}
+	if n > CountLimit {
+		return CountLimit, true, nil
+	}
+	return n, false, nil
 }

@@ -66,7 +66,7 @@ func TestOnePendingMigrationKeepsEarlierEntries(t *testing.T) {
 	ctx := context.Background()
 	pool := testdb.Pool(t, testdb.Empty(t))
 	migrateTo(t, pool, migrations.FS, 4)
-	v4 := New(pool)
+	v4 := &Log{pool: pool, format: formatAt(2)} // the binary of schema 4 wrote version 2
 	a, err := v4.Begin(ctx, pendingStart("ep-1"))
 	if err != nil {
 		t.Fatal(err)
@@ -89,4 +89,16 @@ func TestOnePendingMigrationKeepsEarlierEntries(t *testing.T) {
 	if _, err := New(pool).Begin(ctx, pendingStart("ep-1")); !errors.As(err, &pe) || pe.Existing != a.ID {
 		t.Fatalf("Begin with two earlier pending entries = %v, want PendingEntryError naming #%d", err, a.ID)
 	}
+}
+
+// formatAt is the format a binary writing version wrote with: the fields
+// of entryFields that version has.
+func formatAt(version int) *format {
+	var fields []field
+	for _, f := range entryFields {
+		if f.since <= version {
+			fields = append(fields, f)
+		}
+	}
+	return newFormat(version, fields)
 }

@@ -123,7 +123,11 @@ func (a *Applier) SettleAfter() time.Duration { return a.deadline + a.settleMarg
 // not-found (vpcep.ErrNotFound), a *PendingError, ErrBusy, or
 // ErrAuditUnavailable.
 func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
-	if errs := append(policy.Validate(req.Policy), policy.ValidateReason(req.Reason)...); len(errs) > 0 {
+	errs := append(policy.Validate(req.Policy), policy.ValidateReason(req.Reason)...)
+	if len(errs) == 0 {
+		errs = checkAcknowledged(req)
+	}
+	if len(errs) > 0 {
 		return nil, &InvalidError{Errors: errs}
 	}
 	if !a.start() {
@@ -213,7 +217,7 @@ func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*i
 		SubmissionKey: req.SubmissionKey, Actor: req.Actor, ProjectID: a.projectID, Region: a.region,
 		EndpointID: req.EndpointID, EndpointServiceName: serviceName, Action: req.Action, Reason: req.Reason,
 		RollbackOf: req.RollbackOf, Restores: req.Restores,
-		PolicyBefore: before, PolicyRequested: policy.JSON(req.Policy),
+		PolicyBefore: before, PolicyRequested: policy.JSON(req.Policy), AcknowledgedWarnings: req.Acknowledged,
 	}
 	// The change's deadline starts before its entry is recorded, so it
 	// ends before the entry's age passes the deadline on any clock: no one

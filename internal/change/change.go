@@ -39,6 +39,31 @@ type Request struct {
 	Action        string // audit.ActionUpdate or audit.ActionRollback
 	RollbackOf    *int64
 	Restores      string
+	// Acknowledged are the codes of the lint warnings (policy.Lint) the
+	// actor acknowledged; each must be a warning of Policy. The audit entry
+	// records them, with the actor as who acknowledged them.
+	Acknowledged []string
+}
+
+// AcknowledgedField is the field path of Request.Acknowledged in errors.
+const AcknowledgedField = "acknowledged"
+
+// checkAcknowledged refuses an acknowledged code that is not a warning of
+// the policy: an entry must never say a warning was seen that was not shown.
+func checkAcknowledged(req Request) policy.FieldErrors {
+	if len(req.Acknowledged) == 0 {
+		return nil
+	}
+	warned := map[string]bool{}
+	for _, w := range policy.Lint(req.Policy) {
+		warned[w.Code] = true
+	}
+	for _, code := range req.Acknowledged {
+		if !warned[code] {
+			return policy.FieldErrors{{Field: AcknowledgedField, Message: fmt.Sprintf("%q is not a warning of this policy, so it cannot be acknowledged.", code)}}
+		}
+	}
+	return nil
 }
 
 // Outcome is what a change did. Every Outcome comes with an audit entry.

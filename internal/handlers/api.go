@@ -204,7 +204,9 @@ func (s *Server) apiGetEndpoint(c echo.Context) error {
 }
 
 // apiUpdatePolicy is PUT /api/v1/endpoints/{id}/policy. Lint warnings are
-// returned, never blocking; Idempotency-Key makes a retry safe.
+// returned, never blocking: a client that sends a policy with warnings
+// acknowledges them by sending it, so the entry records every warning's
+// code as acknowledged by the caller. Idempotency-Key makes a retry safe.
 func (s *Server) apiUpdatePolicy(c echo.Context) error {
 	data, ok := apiReadJSON(c, policy.MaxBodyBytes, "The body is over 64 KiB.")
 	if !ok {
@@ -235,14 +237,25 @@ func (s *Server) apiUpdatePolicy(c echo.Context) error {
 	if errs := policy.ValidateReason(reason); len(errs) > 0 {
 		return apiInvalid(c, "invalid_request", errs)
 	}
+	warnings := policy.Lint(p)
 	res, err := s.Applier.Apply(c.Request().Context(), change.Request{
 		Actor: actor(c), EndpointID: c.Param("id"), Policy: p, Reason: strings.TrimSpace(reason),
 		Fingerprint: fingerprint, SubmissionKey: idempotencyKey(c), Action: audit.ActionUpdate,
+		Acknowledged: warningCodes(warnings),
 	})
 	if err != nil {
 		return err
 	}
-	return apiChangeAnswer(c, res, policy.Lint(p))
+	return apiChangeAnswer(c, res, warnings)
+}
+
+// warningCodes are the codes of ws.
+func warningCodes(ws []policy.Warning) []string {
+	codes := make([]string, 0, len(ws))
+	for _, w := range ws {
+		codes = append(codes, w.Code)
+	}
+	return codes
 }
 
 // apiReadJSON reads a change's body: application/json (415
@@ -400,10 +413,13 @@ func (s *Server) apiRollback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Applier.Apply(c.Request().Context(),
-		plan.Request(actor(c), strings.TrimSpace(body.Reason), body.Fingerprint, idempotencyKey(c)))
+	// As for a PUT, the caller acknowledges the target's warnings by asking.
+	warnings := policy.Lint(plan.Target)
+	req := plan.Request(actor(c), strings.TrimSpace(body.Reason), body.Fingerprint, idempotencyKey(c))
+	req.Acknowledged = warningCodes(warnings)
+	res, err := s.Applier.Apply(c.Request().Context(), req)
 	if err != nil {
 		return err
 	}
-	return apiChangeAnswer(c, res, policy.Lint(plan.Target))
+	return apiChangeAnswer(c, res, warnings)
 }

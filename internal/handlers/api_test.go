@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/vpcep-console/vpcep-console/internal/policy/policytest"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
@@ -99,7 +101,8 @@ func TestAPIUpdateAndRollback(t *testing.T) {
 	entry := r.body["entry"].(map[string]any)
 	for _, k := range []string{"id", "started_at", "finished_at", "actor", "project_id", "region", "endpoint_id", "endpoint_service_name",
 		"action", "reason", "rollback_of", "policy_before", "policy_requested", "request_body", "response_status", "response_body",
-		"request_id", "error_code", "error_message", "readback_matches", "duration_ms", "outcome", "hash", "prev_hash"} {
+		"request_id", "error_code", "error_message", "readback_matches", "duration_ms", "outcome", "hash", "prev_hash",
+		"acknowledged_warnings", "format_version"} {
 		if _, ok := entry[k]; !ok {
 			t.Errorf("entry lacks %s", k)
 		}
@@ -121,6 +124,10 @@ func TestAPIUpdateAndRollback(t *testing.T) {
 	if got.code != 200 || got.body["id"].(float64) != float64(id) {
 		t.Errorf("get entry: %d", got.code)
 	}
+	// Sending a policy with warnings acknowledges them: the entry says which.
+	if diff := cmp.Diff([]any{"allows_everything"}, got.body["acknowledged_warnings"]); diff != "" {
+		t.Errorf("acknowledged_warnings mismatch (-want +got):\n%s", diff)
+	}
 	list := a.api(t, "GET", "/api/v1/audit?limit=1", "", nil)
 	if len(list.body["entries"].([]any)) != 1 || list.body["next_cursor"] == "" {
 		t.Errorf("list: %s", list.raw)
@@ -128,6 +135,9 @@ func TestAPIUpdateAndRollback(t *testing.T) {
 	rb := a.api(t, "POST", fmt.Sprintf("/api/v1/audit/%d/rollback", id), `{"reason": "undo pipeline run 42"}`, nil)
 	if rb.code != 200 || rb.body["entry"].(map[string]any)["rollback_of"].(float64) != float64(id) {
 		t.Fatalf("rollback: %d %s", rb.code, rb.raw)
+	}
+	if diff := cmp.Diff([]any{}, rb.body["entry"].(map[string]any)["acknowledged_warnings"]); diff != "" {
+		t.Errorf("rollback's acknowledged_warnings mismatch (-want +got):\n%s", diff)
 	}
 	// Rolling back the same entry again: the live policy is no longer what it left.
 	if r := a.api(t, "POST", fmt.Sprintf("/api/v1/audit/%d/rollback", id), `{"reason": "again"}`, nil); r.code != 409 || r.errField("code") != "conflict" {

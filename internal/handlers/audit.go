@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -25,42 +26,79 @@ import (
 // auditPageSize is how many entries a page of /audit shows.
 const auditPageSize = 50
 
-// parseAuditFilter reads the audit filters from the query. Times are UTC,
-// as datetime-local (2026-11-27T10:00), RFC 3339 or a date.
-func parseAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter, error) {
+// readAuditFilter reads the audit filters from the query: what was typed,
+// the filter it makes, and an error at each field that is not valid (the
+// filter then leaves that field out). Times are UTC: 2026-11-27 10:00,
+// 2026-11-27T10:00, RFC 3339 or a date.
+func readAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter) {
 	vf := views.AuditFilter{
 		Endpoint: strings.TrimSpace(c.QueryParam("endpoint")),
 		Actor:    strings.TrimSpace(c.QueryParam("actor")),
 		Action:   c.QueryParam("action"),
 		Outcome:  c.QueryParam("outcome"),
-		From:     c.QueryParam("from"),
-		To:       c.QueryParam("to"),
+		Text:     strings.TrimSpace(c.QueryParam("q")),
+		From:     strings.TrimSpace(c.QueryParam("from")),
+		To:       strings.TrimSpace(c.QueryParam("to")),
 	}
-	f := audit.Filter{EndpointID: vf.Endpoint, Actor: vf.Actor, Action: vf.Action, Outcome: vf.Outcome}
-	if vf.Action != "" && vf.Action != audit.ActionUpdate && vf.Action != audit.ActionRollback {
-		return vf, f, badRequest(`The action filter must be "update" or "rollback".`)
+	var f audit.Filter
+	fail := func(field, msg string) { vf.Errors = append(vf.Errors, policy.FieldError{Field: field, Message: msg}) }
+	text := func(field, v string, most int) string {
+		switch {
+		case len(v) > most:
+			fail(field, fmt.Sprintf("At most %d characters.", most))
+		case hasControlCharacter(v):
+			fail(field, "Control characters are not allowed.")
+		default:
+			return v
+		}
+		return ""
 	}
-	if vf.Outcome != "" && !slices.Contains([]string{audit.OutcomePending, audit.OutcomeSucceeded, audit.OutcomeFailed, audit.OutcomeUnknown}, vf.Outcome) {
-		return vf, f, badRequest("The outcome filter must be pending, succeeded, failed or unknown.")
+	f.EndpointPrefix = text("endpoint", vf.Endpoint, 64)
+	f.Actor = text("actor", vf.Actor, 128)
+	f.Text = text("q", vf.Text, 200)
+	switch vf.Action {
+	case "", audit.ActionUpdate, audit.ActionRollback:
+		f.Action = vf.Action
+	default:
+		fail("action", `The action must be "update" or "rollback".`)
 	}
-	if len(vf.Endpoint) > 64 || len(vf.Actor) > 128 {
-		return vf, f, badRequest("A filter value is too long.")
+	if vf.Outcome == "" || slices.Contains([]string{audit.OutcomePending, audit.OutcomeSucceeded, audit.OutcomeFailed, audit.OutcomeUnknown}, vf.Outcome) {
+		f.Outcome = vf.Outcome
+	} else {
+		fail("outcome", "The outcome must be pending, succeeded, failed or unknown.")
 	}
 	var err error
 	if f.From, err = parseTime(vf.From); err != nil {
-		return vf, f, badRequest(`The "from" time is not a time: use 2026-11-27T10:00 (UTC) or RFC 3339.`)
+		fail("from", `Not a time: write it as 2026-11-27 10:00 (UTC), a date, or RFC 3339.`)
 	}
 	if f.To, err = parseTime(vf.To); err != nil {
-		return vf, f, badRequest(`The "to" time is not a time: use 2026-11-27T10:00 (UTC) or RFC 3339.`)
+		fail("to", `Not a time: write it as 2026-11-27 10:00 (UTC), a date, or RFC 3339.`)
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		fail("to", `"To" must be after "from".`)
+		f.To = time.Time{}
+	}
+	return vf, f
+}
+
+// parseAuditFilter is readAuditFilter for the exports and the API, which
+// answer a bad filter with 400 and its first error.
+func parseAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter, error) {
+	vf, f := readAuditFilter(c)
+	if len(vf.Errors) > 0 {
+		return vf, f, badRequest(fmt.Sprintf("The %s filter: %s", vf.Errors[0].Field, vf.Errors[0].Message))
 	}
 	return vf, f, nil
 }
+
+// hasControlCharacter reports whether s holds a control character.
+func hasControlCharacter(s string) bool { return strings.IndexFunc(s, unicode.IsControl) >= 0 }
 
 func parseTime(v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339, "2006-01-02"} {
+	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02T15:04:05", time.RFC3339, "2006-01-02"} {
 		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
 			return t, nil
 		}
@@ -68,20 +106,26 @@ func parseTime(v string) (time.Time, error) {
 	return time.Time{}, errors.New("bad time")
 }
 
-// listAudit serves /audit, newest first, a keyset page at a time.
+// listAudit serves /audit, newest first, a keyset page at a time, with how
+// many entries match. A filter that is not valid is shown at its field,
+// with what was typed, on the whole page (422), never a dead end.
 func (s *Server) listAudit(c echo.Context) error {
-	vf, f, err := parseAuditFilter(c)
-	if err != nil {
-		return err
+	vf, f := readAuditFilter(c)
+	ctx := c.Request().Context()
+	p := views.AuditListPage{Base: s.base(c, "Audit log"), Filter: vf}
+	if len(vf.Errors) > 0 {
+		return render(c, http.StatusUnprocessableEntity, views.AuditListView(p))
 	}
 	cursor := c.QueryParam("cursor")
-	page, err := s.Audit.List(c.Request().Context(), f, cursor, auditPageSize)
+	page, err := s.Audit.List(ctx, f, cursor, auditPageSize)
 	if err != nil {
 		return err // a bad cursor is answered by the error table
 	}
-	return render(c, http.StatusOK, views.AuditListView(views.AuditListPage{
-		Base: s.base(c, "Audit log"), Filter: vf, Entries: page.Entries, NextCursor: page.NextCursor, Paged: cursor != "",
-	}))
+	p.Entries, p.NextCursor, p.Paged = page.Entries, page.NextCursor, cursor != ""
+	if p.Count, p.CountMore, err = s.Audit.Count(ctx, f); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.AuditListView(p))
 }
 
 // entryID reads the :id of an audit route.
@@ -217,7 +261,9 @@ func (s *Server) rollbackEntry(c echo.Context) error {
 	return s.pageChangeAnswer(c, res, form, plan.Target, &views.RollbackTarget{EntryID: plan.Of.ID, Restores: plan.Restores})
 }
 
-// endpointHistory serves /endpoints/{id}/history: the versions the console made.
+// endpointHistory serves /endpoints/{id}/history: the versions the console
+// made, newest first, each as a diff from the one before, the live one
+// marked, and a restore for every other.
 func (s *Server) endpointHistory(c echo.Context) error {
 	id := c.Param("id")
 	if len(id) > 64 {
@@ -228,18 +274,79 @@ func (s *Server) endpointHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	entries := page.Entries
-	slices.Reverse(entries) // oldest first, as a timeline reads
-	p := views.HistoryPage{Base: s.base(c, "Policy history"), EndpointID: id, Entries: entries}
-	if len(entries) > 0 {
-		p.ServiceName = entries[0].EndpointServiceName
+	p := views.HistoryPage{Base: s.base(c, "Policy history"), EndpointID: id, Complete: page.NextCursor == ""}
+	if len(page.Entries) > 0 {
+		p.ServiceName = page.Entries[0].EndpointServiceName
 	}
+	var live policy.Policy
 	if ep, err := s.Upstream.GetEndpoint(ctx, id); err != nil {
 		p.LiveErr = "The live policy could not be read: " + err.Error()
 	} else {
+		p.LiveKnown, live = true, ep.PolicyStatement
 		p.ServiceName, p.LiveJSON = ep.ServiceName, policy.Pretty(ep.PolicyStatement)
 	}
+	p.Versions, p.OtherChanges = historyVersions(page.Entries, p.Complete)
+	if p.LiveKnown {
+		markCurrent(&p, live)
+	}
 	return render(c, http.StatusOK, views.HistoryView(p))
+}
+
+// historyVersions are the versions entries (newest first) made: one per
+// succeeded change, and, when complete, the original policy found before
+// the oldest. others counts the entries that made no version.
+func historyVersions(entries []*audit.Entry, complete bool) (versions []views.HistoryVersion, others int) {
+	var oldest *audit.Entry
+	for _, e := range entries {
+		if e.Outcome != audit.OutcomeSucceeded {
+			others++
+			continue
+		}
+		v := views.HistoryVersion{Entry: e, RestoreURL: restoreURL(e, audit.RestoresAfter)}
+		requested, _ := policy.FromJSON(e.PolicyRequested)
+		v.JSON = policy.Pretty(requested)
+		if before, err := policy.FromJSON(e.PolicyBefore); err == nil {
+			v.BeforeKnown, v.Diff = true, policy.Compare(before, requested)
+		}
+		versions = append(versions, v)
+		oldest = e
+	}
+	if complete && oldest != nil {
+		if before, err := policy.FromJSON(oldest.PolicyBefore); err == nil {
+			versions = append(versions, views.HistoryVersion{Entry: oldest, Original: true,
+				JSON: policy.Pretty(before), RestoreURL: restoreURL(oldest, audit.RestoresBefore)})
+		}
+	}
+	return versions, others
+}
+
+// restoreURL is where restoring e's side starts, or "" when that side
+// cannot be restored (change.PlanRollback decides).
+func restoreURL(e *audit.Entry, side string) string {
+	if _, err := change.PlanRollback(e, side); err != nil {
+		return ""
+	}
+	return "/audit/" + strconv.FormatInt(e.ID, 10) + "/rollback?restores=" + side
+}
+
+// markCurrent marks the newest version that is the live policy, which needs
+// no restore; when none is, the policy was changed outside the console.
+func markCurrent(p *views.HistoryPage, live policy.Policy) {
+	for i := range p.Versions {
+		v := &p.Versions[i]
+		raw := v.Entry.PolicyRequested
+		if v.Original {
+			raw = v.Entry.PolicyBefore
+		}
+		if vp, err := policy.FromJSON(raw); err == nil && policy.Equal(vp, live) {
+			v.Current, v.RestoreURL = true, ""
+			return
+		}
+	}
+	if len(p.Versions) > 0 {
+		newest, _ := policy.FromJSON(p.Versions[0].Entry.PolicyRequested)
+		p.Outside, p.OutsideDiff = true, policy.Compare(newest, live)
+	}
 }
 
 // historyLength is how many of an endpoint's newest entries its history shows.

@@ -133,9 +133,10 @@ func TestEditPreviewApplyRollBack(t *testing.T) {
 	if again.doc.Find(testid("already-there")).Length() != 1 {
 		t.Error("a repeated rollback does not say there is nothing to do")
 	}
-	// Both show in the endpoint's history, each version restorable.
+	// Both show in the endpoint's history with the original, each version
+	// but the live one restorable.
 	history := a.get(t, "/endpoints/"+ep.ID+"/history")
-	if history.doc.Find(testid("version")).Length() != 2 || history.doc.Find(testid("restore-version")).Length() != 2 {
+	if history.doc.Find(testid("version")).Length() != 3 || history.doc.Find(testid("restore-version")).Length() != 2 {
 		t.Errorf("history: %d versions", history.doc.Find(testid("version")).Length())
 	}
 	if r, err := a.audit.Verify(context.Background()); err != nil || !r.OK() || r.Checked != 2 {

@@ -1,15 +1,12 @@
 package views
 
 import (
-	"encoding/json"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/a-h/templ"
 
-	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
@@ -120,85 +117,6 @@ type MessagePage struct {
 // Link is a labelled URL.
 type Link struct{ Label, URL string }
 
-// AuditFilter is the audit list's query, as typed.
-type AuditFilter struct {
-	Endpoint, Actor, Action, Outcome, From, To string
-}
-
-// Query returns the filter as a query string, with cursor when set.
-func (f AuditFilter) Query(cursor string) string {
-	v := url.Values{}
-	set := func(k, val string) {
-		if val != "" {
-			v.Set(k, val)
-		}
-	}
-	set("endpoint", f.Endpoint)
-	set("actor", f.Actor)
-	set("action", f.Action)
-	set("outcome", f.Outcome)
-	set("from", f.From)
-	set("to", f.To)
-	set("cursor", cursor)
-	return v.Encode()
-}
-
-// URL returns path with the filter's query.
-func (f AuditFilter) URL(path, cursor string) string {
-	if q := f.Query(cursor); q != "" {
-		return path + "?" + q
-	}
-	return path
-}
-
-// AuditListPage is /audit.
-type AuditListPage struct {
-	Base
-	Filter     AuditFilter
-	Entries    []*audit.Entry
-	NextCursor string
-	Paged      bool // this is not the first page
-}
-
-// AuditEntryPage is /audit/{id}.
-type AuditEntryPage struct {
-	Base
-	Entry        *audit.Entry
-	Diff         policy.Diff
-	BeforeKnown  bool
-	RequestBody  string         // pretty-printed
-	ResponseBody string         // pretty-printed
-	RolledBack   *audit.Entry   // the entry this one rolls back
-	RolledBackBy []*audit.Entry // the entries that roll this one back
-	Banner       string
-}
-
-// RollbackPage confirms a rollback or a version restore.
-type RollbackPage struct {
-	Base
-	Entry        *audit.Entry
-	Restores     string
-	Live         *vpcep.Endpoint
-	TargetJSON   string
-	Diff         policy.Diff // live -> target
-	Drifted      bool        // live is no longer what the entry left
-	DriftDiff    policy.Diff // what the entry left -> live
-	AlreadyThere bool
-	Warnings     []policy.Warning
-	Form         EditorForm // Reason, Fingerprint, SubmissionKey
-	Errors       policy.FieldErrors
-}
-
-// HistoryPage is /endpoints/{id}/history: the endpoint's versions.
-type HistoryPage struct {
-	Base
-	EndpointID  string
-	ServiceName string
-	Entries     []*audit.Entry // oldest first
-	LiveJSON    string
-	LiveErr     string
-}
-
 // statementID is the id of statement i's block in the editor: s-{i}.
 func statementID(i int) string { return "s-" + strconv.Itoa(i) }
 
@@ -284,61 +202,6 @@ func jsonErrorHeadline(msg string) string {
 	return "The raw JSON cannot be shown in the form: " + msg
 }
 
-func entryURL(id int64) string { return "/audit/" + strconv.FormatInt(id, 10) }
-
-func entryLabel(id int64) string { return "#" + strconv.FormatInt(id, 10) }
-
-func optTime(t *time.Time) string {
-	if t == nil {
-		return "—"
-	}
-	return timestamp(*t)
-}
-
-func optInt(n *int) string {
-	if n == nil {
-		return "—"
-	}
-	return strconv.Itoa(*n)
-}
-
-func optBool(b *bool) string {
-	if b == nil {
-		return "—"
-	}
-	return yesNo(*b)
-}
-
-func outcomeClass(outcome string) string { return "badge outcome-" + outcome }
-
-// outcomeWords says an entry's outcome in plain words.
-func outcomeWords(e *audit.Entry) string {
-	switch e.Outcome {
-	case audit.OutcomeSucceeded:
-		return "The upstream holds the requested policy."
-	case audit.OutcomeFailed:
-		return "The change did not take effect."
-	case audit.OutcomeUnknown:
-		return "It is not known whether the change took effect: the live policy is neither the one before nor the one requested."
-	default:
-		return "The change was sent and its outcome is being settled."
-	}
-}
-
-func actionWords(e *audit.Entry) string {
-	if e.Action != audit.ActionRollback || e.RollbackOf == nil {
-		return "update"
-	}
-	if e.Restores == audit.RestoresAfter {
-		return "restore of the version after " + entryLabel(*e.RollbackOf)
-	}
-	return "rollback of " + entryLabel(*e.RollbackOf)
-}
-
-func rollbackURL(id int64, restores string) string {
-	return entryURL(id) + "/rollback?restores=" + restores
-}
-
 func contains(list []string, v string) bool {
 	for _, x := range list {
 		if x == v {
@@ -375,13 +238,4 @@ func lineClass(op string) string {
 		return "line-removed"
 	}
 	return "line-same"
-}
-
-// prettyPolicy indents a stored canonical policy for reading.
-func prettyPolicy(raw []byte) string {
-	var p policy.Policy
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return string(raw)
-	}
-	return policy.Pretty(p)
 }
