@@ -252,8 +252,9 @@ func (s *Server) rollbackEntry(c echo.Context) error {
 		}
 		return render(c, http.StatusUnprocessableEntity, views.RollbackView(p))
 	}
-	res, err := s.Applier.Apply(c.Request().Context(),
-		plan.Request(actor(c), strings.TrimSpace(form.Reason), form.Fingerprint, scopedKey(c, "form", form.SubmissionKey)))
+	req := plan.Request(actor(c), strings.TrimSpace(form.Reason), form.Fingerprint, scopedKey(c, "form", form.SubmissionKey))
+	req.Acknowledged = warningCodes(policy.Lint(plan.Target)) // the box was ticked for exactly these
+	res, err := s.Applier.Apply(c.Request().Context(), req)
 	if err != nil {
 		return err
 	}

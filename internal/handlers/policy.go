@@ -267,7 +267,8 @@ func (s *Server) updatePolicy(c echo.Context) error {
 		}
 		return s.editorWithErrors(c, ep, sy, reasonErrs)
 	}
-	if len(policy.Lint(proposed)) > 0 && c.FormValue("ack_warnings") != "yes" {
+	warnings := policy.Lint(proposed)
+	if len(warnings) > 0 && c.FormValue("ack_warnings") != "yes" {
 		ep, err := s.editableEndpoint(ctx, id)
 		if err != nil {
 			return err
@@ -278,6 +279,7 @@ func (s *Server) updatePolicy(c echo.Context) error {
 	res, err := s.Applier.Apply(ctx, change.Request{
 		Actor: actor(c), EndpointID: id, Policy: proposed, Reason: strings.TrimSpace(form.Reason),
 		Fingerprint: form.Fingerprint, SubmissionKey: scopedKey(c, "form", form.SubmissionKey), Action: audit.ActionUpdate,
+		Acknowledged: warningCodes(warnings), // the preview's box was ticked for exactly these
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -332,6 +334,43 @@ func TestLintWarningsMustBeAcknowledged(t *testing.T) {
 	form.Set("ack_warnings", "yes")
 	if r := post(t, a, "/endpoints/"+ep.ID+"/policy", form); r.Code != http.StatusSeeOther {
 		t.Fatalf("acknowledged: %d", r.Code)
+	}
+	// The audit entry says which warnings were acknowledged, and the entry
+	// page shows them.
+	page, err := a.audit.List(context.Background(), audit.Filter{EndpointID: ep.ID}, "", 1)
+	if err != nil || len(page.Entries) != 1 {
+		t.Fatalf("audit: %v %v", page, err)
+	}
+	e := page.Entries[0]
+	if !slices.Equal(e.AcknowledgedWarnings, []string{"allows_everything"}) {
+		t.Fatalf("acknowledged in the audit entry: %q", e.AcknowledgedWarnings)
+	}
+	shown := a.get(t, "/audit/"+strconv.FormatInt(e.ID, 10)).text(testid("acknowledged-warning"))
+	if !strings.Contains(shown, "allows_everything") {
+		t.Fatalf("entry page shows %q", shown)
+	}
+
+	// A rollback to that policy asks again and records the same.
+	safe := preparedChange(t, a, ep, readOnlyLogs)
+	done := post(t, a, "/endpoints/"+ep.ID+"/policy", safe)
+	if done.Code != http.StatusSeeOther {
+		t.Fatalf("safe change: %d", done.Code)
+	}
+	safeURL := strings.TrimSuffix(done.Header().Get("Location"), "?done=applied")
+	confirm := a.get(t, safeURL+"/rollback")
+	rollback := formValues(t, confirm, testid("rollback-form"))
+	rollback.Del("ack_warnings")
+	if r := post(t, a, safeURL+"/rollback", rollback); r.Code != http.StatusUnprocessableEntity || r.text(testid("error-ack_warnings")) == "" {
+		t.Fatalf("unacknowledged rollback: %d", r.Code)
+	}
+	rollback.Set("ack_warnings", "yes")
+	if r := post(t, a, safeURL+"/rollback", rollback); r.Code != http.StatusSeeOther {
+		t.Fatalf("acknowledged rollback: %d %s", r.Code, r.text("h1"))
+	}
+	page, err = a.audit.List(context.Background(), audit.Filter{EndpointID: ep.ID}, "", 1)
+	if err != nil || len(page.Entries) != 1 || page.Entries[0].Action != audit.ActionRollback ||
+		!slices.Equal(page.Entries[0].AcknowledgedWarnings, []string{"allows_everything"}) {
+		t.Fatalf("rollback entry: %+v %v", page.Entries, err)
 	}
 }
 
