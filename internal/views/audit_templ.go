@@ -576,7 +576,7 @@ func AuditListView(p AuditListPage) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "</p><div class=\"overflow-auto\"><table class=\"striped\" data-testid=\"audit-table\"><thead><tr><th>#</th><th>Started</th><th>Actor</th><th>Endpoint</th><th>Action</th><th>Outcome</th><th>HTTP</th><th>Reason</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "</p><div class=\"overflow-auto\" tabindex=\"0\" role=\"region\" aria-label=\"Audit entries (scrolls sideways)\"><table class=\"striped\" data-testid=\"audit-table\"><thead><tr><th>#</th><th>Started</th><th>Actor</th><th>Endpoint</th><th>Action</th><th>Outcome</th><th>HTTP</th><th>Reason</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

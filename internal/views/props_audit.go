@@ -1,10 +1,8 @@
 package views
 
 import (
-	"encoding/json"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/a-h/templ"
 
@@ -161,13 +159,6 @@ func entryURL(id int64) string { return "/audit/" + strconv.FormatInt(id, 10) }
 
 func entryLabel(id int64) string { return "#" + strconv.FormatInt(id, 10) }
 
-func optTime(t *time.Time) string {
-	if t == nil {
-		return "—"
-	}
-	return timestamp(*t)
-}
-
 func optInt(n *int) string {
 	if n == nil {
 		return "—"
@@ -210,13 +201,4 @@ func actionWords(e *audit.Entry) string {
 
 func rollbackURL(id int64, restores string) string {
 	return entryURL(id) + "/rollback?restores=" + restores
-}
-
-// prettyPolicy indents a stored canonical policy for reading.
-func prettyPolicy(raw []byte) string {
-	var p policy.Policy
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return string(raw)
-	}
-	return policy.Pretty(p)
 }
