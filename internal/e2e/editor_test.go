@@ -201,7 +201,8 @@ func TestEditorShowsJSONErrorsInTheBrowser(t *testing.T) {
 
 	// Preview with a reason of spaces (the browser's required check passes
 	// it; the server does not): the page comes back with the focus on the
-	// reason and its error on screen.
+	// reason and its error on screen. The 422 is that form's answer.
+	consoleOf(ctx).expectErrorPage(base + "/endpoints/" + ep.ID + "/policy/preview")
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(`[data-testid="reason"]`, "   "),
 		chromedp.Click(`[data-testid="preview"]`),
