@@ -40,6 +40,10 @@
     if (!button) return;
     event.preventDefault();
     var text = button.getAttribute("data-copy");
+    // A path (a permalink) is copied as the whole URL, to paste anywhere.
+    if (text.charAt(0) === "/" && text.charAt(1) !== "/") {
+      text = window.location.origin + text;
+    }
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(function () { copied(button); }, function () {
         if (copyWithSelection(text)) copied(button); else announce("Could not copy; select the text instead");
