@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,9 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/views"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
+
+// statusClientClosedRequest answers a request whose client went away.
+const statusClientClosedRequest = 499
 
 // badRequest is a client error whose message is shown as is.
 func badRequest(msg string) error { return echo.NewHTTPError(http.StatusBadRequest, msg) }
@@ -144,8 +148,16 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	p := problemFor(err)
 	requestID := c.Response().Header().Get(echo.HeaderXRequestID)
+	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+		// The client went away (a closed tab, an aborted sign-in): nobody
+		// reads the answer and nothing failed here, so no 5xx and no alarm.
+		// 499 is nginx's "client closed request", for the log and metrics.
+		s.Logger.Info("client closed the request", "request_id", requestID, "path", c.Request().URL.Path)
+		_ = c.NoContent(statusClientClosedRequest)
+		return
+	}
+	p := problemFor(err)
 	p.setRetryAfter(c)
 	switch {
 	case p.upstream != nil:
