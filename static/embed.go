@@ -23,6 +23,18 @@ var (
 // Path returns the URL of an asset with a content hash in its query, so the
 // server can let browsers cache assets for a year and still roll out changes.
 func Path(name string) string {
+	return "/static/" + name + "?v=" + version(name)
+}
+
+// IsCurrent reports whether v is the content hash of the asset name as this
+// binary serves it: only such a URL may be cached for a year.
+func IsCurrent(name, v string) bool {
+	want := version(name)
+	return want != "" && v == want
+}
+
+// version is the content hash of an asset, "" for no such asset.
+func version(name string) string {
 	versionsOnce.Do(func() {
 		versions = map[string]string{}
 		_ = fs.WalkDir(FS, ".", func(p string, d fs.DirEntry, err error) error {
@@ -38,5 +50,5 @@ func Path(name string) string {
 			return nil
 		})
 	})
-	return "/static/" + name + "?v=" + versions[name]
+	return versions[name]
 }

@@ -323,7 +323,7 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if c.Get(ctxBearer) == true {
+			if c.Get(ctxBearer) == true || formless(c) {
 				return next(c)
 			}
 			want, err := s.expectedCSRF(c)
@@ -346,6 +346,19 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 			return refuse(c, "CSRF token missing or wrong")
 		}
 	}
+}
+
+// formless reports a read of something that never carries a form: assets,
+// the favicon and the probes. They get no CSRF cookie: an asset's answer is
+// cacheable by anyone (public, immutable), and a cookie set on it could be
+// handed by a shared cache to every visitor.
+func formless(c echo.Context) bool {
+	r := c.Request()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	p := r.URL.Path
+	return strings.HasPrefix(p, "/static/") || p == "/favicon.ico" || p == "/healthz" || p == "/readyz"
 }
 
 // expectedCSRF returns the CSRF token this request's forms carry and its

@@ -68,7 +68,7 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	get("/readyz", public, s.readyz)
 	// Asset URLs carry a content hash (static.Path): cacheable for a year.
 	get("/static/*", public, func(c echo.Context) error {
-		if c.QueryParam("v") != "" {
+		if static.IsCurrent(c.Param("*"), c.QueryParam("v")) {
 			c.Response().Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		}
 		return echo.StaticDirectoryHandler(static.FS, false)(c)
