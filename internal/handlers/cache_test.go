@@ -31,7 +31,7 @@ func TestCacheableAnswersSetNoCookie(t *testing.T) {
 		t.Errorf("the sign-in page sets no CSRF cookie: %q", rec.Header().Get("Set-Cookie"))
 	}
 	for target, immutable := range map[string]bool{
-		static.Path("app.css"):          true,
+		static.Path("app.css"):           true,
 		"/static/app.css?v=000000000000": false,
 		"/static/app.css":                false,
 	} {
