@@ -55,7 +55,7 @@ func (s *Store) RecordEvent(ctx context.Context, e Event) error {
 // EventFilter narrows the security events listed; zero fields match all.
 type EventFilter struct {
 	Kind    string
-	Account string    // the actor or the subject names it, case-insensitively
+	Account string    // part of the actor or the subject, in any case
 	From    time.Time // at or after
 	Before  time.Time // before (the day after the last day wanted)
 }
@@ -67,7 +67,7 @@ func (s *Store) Events(ctx context.Context, f EventFilter, before int64, limit i
 		SELECT id, at, kind, actor, subject, client_ip, detail FROM security_events
 		WHERE ($1 = 0 OR id < $1)
 			AND ($3 = '' OR kind = $3)
-			AND ($4 = '' OR lower(actor) = lower($4) OR strpos(lower(subject), lower($4)) > 0)
+			AND ($4 = '' OR strpos(lower(actor), lower($4)) > 0 OR strpos(lower(subject), lower($4)) > 0)
 			AND ($5::timestamptz IS NULL OR at >= $5)
 			AND ($6::timestamptz IS NULL OR at < $6)
 		ORDER BY id DESC LIMIT $2`, before, limit, f.Kind, f.Account, nullTime(f.From), nullTime(f.Before))

@@ -414,27 +414,18 @@ func parseEventFilter(c echo.Context) (views.EventFilter, auth.EventFilter, *vie
 		return form, f, &views.FieldError{Field: "account", Message: "An account name is at most 100 characters."}
 	}
 	f.Account = form.Account
-	day := func(v string) (time.Time, bool) {
-		t, err := time.Parse(time.DateOnly, v)
-		return t, err == nil
+	from, err := parseFilterTime(form.From, false)
+	if err != nil {
+		return form, auth.EventFilter{Kind: f.Kind, Account: f.Account}, &views.FieldError{Field: "from", Message: "From is not a time: " + timeHint + "."}
 	}
-	if form.From != "" {
-		from, ok := day(form.From)
-		if !ok {
-			return form, auth.EventFilter{Kind: f.Kind, Account: f.Account}, &views.FieldError{Field: "from", Message: "From must be a date, YYYY-MM-DD (UTC)."}
-		}
-		f.From = from
+	to, err := parseFilterTime(form.To, true)
+	if err != nil {
+		return form, auth.EventFilter{Kind: f.Kind, Account: f.Account, From: from}, &views.FieldError{Field: "to", Message: "To is not a time: " + timeHint + "."}
 	}
-	if form.To != "" {
-		to, ok := day(form.To)
-		if !ok {
-			return form, auth.EventFilter{Kind: f.Kind, Account: f.Account, From: f.From}, &views.FieldError{Field: "to", Message: "To must be a date, YYYY-MM-DD (UTC)."}
-		}
-		if !f.From.IsZero() && to.Before(f.From) {
-			return form, auth.EventFilter{Kind: f.Kind, Account: f.Account, From: f.From}, &views.FieldError{Field: "to", Message: "To must not be before From."}
-		}
-		f.Before = to.AddDate(0, 0, 1) // the whole last day
+	if !from.IsZero() && !to.IsZero() && !to.After(from) {
+		return form, auth.EventFilter{Kind: f.Kind, Account: f.Account, From: from}, &views.FieldError{Field: "to", Message: "To must be after From."}
 	}
+	f.From, f.Before = from, to
 	return form, f, nil
 }
 

@@ -197,6 +197,12 @@ func TestSecurityEventsInWordsAndFiltered(t *testing.T) {
 		{"account=mallory&kind=" + auth.EventSignInFailed, []string{auth.EventSignInFailed}},
 		{"from=" + today + "&to=" + today + "&account=bob", []string{auth.EventRoleChanged, auth.EventTokenCreated}},
 		{"from=2000-01-01&to=2000-01-02", nil},
+		// Part of a name, in any case, in the actor or the subject.
+		{"account=MALL", []string{auth.EventSignInFailed}},
+		{"account=ro", []string{auth.EventRoleChanged}},
+		// A time, as on the audit page, and a bare "to" date takes in its day.
+		{"from=" + today + "+00:00&account=bob", []string{auth.EventRoleChanged, auth.EventTokenCreated}},
+		{"to=" + today + "&kind=" + auth.EventSignInFailed, []string{auth.EventSignInFailed}},
 	} {
 		r := a.get(t, "/security-events?"+tt.query)
 		var got []string
@@ -206,7 +212,7 @@ func TestSecurityEventsInWordsAndFiltered(t *testing.T) {
 			t.Errorf("%s: %d %v, want %v", tt.query, r.Code, got, tt.want)
 		}
 	}
-	for query, control := range map[string]string{"from=yesterday": "events-from", "to=2026-13-01": "events-to", "kind=nonsense": "events-kind", "from=2026-02-02&to=2026-02-01": "events-to"} {
+	for query, control := range map[string]string{"from=yesterday": "events-from", "to=2026-02-01T10:00&from=2026-02-01+10:00": "events-to", "to=2026-13-01": "events-to", "kind=nonsense": "events-kind", "from=2026-02-02&to=2026-02-01": "events-to"} {
 		r := a.get(t, "/security-events?"+query)
 		c := r.doc.Find(testid(control))
 		if r.Code != http.StatusUnprocessableEntity || r.text(testid("filter-error")) == "" || c.AttrOr("aria-invalid", "") != "true" ||
@@ -277,5 +283,19 @@ func TestFormErrorsAtTheirField(t *testing.T) {
 	}
 	if r := a.do(t, http.MethodPost, "/account/tokens", url.Values{"name": {"ci"}, "expires_days": {"9999"}}, nil); r.doc.Find(testid("token-name")).AttrOr("value", "") != "ci" {
 		t.Error("the token name typed was not kept")
+	}
+}
+
+// TestSecurityEventDateInputsAreUTCText: the date inputs are text with the
+// format shown, not the browser's date picker in its local format.
+func TestSecurityEventDateInputsAreUTCText(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs(auth.Admin))
+	r := a.get(t, "/security-events")
+	for _, id := range []string{"events-from", "events-to"} {
+		in := r.doc.Find(testid(id))
+		if in.AttrOr("type", "") != "text" || !strings.Contains(in.AttrOr("placeholder", ""), "2026-11-27") {
+			t.Errorf("%s: type %q placeholder %q", id, in.AttrOr("type", ""), in.AttrOr("placeholder", ""))
+		}
 	}
 }
