@@ -77,6 +77,11 @@ func TestEveryPageState(t *testing.T) {
 	pc.screenshot("endpoints-phone", false)
 	do("desktop layout", desktopLayout())
 	pc.check("endpoints on a phone", true)
+	visit("/endpoints?page=2", `[data-testid="page-info"]`)
+	pc.check("endpoints, second page", false)
+	watch.expectErrorPage(base + "/endpoints?type=router")
+	visit("/endpoints?type=router", `[data-testid="filter-error"]`)
+	pc.check("endpoints with a filter error", true)
 
 	// One gateway whose policy allows everything, so any change to it
 	// previews with a warning to acknowledge.
@@ -90,6 +95,13 @@ func TestEveryPageState(t *testing.T) {
 	do("open the editor", press(`[data-testid="edit-policy"]`), chromedp.WaitVisible(`[data-testid="structured-editor"]`))
 	pc.check("editor", false)
 	pc.screenshot("editor", true)
+	// The raw JSON broken: the form says where, and which view Preview uses.
+	do("break the JSON",
+		fill(`[data-testid="policy-json-input"]`, "{\n  \"policy_statement\": [,]\n}"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="policy-json-input"]').dispatchEvent(new Event('change', {bubbles: true}))`),
+		chromedp.WaitVisible(`[data-testid="json-invalid-notice"]`))
+	pc.check("editor with invalid JSON", false)
+	visit(endpoint+"/policy/edit", `[data-testid="structured-editor"]`)
 	// Filling fires no change event: the structured view is sent as filled,
 	// with no htmx swap racing the click.
 	const actions = "obs:*:*\nobs:object:GetObject"
@@ -123,6 +135,19 @@ func TestEveryPageState(t *testing.T) {
 		chromedp.WaitVisible(`[data-testid="conflict"]`))
 	pc.check("conflict", false)
 
+	// The live policy moves again while the editor is open: the preview
+	// says so before Apply.
+	visit(endpoint+"/policy/edit", `[data-testid="structured-editor"]`)
+	moved, _ := sim.Endpoint(ep.ID)
+	moved.Statements = append(moved.Statements, vpcepsim.Statement{Effect: "Deny", Action: []string{"obs:bucket:DeleteBucket"}, Resource: []string{"obs:*:*:bucket:*"}})
+	sim.PutEndpoint(moved)
+	do("preview a moved policy",
+		fill(`[data-testid="action-0"]`, actions),
+		fill(`[data-testid="reason"]`, "OPS-2: the same, on top of their change"),
+		press(`[data-testid="preview"]`),
+		chromedp.WaitVisible(`[data-testid="stale-live"]`))
+	pc.check("preview, the live policy moved", false)
+
 	// Applied: the entry page with what happened.
 	visit(endpoint+"/policy/edit", `[data-testid="structured-editor"]`)
 	do("apply",
@@ -145,6 +170,9 @@ func TestEveryPageState(t *testing.T) {
 	pc.screenshot("audit", true)
 	visit("/audit?actor="+adminName+"&outcome=failed", `[data-testid="audit-table"]`)
 	pc.check("audit list filtered", false)
+	watch.expectErrorPage(base + "/audit?from=yesterday")
+	visit("/audit?from=yesterday", `[data-testid="audit-error-from"]`)
+	pc.check("audit list with a filter error", true)
 	do("open the entry", chromedp.Navigate(entry), chromedp.WaitVisible(`[data-testid="rollback"]`))
 	pc.check("audit entry", false)
 	pc.screenshot("audit-entry", true)
@@ -157,16 +185,29 @@ func TestEveryPageState(t *testing.T) {
 	pc.screenshot("history", true)
 	visit("/account", `[data-testid="account-role"]`)
 	pc.check("account", false)
+	do("create a token",
+		fill(`[data-testid="token-name"]`, "laptop"),
+		press(`[data-testid="create-own-token"]`),
+		chromedp.WaitVisible(`[data-testid="new-token"]`))
+	pc.check("new token, shown once", true)
 	pc.screenshot("account", false)
 	visit("/admin/accounts", `[data-testid="account-table"]`)
 	pc.check("admin accounts", false)
 	visit("/security-events", `[data-testid="event-table"]`)
 	pc.check("security events", false)
+	watch.expectErrorPage(base + "/security-events?from=yesterday")
+	visit("/security-events?from=yesterday", `[data-testid="filter-error"]`)
+	pc.check("security events with a filter error", true)
 
 	// A page that does not exist (404).
 	watch.expectErrorPage(base + "/no-such-page")
 	visit("/no-such-page", `[data-testid="error"]`)
 	pc.check("error page (404)", false)
+
+	// Signing out says so.
+	visit("/endpoints", `[data-testid="sign-out"]`)
+	do("sign out", press(`[data-testid="sign-out"]`), chromedp.WaitVisible(`[data-testid="login"]`))
+	pc.check("signed out", false)
 }
 
 // allowsEverything is a gateway endpoint of the simulator with one statement
