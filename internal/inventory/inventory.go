@@ -23,9 +23,11 @@ const (
 // ErrBusy means another refresh (here or on another replica) is running.
 var ErrBusy = errors.New("inventory: a refresh is already running")
 
-// Lister is the upstream call a refresh needs.
+// Lister is the upstream call a refresh needs: the list, one page at a time
+// (vpcep.Client.EndpointPages), so that a refresh holds one page of it in
+// memory, not the whole list.
 type Lister interface {
-	ListAllEndpoints(ctx context.Context, opts vpcep.ListOptions) ([]vpcep.Endpoint, error)
+	EndpointPages(opts vpcep.ListOptions) func(ctx context.Context) ([]vpcep.Endpoint, error)
 }
 
 // Refresher refreshes the inventory.
@@ -75,11 +77,8 @@ func (r *Refresher) refresh(ctx context.Context, trigger string, coalesce time.D
 	}
 
 	started := time.Now().UTC()
-	endpoints, err := r.upstream.ListAllEndpoints(ctx, vpcep.ListOptions{})
-	if err == nil {
-		err = r.store.ReplaceInventory(ctx, endpoints, started)
-	}
-	rec := store.Refresh{Trigger: trigger, StartedAt: started, FinishedAt: time.Now().UTC(), Succeeded: err == nil, EndpointCount: len(endpoints)}
+	count, err := r.store.ReplaceInventoryFrom(ctx, r.upstream.EndpointPages(vpcep.ListOptions{}), started)
+	rec := store.Refresh{Trigger: trigger, StartedAt: started, FinishedAt: time.Now().UTC(), Succeeded: err == nil, EndpointCount: count}
 	if err != nil {
 		rec.Error, rec.Failure = err.Error(), failure(err)
 	}
@@ -100,7 +99,7 @@ func (r *Refresher) refresh(ctx context.Context, trigger string, coalesce time.D
 		r.logger.Warn("inventory refresh failed", "trigger", trigger, "error", err)
 		return err
 	}
-	r.logger.Info("inventory refreshed", "trigger", trigger, "endpoints", len(endpoints),
+	r.logger.Info("inventory refreshed", "trigger", trigger, "endpoints", count,
 		"duration_ms", rec.FinishedAt.Sub(started).Milliseconds())
 	return nil
 }
