@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -153,6 +155,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("configuration: %w", err)
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
+	if limit := applyMemoryLimit(cfg.MemoryLimit, getenv); limit != math.MaxInt64 {
+		logger.Debug("soft memory limit", "bytes", limit)
+	}
 
 	if cfg.Demo {
 		stopSim, err := startDemoSimulator(&cfg, logger)
@@ -217,6 +222,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		_ = metricsSrv.Shutdown(shutdownCtx)
 	}
 	return err
+}
+
+// applyMemoryLimit sets the Go runtime's soft memory limit to limit (in
+// bytes; 0: none), unless GOMEMLIMIT is set: the runtime has applied that
+// one, and it wins. It returns the limit in force (math.MaxInt64: none).
+func applyMemoryLimit(limit int64, getenv func(string) string) int64 {
+	if getenv("GOMEMLIMIT") != "" || limit <= 0 {
+		return debug.SetMemoryLimit(-1)
+	}
+	debug.SetMemoryLimit(limit)
+	return limit
 }
 
 // openDatabase connects to the database and brings its schema up to date

@@ -63,6 +63,11 @@ func New(cfg config.Config, pool *pgxpool.Pool, upstream *vpcep.Client, schema h
 	upstream = upstream.WithObserver(c.Metrics)
 	c.Metrics.WatchState(c.Audit, c.Store)
 	c.Refresher = inventory.NewRefresher(upstream, c.Store, cfg.RefreshInterval, logger)
+	if cfg.Demo {
+		// The demo's simulator is new at every start: what the database
+		// holds is the last run's.
+		c.Refresher.RefreshAtStart()
+	}
 	c.Applier = change.NewApplier(upstream, c.Audit, pool, change.Config{
 		ProjectID: cfg.ProjectID, Region: cfg.Region, Deadline: cfg.ChangeDeadline, Inventory: c.Store,
 		Observer: c.Metrics,
@@ -84,7 +89,8 @@ func New(cfg config.Config, pool *pgxpool.Pool, upstream *vpcep.Client, schema h
 
 // Start runs the background workers until ctx ends: the watcher of
 // inventory changes (which keeps the inventory's read model current), the
-// inventory refresher (at once, then every refresh interval) and the
+// inventory refresher (at once, or when its turn comes if the stored
+// inventory is recent; then every refresh interval) and the
 // reconciler (at once, then every reconcile interval). Wait waits for them
 // to return.
 func (c *Console) Start(ctx context.Context) {

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -38,13 +39,17 @@ type Config struct {
 	// ReconcileInterval is how often entries left pending are looked for
 	// (RECONCILE_INTERVAL).
 	ReconcileInterval time.Duration
-	LogLevel          string        // LOG_LEVEL
-	SessionIdle       time.Duration // SESSION_IDLE_TIMEOUT
-	SessionLifetime   time.Duration // SESSION_LIFETIME
-	CookieSecure      bool          // COOKIE_SECURE; off only with --demo
-	TrustedProxies    []*net.IPNet  // TRUSTED_PROXIES: CIDRs allowed to set X-Forwarded-For
-	TLSCert           string        // TLS_CERT_FILE, --tls-cert
-	TLSKey            string        // TLS_KEY_FILE, --tls-key
+	LogLevel          string // LOG_LEVEL
+	// MemoryLimit is the Go runtime's soft memory limit in bytes
+	// (MEMORY_LIMIT; DefaultMemoryLimit when unset, 0 for none). GOMEMLIMIT,
+	// read by the runtime itself, wins over it.
+	MemoryLimit     int64
+	SessionIdle     time.Duration // SESSION_IDLE_TIMEOUT
+	SessionLifetime time.Duration // SESSION_LIFETIME
+	CookieSecure    bool          // COOKIE_SECURE; off only with --demo
+	TrustedProxies  []*net.IPNet  // TRUSTED_PROXIES: CIDRs allowed to set X-Forwarded-For
+	TLSCert         string        // TLS_CERT_FILE, --tls-cert
+	TLSKey          string        // TLS_KEY_FILE, --tls-key
 }
 
 // Load parses args (after the subcommand) over the environment read by
@@ -119,6 +124,43 @@ func (e *envReader) int(name string) int {
 	return n
 }
 
+// DefaultMemoryLimit is the soft memory limit when MEMORY_LIMIT is unset:
+// it keeps the console's peak memory, with the whole inventory in memory
+// and a refresh under way, well under 64 MB, at the cost of more garbage
+// collection near the limit.
+const DefaultMemoryLimit = 48 << 20
+
+// byteSizeUnits are the suffixes byteSize takes, as GOMEMLIMIT does.
+var byteSizeUnits = []struct {
+	suffix string
+	bytes  int64
+}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+
+// byteSize reads a size in bytes written as GOMEMLIMIT is (a whole number
+// with an optional B, KiB, MiB, GiB or TiB), or "off" (0).
+func (e *envReader) byteSize(name string, def int64) int64 {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	if v == "off" {
+		return 0
+	}
+	number, unit := v, int64(1)
+	for _, u := range byteSizeUnits {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			number, unit = n, u.bytes
+			break
+		}
+	}
+	n, err := strconv.ParseInt(number, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/unit {
+		e.errs = append(e.errs, fmt.Errorf("%s: %q is not a size (e.g. 48MiB, 1GiB, or off)", name, v))
+		return def
+	}
+	return n * unit
+}
+
 // readServer reads the process's own settings: where it listens, its
 // database, its log and the demo switch.
 func (e *envReader) readServer(c *Config) {
@@ -141,6 +183,7 @@ func (e *envReader) readUpstream(c *Config) {
 	c.Token = e.getenv("VPCEP_AUTH_TOKEN")
 	c.Timeout = e.duration("VPCEP_TIMEOUT", 30*time.Second)
 	c.RefreshInterval = e.duration("INVENTORY_REFRESH_INTERVAL", 60*time.Second)
+	c.MemoryLimit = e.byteSize("MEMORY_LIMIT", DefaultMemoryLimit)
 	c.ChangeDeadline = e.duration("CHANGE_DEADLINE", 0)       // WithDefaults when unset
 	c.ReconcileInterval = e.duration("RECONCILE_INTERVAL", 0) // WithDefaults when unset
 }

@@ -23,9 +23,11 @@ const (
 // ErrBusy means another refresh (here or on another replica) is running.
 var ErrBusy = errors.New("inventory: a refresh is already running")
 
-// Lister is the upstream call a refresh needs.
+// Lister is the upstream call a refresh needs: the list, one page at a time
+// (vpcep.Client.EndpointPages), so that a refresh holds one page of it in
+// memory, not the whole list.
 type Lister interface {
-	ListAllEndpoints(ctx context.Context, opts vpcep.ListOptions) ([]vpcep.Endpoint, error)
+	EndpointPages(opts vpcep.ListOptions) func(ctx context.Context) ([]vpcep.Endpoint, error)
 }
 
 // Refresher refreshes the inventory.
@@ -34,6 +36,8 @@ type Refresher struct {
 	store    *store.Store
 	interval time.Duration
 	logger   *slog.Logger
+
+	atStart bool // Run refreshes at once whatever the stored inventory (RefreshAtStart)
 
 	presses  pressLimiter  // manual presses per account (RefreshManual)
 	coalesce time.Duration // a refresh this recent is reused by a press; set before any press
@@ -44,6 +48,11 @@ func NewRefresher(upstream Lister, st *store.Store, interval time.Duration, logg
 	return &Refresher{upstream: upstream, store: st, interval: interval, logger: logger,
 		presses: pressLimiter{every: ManualRefreshEvery, last: map[string]time.Time{}}, coalesce: CoalesceWithin}
 }
+
+// RefreshAtStart makes Run refresh at once even when the stored inventory
+// is recent: for an upstream that may not be the one the inventory was read
+// from (the demo's simulator is new at every start). Call it before Run.
+func (r *Refresher) RefreshAtStart() { r.atStart = true }
 
 // Interval is the time between scheduled refreshes.
 func (r *Refresher) Interval() time.Duration { return r.interval }
@@ -75,11 +84,8 @@ func (r *Refresher) refresh(ctx context.Context, trigger string, coalesce time.D
 	}
 
 	started := time.Now().UTC()
-	endpoints, err := r.upstream.ListAllEndpoints(ctx, vpcep.ListOptions{})
-	if err == nil {
-		err = r.store.ReplaceInventory(ctx, endpoints, started)
-	}
-	rec := store.Refresh{Trigger: trigger, StartedAt: started, FinishedAt: time.Now().UTC(), Succeeded: err == nil, EndpointCount: len(endpoints)}
+	count, err := r.store.ReplaceInventoryFrom(ctx, r.upstream.EndpointPages(vpcep.ListOptions{}), started)
+	rec := store.Refresh{Trigger: trigger, StartedAt: started, FinishedAt: time.Now().UTC(), Succeeded: err == nil, EndpointCount: count}
 	if err != nil {
 		rec.Error, rec.Failure = err.Error(), failure(err)
 	}
@@ -100,9 +106,21 @@ func (r *Refresher) refresh(ctx context.Context, trigger string, coalesce time.D
 		r.logger.Warn("inventory refresh failed", "trigger", trigger, "error", err)
 		return err
 	}
-	r.logger.Info("inventory refreshed", "trigger", trigger, "endpoints", len(endpoints),
+	r.logger.Info("inventory refreshed", "trigger", trigger, "endpoints", count,
 		"duration_ms", rec.FinishedAt.Sub(started).Milliseconds())
 	return nil
+}
+
+// FirstRefreshIn is how long a starting console waits before its first
+// refresh, given the stored refresh state st: until an interval has passed
+// since the newest refresh when that one succeeded (as if the console had
+// not restarted), and not at all when there is no inventory yet or the
+// newest refresh failed.
+func (r *Refresher) FirstRefreshIn(st store.RefreshState, now time.Time) time.Duration {
+	if st.Last == nil || !st.Last.Succeeded {
+		return 0
+	}
+	return max(0, st.Last.FinishedAt.Add(r.interval).Sub(now))
 }
 
 // failure is what the pages and the API show of a failed refresh: the
@@ -119,11 +137,27 @@ func failure(err error) *store.RefreshFailure {
 	return &store.RefreshFailure{Source: store.FailureConsole, Message: "the console could not store the endpoint list (its log has the details)"}
 }
 
-// Run refreshes at once, then every interval until ctx ends. A scheduled
-// refresh is skipped when another replica refreshed recently.
+// Run refreshes at start, then every interval until ctx ends. A scheduled
+// refresh is skipped when another replica refreshed recently. The refresh
+// at start waits for its turn (FirstRefreshIn) when the stored inventory is
+// recent, so that a restart neither lists the upstream again nor competes
+// with its own start for the CPU; the stored inventory is served meanwhile.
 func (r *Refresher) Run(ctx context.Context) {
-	if err := r.Refresh(ctx, TriggerStartup); err != nil && !errors.Is(err, ErrBusy) && ctx.Err() == nil {
-		r.logger.Warn("startup inventory refresh failed; will retry on schedule", "error", err)
+	trigger, wait := TriggerStartup, time.Duration(0)
+	if st, err := r.store.RefreshState(ctx); err == nil && !r.atStart {
+		wait = r.FirstRefreshIn(st, time.Now())
+	}
+	if wait > 0 {
+		r.logger.Info("the stored inventory is recent: its next refresh is on schedule", "in", wait.Round(time.Second))
+		trigger = TriggerSchedule
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+	if err := r.Refresh(ctx, trigger); err != nil && !errors.Is(err, ErrBusy) && ctx.Err() == nil {
+		r.logger.Warn("first inventory refresh failed; will retry on schedule", "trigger", trigger, "error", err)
 	}
 	ticker := time.NewTicker(r.interval)
 	defer ticker.Stop()

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vpcep-console/vpcep-console/internal/pglock"
 	"github.com/vpcep-console/vpcep-console/internal/sqlwhere"
@@ -34,43 +35,128 @@ type InventoryPage struct {
 	Total     int // matches over all pages
 }
 
-// ReplaceInventory makes the inventory exactly endpoints, in one
-// transaction, so readers see the old list or the new one, never a mix. Rows
-// whose content did not change are left alone, so a steady upstream does not
-// churn the tables every minute.
+// EndpointPages yields a list of endpoints one page at a time: each call
+// returns the next page, and an empty one at the end.
+type EndpointPages func(ctx context.Context) ([]vpcep.Endpoint, error)
+
+// ReplaceInventory makes the inventory exactly endpoints (see
+// ReplaceInventoryFrom).
 func (s *Store) ReplaceInventory(ctx context.Context, endpoints []vpcep.Endpoint, refreshedAt time.Time) error {
+	given := false
+	_, err := s.ReplaceInventoryFrom(ctx, func(context.Context) ([]vpcep.Endpoint, error) {
+		if given {
+			return nil, nil
+		}
+		given = true
+		return endpoints, nil
+	}, refreshedAt)
+	return err
+}
+
+// ReplaceInventoryFrom makes the inventory exactly the endpoints next
+// yields, and returns how many it stored. Each page is copied into a
+// staging table of this session as soon as it arrives, so that only one
+// page is held in memory, never the whole list; no transaction is open
+// while next waits (for the upstream). The inventory itself is then
+// replaced in one transaction, so readers see the old list or the new one,
+// never a mix, and nothing changes when next fails. Rows whose content did
+// not change are left alone, so a steady upstream does not churn the tables
+// every minute.
+func (s *Store) ReplaceInventoryFrom(ctx context.Context, next EndpointPages, refreshedAt time.Time) (int, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store: replace inventory: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "DROP TABLE IF EXISTS pg_temp.inventory_incoming"); err != nil {
+		return 0, fmt.Errorf("store: replace inventory: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `
+		CREATE TEMP TABLE inventory_incoming (
+			id text COLLATE "C", service_name text COLLATE "C", service_type text, status text,
+			vpc_id text, has_policy boolean, created_at timestamptz, updated_at timestamptz,
+			refreshed_at timestamptz, body jsonb
+		)`); err != nil {
+		return 0, fmt.Errorf("store: replace inventory: %w", err)
+	}
+	defer dropIncoming(ctx, conn)
+	count, err := stageInventory(ctx, conn, next, refreshedAt)
+	if err != nil {
+		return count, err
+	}
+	changed, err := mergeIncoming(ctx, conn)
+	if err != nil || changed == 0 {
+		return count, err
+	}
+	s.cache.changed(notifyEndpoints)
+	// Fresh statistics and visibility map right away, rather than whenever
+	// autovacuum comes by: the list queries then plan well and count and
+	// page with index-only scans. It cannot run inside the transaction.
+	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) inventory_endpoints, inventory_endpoint_bodies"); err != nil {
+		return count, fmt.Errorf("store: vacuum inventory: %w", err)
+	}
+	return count, nil
+}
+
+// dropIncoming drops the staging table before conn goes back to the pool;
+// a connection on which that fails is closed instead, so that no other
+// caller inherits the table.
+func dropIncoming(ctx context.Context, conn *pgxpool.Conn) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(ctx, "DROP TABLE IF EXISTS pg_temp.inventory_incoming"); err != nil {
+		_ = conn.Conn().Close(ctx)
+	}
+}
+
+// incomingColumns are inventory_incoming's columns, in COPY's order.
+var incomingColumns = []string{"id", "service_name", "service_type", "status", "vpc_id",
+	"has_policy", "created_at", "updated_at", "refreshed_at", "body"}
+
+// stageInventory copies every page next yields into inventory_incoming,
+// one COPY per page, and returns how many endpoints it copied.
+func stageInventory(ctx context.Context, conn *pgxpool.Conn, next EndpointPages, refreshedAt time.Time) (int, error) {
+	count := 0
+	for {
+		page, err := next(ctx)
+		if err != nil {
+			return count, err
+		}
+		if len(page) == 0 {
+			return count, nil
+		}
+		if _, err := conn.CopyFrom(ctx, pgx.Identifier{"inventory_incoming"}, incomingColumns, incomingRows(page, refreshedAt)); err != nil {
+			return count, fmt.Errorf("store: copy inventory: %w", err)
+		}
+		count += len(page)
+	}
+}
+
+// incomingRows encodes each endpoint of page as COPY asks for it: the
+// bodies of a page are never all held at once.
+func incomingRows(page []vpcep.Endpoint, refreshedAt time.Time) pgx.CopyFromSource {
+	i := 0
+	return pgx.CopyFromFunc(func() ([]any, error) {
+		if i == len(page) {
+			return nil, nil
+		}
+		ep := &page[i]
+		i++
+		body, err := json.Marshal(ep)
+		if err != nil {
+			return nil, fmt.Errorf("store: encode endpoint %s: %w", ep.ID, err)
+		}
+		return []any{ep.ID, ep.ServiceName, ep.ServiceType, ep.Status, ep.VpcID,
+			ep.HasPolicy(), ep.CreatedAt, ep.UpdatedAt, refreshedAt, string(body)}, nil
+	})
+}
+
+// mergeIncoming makes the inventory what inventory_incoming holds, in one
+// transaction that notifies the replicas when anything changed, and returns
+// how many rows changed.
+func mergeIncoming(ctx context.Context, conn *pgxpool.Conn) (int64, error) {
 	var changed int64
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `
-			CREATE TEMP TABLE inventory_incoming (
-				id text COLLATE "C", service_name text COLLATE "C", service_type text, status text,
-				vpc_id text, has_policy boolean, created_at timestamptz, updated_at timestamptz,
-				refreshed_at timestamptz, body jsonb
-			) ON COMMIT DROP`); err != nil {
-			return fmt.Errorf("store: replace inventory: %w", err)
-		}
-		// Each row is encoded as COPY asks for it: the bodies of 10,000
-		// endpoints are never all held at once.
-		columns := []string{"id", "service_name", "service_type", "status", "vpc_id",
-			"has_policy", "created_at", "updated_at", "refreshed_at", "body"}
-		next := 0
-		var body []byte
-		source := pgx.CopyFromFunc(func() ([]any, error) {
-			if next == len(endpoints) {
-				return nil, nil
-			}
-			ep := &endpoints[next]
-			next++
-			var err error
-			if body, err = json.Marshal(ep); err != nil {
-				return nil, fmt.Errorf("store: encode endpoint %s: %w", ep.ID, err)
-			}
-			return []any{ep.ID, ep.ServiceName, ep.ServiceType, ep.Status, ep.VpcID,
-				ep.HasPolicy(), ep.CreatedAt, ep.UpdatedAt, refreshedAt, string(body)}, nil
-		})
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"inventory_incoming"}, columns, source); err != nil {
-			return fmt.Errorf("store: copy inventory: %w", err)
-		}
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		// Bodies go with their endpoint (ON DELETE CASCADE).
 		tag, err := tx.Exec(ctx, `
 			DELETE FROM inventory_endpoints e
@@ -110,17 +196,7 @@ func (s *Store) ReplaceInventory(ctx context.Context, endpoints []vpcep.Endpoint
 		}
 		return notify(ctx, tx, notifyEndpoints)
 	})
-	if err != nil || changed == 0 {
-		return err
-	}
-	s.cache.changed(notifyEndpoints)
-	// Fresh statistics and visibility map right away, rather than whenever
-	// autovacuum comes by: the list queries then plan well and count and
-	// page with index-only scans. It cannot run inside the transaction.
-	if _, err := s.pool.Exec(ctx, "VACUUM (ANALYZE) inventory_endpoints, inventory_endpoint_bodies"); err != nil {
-		return fmt.Errorf("store: vacuum inventory: %w", err)
-	}
-	return nil
+	return changed, err
 }
 
 // inventoryWhere turns f into conditions over inventory_endpoints.

@@ -205,18 +205,38 @@ func (c *Client) ListEndpoints(ctx context.Context, opts ListOptions) (Page, err
 // endpoints matching opts. It stops when total_count is reached or a page
 // comes back empty, so a shrinking list cannot make it loop.
 func (c *Client) ListAllEndpoints(ctx context.Context, opts ListOptions) ([]Endpoint, error) {
-	opts.Limit, opts.Offset = MaxPageSize, 0
+	next := c.EndpointPages(opts)
 	var all []Endpoint
 	for {
+		page, err := next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(page) == 0 {
+			return all, nil
+		}
+		all = append(all, page...)
+	}
+}
+
+// EndpointPages returns a function that reads the endpoints matching opts
+// one page (MaxPageSize) at a time, in ListAllEndpoints' order, for a reader
+// that need not hold them all at once: each call returns the next page, and
+// an empty one once total_count is reached or a page came back empty.
+func (c *Client) EndpointPages(opts ListOptions) func(ctx context.Context) ([]Endpoint, error) {
+	opts.Limit, opts.Offset = MaxPageSize, 0
+	done := false
+	return func(ctx context.Context) ([]Endpoint, error) {
+		if done {
+			return nil, nil
+		}
 		page, err := c.ListEndpoints(ctx, opts)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, page.Endpoints...)
-		if len(page.Endpoints) == 0 || len(all) >= page.TotalCount {
-			return all, nil
-		}
 		opts.Offset += int32(len(page.Endpoints))
+		done = len(page.Endpoints) == 0 || int(opts.Offset) >= page.TotalCount
+		return page.Endpoints, nil
 	}
 }
 
