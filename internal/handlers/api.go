@@ -180,17 +180,21 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 	if _, pretty := c.QueryParams()["pretty"]; pretty {
 		return c.JSON(http.StatusOK, list) // indented: encoding/json does it all
 	}
-	body, err := list.encode(renderings)
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	buf.Reset()
+	body, err := list.encode(buf.AvailableBuffer(), renderings)
 	if err != nil {
 		return err
 	}
-	return c.JSONBlob(http.StatusOK, body)
+	buf.Write(body) // keeps the grown buffer for the next answer
+	return c.JSONBlob(http.StatusOK, buf.Bytes())
 }
 
 // encode is the list as c.JSON writes it (encoding/json, a newline at the
 // end), with each endpoint's JSON taken from its Renderings: encoded once
 // per inventory generation, not once per answer.
-func (l apiEndpointList) encode(renderings []*store.Renderings) ([]byte, error) {
+func (l apiEndpointList) encode(out []byte, renderings []*store.Renderings) ([]byte, error) {
 	tail, err := json.Marshal(struct {
 		NextCursor string       `json:"next_cursor"`
 		Inventory  apiInventory `json:"inventory"`
@@ -198,7 +202,6 @@ func (l apiEndpointList) encode(renderings []*store.Renderings) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, 1500*len(l.Endpoints)+len(tail)+32)
 	out = append(out, `{"endpoints":[`...)
 	for i := range l.Endpoints {
 		var r *store.Renderings
