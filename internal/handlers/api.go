@@ -168,7 +168,7 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 	if err := st.Err(); err != nil {
 		return err
 	}
-	eps, next, err := s.Store.ListInventoryAfter(ctx,
+	eps, renderings, next, err := s.Store.ListInventoryRowsAfter(ctx,
 		store.InventoryFilter{Type: f.Type, Status: f.Status, VpcID: f.VpcID, Search: f.Search}, c.QueryParam("cursor"), limit)
 	if err != nil {
 		return err // a bad cursor is answered by the error table
@@ -176,7 +176,53 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 	if eps == nil {
 		eps = []vpcep.Endpoint{}
 	}
-	return c.JSON(http.StatusOK, apiEndpointList{Endpoints: eps, NextCursor: next, Inventory: newAPIInventory(st)})
+	list := apiEndpointList{Endpoints: eps, NextCursor: next, Inventory: newAPIInventory(st)}
+	if _, pretty := c.QueryParams()["pretty"]; pretty {
+		return c.JSON(http.StatusOK, list) // indented: encoding/json does it all
+	}
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	buf.Reset()
+	body, err := list.encode(buf.AvailableBuffer(), renderings)
+	if err != nil {
+		return err
+	}
+	buf.Write(body) // keeps the grown buffer for the next answer
+	return c.JSONBlob(http.StatusOK, buf.Bytes())
+}
+
+// encode is the list as c.JSON writes it (encoding/json, a newline at the
+// end), with each endpoint's JSON taken from its Renderings: encoded once
+// per inventory generation, not once per answer.
+func (l apiEndpointList) encode(out []byte, renderings []*store.Renderings) ([]byte, error) {
+	tail, err := json.Marshal(struct {
+		NextCursor string       `json:"next_cursor"`
+		Inventory  apiInventory `json:"inventory"`
+	}{l.NextCursor, l.Inventory})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, `{"endpoints":[`...)
+	for i := range l.Endpoints {
+		var r *store.Renderings
+		if i < len(renderings) {
+			r = renderings[i]
+		}
+		ep, err := r.JSON(func() (string, error) {
+			b, err := json.Marshal(&l.Endpoints[i])
+			return string(b), err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, ep...)
+	}
+	out = append(out, "],"...)
+	out = append(out, tail[1:]...) // the tail's fields, without its opening brace
+	return append(out, '\n'), nil
 }
 
 // apiGetEndpoint is GET /api/v1/endpoints/{id}: the endpoint as the upstream

@@ -189,11 +189,27 @@ func (s *Server) endpointList(c echo.Context, f views.EndpointFilter, ferr *view
 		}
 	}
 	list.Endpoints, list.Total = page.Endpoints, page.Total
+	list.RowCaches = rowCaches(page.Renderings)
 	status := http.StatusOK
 	if ferr != nil {
 		status = http.StatusUnprocessableEntity
 	}
 	return list, status, nil
+}
+
+// rowCaches are the read model's renderings as the list's row caches; none
+// when the page was read from the database.
+func rowCaches(renderings []*store.Renderings) []views.RowCache {
+	if len(renderings) == 0 {
+		return nil
+	}
+	out := make([]views.RowCache, len(renderings))
+	for i, r := range renderings {
+		if r != nil { // a nil *Renderings would make a non-nil RowCache
+			out[i] = r
+		}
+	}
+	return out
 }
 
 // freshness describes the inventory's state for people.

@@ -31,8 +31,9 @@ type InventoryFilter struct {
 
 // InventoryPage is one page of the inventory.
 type InventoryPage struct {
-	Endpoints []vpcep.Endpoint
-	Total     int // matches over all pages
+	Endpoints  []vpcep.Endpoint
+	Total      int           // matches over all pages
+	Renderings []*Renderings // beside Endpoints when read from memory; none from the database
 }
 
 // EndpointPages yields a list of endpoints one page at a time: each call

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -64,6 +65,51 @@ type modelRow struct {
 	serviceType, status, vpcID string
 	searchText                 string // as the search_text column: lower-cased (ASCII) service name, a space, the id
 	endpoint                   vpcep.Endpoint
+	renderings                 Renderings
+}
+
+// Renderings keeps what the answers make of one endpoint of the read model
+// (its row of the list page, its JSON), each made on first use and then
+// reused: rendering the same unchanged endpoint for every request was most
+// of a list's cost. They live and die with the model, so a new inventory
+// generation starts without them and none outlives the endpoint it was
+// made from; only what was asked for is kept (at most about 2 KB an
+// endpoint). A nil *Renderings (a page read from the database) keeps
+// nothing and makes each one afresh.
+type Renderings struct {
+	row, json atomic.Pointer[string]
+}
+
+// Row returns the endpoint's row of the list page, made by render on first
+// use. A failed render is not kept.
+func (r *Renderings) Row(render func() (string, error)) (string, error) {
+	if r == nil {
+		return render()
+	}
+	return memo(&r.row, render)
+}
+
+// JSON returns the endpoint as the API encodes it, made by encode on first
+// use. A failed encoding is not kept.
+func (r *Renderings) JSON(encode func() (string, error)) (string, error) {
+	if r == nil {
+		return encode()
+	}
+	return memo(&r.json, encode)
+}
+
+// memo returns what p holds, else makes it and keeps it. Two requests may
+// both make it at once: they make the same thing, and either is kept.
+func memo(p *atomic.Pointer[string], build func() (string, error)) (string, error) {
+	if s := p.Load(); s != nil {
+		return *s, nil
+	}
+	s, err := build()
+	if err != nil {
+		return "", err
+	}
+	p.Store(&s)
+	return s, nil
 }
 
 type cachedRefreshState struct {
@@ -219,7 +265,8 @@ func (s *Store) loadInventoryModel(ctx context.Context, sizeHint int) (*inventor
 	vpcs, statuses := map[string]struct{}{}, map[string]struct{}{}
 	var body []byte
 	for rows.Next() {
-		var r modelRow
+		m.rows = append(m.rows, modelRow{}) // decoded in place: a row holds atomics, not to be copied
+		r := &m.rows[len(m.rows)-1]
 		if err := rows.Scan(&r.serviceType, &r.status, &r.vpcID, &r.searchText, &body); err != nil {
 			return nil, fmt.Errorf("store: load inventory: %w", err)
 		}
@@ -227,7 +274,6 @@ func (s *Store) loadInventoryModel(ctx context.Context, sizeHint int) (*inventor
 			return nil, fmt.Errorf("store: load inventory: %w", err)
 		}
 		vpcs[r.vpcID], statuses[r.status] = struct{}{}, struct{}{}
-		m.rows = append(m.rows, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: load inventory: %w", err)
@@ -264,7 +310,7 @@ func (m *inventoryModel) page(f InventoryFilter) InventoryPage {
 	var out InventoryPage
 	if f.Type == "" && f.Status == "" && f.VpcID == "" && f.Search == "" {
 		out.Total = len(m.rows)
-		out.Endpoints = m.endpoints(m.rows[min(skip, len(m.rows)):min(skip+perPage, len(m.rows))])
+		out.Endpoints, out.Renderings = m.endpoints(m.rows[min(skip, len(m.rows)):min(skip+perPage, len(m.rows))])
 		return out
 	}
 	match := matcher(f)
@@ -275,6 +321,7 @@ func (m *inventoryModel) page(f InventoryFilter) InventoryPage {
 		}
 		if out.Total >= skip && out.Total < skip+perPage {
 			out.Endpoints = append(out.Endpoints, m.rows[i].endpoint)
+			out.Renderings = append(out.Renderings, &m.rows[i].renderings)
 		}
 		out.Total++
 	}
@@ -284,6 +331,12 @@ func (m *inventoryModel) page(f InventoryFilter) InventoryPage {
 // after is ListInventoryAfter over the model: up to limit matches after
 // (name, id), and whether more follow.
 func (m *inventoryModel) after(f InventoryFilter, name, id string, limit int) ([]vpcep.Endpoint, bool) {
+	eps, _, more := m.afterRows(f, name, id, limit)
+	return eps, more
+}
+
+// afterRows is after with each endpoint's Renderings.
+func (m *inventoryModel) afterRows(f InventoryFilter, name, id string, limit int) ([]vpcep.Endpoint, []*Renderings, bool) {
 	start := 0
 	if name != "" || id != "" {
 		start = sort.Search(len(m.rows), func(i int) bool {
@@ -293,25 +346,62 @@ func (m *inventoryModel) after(f InventoryFilter, name, id string, limit int) ([
 	}
 	match := matcher(f)
 	out := []vpcep.Endpoint{}
+	var renderings []*Renderings
 	for i := start; i < len(m.rows); i++ {
 		if !match(&m.rows[i]) {
 			continue
 		}
 		if len(out) == limit {
-			return out, true
+			return out, renderings, true
 		}
 		out = append(out, m.rows[i].endpoint)
+		renderings = append(renderings, &m.rows[i].renderings)
 	}
-	return out, false
+	return out, renderings, false
 }
 
-// endpoints copies rows' endpoints (their slices still shared: read-only).
-func (m *inventoryModel) endpoints(rows []modelRow) []vpcep.Endpoint {
+// endpoints copies rows' endpoints (their slices still shared: read-only),
+// with their Renderings.
+func (m *inventoryModel) endpoints(rows []modelRow) ([]vpcep.Endpoint, []*Renderings) {
 	out := make([]vpcep.Endpoint, len(rows))
+	renderings := make([]*Renderings, len(rows))
 	for i := range rows {
 		out[i] = rows[i].endpoint
+		renderings[i] = &rows[i].renderings
 	}
-	return out
+	return out, renderings
+}
+
+// ListInventoryRowsAfter is ListInventoryAfter with each endpoint's
+// Renderings beside it (nil ones when the page was read from the database),
+// so that the API can reuse each endpoint's JSON.
+func (s *Store) ListInventoryRowsAfter(ctx context.Context, f InventoryFilter, cursor string, limit int) ([]vpcep.Endpoint, []*Renderings, string, error) {
+	m, err := s.inventoryModel(ctx)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if m == nil {
+		eps, next, err := s.ListInventoryAfter(ctx, f, cursor, limit)
+		return eps, make([]*Renderings, len(eps)), next, err
+	}
+	var name, id string
+	if cursor != "" {
+		if name, id, err = decodeInventoryCursor(cursor); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	eps, renderings, more := m.afterRows(f, name, id, limit)
+	next := ""
+	if more && limit > 0 {
+		next = inventoryCursor(&eps[limit-1])
+	}
+	return eps, renderings, next, nil
+}
+
+// inventoryCursor is the cursor of the page after ep, as ListInventoryAfter
+// makes it.
+func inventoryCursor(ep *vpcep.Endpoint) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(ep.ServiceName + "\x00" + ep.ID))
 }
 
 // cachedRefreshState is RefreshState from memory when current; ok=false

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,8 +95,12 @@ func TestReadModelAnswersAsTheDatabase(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(want, got, empty); diff != "" {
+			if diff := cmp.Diff(want, got, empty, cmpopts.IgnoreFields(store.InventoryPage{}, "Renderings")); diff != "" {
 				t.Errorf("ListInventory mismatch (-sql +memory):\n%s", diff)
+			}
+			if len(want.Renderings) != 0 || len(got.Renderings) != len(got.Endpoints) || slices.Contains(got.Renderings, nil) {
+				t.Errorf("renderings: %d from SQL (want none), %d for %d endpoints from memory (want one each)",
+					len(want.Renderings), len(got.Renderings), len(got.Endpoints))
 			}
 			// Walk every page by cursor, both ways.
 			for _, limit := range []int{1, 7, 100} {
@@ -110,6 +116,17 @@ func TestReadModelAnswersAsTheDatabase(t *testing.T) {
 					}
 					if diff := cmp.Diff(wantEps, gotEps, empty); diff != "" || wantNext != gotNext {
 						t.Fatalf("ListInventoryAfter page %d limit %d: next %q vs %q; mismatch (-sql +memory):\n%s", page, limit, wantNext, gotNext, diff)
+					}
+					// With the renderings: the same page, one rendering each.
+					for _, s := range []*store.Store{db, mem} {
+						eps, renderings, next, err := s.ListInventoryRowsAfter(ctx, f, gotCur, limit)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if diff := cmp.Diff(wantEps, eps, empty); diff != "" || next != wantNext || len(renderings) != len(eps) {
+							t.Fatalf("ListInventoryRowsAfter page %d limit %d: next %q vs %q, %d renderings; mismatch (-want +got):\n%s",
+								page, limit, wantNext, next, len(renderings), diff)
+						}
 					}
 					if wantNext == "" {
 						break
@@ -254,4 +271,86 @@ func TestReadModelListensOnAfterAnIdlePing(t *testing.T) {
 		p, err := s.ListInventory(ctx, store.InventoryFilter{PerPage: 1})
 		return err == nil && p.Total == 3
 	})
+}
+
+// Each endpoint's renderings are made once while the inventory is
+// unchanged, and made again from the new endpoint after a change.
+func TestRenderingsAreKeptUntilTheInventoryChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testdb.Migrated(t)
+	mem := watched(t, url)
+	eps := variedInventory(3)
+	for i := range eps {
+		eps[i].Description = fmt.Sprintf("endpoint %d", i)
+	}
+	if err := mem.ReplaceInventory(ctx, eps, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	made := 0
+	row := func(p store.InventoryPage, i int) string {
+		t.Helper()
+		s, err := p.Renderings[i].Row(func() (string, error) { made++; return p.Endpoints[i].Description, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	read := func() store.InventoryPage {
+		t.Helper()
+		p, err := mem.ListInventory(ctx, store.InventoryFilter{PerPage: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Renderings) != len(p.Endpoints) {
+			t.Fatalf("%d renderings for %d endpoints", len(p.Renderings), len(p.Endpoints))
+		}
+		return p
+	}
+	first := read()
+	for range 3 {
+		if got := row(read(), 0); got != first.Endpoints[0].Description {
+			t.Fatalf("row %q, want %q", got, first.Endpoints[0].Description)
+		}
+	}
+	if made != 1 {
+		t.Fatalf("the row was made %d times over three reads of an unchanged inventory, want once", made)
+	}
+	// A failed rendering is not kept.
+	if _, err := read().Renderings[1].JSON(func() (string, error) { return "", fmt.Errorf("broken") }); err == nil {
+		t.Fatal("a failed rendering reported no error")
+	}
+	if got, _ := read().Renderings[1].JSON(func() (string, error) { return "ok", nil }); got != "ok" {
+		t.Fatalf("after a failed rendering: %q, want it made again", got)
+	}
+
+	changed := slices.Clone(eps)
+	for i := range changed {
+		changed[i].Description = "changed " + changed[i].Description
+	}
+	if err := mem.ReplaceInventory(ctx, changed, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	p := read()
+	if got := row(p, 0); got != p.Endpoints[0].Description || !strings.HasPrefix(got, "changed ") {
+		t.Fatalf("after a change the row is %q, want it made from the changed endpoint %q", got, p.Endpoints[0].Description)
+	}
+	if made != 2 {
+		t.Fatalf("the row was made %d times in all, want twice (once per inventory)", made)
+	}
+
+	// Read from the database there is nothing to keep them in: made each time.
+	db := store.New(testdb.Pool(t, url))
+	_, renderings, _, err := db.ListInventoryRowsAfter(ctx, store.InventoryFilter{}, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := renderings[0].Row(func() (string, error) { made++; return "", nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if made != 4 {
+		t.Fatalf("rows made %d times, want 4: nothing is kept without a read model", made)
+	}
 }

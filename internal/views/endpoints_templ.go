@@ -479,8 +479,8 @@ func EndpointResults(r EndpointList) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			for _, ep := range r.Endpoints {
-				templ_7745c5c3_Err = endpointRow(ep).Render(ctx, templ_7745c5c3_Buffer)
+			for i, ep := range r.Endpoints {
+				templ_7745c5c3_Err = cachedEndpointRow(ep, r.rowCache(i)).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -4,9 +4,12 @@
 package views
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -190,6 +193,44 @@ type EndpointList struct {
 	Notice    string            // e.g. that a refresh was already running
 	CSRF      string
 	Error     *FilterError // a bad filter value; the list is shown without it
+	// RowCaches, beside Endpoints when the inventory was read from memory,
+	// keep each endpoint's rendered row for the next page that shows it.
+	RowCaches []RowCache
+}
+
+// RowCache keeps the rendered row of one endpoint for as long as the
+// endpoint is unchanged (store.Renderings: one per endpoint and inventory
+// generation).
+type RowCache interface {
+	Row(render func() (string, error)) (string, error)
+}
+
+// rowCache is the cache of the i-th endpoint's row; nil when there is none.
+func (r EndpointList) rowCache(i int) RowCache {
+	if i < len(r.RowCaches) {
+		return r.RowCaches[i]
+	}
+	return nil
+}
+
+// cachedEndpointRow is endpointRow, rendered once per cache: the row
+// depends on the endpoint alone, never on the request.
+func cachedEndpointRow(ep vpcep.Endpoint, cache RowCache) templ.Component {
+	if cache == nil {
+		return endpointRow(ep)
+	}
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		html, err := cache.Row(func() (string, error) {
+			var b strings.Builder
+			err := endpointRow(ep).Render(ctx, &b)
+			return b.String(), err
+		})
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(w, html)
+		return err
+	})
 }
 
 // JumpValue is what the page-number box shows: what was typed when it was
