@@ -10,6 +10,7 @@ import (
 
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
+	"github.com/vpcep-console/vpcep-console/static"
 )
 
 // /readyz is public: it names its checks and their states, and keeps why
@@ -78,7 +79,7 @@ func TestReadinessRefusesABehindSchema(t *testing.T) {
 func TestStaticAssetsAndHeaders(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	r := a.get(t, "/static/vendor/htmx/htmx.min.js?v=1")
+	r := a.get(t, static.Path("vendor/htmx/htmx.min.js"))
 	if r.Code != http.StatusOK || !strings.Contains(r.Header().Get("Cache-Control"), "immutable") || r.Body.Len() < 10000 {
 		t.Fatalf("htmx asset: %d %q %d bytes", r.Code, r.Header().Get("Cache-Control"), r.Body.Len())
 	}
