@@ -57,8 +57,10 @@ func (d Diff) HasChanges() bool {
 // Everything shown keeps after's order and numbers, which are the admin's:
 // "statement 3" in the diff, the summary and a lint warning is the third
 // statement in the editor. A removed statement is shown after the
-// statement that followed its predecessor.
-func Compare(before, after Policy) Diff {
+// statement that followed its predecessor. beforeName names the before
+// side in the summary ("the live policy", "the previous version"), as the
+// page showing the diff calls it.
+func Compare(before, after Policy, beforeName string) Diff {
 	key := func(s vpcep.PolicyStatement) string { return string(mustJSON(Canonical(Policy{s})[0])) }
 	bKeys, aKeys := make([]string, len(before)), make([]string, len(after))
 	for j := range before {
@@ -133,7 +135,7 @@ func Compare(before, after Policy) Diff {
 		addRemoved(i)
 	}
 	d.Lines = LineDiff(Pretty(beforeShown), Pretty(afterShown))
-	d.Summary = describe(before, after, d.Statements)
+	d.Summary = describe(before, after, d.Statements, beforeName)
 	return d
 }
 
@@ -202,14 +204,14 @@ func intersect(a, b []string) []string {
 // one line per meaning: a changed statement says once what it now also
 // grants (or denies) and once what it no longer does, however many of its
 // entries changed.
-func describe(before, after Policy, changes []StatementChange) []string {
+func describe(before, after Policy, changes []StatementChange, beforeName string) []string {
 	var out []string
 	for _, c := range changes {
 		switch c.Kind {
 		case Added:
 			out = append(out, fmt.Sprintf("%s (new) %s %s on %s%s", statementName(c.Number, c.After.Sid), verb(c.After.Effect, false), list(c.After.Action), resources(c.After.Resource), conditionNote(c.After)))
 		case Removed:
-			out = append(out, fmt.Sprintf("%s of the live policy is removed: it %s %s on %s", statementName(c.BeforeNumber, c.Before.Sid), verb(c.Before.Effect, true), list(c.Before.Action), resources(c.Before.Resource)))
+			out = append(out, fmt.Sprintf("%s of %s is removed: it %s %s on %s", statementName(c.BeforeNumber, c.Before.Sid), beforeName, verb(c.Before.Effect, true), list(c.Before.Action), resources(c.Before.Resource)))
 		case Changed:
 			out = append(out, describeChanged(c)...)
 		}
