@@ -159,7 +159,7 @@ func (s *Server) showEntry(c echo.Context) error {
 	}
 	if before, err := policy.FromJSON(e.PolicyBefore); err == nil {
 		requested, _ := policy.FromJSON(e.PolicyRequested)
-		p.BeforeKnown, p.Diff = true, policy.Compare(before, requested)
+		p.BeforeKnown, p.Diff = true, policy.Compare(before, requested, "the policy before this change")
 	}
 	if e.RollbackOf != nil {
 		if p.RolledBack, err = s.Audit.Get(ctx, *e.RollbackOf); err != nil {
@@ -221,11 +221,11 @@ func (s *Server) rollbackPage(c echo.Context, plan *change.Rollback, form views.
 	}
 	p := views.RollbackPage{
 		Base: s.base(c, fmt.Sprintf("Roll back #%d", plan.Of.ID)), Entry: plan.Of, Restores: plan.Restores, Live: live,
-		TargetJSON: policy.Pretty(plan.Target), Diff: policy.Compare(livePolicy, plan.Target),
+		TargetJSON: policy.Pretty(plan.Target), Diff: policy.Compare(livePolicy, plan.Target, "the live policy"),
 		AlreadyThere: policy.Equal(livePolicy, plan.Target), Warnings: policy.Lint(plan.Target), Form: form, Errors: errs,
 	}
 	if plan.Drifted(livePolicy) {
-		p.Drifted, p.DriftDiff = true, policy.Compare(plan.Left, livePolicy)
+		p.Drifted, p.DriftDiff = true, policy.Compare(plan.Left, livePolicy, "what the entry left")
 	}
 	return p, nil
 }
@@ -307,7 +307,7 @@ func historyVersions(entries []*audit.Entry, complete bool) (versions []views.Hi
 		requested, _ := policy.FromJSON(e.PolicyRequested)
 		v.JSON = policy.Pretty(requested)
 		if before, err := policy.FromJSON(e.PolicyBefore); err == nil {
-			v.BeforeKnown, v.Diff = true, policy.Compare(before, requested)
+			v.BeforeKnown, v.Diff = true, policy.Compare(before, requested, "the previous version")
 		}
 		versions = append(versions, v)
 		oldest = e
@@ -346,7 +346,7 @@ func markCurrent(p *views.HistoryPage, live policy.Policy) {
 	}
 	if len(p.Versions) > 0 {
 		newest, _ := policy.FromJSON(p.Versions[0].Entry.PolicyRequested)
-		p.Outside, p.OutsideDiff = true, policy.Compare(newest, live)
+		p.Outside, p.OutsideDiff = true, policy.Compare(newest, live, "the newest version")
 	}
 }
 

@@ -183,7 +183,7 @@ func (s *Server) previewPage(c echo.Context, ep *vpcep.Endpoint, form views.Edit
 	p := views.PolicyPreviewPage{
 		Base: s.base(c, "Preview"), Endpoint: ep, Form: form,
 		ProposedJSON:    policy.Pretty(proposed),
-		Diff:            policy.Compare(live, proposed),
+		Diff:            policy.Compare(live, proposed, "the live policy"),
 		Warnings:        policy.Lint(proposed),
 		Errors:          errs,
 		LiveFingerprint: policy.Fingerprint(live),
@@ -291,13 +291,13 @@ func (s *Server) conflictPage(c echo.Context, res *change.Result, form views.Edi
 	theirs := policy.Policy(res.Endpoint.PolicyStatement)
 	p := views.ConflictPage{
 		Base: s.base(c, "Conflict"), EndpointID: res.Entry.EndpointID, EntryID: res.Entry.ID,
-		TheirsToYours: policy.Compare(theirs, yours), YoursJSON: policy.Pretty(yours), Reason: form.Reason,
+		TheirsToYours: policy.Compare(theirs, yours, "the live policy"), YoursJSON: policy.Pretty(yours), Reason: form.Reason,
 		LiveFingerprint: policy.Fingerprint(theirs), LiveJSON: policy.CanonicalJSON(theirs), Rollback: rollback,
 		Origin: s.liveOrigin(c.Request().Context(), res.Entry.EndpointID, theirs),
 	}
 	if base, err := policy.FromJSON([]byte(form.BasePolicy)); err == nil && policy.Fingerprint(base) == form.Fingerprint {
 		p.BaseKnown = true
-		p.BaseToTheirs, p.BaseToYours = policy.Compare(base, theirs), policy.Compare(base, yours)
+		p.BaseToTheirs, p.BaseToYours = policy.Compare(base, theirs, "the policy you started from"), policy.Compare(base, yours, "the policy you started from")
 	}
 	return p
 }

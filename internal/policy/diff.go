@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
@@ -53,12 +54,15 @@ func (d Diff) HasChanges() bool {
 
 // Compare diffs before against after. Statements are compared on their
 // canonical forms, so entry order and whitespace never show as changes;
-// they pair first when equal, then by Sid, then by Effect and position.
+// they pair first when equal, then by Sid, then by what they share (see
+// pairByOverlap), then Sid-less ones by Effect and position.
 // Everything shown keeps after's order and numbers, which are the admin's:
 // "statement 3" in the diff, the summary and a lint warning is the third
 // statement in the editor. A removed statement is shown after the
-// statement that followed its predecessor.
-func Compare(before, after Policy) Diff {
+// statement that followed its predecessor. beforeName names the before
+// side in the summary ("the live policy", "the previous version"), as the
+// page showing the diff calls it.
+func Compare(before, after Policy, beforeName string) Diff {
 	key := func(s vpcep.PolicyStatement) string { return string(mustJSON(Canonical(Policy{s})[0])) }
 	bKeys, aKeys := make([]string, len(before)), make([]string, len(after))
 	for j := range before {
@@ -90,6 +94,7 @@ func Compare(before, after Policy) Diff {
 	}
 	pairWhere(func(i, j int) bool { return aKeys[i] == bKeys[j] })
 	pairWhere(func(i, j int) bool { return after[i].Sid != "" && after[i].Sid == before[j].Sid })
+	pairByOverlap(before, after, pairOf, partnerOfB)
 	pairWhere(func(i, j int) bool {
 		return after[i].Sid == "" && before[j].Sid == "" && after[i].Effect == before[j].Effect
 	})
@@ -133,8 +138,65 @@ func Compare(before, after Policy) Diff {
 		addRemoved(i)
 	}
 	d.Lines = LineDiff(Pretty(beforeShown), Pretty(afterShown))
-	d.Summary = describe(before, after, d.Statements)
+	d.Summary = describe(before, after, d.Statements, beforeName)
 	return d
+}
+
+// pairByOverlap pairs the statements left by what they cover in common
+// (Action × Resource), largest first: an edited statement stays one
+// statement whatever else moved around it. A statement of the same Effect
+// whose Sids do not disagree pairs on any overlap; one whose Sid or Effect
+// changed pairs only when most of both sides' grants are shared.
+func pairByOverlap(before, after Policy, pairOf, partnerOfB []int) {
+	type candidate struct{ i, j, shared int }
+	var cands []candidate
+	for i, a := range after {
+		if pairOf[i] >= 0 {
+			continue
+		}
+		for j, b := range before {
+			if partnerOfB[j] >= 0 {
+				continue
+			}
+			shared := len(intersect(a.Action, b.Action)) * len(intersect(a.Resource, b.Resource))
+			if shared == 0 {
+				continue
+			}
+			sameKind := a.Effect == b.Effect && (a.Sid == "" || b.Sid == "" || a.Sid == b.Sid)
+			mostly := 2*shared > cellCount(a) && 2*shared > cellCount(b)
+			if sameKind || mostly {
+				cands = append(cands, candidate{i, j, shared})
+			}
+		}
+	}
+	// Same Effect first, then the largest overlap, then the nearest position.
+	sort.SliceStable(cands, func(x, y int) bool {
+		cx, cy := cands[x], cands[y]
+		ex, ey := after[cx.i].Effect == before[cx.j].Effect, after[cy.i].Effect == before[cy.j].Effect
+		if ex != ey {
+			return ex
+		}
+		if cx.shared != cy.shared {
+			return cx.shared > cy.shared
+		}
+		return abs(cx.i-cx.j) < abs(cy.i-cy.j)
+	})
+	for _, c := range cands {
+		if pairOf[c.i] < 0 && partnerOfB[c.j] < 0 {
+			pairOf[c.i], partnerOfB[c.j] = c.j, c.i
+		}
+	}
+}
+
+func cellCount(s vpcep.PolicyStatement) int {
+	return len(sortedSet(s.Action)) * len(sortedSet(s.Resource))
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 func changedStatement(i, j int, b, a vpcep.PolicyStatement) StatementChange {
@@ -199,19 +261,21 @@ func intersect(a, b []string) []string {
 }
 
 // describe says what the change means for traffic through the endpoint,
-// one line per meaning: a changed statement says once what it now also
-// grants (or denies) and once what it no longer does, however many of its
-// entries changed.
-func describe(before, after Policy, changes []StatementChange) []string {
+// one line per meaning. Gains and losses are weighed against the whole
+// other policy: a grant another statement still gives is not lost, and
+// one the policy before already gave is not new. beforeName is how the
+// page calls the before side.
+func describe(before, after Policy, changes []StatementChange, beforeName string) []string {
+	had, has := newCoverage(before), newCoverage(after)
 	var out []string
 	for _, c := range changes {
 		switch c.Kind {
 		case Added:
-			out = append(out, fmt.Sprintf("%s (new) %s %s on %s%s", statementName(c.Number, c.After.Sid), verb(c.After.Effect, false), list(c.After.Action), resources(c.After.Resource), conditionNote(c.After)))
+			out = append(out, describeAdded(c, had, beforeName))
 		case Removed:
-			out = append(out, fmt.Sprintf("%s of the live policy is removed: it %s %s on %s", statementName(c.BeforeNumber, c.Before.Sid), verb(c.Before.Effect, true), list(c.Before.Action), resources(c.Before.Resource)))
+			out = append(out, describeRemoved(c, has, beforeName))
 		case Changed:
-			out = append(out, describeChanged(c)...)
+			out = append(out, describeChanged(c, had, has)...)
 		}
 	}
 	hadAllow, hasAllow := hasEffect(before, Allow), hasEffect(after, Allow)
@@ -221,22 +285,70 @@ func describe(before, after Policy, changes []StatementChange) []string {
 	return out
 }
 
-func describeChanged(c StatementChange) []string {
+func describeAdded(c StatementChange, had *coverage, beforeName string) string {
+	a := c.After
+	name := statementName(c.Number, a.Sid) + " (new)"
+	gained := grouped(a.Action, a.Action, a.Resource, func(act, res string) bool { return !had.covers(*a, act, res) }, "and")
+	if gained == "" {
+		return fmt.Sprintf("%s %s nothing %s did not already %s", name, verb(a.Effect, false), beforeName, verbBase(a.Effect))
+	}
+	return fmt.Sprintf("%s %s %s%s", name, verb(a.Effect, false), gained, conditionNote(a))
+}
+
+func describeRemoved(c StatementChange, has *coverage, beforeName string) string {
+	b := c.Before
+	name := statementName(c.BeforeNumber, b.Sid)
+	lost := grouped(b.Action, b.Action, b.Resource, func(act, res string) bool { return !has.covers(*b, act, res) }, "nor")
+	if lost == "" {
+		return fmt.Sprintf("%s of %s is removed: other statements still %s all it did", name, beforeName, verbBase(b.Effect))
+	}
+	return fmt.Sprintf("%s of %s is removed: it %s %s", name, beforeName, verb(b.Effect, true), lost)
+}
+
+// describeChanged says at most once what an edited statement newly grants
+// (or denies) and once what no statement does any more, with its Sid and
+// Effect changes in one line.
+func describeChanged(c StatementChange, had, has *coverage) []string {
 	name := statementName(c.Number, c.After.Sid)
 	b, a := c.Before, c.After
-	if c.EffectChanged {
-		return []string{fmt.Sprintf("%s turns from %s to %s: it now %s %s on %s", name, b.Effect, a.Effect,
-			verb(a.Effect, false), list(a.Action), resources(a.Resource))}
-	}
+	inB := func(act, res string) bool { return slices.Contains(b.Action, act) && slices.Contains(b.Resource, res) }
+	inA := func(act, res string) bool { return slices.Contains(a.Action, act) && slices.Contains(a.Resource, res) }
+	gained := grouped(append(minus(a.Action, b.Action), a.Action...), a.Action, a.Resource, func(act, res string) bool {
+		return !(inB(act, res) && !c.EffectChanged) && !had.covers(*a, act, res)
+	}, "and")
+	// What the statement now applies its new Effect to is not "no longer
+	// granted" as well: the first line says it.
+	lost := grouped(append(minus(b.Action, a.Action), b.Action...), b.Action, b.Resource, func(act, res string) bool {
+		return !inA(act, res) && !has.covers(*b, act, res)
+	}, "nor")
+
 	var out []string
-	// What the statement covers is Action × Resource; what it gains and
-	// loses is each the union of two disjoint rectangles.
-	common := intersect(a.Action, b.Action)
-	if gained := rectangles(minus(a.Action, b.Action), a.Resource, common, minus(a.Resource, b.Resource), "and"); gained != "" {
-		out = append(out, fmt.Sprintf("%s now also %s %s", name, verb(a.Effect, false), gained))
+	var renamed []string
+	switch {
+	case b.Sid == a.Sid:
+	case b.Sid == "":
+		renamed = append(renamed, "gets the Sid "+ShowInvisible(a.Sid))
+	case a.Sid == "":
+		renamed = append(renamed, "loses the Sid "+ShowInvisible(b.Sid))
+	default:
+		renamed = append(renamed, "is renamed from "+ShowInvisible(b.Sid))
 	}
-	if lost := rectangles(minus(b.Action, a.Action), b.Resource, common, minus(b.Resource, a.Resource), "nor"); lost != "" {
-		out = append(out, fmt.Sprintf("%s %s %s", name, verb(a.Effect, true), lost))
+	if c.EffectChanged {
+		line := fmt.Sprintf("%s %s", name, strings.Join(append(renamed, fmt.Sprintf("turns from %s to %s", b.Effect, a.Effect)), " and "))
+		if gained != "" {
+			line += fmt.Sprintf(": it now %s %s", verb(a.Effect, false), gained)
+		}
+		out = append(out, line)
+	} else {
+		if len(renamed) > 0 {
+			out = append(out, name+" "+renamed[0])
+		}
+		if gained != "" {
+			out = append(out, fmt.Sprintf("%s now also %s %s", name, verb(a.Effect, false), gained))
+		}
+	}
+	if lost != "" {
+		out = append(out, fmt.Sprintf("%s %s %s", name, verb(b.Effect, true), lost))
 	}
 	if c.ConditionChanged {
 		switch {
@@ -249,19 +361,165 @@ func describeChanged(c StatementChange) []string {
 	return out
 }
 
-// rectangles says "A1 on R1; <join> A2 on R2", leaving out an empty part.
-func rectangles(actions1, resources1, actions2, resources2 []string, join string) string {
-	var parts []string
-	if len(actions1) > 0 && len(resources1) > 0 {
-		parts = append(parts, fmt.Sprintf("%s on %s", list(actions1), resources(resources1)))
+// grouped says which cells of Action × Resource pass keep, as
+// "A1, A2 on R1, R2; <join> A3 on R1": actions with the same resources
+// share a part. Parts come in the order their first action has in order
+// (the actions new to the statement first); within a part, actions keep
+// the statement's order.
+func grouped(order, actions, resourceList []string, keep func(action, resource string) bool, join string) string {
+	type part struct{ actions, resources []string }
+	var parts []*part
+	byResources := map[string]*part{}
+	var seen []string
+	for _, act := range order {
+		if slices.Contains(seen, act) {
+			continue
+		}
+		seen = append(seen, act)
+		var res []string
+		for _, r := range resourceList {
+			if keep(act, r) && !slices.Contains(res, r) {
+				res = append(res, r)
+			}
+		}
+		if len(res) == 0 {
+			continue
+		}
+		key := strings.Join(res, "\x00")
+		if p, ok := byResources[key]; ok {
+			p.actions = append(p.actions, act)
+			continue
+		}
+		p := &part{actions: []string{act}, resources: res}
+		byResources[key] = p
+		parts = append(parts, p)
 	}
-	if len(actions2) > 0 && len(resources2) > 0 {
-		parts = append(parts, fmt.Sprintf("%s on %s", list(actions2), resources(resources2)))
+	texts := make([]string, len(parts))
+	for i, p := range parts {
+		slices.SortStableFunc(p.actions, func(x, y string) int { return slices.Index(actions, x) - slices.Index(actions, y) })
+		texts[i] = fmt.Sprintf("%s on %s", list(p.actions), resources(p.resources))
 	}
-	if len(parts) == 2 {
-		return parts[0] + "; " + join + " " + parts[1]
+	return strings.Join(texts, "; "+join+" ")
+}
+
+// coverage answers whether a policy still gives an action on a resource
+// with a statement's Effect: some statement of the same Effect, with no
+// condition or the same one, whose Action and Resource patterns (with *
+// and ?) match both. Matches are remembered per value, and a resource is
+// matched only against the statements whose actions matched, as a policy
+// may hold 50 statements of 100 × 100 entries.
+type coverage struct {
+	p                        Policy
+	conditions               []string // each statement's canonical condition, "" for none
+	actionSets, resourceSets []patternSet
+	actions                  map[string][]bool // which statements' Action match a value
+	resources                map[string][]int8 // which statements' Resource match a value: 0 not known yet, 1 yes, 2 no
+}
+
+func newCoverage(p Policy) *coverage {
+	c := &coverage{p: p, actions: map[string][]bool{}, resources: map[string][]int8{}}
+	for _, t := range p {
+		c.conditions = append(c.conditions, string(canonicalCondition(t.Condition)))
+		c.actionSets = append(c.actionSets, newPatternSet(t.Action))
+		c.resourceSets = append(c.resourceSets, newPatternSet(t.Resource))
 	}
-	return strings.Join(parts, "")
+	return c
+}
+
+func (c *coverage) covers(s vpcep.PolicyStatement, action, resource string) bool {
+	byAction, ok := c.actions[action]
+	if !ok {
+		byAction = make([]bool, len(c.p))
+		for k := range c.p {
+			byAction[k] = c.actionSets[k].matches(action)
+		}
+		c.actions[action] = byAction
+	}
+	byResource, ok := c.resources[resource]
+	if !ok {
+		byResource = make([]int8, len(c.p))
+		c.resources[resource] = byResource
+	}
+	cond := string(canonicalCondition(s.Condition))
+	for k, t := range c.p {
+		if !byAction[k] || t.Effect != s.Effect || (c.conditions[k] != "" && c.conditions[k] != cond) {
+			continue
+		}
+		if byResource[k] == 0 {
+			byResource[k] = 2
+			if c.resourceSets[k].matches(resource) {
+				byResource[k] = 1
+			}
+		}
+		if byResource[k] == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// patternSet is a statement's Action or Resource list made quick to ask:
+// entries without * or ? are looked up, the others globbed only when the
+// value holds their longest literal run (most pairs of a large policy fail
+// that test).
+type patternSet struct {
+	exact map[string]bool
+	wild  []wildPattern
+}
+
+type wildPattern struct{ pattern, longestLiteral string }
+
+func newPatternSet(patterns []string) patternSet {
+	set := patternSet{exact: map[string]bool{}}
+	for _, p := range patterns {
+		if strings.ContainsAny(p, "*?") {
+			set.wild = append(set.wild, wildPattern{p, longestLiteral(p)})
+		} else {
+			set.exact[p] = true
+		}
+	}
+	return set
+}
+
+func (s patternSet) matches(value string) bool {
+	if s.exact[value] {
+		return true
+	}
+	for _, w := range s.wild {
+		if strings.Contains(value, w.longestLiteral) && globMatch(w.pattern, value) {
+			return true
+		}
+	}
+	return false
+}
+
+// globMatch reports whether value matches pattern, where * stands for any
+// run of characters and ? for one, as in IAM actions and OBS resources. A
+// pattern matches itself, so "obs:object:*" covers "obs:object:*".
+func globMatch(pattern, value string) bool {
+	if !strings.ContainsAny(pattern, "*?") {
+		return pattern == value
+	}
+	p, v := 0, 0
+	star, mark := -1, 0
+	for v < len(value) {
+		switch {
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == value[v]):
+			p, v = p+1, v+1
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, v
+			p++
+		case star >= 0:
+			mark++
+			p, v = star+1, mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }
 
 // statementName is how the summary names statement n: "Statement 2 (Sid)".
@@ -287,6 +545,29 @@ func verb(effect string, removed bool) string {
 	default:
 		return "no longer applies " + effect + " to"
 	}
+}
+
+// longestLiteral is pattern's longest run without * or ?, which any value
+// it matches contains.
+func longestLiteral(pattern string) string {
+	var longest string
+	for _, run := range strings.FieldsFunc(pattern, func(r rune) bool { return r == '*' || r == '?' }) {
+		if len(run) > len(longest) {
+			longest = run
+		}
+	}
+	return longest
+}
+
+// verbBase is verb's plain form: "nothing it did not already grant".
+func verbBase(effect string) string {
+	switch effect {
+	case Allow:
+		return "grant"
+	case Deny:
+		return "deny"
+	}
+	return "apply " + effect + " to"
 }
 
 func conditionNote(s *vpcep.PolicyStatement) string {

@@ -119,7 +119,7 @@ func TestCompareKeepsTheAdminsOrder(t *testing.T) {
 	n := stmt(Allow, []string{"n:n"}, []string{"obs:*:*:bucket:n"})
 	before := Policy{z, m, a}
 	after := Policy{z, n, m2} // a removed, n added, m changed
-	d := Compare(before, after)
+	d := Compare(before, after, "the live policy")
 	want := []string{"unchanged 1", "added 2", "changed 3", "removed was 3"}
 	if diff := cmp.Diff(want, numbers(d)); diff != "" {
 		t.Errorf("order mismatch (-want +got):\n%s", diff)
@@ -128,7 +128,7 @@ func TestCompareKeepsTheAdminsOrder(t *testing.T) {
 	if w := Lint(Policy{z, n, stmt(Allow, []string{"obs:*"}, []string{"*"})}); len(w) != 1 || !strings.HasPrefix(w[0].Message, "Statement 3 ") {
 		t.Fatalf("lint: %+v", w)
 	}
-	if got := numbers(Compare(Policy{z}, Policy{z, n, stmt(Allow, []string{"obs:*"}, []string{"*"})})); got[2] != "added 3" {
+	if got := numbers(Compare(Policy{z}, Policy{z, n, stmt(Allow, []string{"obs:*"}, []string{"*"})}, "the live policy")); got[2] != "added 3" {
 		t.Errorf("the third statement shown is %q", got[2])
 	}
 	// The proposed side of the line diff is the policy as the admin wrote it.
@@ -142,7 +142,7 @@ func TestCompareKeepsTheAdminsOrder(t *testing.T) {
 		t.Errorf("proposed side:\n%s\nwant\n%s", got, want)
 	}
 	// Reordering entries or statements alone changes nothing.
-	if Compare(Policy{m2, z}, Policy{z, {Effect: Deny, Action: []string{"m:n", "m:m"}, Resource: m2.Resource}}).HasChanges() {
+	if Compare(Policy{m2, z}, Policy{z, {Effect: Deny, Action: []string{"m:n", "m:m"}, Resource: m2.Resource}}, "the live policy").HasChanges() {
 		t.Error("a reordering shows as a change")
 	}
 }
@@ -155,7 +155,7 @@ func TestCompareOneBulletPerMeaning(t *testing.T) {
 		"Statement 1 (App) now also grants obs:object:PutObject on objects a/*, objects c/*; and obs:object:GetObject on objects c/*",
 		"Statement 1 (App) no longer grants obs:object:DeleteObject on objects a/*, objects b/*; nor obs:object:GetObject on objects b/*",
 	}
-	if diff := cmp.Diff(want, Compare(before, after).Summary); diff != "" {
+	if diff := cmp.Diff(want, Compare(before, after, "the live policy").Summary); diff != "" {
 		t.Errorf("summary mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -194,7 +194,7 @@ func TestLineDiffAddsOneLineAtTheEndOfAList(t *testing.T) {
 	before := Policy{stmt(Allow, []string{"a", "b"}, []string{"*"})}
 	after := Policy{stmt(Allow, []string{"a", "b", "c"}, []string{"*"})}
 	var changed []string
-	for _, l := range Compare(before, after).Lines {
+	for _, l := range Compare(before, after, "the live policy").Lines {
 		if l.Op != " " {
 			changed = append(changed, l.Op+strings.TrimSpace(l.Text))
 		}

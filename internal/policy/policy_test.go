@@ -68,7 +68,7 @@ func TestCanonicalIgnoresOrderAndWhitespace(t *testing.T) {
 	if !Equal(a, b) || Fingerprint(a) != Fingerprint(b) {
 		t.Fatalf("canonical forms differ:\n%s\n%s", CanonicalJSON(a), CanonicalJSON(b))
 	}
-	if Compare(a, b).HasChanges() {
+	if Compare(a, b, "the live policy").HasChanges() {
 		t.Error("Compare reports changes between equal policies")
 	}
 	c := Policy{stmt("Deny", []string{"d"}, []string{"*"})}
@@ -102,7 +102,7 @@ func TestCompareDescribesTheChange(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := Compare(base, tt.after)
+			d := Compare(base, tt.after, "the live policy")
 			if diff := cmp.Diff(tt.want, d.Summary); diff != "" {
 				t.Errorf("summary mismatch (-want +got):\n%s", diff)
 			}
