@@ -222,7 +222,7 @@ func unchangedLabel(n int) string {
 }
 
 // statementNumber is a diff row's statement number as the editor shows it;
-// a removed statement's is its number in the live policy.
+// a removed statement's is its number in the policy before.
 func statementNumber(c policy.StatementChange) string {
 	if c.Kind == policy.Removed {
 		return "was " + strconv.Itoa(c.BeforeNumber)
