@@ -259,7 +259,7 @@ func (s *Server) apiUpdatePolicy(c echo.Context) error {
 		return nil
 	}
 	top, ok := apiObject(c, data, `The body must be a JSON object: {"policy_statement": [...], "reason": "..."}.`,
-		"policy_statement", "reason", "fingerprint")
+		"policy_statement", "reason", "fingerprint", "acknowledged_warnings")
 	if !ok {
 		return nil
 	}
@@ -275,6 +275,10 @@ func (s *Server) apiUpdatePolicy(c echo.Context) error {
 	if !ok {
 		return nil
 	}
+	acknowledged, ok := apiAcknowledged(c, top)
+	if !ok {
+		return nil
+	}
 	// apiObject has run CheckJSON over the whole body, policy_statement included.
 	p, errs := policy.ParseCheckedStatements(raw)
 	if len(errs) > 0 {
@@ -287,7 +291,7 @@ func (s *Server) apiUpdatePolicy(c echo.Context) error {
 	res, err := s.Applier.Apply(c.Request().Context(), change.Request{
 		Actor: actor(c), EndpointID: c.Param("id"), Policy: p, Reason: strings.TrimSpace(reason),
 		Fingerprint: fingerprint, SubmissionKey: idempotencyKey(c), Action: audit.ActionUpdate,
-		Acknowledged: warningCodes(warnings),
+		Acknowledged: acknowledged,
 	})
 	if err != nil {
 		return err
@@ -368,6 +372,23 @@ func apiString(c echo.Context, top map[string]json.RawMessage, key string) (stri
 	return v, true
 }
 
+// apiAcknowledged reads the optional acknowledged_warnings: the codes of the
+// lint warnings the caller says it has read. Warnings never block an API
+// change, so nothing is recorded as acknowledged unless the caller says so;
+// a code that is not a warning of the policy is refused by change.Apply.
+func apiAcknowledged(c echo.Context, top map[string]json.RawMessage) ([]string, bool) {
+	raw, present := top["acknowledged_warnings"]
+	if !present || string(raw) == "null" {
+		return nil, true
+	}
+	var codes []string
+	if err := json.Unmarshal(raw, &codes); err != nil || len(codes) > 50 {
+		_ = apiInvalidRequest(c, http.StatusBadRequest, "acknowledged_warnings", "acknowledged_warnings must be a list of at most 50 warning codes, as the warnings of a previous answer give them.")
+		return nil, false
+	}
+	return codes, true
+}
+
 // apiFingerprint reads the optional fingerprint: a policy.Fingerprint, 64
 // lower-case hex digits.
 func apiFingerprint(c echo.Context, top map[string]json.RawMessage) (string, bool) {
@@ -433,7 +454,7 @@ func (s *Server) apiRollback(c echo.Context) error {
 		return nil
 	}
 	top, ok := apiObject(c, data, `The body must be {"reason": "...", "restores": "before"|"after", "fingerprint": "..."}.`,
-		"reason", "restores", "fingerprint")
+		"reason", "restores", "fingerprint", "acknowledged_warnings")
 	if !ok {
 		return nil
 	}
@@ -451,6 +472,10 @@ func (s *Server) apiRollback(c echo.Context) error {
 	if body.Fingerprint, ok = apiFingerprint(c, top); !ok {
 		return nil
 	}
+	acknowledged, ok := apiAcknowledged(c, top)
+	if !ok {
+		return nil
+	}
 	restores, err := change.ParseRestores(body.Restores)
 	if err != nil {
 		return apiInvalidRequest(c, http.StatusBadRequest, "restores", `restores must be "before" or "after".`)
@@ -459,10 +484,9 @@ func (s *Server) apiRollback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// As for a PUT, the caller acknowledges the target's warnings by asking.
 	warnings := policy.Lint(plan.Target)
 	req := plan.Request(actor(c), strings.TrimSpace(body.Reason), body.Fingerprint, idempotencyKey(c))
-	req.Acknowledged = warningCodes(warnings)
+	req.Acknowledged = acknowledged
 	res, err := s.Applier.Apply(c.Request().Context(), req)
 	if err != nil {
 		return err

@@ -124,8 +124,9 @@ func TestAPIUpdateAndRollback(t *testing.T) {
 	if got.code != 200 || got.body["id"].(float64) != float64(id) {
 		t.Errorf("get entry: %d", got.code)
 	}
-	// Sending a policy with warnings acknowledges them: the entry says which.
-	if diff := cmp.Diff([]any{"allows_everything"}, got.body["acknowledged_warnings"]); diff != "" {
+	// Warnings never block the API, and nobody said they read them: the
+	// entry records none acknowledged (TestAPIAcknowledgedWarnings).
+	if diff := cmp.Diff([]any{}, got.body["acknowledged_warnings"]); diff != "" {
 		t.Errorf("acknowledged_warnings mismatch (-want +got):\n%s", diff)
 	}
 	list := a.api(t, "GET", "/api/v1/audit?limit=1", "", nil)
@@ -234,5 +235,37 @@ func TestAPIStatusFollowsTheRecordedOutcome(t *testing.T) {
 	r = a.api(t, "PUT", path, body("lost-answer"), nil)
 	if r.code != 200 || r.body["unchanged"] != true || r.body["entry"].(map[string]any)["outcome"] != "succeeded" {
 		t.Fatalf("unchanged: %d %s", r.code, r.raw)
+	}
+}
+
+// TestAPIAcknowledgedWarnings: a caller that read the warnings says so with
+// acknowledged_warnings, and the entry records exactly those; a code that
+// is not a warning of the policy, or a list that is not one, is refused
+// before anything is sent.
+func TestAPIAcknowledgedWarnings(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, withDB(testdb.Migrated(t)))
+	ep := a.sim.Gateway(t, 2)
+	path := "/api/v1/endpoints/" + ep.ID + "/policy"
+	const everything = `"policy_statement": [{"Effect": "Allow", "Action": ["obs:*"], "Resource": ["*"]}], "reason": "pipeline run 7"`
+	for _, tt := range []struct{ ack, field string }{
+		{`["no_such_warning"]`, "acknowledged"},
+		{`"allows_everything"`, "acknowledged_warnings"},
+		{`[1]`, "acknowledged_warnings"},
+	} {
+		r := a.api(t, "PUT", path, `{`+everything+`, "acknowledged_warnings": `+tt.ack+`}`, nil)
+		if r.code != 400 || r.errField("field") != tt.field {
+			t.Errorf("%s: %d %s", tt.ack, r.code, r.raw)
+		}
+	}
+	if a.sim.Puts() != 0 {
+		t.Fatal("a refused request was sent")
+	}
+	r := a.api(t, "PUT", path, `{`+everything+`, "acknowledged_warnings": ["allows_everything"]}`, nil)
+	if r.code != 200 {
+		t.Fatalf("PUT: %d %s", r.code, r.raw)
+	}
+	if diff := cmp.Diff([]any{"allows_everything"}, r.body["entry"].(map[string]any)["acknowledged_warnings"]); diff != "" {
+		t.Errorf("acknowledged_warnings mismatch (-want +got):\n%s", diff)
 	}
 }
