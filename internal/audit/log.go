@@ -50,10 +50,21 @@ const chainLockKey int64 = 0x7670636570617564
 type Log struct {
 	pool   *pgxpool.Pool
 	format *format
+	cache  *readCache // nil: nothing cached
 }
 
 // New returns the Log stored behind pool, writing CurrentFormatVersion.
-func New(pool *pgxpool.Pool) *Log { return &Log{pool: pool, format: currentFormat} }
+func New(pool *pgxpool.Pool) *Log {
+	return &Log{pool: pool, format: currentFormat, cache: &readCache{}}
+}
+
+// changed starts a new cache generation after a write of this Log, so its
+// own next read sees the write without waiting for the notification.
+func (l *Log) changed() {
+	if l.cache != nil {
+		l.cache.changed()
+	}
+}
 
 // Start is what Begin records.
 type Start struct {
@@ -146,6 +157,7 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: record pending entry: %w", err)
 	}
+	l.changed()
 	return e, nil
 }
 
@@ -193,6 +205,7 @@ func (l *Log) Finalise(ctx context.Context, e *Entry, f Final) error {
 	e.apply(f, finished)
 	e.FinalHash = l.format.hash(e, byFinalHash)
 	tag, err := l.pool.Exec(ctx, l.format.finaliseSQL, l.format.finaliseArgs(e)...)
+	l.changed()
 	if err != nil {
 		return fmt.Errorf("audit: finalise entry %d: %w", e.ID, err)
 	}
@@ -318,7 +331,7 @@ func (l *Log) List(ctx context.Context, f Filter, cursor string, limit int) (Pag
 	if limit < 1 {
 		return Page{}, fmt.Errorf("audit: list: limit %d is not positive", limit)
 	}
-	entries, err := l.page(ctx, f, before, limit+1)
+	entries, err := l.cachedPage(ctx, f, before, limit+1)
 	if err != nil {
 		return Page{}, fmt.Errorf("audit: list: %w", err)
 	}
@@ -357,6 +370,20 @@ func (l *Log) Each(ctx context.Context, f Filter, fn func(*Entry) error) error {
 		}
 		before = entries[len(entries)-1].ID
 	}
+}
+
+// cachedPage is page, from the cache when it holds it.
+func (l *Log) cachedPage(ctx context.Context, f Filter, before int64, limit int) ([]*Entry, error) {
+	key := keyOf(f, before, limit)
+	if entries, ok := l.cache.page(key); ok {
+		return entries, nil
+	}
+	gen, cache := l.cache.generation()
+	entries, err := l.page(ctx, f, before, limit)
+	if err == nil && cache {
+		l.cache.putPage(gen, key, entries)
+	}
+	return entries, err
 }
 
 // page returns up to limit entries matching f with ids below before (0:
@@ -436,6 +463,20 @@ func prefixUpperBound(prefix string) (string, bool) {
 // there are more than CountLimit. Counting stops there, so a count costs at
 // most CountLimit index entries however long the log.
 func (l *Log) Count(ctx context.Context, f Filter) (n int, more bool, err error) {
+	key := keyOf(f, 0, 0)
+	if c, ok := l.cache.count(key); ok {
+		return c.n, c.more, nil
+	}
+	gen, cache := l.cache.generation()
+	n, more, err = l.count(ctx, f)
+	if err == nil && cache {
+		l.cache.putCount(gen, key, cachedCount{n, more})
+	}
+	return n, more, err
+}
+
+// count is Count from the database.
+func (l *Log) count(ctx context.Context, f Filter) (n int, more bool, err error) {
 	w := f.where()
 	err = l.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT FROM audit_entries `+w.Clause()+
 		` LIMIT `+w.Param(CountLimit+1)+`) matched`, planned(w.Args())...).Scan(&n)
