@@ -331,7 +331,23 @@ func (l *Log) List(ctx context.Context, f Filter, cursor string, limit int) (Pag
 	if limit < 1 {
 		return Page{}, fmt.Errorf("audit: list: limit %d is not positive", limit)
 	}
-	entries, err := l.cachedPage(ctx, f, before, limit+1)
+	order := newestFirst
+	if f.Text != "" {
+		// The count says how many entries hold the words: a few are read
+		// at once through the GIN index and sorted, while the planner
+		// would walk ids newest first testing every entry until a page
+		// matched (50,000 entries for a word in one entry in a thousand:
+		// 45 ms instead of 15). The count is what /audit shows anyway,
+		// and cached.
+		n, more, err := l.Count(ctx, f)
+		if err != nil {
+			return Page{}, fmt.Errorf("audit: list: %w", err)
+		}
+		if !more && n <= sparseMatches {
+			order = matchesSorted
+		}
+	}
+	entries, err := l.cachedPage(ctx, f, before, limit+1, order)
 	if err != nil {
 		return Page{}, fmt.Errorf("audit: list: %w", err)
 	}
@@ -356,7 +372,7 @@ const eachBatch = 500
 func (l *Log) Each(ctx context.Context, f Filter, fn func(*Entry) error) error {
 	var before int64
 	for {
-		entries, err := l.page(ctx, f, before, eachBatch)
+		entries, err := l.page(ctx, f, before, eachBatch, newestFirst)
 		if err != nil {
 			return fmt.Errorf("audit: export: %w", err)
 		}
@@ -372,14 +388,26 @@ func (l *Log) Each(ctx context.Context, f Filter, fn func(*Entry) error) error {
 	}
 }
 
+// sparseMatches is how many matches of a text search are few enough to be
+// read all and sorted rather than found by walking ids.
+const sparseMatches = 2000
+
+// pageOrder is how page finds the newest entries; both give the same rows.
+type pageOrder string
+
+const (
+	newestFirst   pageOrder = "id DESC"     // the planner's choice, usually a walk of an index ending in id
+	matchesSorted pageOrder = "id + 0 DESC" // no index gives this order: every match is read, then sorted
+)
+
 // cachedPage is page, from the cache when it holds it.
-func (l *Log) cachedPage(ctx context.Context, f Filter, before int64, limit int) ([]*Entry, error) {
+func (l *Log) cachedPage(ctx context.Context, f Filter, before int64, limit int, order pageOrder) ([]*Entry, error) {
 	key := keyOf(f, before, limit)
 	if entries, ok := l.cache.page(key); ok {
 		return entries, nil
 	}
 	gen, cache := l.cache.generation()
-	entries, err := l.page(ctx, f, before, limit)
+	entries, err := l.page(ctx, f, before, limit, order)
 	if err == nil && cache {
 		l.cache.putPage(gen, key, entries)
 	}
@@ -390,13 +418,13 @@ func (l *Log) cachedPage(ctx context.Context, f Filter, before int64, limit int)
 // from the newest), newest first: the one keyset query behind List and
 // Each. Each filter has an index ending in id, so a deep page costs what
 // the first does.
-func (l *Log) page(ctx context.Context, f Filter, before int64, limit int) ([]*Entry, error) {
+func (l *Log) page(ctx context.Context, f Filter, before int64, limit int, order pageOrder) ([]*Entry, error) {
 	w := f.where()
 	if before > 0 {
 		w.Add("id < $?", before)
 	}
 	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries `+w.Clause()+
-		` ORDER BY id DESC LIMIT `+w.Param(limit), planned(w.Args())...)
+		` ORDER BY `+string(order)+` LIMIT `+w.Param(limit), planned(w.Args())...)
 	if err != nil {
 		return nil, err
 	}
