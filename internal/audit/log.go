@@ -446,12 +446,13 @@ func (l *Log) page(ctx context.Context, f Filter, before int64, limit int, order
 	// Only a filtered page is planned for its values; the unfiltered one
 	// (an export of the whole log) is one prepared statement, whose rows
 	// come in binary: cheaper for the database to send and for pgx to read.
+	query := `SELECT ` + l.format.columns + ` FROM audit_entries ` + w.Clause() +
+		` ORDER BY ` + string(order) + ` LIMIT ` + w.Param(limit)
 	args := w.Args()
 	if f != (Filter{}) {
 		args = planned(args)
 	}
-	rows, err := l.pool.Query(ctx, `SELECT `+l.format.columns+` FROM audit_entries `+w.Clause()+
-		` ORDER BY `+string(order)+` LIMIT `+w.Param(limit), args...)
+	rows, err := l.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
