@@ -364,47 +364,27 @@ func (l *Log) List(ctx context.Context, f Filter, cursor string, limit int) (Pag
 var ErrBadCursor = errors.New("audit: invalid cursor")
 
 // eachBatch is how many entries Each reads per query.
-const eachBatch = 1000
+const eachBatch = 500
 
-// Each calls fn for every entry matching f, newest first. It reads a batch
+// Each calls fn for every entry matching f, newest first. It reads a page
 // at a time and holds no connection while fn runs, so an export streams to
-// a slow client without holding the log in memory or a query open. The
-// next batch is read while fn handles this one: the database and the
-// export's formatting then take turns on neither's time (at most two
-// batches are held).
+// a slow client without holding the log in memory or a query open.
 func (l *Log) Each(ctx context.Context, f Filter, fn func(*Entry) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type batch struct {
-		entries []*Entry
-		err     error
-	}
-	read := func(before int64) <-chan batch {
-		next := make(chan batch, 1)
-		go func() {
-			entries, err := l.page(ctx, f, before, eachBatch, newestFirst)
-			next <- batch{entries, err}
-		}()
-		return next
-	}
-	pending := read(0)
+	var before int64
 	for {
-		b := <-pending
-		if b.err != nil {
-			return fmt.Errorf("audit: export: %w", b.err)
+		entries, err := l.page(ctx, f, before, eachBatch, newestFirst)
+		if err != nil {
+			return fmt.Errorf("audit: export: %w", err)
 		}
-		full := len(b.entries) == eachBatch
-		if full {
-			pending = read(b.entries[len(b.entries)-1].ID)
-		}
-		for _, e := range b.entries {
+		for _, e := range entries {
 			if err := fn(e); err != nil {
-				return err // cancel ends the read ahead
+				return err
 			}
 		}
-		if !full {
+		if len(entries) < eachBatch {
 			return nil
 		}
+		before = entries[len(entries)-1].ID
 	}
 }
 
