@@ -333,17 +333,18 @@ func (l *Log) List(ctx context.Context, f Filter, cursor string, limit int) (Pag
 	}
 	order := newestFirst
 	if f.Text != "" {
-		// The count says how many entries hold the words: a few are read
+		// A count says how many entries hold the words: a few are read
 		// at once through the GIN index and sorted, while the planner
 		// would walk ids newest first testing every entry until a page
 		// matched (50,000 entries for a word in one entry in a thousand:
-		// 45 ms instead of 15). The count is what /audit shows anyway,
-		// and cached.
-		n, more, err := l.Count(ctx, f)
+		// 45 ms instead of 15). Counted only up to sparseMatches, so a
+		// common word's count stops early; cached, and answered by the
+		// full count /audit shows when that is cached.
+		_, more, err := l.countUpTo(ctx, f, sparseMatches)
 		if err != nil {
 			return Page{}, fmt.Errorf("audit: list: %w", err)
 		}
-		if !more && n <= sparseMatches {
+		if !more {
 			order = matchesSorted
 		}
 	}
@@ -499,28 +500,40 @@ func prefixUpperBound(prefix string) (string, bool) {
 // there are more than CountLimit. Counting stops there, so a count costs at
 // most CountLimit index entries however long the log.
 func (l *Log) Count(ctx context.Context, f Filter) (n int, more bool, err error) {
-	key := keyOf(f, 0, 0)
+	return l.countUpTo(ctx, f, CountLimit)
+}
+
+// countUpTo is how many entries match f, exactly up to most; more says
+// there are more. It is cached under most.
+func (l *Log) countUpTo(ctx context.Context, f Filter, most int) (n int, more bool, err error) {
+	key := keyOf(f, 0, most)
 	if c, ok := l.cache.count(key); ok {
 		return c.n, c.more, nil
 	}
+	// When the full count is cached, it answers a smaller limit too.
+	if most < CountLimit {
+		if c, ok := l.cache.count(keyOf(f, 0, CountLimit)); ok {
+			return min(c.n, most), c.more || c.n > most, nil
+		}
+	}
 	gen, cache := l.cache.generation()
-	n, more, err = l.count(ctx, f)
+	n, more, err = l.count(ctx, f, most)
 	if err == nil && cache {
 		l.cache.putCount(gen, key, cachedCount{n, more})
 	}
 	return n, more, err
 }
 
-// count is Count from the database.
-func (l *Log) count(ctx context.Context, f Filter) (n int, more bool, err error) {
+// count is countUpTo from the database.
+func (l *Log) count(ctx context.Context, f Filter, most int) (n int, more bool, err error) {
 	w := f.where()
 	err = l.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT FROM audit_entries `+w.Clause()+
-		` LIMIT `+w.Param(CountLimit+1)+`) matched`, planned(w.Args())...).Scan(&n)
+		` LIMIT `+w.Param(most+1)+`) matched`, planned(w.Args())...).Scan(&n)
 	if err != nil {
 		return 0, false, fmt.Errorf("audit: count: %w", err)
 	}
-	if n > CountLimit {
-		return CountLimit, true, nil
+	if n > most {
+		return most, true, nil
 	}
 	return n, false, nil
 }
