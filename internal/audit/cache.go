@@ -27,10 +27,14 @@ import (
 const auditChannel = "vpcep_audit"
 
 // Bounds of the cache: counts are a few bytes each; a page holds its
-// entries (policies and bodies included), so fewer of them are kept.
+// entries (policies and bodies included), so fewer of them are kept, and
+// only pages of a list's length (/audit's 50, the API's at most 100, each
+// with one more to see whether there is a next page): an endpoint's
+// history of 500 is read when asked. At most about 64 × 101 entries.
 const (
-	cachedCountsMax = 4096
-	cachedPagesMax  = 128
+	cachedCountsMax     = 4096
+	cachedPagesMax      = 64
+	cachedPageMaxLength = 101
 )
 
 // readCache is a Log's cached counts and pages and what says they are current.
@@ -137,10 +141,16 @@ func (c *readCache) page(k cacheKey) ([]*Entry, bool) {
 		return nil, false
 	}
 	entries, ok := c.pages[k]
-	return slices.Clone(entries), ok
+	if !ok {
+		return nil, false
+	}
+	return slices.Clone(entries), true
 }
 
 func (c *readCache) putPage(gen uint64, k cacheKey, entries []*Entry) {
+	if k.limit > cachedPageMaxLength {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen.Load() || !c.syncLocked(gen) {
