@@ -87,17 +87,22 @@ func New(cfg config.Config, pool *pgxpool.Pool, upstream *vpcep.Client, schema h
 	return c
 }
 
-// Start runs the background workers until ctx ends: the watcher of
-// inventory changes (which keeps the inventory's read model current), the
-// inventory refresher (at once, or when its turn comes if the stored
-// inventory is recent; then every refresh interval) and the
+// Start runs the background workers until ctx ends: the watchers of
+// inventory and audit log changes (which keep the inventory's read model
+// and the audit log's cache current), the inventory refresher (at once, or
+// when its turn comes if the stored inventory is recent; then every refresh
+// interval) and the
 // reconciler (at once, then every reconcile interval). Wait waits for them
 // to return.
 func (c *Console) Start(ctx context.Context) {
-	c.workers.Add(3)
+	c.workers.Add(4)
 	go func() {
 		defer c.workers.Done()
 		c.Store.WatchInventory(ctx, c.logger)
+	}()
+	go func() {
+		defer c.workers.Done()
+		c.Audit.Watch(ctx, c.logger) // caches /audit's counts and pages while it listens
 	}()
 	go func() {
 		defer c.workers.Done()

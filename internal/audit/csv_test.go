@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -158,4 +159,61 @@ func FuzzCSVRecord(f *testing.F) {
 			}
 		}
 	})
+}
+
+// startsFormulaBefore is StartsFormula as it was before its fast path for
+// cells that start with a plain ASCII character.
+func startsFormulaBefore(s string) bool {
+	s = strings.TrimLeft(s, " \u00a0\u200b\u200c\u200d\u2060\ufeff")
+	if s == "" {
+		return false
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r', '|':
+		return true
+	}
+	return strings.HasPrefix(s, "\uff1d")
+}
+
+// The export's faster path (one record slice for all rows, StartsFormula's
+// fast path) writes the same bytes as the path before it: each cell as
+// CSVRecord made it with the old StartsFormula.
+func TestCSVFastPathWritesTheSameBytes(t *testing.T) {
+	t.Parallel()
+	cells := append(slices.Clone(formulaReasons), "a", "|x", "\uff1d1", "\u00a0=1", "\u200b@x", " ", "\ufeff+1", "x=1", "'")
+	var entries []*Entry
+	for _, c := range cells {
+		e := fullEntry()
+		e.Reason, e.Actor, e.ErrorMessage, e.Note = c, c, c, c
+		entries = append(entries, e, &Entry{Reason: c})
+	}
+	var before, after bytes.Buffer
+	old, fast := csv.NewWriter(&before), csv.NewWriter(&after)
+	var record []string
+	for _, e := range entries {
+		legacy := make([]string, len(csvFields))
+		for i, f := range csvFields {
+			legacy[i] = f.text(e)
+			if startsFormulaBefore(legacy[i]) || strings.HasPrefix(legacy[i], "'") {
+				legacy[i] = "'" + legacy[i]
+			}
+		}
+		if err := old.Write(legacy); err != nil {
+			t.Fatal(err)
+		}
+		record = e.AppendCSVRecord(record)
+		if err := fast.Write(record); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Flush()
+	fast.Flush()
+	if diff := cmp.Diff(before.String(), after.String()); diff != "" {
+		t.Errorf("export bytes changed (-before +after):\n%s", diff)
+	}
+	for _, c := range cells {
+		if StartsFormula(c) != startsFormulaBefore(c) {
+			t.Errorf("StartsFormula(%q) = %v, before %v", c, StartsFormula(c), startsFormulaBefore(c))
+		}
+	}
 }
