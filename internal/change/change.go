@@ -46,7 +46,7 @@ type Request struct {
 }
 
 // AcknowledgedField is the field path of Request.Acknowledged in errors.
-const AcknowledgedField = "acknowledged"
+const AcknowledgedField = "acknowledged_warnings"
 
 // checkAcknowledged refuses an acknowledged code that is not a warning of
 // the policy: an entry must never say a warning was seen that was not shown.

@@ -249,7 +249,7 @@ func TestAPIAcknowledgedWarnings(t *testing.T) {
 	path := "/api/v1/endpoints/" + ep.ID + "/policy"
 	const everything = `"policy_statement": [{"Effect": "Allow", "Action": ["obs:*"], "Resource": ["*"]}], "reason": "pipeline run 7"`
 	for _, tt := range []struct{ ack, field string }{
-		{`["no_such_warning"]`, "acknowledged"},
+		{`["no_such_warning"]`, "acknowledged_warnings"},
 		{`"allows_everything"`, "acknowledged_warnings"},
 		{`[1]`, "acknowledged_warnings"},
 	} {

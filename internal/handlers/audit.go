@@ -53,7 +53,8 @@ func readAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter) {
 		}
 		return ""
 	}
-	f.EndpointPrefix = text("endpoint", vf.Endpoint, 64)
+	// Endpoint ids are lower-case UUIDs: a prefix typed in capitals finds them too.
+	f.EndpointPrefix = strings.ToLower(text("endpoint", vf.Endpoint, 64))
 	f.Actor = text("actor", vf.Actor, 128)
 	f.Text = text("q", vf.Text, 200)
 	switch vf.Action {
@@ -68,11 +69,11 @@ func readAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter) {
 		fail("outcome", "The outcome must be pending, succeeded, failed or unknown.")
 	}
 	var err error
-	if f.From, err = parseTime(vf.From); err != nil {
-		fail("from", `Not a time: write it as 2026-11-27 10:00 (UTC), a date, or RFC 3339.`)
+	if f.From, err = parseFilterTime(vf.From, false); err != nil {
+		fail("from", "Not a time: "+timeHint+".")
 	}
-	if f.To, err = parseTime(vf.To); err != nil {
-		fail("to", `Not a time: write it as 2026-11-27 10:00 (UTC), a date, or RFC 3339.`)
+	if f.To, err = parseFilterTime(vf.To, true); err != nil {
+		fail("to", "Not a time: "+timeHint+".")
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
 		fail("to", `"To" must be after "from".`)
@@ -94,17 +95,6 @@ func parseAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter, error) {
 // hasControlCharacter reports whether s holds a control character.
 func hasControlCharacter(s string) bool { return strings.IndexFunc(s, unicode.IsControl) >= 0 }
 
-func parseTime(v string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02T15:04:05", time.RFC3339, "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, errors.New("bad time")
-}
 
 // listAudit serves /audit, newest first, a keyset page at a time, with how
 // many entries match. A filter that is not valid is shown at its field,
