@@ -2,16 +2,21 @@
 // JSON) in step without ever replacing what the admin is typing.
 //
 // Each change posts the whole form to the edit URL (data-sync-url), saying
-// which view was edited last (the hidden "source" input); the server answers
-// with the editor in which both views agree, and only the OTHER view takes
-// the answer. A control the admin changed while the request was out keeps
-// its value (its own change event syncs it next). The buttons that add,
-// remove or move statements re-render the statements the same way and put
-// the focus on the control that now stands where the admin was.
+// which view the change was made in, recorded when it was made (not when
+// the request goes out); the server answers with the editor in which both
+// views agree, and only the OTHER view takes the answer. A control typed
+// into after the change the answer is for keeps its value; a raw JSON
+// edited meanwhile has its edit merged field by field onto the answer, so
+// the edits of both views apply in the order made (when the JSON cannot be
+// read to merge, it is kept as typed and the admin is told). The buttons
+// that add, remove or move statements re-render the statements, put back
+// what was typed into them meanwhile (in the statement it was typed into,
+// wherever that now stands) and keep the focus where the admin is.
 //
-// Requests go one at a time, in order; syncs that pile up while one is out
-// collapse into one, which reads the form when it is sent. Without this
-// script the buttons post the form and the page comes back whole.
+// Requests go one at a time, in the order of the changes; a change right
+// after another of the same view joins it. While any is out the form is
+// aria-busy and the page's loading bar shows. Without this script the
+// buttons post the form and the page comes back whole.
 (function () {
   "use strict";
 
@@ -28,6 +33,7 @@
   // jsonBase is the raw JSON as the server last wrote it: what an edit of
   // the raw view started from.
   var jsonBase = document.getElementById("policy-json").value;
+  var keptNotice = ""; // says which view's edit was kept, until the admin types again
 
   function byId(id) {
     return document.getElementById(id);
@@ -102,12 +108,15 @@
     });
   }
 
-  function say(text) {
-    var box = byId("editor-messages");
+  function notice(text, testid) {
     var p = document.createElement("p");
-    p.setAttribute("data-testid", "editor-sync-error");
+    p.setAttribute("data-testid", testid);
     p.textContent = text;
-    box.replaceChildren(p);
+    return p;
+  }
+
+  function say(text) {
+    byId("editor-messages").replaceChildren(notice(text, "editor-sync-error"));
   }
 
   function failed(err) {
@@ -120,6 +129,9 @@
     ["editor-messages", "json-invalid-notice", "policy-statement-error"].forEach(function (id) {
       replaceOrRemove(id, answer);
     });
+    if (keptNotice) {
+      byId("editor-messages").append(notice(keptNotice, "editor-kept-json"));
+    }
     ["json-base", "statement-count"].forEach(function (id) {
       var fresh = answer.querySelector("#" + id);
       if (fresh) {
@@ -331,7 +343,10 @@
     if (editedAfter(ta, at) && mine !== base && mine !== fresh && !answer.hasAttribute("data-json-invalid")) {
       var merged = mergeJSON(base, mine, fresh);
       if (merged === null) {
-        say("Both views were edited at once and the raw JSON cannot be read yet, so it was kept exactly as you typed it: the form's last change is not in it.");
+        // Said until the admin types again: the answers that follow must
+        // not wipe it before it is read.
+        keptNotice = "Both views were edited at once and the raw JSON could not be read to merge them: the JSON was kept exactly as you typed it, and the form's change made before it is not in it. Check the form.";
+        byId("editor-messages").append(notice(keptNotice, "editor-kept-json"));
       } else if (merged !== mine) {
         setKeepingCaret(ta, merged);
         syncJSONWhenLeft();
@@ -459,6 +474,7 @@
     if (ev.target.id) {
       touched[ev.target.id] = ++clock;
     }
+    keptNotice = "";
   });
 
   form.addEventListener("change", function (ev) {

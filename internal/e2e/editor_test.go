@@ -309,18 +309,23 @@ func TestEditorKeepsTypingAfterAButtonOnASlowServer(t *testing.T) {
 			}
 			focusEnd(t, ctx, tc.typeInto)
 			typeKeys(t, ctx, "typed-meanwhile")
-			waitFor(t, ctx, "the button's answer", `document.querySelectorAll('[data-testid="statement-block"]').length === `+strconv.Itoa(tc.wantStatements))
-			waitFor(t, ctx, "the views to settle", editorSettled)
-
-			if got := eval[string](t, ctx, `document.querySelector('[data-testid="`+tc.want+`"]').value`); !strings.HasSuffix(got, "typed-meanwhile") {
-				t.Errorf("%s = %q: what was typed is lost", tc.want, got)
+			waitFor(t, ctx, "the button's answer", `document.querySelector('#policy-editor').getAttribute("aria-busy") !== "true"`)
+			if got := eval[int](t, ctx, `document.querySelectorAll('[data-testid="statement-block"]').length`); got != tc.wantStatements {
+				t.Fatalf("%d statements after %s, want %d", got, tc.button, tc.wantStatements)
+			}
+			typed := eval[string](t, ctx, `document.querySelector('[data-testid="`+tc.want+`"]').value`)
+			if !strings.HasSuffix(typed, "typed-meanwhile") {
+				t.Errorf("%s = %q: what was typed is lost", tc.want, typed)
 			}
 			if got := eval[string](t, ctx, activeTestID); got != tc.want {
 				t.Errorf("the focus is on %q, want %s", got, tc.want)
 			}
+			// Leaving the field (or the answer landing after the typing) syncs it.
+			typeKeys(t, ctx, kb.Tab)
+			waitFor(t, ctx, "the views to settle", editorSettled)
 			i, _ := strconv.Atoi(strings.TrimPrefix(tc.want, "sid-"))
-			if sid, _ := jsonStatement(t, ctx, i)["Sid"].(string); !strings.HasSuffix(sid, "typed-meanwhile") {
-				t.Errorf("the JSON's statement %d has Sid %q: the views disagree", i, sid)
+			if sid, _ := jsonStatement(t, ctx, i)["Sid"].(string); sid != typed {
+				t.Errorf("the JSON's statement %d has Sid %q, the form %q: the views disagree", i, sid, typed)
 			}
 		})
 	}
@@ -384,4 +389,31 @@ func TestEditorShowsItIsBusy(t *testing.T) {
 	}
 	waitFor(t, ctx, "the busy state to end", `!(`+busy+`) && `+formMatchesJSON)
 	waitFor(t, ctx, "the loading bar to go", `getComputedStyle(document.querySelector('.page-loading')).opacity === "0"`)
+}
+
+// TestEditorSaysWhichEditItKept: the JSON is broken while a form change is
+// out; the two cannot be merged, so the JSON stays as typed and the editor
+// says the form's change is not in it, and keeps saying so after the
+// answers that follow.
+func TestEditorSaysWhichEditItKept(t *testing.T) {
+	t.Parallel()
+	ctx := openEditor(t, 300*time.Millisecond)
+	focusEnd(t, ctx, "action-0")
+	typeKeys(t, ctx, "\nobs:object:AbortMultipartUpload")
+	typeKeys(t, ctx, kb.Tab)
+	eval[bool](t, ctx, `(() => { const ta = document.querySelector('[data-testid="policy-json-input"]');
+		const at = ta.value.indexOf("{", ta.value.indexOf("[")) + 1; ta.focus(); ta.setSelectionRange(at, at); return true })()`)
+	typeKeys(t, ctx, ",")
+	typed := eval[string](t, ctx, `document.querySelector('[data-testid="policy-json-input"]').value`)
+	if err := chromedp.Do(ctx, chromedp.Focus(`[data-testid="reason"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the JSON's error notice", `!!document.querySelector('[data-testid="json-invalid-notice"]') && document.querySelector('#policy-editor').getAttribute("aria-busy") !== "true"`)
+	if got := eval[string](t, ctx, `document.querySelector('[data-testid="policy-json-input"]').value`); got != typed {
+		t.Errorf("the JSON typed was changed:\n%s\nwant\n%s", got, typed)
+	}
+	kept := eval[string](t, ctx, `(document.querySelector('[data-testid="editor-kept-json"]') || {}).textContent || ""`)
+	if !strings.Contains(kept, "the JSON was kept exactly as you typed it") {
+		t.Errorf("the editor does not say which edit it kept: %q", kept)
+	}
 }
