@@ -235,12 +235,11 @@
 
   // replaceStatements re-renders the statements from the answer and puts
   // back what was typed meanwhile (typed, by the ids the controls now
-  // have). The focus goes to focusID; when that is the control the admin
-  // was in, its selection stays.
-  function replaceStatements(answer, typed, focusID) {
+  // have). The focus goes to focusID; when that is stayedID (the control
+  // the admin was in, by its new id), its selection stays.
+  function replaceStatements(answer, typed, focusID, stayedID) {
     var active = document.activeElement;
     var start = active && active.selectionStart, end = active && active.selectionEnd;
-    var wasTyping = active && active.closest && active.closest("#statements") && !active.hasAttribute("data-editor-op");
     byId("statements").replaceWith(document.importNode(answer.querySelector("#statements"), true));
     Object.keys(typed).forEach(function (id) {
       var el = byId(id);
@@ -256,7 +255,7 @@
     var target = byId(focusID);
     if (target) {
       target.focus();
-      if (wasTyping && typeof start === "number" && target.setSelectionRange) {
+      if (focusID === stayedID && typeof start === "number" && target.setSelectionRange) {
         target.setSelectionRange(Math.min(start, target.value.length), Math.min(end, target.value.length));
       }
     }
@@ -397,7 +396,7 @@
         // Only a JSON edit can change which statements there are.
         if (!updateControls("structured-view", answer, keep) && from !== "form") {
           var active = document.activeElement;
-          replaceStatements(answer, typedSince(change.at), active && active.id);
+          replaceStatements(answer, typedSince(change.at), active && active.id, active && active.id);
         }
         updateJSON(answer, change.at, base);
       }, failed);
@@ -456,7 +455,7 @@
         var active = document.activeElement;
         var stayed = active && active.closest && active.closest("#statements") && !active.hasAttribute("data-editor-op") ? movedID(op, active.id) : "";
         var count = answer.querySelectorAll("#statements fieldset").length;
-        replaceStatements(answer, typed, stayed || focusAfter(op, count));
+        replaceStatements(answer, typed, stayed || focusAfter(op, count), stayed);
         updateJSON(answer, op === "use-form" ? clock : at, base);
         if (Object.keys(typed).length > 0) {
           sync("form");
