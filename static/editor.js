@@ -2,16 +2,21 @@
 // JSON) in step without ever replacing what the admin is typing.
 //
 // Each change posts the whole form to the edit URL (data-sync-url), saying
-// which view was edited last (the hidden "source" input); the server answers
-// with the editor in which both views agree, and only the OTHER view takes
-// the answer. A control the admin changed while the request was out keeps
-// its value (its own change event syncs it next). The buttons that add,
-// remove or move statements re-render the statements the same way and put
-// the focus on the control that now stands where the admin was.
+// which view the change was made in, recorded when it was made (not when
+// the request goes out); the server answers with the editor in which both
+// views agree, and only the OTHER view takes the answer. A control typed
+// into after the change the answer is for keeps its value; a raw JSON
+// edited meanwhile has its edit merged field by field onto the answer, so
+// the edits of both views apply in the order made (when the JSON cannot be
+// read to merge, it is kept as typed and the admin is told). The buttons
+// that add, remove or move statements re-render the statements, put back
+// what was typed into them meanwhile (in the statement it was typed into,
+// wherever that now stands) and keep the focus where the admin is.
 //
-// Requests go one at a time, in order; syncs that pile up while one is out
-// collapse into one, which reads the form when it is sent. Without this
-// script the buttons post the form and the page comes back whole.
+// Requests go one at a time, in the order of the changes; a change right
+// after another of the same view joins it. While any is out the form is
+// aria-busy and the page's loading bar shows. Without this script the
+// buttons post the form and the page comes back whole.
 (function () {
   "use strict";
 
@@ -21,7 +26,14 @@
   }
   var syncURL = form.getAttribute("data-sync-url");
   var queue = Promise.resolve();
-  var syncQueued = false;
+  var pending = 0; // requests queued or out
+  var clock = 0; // orders the admin's typing and changes
+  var touched = {}; // control id -> clock of the latest typing in it
+  var waiting = []; // syncs queued and not yet sent: {from, at}
+  // jsonBase is the raw JSON as the server last wrote it: what an edit of
+  // the raw view started from.
+  var jsonBase = document.getElementById("policy-json").value;
+  var keptNotice = ""; // says which view's edit was kept, until the admin types again
 
   function byId(id) {
     return document.getElementById(id);
@@ -43,26 +55,38 @@
     );
   }
 
-  // snapshot records the value of every control, to tell later which ones
-  // the admin changed while a request was out.
-  function snapshot() {
-    var values = {};
-    controls(form).forEach(function (el) { values[el.id] = el.value; });
-    return values;
-  }
-
+  // enqueue runs task after the ones before it. While any is queued or out
+  // the form is busy: aria-busy, and the page's loading bar (body class).
   function enqueue(task) {
-    queue = queue.then(task, task);
+    pending++;
+    showBusy();
+    var done = function () {
+      pending--;
+      showBusy();
+    };
+    queue = queue.then(task, task).then(done, done);
     return queue;
   }
 
-  // post sends the form (plus op, when given) and parses the editor out of
-  // the answer. The server answers 200 with a notice when the raw JSON cannot be read.
-  function post(op) {
+  function showBusy() {
+    if (pending > 0) {
+      form.setAttribute("aria-busy", "true");
+      document.body.classList.add("editor-syncing");
+    } else {
+      form.removeAttribute("aria-busy");
+      document.body.classList.remove("editor-syncing");
+    }
+  }
+
+  // post sends the form (plus op, when given), saying which view the change
+  // was made in (from), and parses the editor out of the answer. The server
+  // answers 200 with a notice when the raw JSON cannot be read.
+  function post(op, from) {
     var data = new FormData(form);
     if (op) {
       data.set("op", op);
     }
+    data.set("source", from);
     var token = form.querySelector('input[name="_csrf"]');
     return fetch(syncURL, {
       method: "POST",
@@ -84,12 +108,15 @@
     });
   }
 
-  function say(text) {
-    var box = byId("editor-messages");
+  function notice(text, testid) {
     var p = document.createElement("p");
-    p.setAttribute("data-testid", "editor-sync-error");
+    p.setAttribute("data-testid", testid);
     p.textContent = text;
-    box.replaceChildren(p);
+    return p;
+  }
+
+  function say(text) {
+    byId("editor-messages").replaceChildren(notice(text, "editor-sync-error"));
   }
 
   function failed(err) {
@@ -102,6 +129,9 @@
     ["editor-messages", "json-invalid-notice", "policy-statement-error"].forEach(function (id) {
       replaceOrRemove(id, answer);
     });
+    if (keptNotice) {
+      byId("editor-messages").append(notice(keptNotice, "editor-kept-json"));
+    }
     ["json-base", "statement-count"].forEach(function (id) {
       var fresh = answer.querySelector("#" + id);
       if (fresh) {
@@ -139,10 +169,11 @@
 
   // updateControls brings the controls inside the view with id viewID to
   // the answer's values and error marks, in place: nothing is re-created,
-  // so focus, selection and scroll stay. A control changed since sent
-  // keeps its value. It returns false when the answer's controls are not
-  // the same set (statements added or removed).
-  function updateControls(viewID, answer, sent) {
+  // so focus, selection and scroll stay. A control for which keep(el) holds
+  // (typed into after the change the answer is for) keeps its value. It
+  // returns false when the answer's controls are not the same set
+  // (statements added or removed).
+  function updateControls(viewID, answer, keep) {
     var view = byId(viewID);
     var freshView = answer.querySelector("#" + viewID);
     var mine = controls(view);
@@ -154,17 +185,12 @@
       var f = fresh[i];
       if (el.tagName === "SELECT") {
         var chosen = f.value;
-        if (el.value !== chosen && sent[el.id] === el.value) {
+        if (el.value !== chosen && !keep(el)) {
           el.replaceChildren.apply(el, Array.prototype.map.call(f.options, function (o) { return document.importNode(o, true); }));
           el.value = chosen;
         }
-      } else if (el.value !== f.value && sent[el.id] === el.value) {
-        var focused = document.activeElement === el;
-        var start = el.selectionStart, end = el.selectionEnd;
-        el.value = f.value;
-        if (focused && start !== null) {
-          el.setSelectionRange(Math.min(start, el.value.length), Math.min(end, el.value.length));
-        }
+      } else if (el.value !== f.value && !keep(el)) {
+        setKeepingCaret(el, f.value);
       }
       ["aria-invalid", "aria-describedby", "data-first-error"].forEach(function (attr) {
         if (f.hasAttribute(attr)) {
@@ -184,55 +210,195 @@
     return true;
   }
 
-  // replaceStatements re-renders the statements from the answer, then puts
-  // the focus on focusID (or back on the control that had it), with its
-  // selection. A control typed into since sent keeps what was typed.
-  function replaceStatements(answer, focusID, sent) {
-    var active = document.activeElement;
-    var activeID = active && active.id;
-    var start = active && active.selectionStart, end = active && active.selectionEnd;
+  // setKeepingCaret sets a control's value; when it has the focus, its
+  // caret and selection stay where they were.
+  function setKeepingCaret(el, value) {
+    var focused = document.activeElement === el;
+    var start = el.selectionStart, end = el.selectionEnd;
+    el.value = value;
+    if (focused && typeof start === "number" && el.setSelectionRange) {
+      el.setSelectionRange(Math.min(start, value.length), Math.min(end, value.length));
+    }
+  }
+
+  // typedSince lists the statement controls typed into after the edit at
+  // clock at: their ids and values, to put back after a re-render.
+  function typedSince(at) {
     var typed = {};
     controls(byId("statements")).forEach(function (el) {
-      if (sent && el.id in sent && sent[el.id] !== el.value) {
+      if (editedAfter(el, at)) {
         typed[el.id] = el.value;
       }
     });
+    return typed;
+  }
+
+  // replaceStatements re-renders the statements from the answer and puts
+  // back what was typed meanwhile (typed, by the ids the controls now
+  // have). The focus goes to focusID; when that is stayedID (the control
+  // the admin was in, by its new id), its selection stays.
+  function replaceStatements(answer, typed, focusID, stayedID) {
+    var active = document.activeElement;
+    var start = active && active.selectionStart, end = active && active.selectionEnd;
     byId("statements").replaceWith(document.importNode(answer.querySelector("#statements"), true));
     Object.keys(typed).forEach(function (id) {
-      if (byId(id)) {
-        byId(id).value = typed[id];
+      var el = byId(id);
+      if (el) {
+        el.value = typed[id];
+        touched[id] = clock; // still the admin's, for answers yet to come
       }
     });
     var add = answer.querySelector("#add-statement");
     if (add) {
       byId("add-statement").disabled = add.disabled;
     }
-    var target = byId(focusID || activeID);
+    var target = byId(focusID);
     if (target) {
       target.focus();
-      if (!focusID && typeof start === "number" && target.setSelectionRange) {
-        target.setSelectionRange(start, end);
+      if (focusID === stayedID && typeof start === "number" && target.setSelectionRange) {
+        target.setSelectionRange(Math.min(start, target.value.length), Math.min(end, target.value.length));
       }
     }
   }
 
-  // sync brings the view the admin did not edit to the one they did.
-  function sync() {
-    if (syncQueued) {
+  // movedID is the id a statement control has after op: buttons move
+  // statements, and a control's id names its place (s-{i}-{field}).
+  // "" when its statement was removed.
+  function movedID(op, id) {
+    var m = /^s-(\d+)-(.+)$/.exec(id);
+    var parts = op.split("-");
+    var at = parseInt(parts[1], 10);
+    if (!m || isNaN(at)) {
+      return id;
+    }
+    var i = parseInt(m[1], 10);
+    var j = i;
+    if (parts[0] === "remove") {
+      j = i === at ? -1 : (i > at ? i - 1 : i);
+    } else if (parts[0] === "up" && (i === at || i === at - 1)) {
+      j = i === at ? at - 1 : at;
+    } else if (parts[0] === "down" && (i === at || i === at + 1)) {
+      j = i === at ? at + 1 : at;
+    }
+    return j < 0 ? "" : "s-" + j + "-" + m[2];
+  }
+
+  // mergeJSON applies the admin's edit of the raw JSON (from base to mine)
+  // on top of the server's newer JSON (theirs), field by field: what the
+  // admin changed wins, what they left alone takes theirs. null when one
+  // of them cannot be read.
+  function mergeJSON(base, mine, theirs) {
+    var b, m, t;
+    try {
+      b = JSON.parse(base); m = JSON.parse(mine); t = JSON.parse(theirs);
+    } catch (e) {
+      return null;
+    }
+    return JSON.stringify(mergeValue(b, m, t), null, 2) + "\n";
+  }
+
+  function same(a, b) {
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
+
+  function mergeValue(b, m, t) {
+    if (same(m, b)) {
+      return t;
+    }
+    if (same(t, b) || same(m, t)) {
+      return m;
+    }
+    var objects = [b, m, t].every(function (v) { return v && typeof v === "object" && !Array.isArray(v); });
+    var lists = [b, m, t].every(Array.isArray) && b.length === m.length && b.length === t.length;
+    if (lists) {
+      return m.map(function (v, i) { return mergeValue(b[i], v, t[i]); });
+    }
+    if (objects) {
+      var out = {};
+      Object.keys(m).concat(Object.keys(t)).forEach(function (k) {
+        if (!(k in out)) {
+          out[k] = mergeValue(b[k], m[k], t[k]);
+        }
+      });
+      Object.keys(out).forEach(function (k) {
+        if (out[k] === undefined) {
+          delete out[k];
+        }
+      });
+      return out;
+    }
+    return m; // both changed the same field: the admin's later edit wins
+  }
+
+  // updateJSON brings the raw view to the answer. When the admin edited it
+  // after the change the answer is for, their edit is merged onto the
+  // answer, so neither view's edit is lost; when that cannot be done the
+  // JSON stays as typed and the admin is told.
+  function updateJSON(answer, at, base) {
+    var ta = byId("policy-json");
+    var fresh = answer.querySelector("#policy-json").value;
+    var mine = ta.value;
+    updateControls("json-view", answer, function () { return true; });
+    if (editedAfter(ta, at) && mine !== base && mine !== fresh && !answer.hasAttribute("data-json-invalid")) {
+      var merged = mergeJSON(base, mine, fresh);
+      if (merged === null) {
+        // Said until the admin types again: the answers that follow must
+        // not wipe it before it is read.
+        keptNotice = "Both views were edited at once and the raw JSON could not be read to merge them: the JSON was kept exactly as you typed it, and the form's change made before it is not in it. Check the form.";
+        byId("editor-messages").append(notice(keptNotice, "editor-kept-json"));
+      } else if (merged !== mine) {
+        setKeepingCaret(ta, merged);
+        syncJSONWhenLeft();
+      }
+    } else if (answer.hasAttribute("data-json-invalid") && editedAfter(ta, at)) {
+      // still being typed, and not readable yet: it stays as it is
+    } else if (mine !== fresh) {
+      setKeepingCaret(ta, fresh);
+    }
+    jsonBase = fresh;
+  }
+
+  // syncJSONWhenLeft sends the raw view once the admin leaves it (now, if
+  // they already have): a merged JSON must reach the form too.
+  function syncJSONWhenLeft() {
+    var ta = byId("policy-json");
+    var send = function () {
+      if (!waiting.some(function (w) { return w.from === "json"; })) {
+        sync("json");
+      }
+    };
+    if (document.activeElement !== ta) {
+      send();
       return;
     }
-    syncQueued = true;
+    ta.addEventListener("blur", send, { once: true });
+  }
+
+  // sync queues bringing the other view to the one edited (from: "form" or
+  // "json"), recorded when the change happens. Changes are sent in the
+  // order made; a change queued right after another of the same view joins
+  // it (the request reads that view when sent).
+  function sync(from) {
+    var at = ++clock;
+    var last = waiting[waiting.length - 1];
+    if (last && last.from === from) {
+      last.at = at;
+      return;
+    }
+    var change = { from: from, at: at };
+    waiting.push(change);
     enqueue(function () {
-      syncQueued = false;
-      var sent = snapshot();
-      var from = source().value;
-      return post("").then(function (answer) {
+      waiting.splice(waiting.indexOf(change), 1);
+      var base = from === "json" ? byId("policy-json").value : jsonBase;
+      return post("", from).then(function (answer) {
         copyState(answer);
+        var keep = function (el) { return editedAfter(el, change.at); };
         // Only a JSON edit can change which statements there are.
-        if (!updateControls("structured-view", answer, sent) && from !== "form") {
-          replaceStatements(answer, "", sent);
+        if (!updateControls("structured-view", answer, keep) && from !== "form") {
+          var active = document.activeElement;
+          replaceStatements(answer, typedSince(change.at), active && active.id, active && active.id);
         }
-        updateControls("json-view", answer, sent);
+        updateJSON(answer, change.at, base);
       }, failed);
     });
   }
@@ -265,36 +431,58 @@
     }
   }
 
+  // button applies an editor button. What the admin typed into the
+  // statements while its request was out is put back into the same
+  // statements (wherever they now stand), the focus stays in the control
+  // they moved to, and a sync follows so the JSON says it too.
   function button(op) {
+    var at = ++clock;
     enqueue(function () {
-      var sent = snapshot();
-      return post(op).then(function (answer) {
+      var base = jsonBase;
+      return post(op, jsonInvalid() ? "json" : "form").then(function (answer) {
         copyState(answer);
         if (answer.hasAttribute("data-json-invalid") && op !== "use-form") {
           return; // refused: the JSON has an error; the notice says so
         }
+        var typed = {};
+        var before = typedSince(at);
+        Object.keys(before).forEach(function (id) {
+          var now = movedID(op, id);
+          if (now) {
+            typed[now] = before[id];
+          }
+        });
+        var active = document.activeElement;
+        var stayed = active && active.closest && active.closest("#statements") && !active.hasAttribute("data-editor-op") ? movedID(op, active.id) : "";
         var count = answer.querySelectorAll("#statements fieldset").length;
-        replaceStatements(answer, focusAfter(op, count), null);
-        sent["policy-json"] = byId("policy-json").value; // a button's answer wins in the JSON
-        updateControls("json-view", answer, sent);
-        source().value = "";
+        replaceStatements(answer, typed, stayed || focusAfter(op, count), stayed);
+        updateJSON(answer, op === "use-form" ? clock : at, base);
+        if (Object.keys(typed).length > 0) {
+          sync("form");
+        }
       }, failed);
     });
   }
 
+  // editedAfter: the admin typed into el after the edit at clock at.
+  function editedAfter(el, at) {
+    return (touched[el.id] || 0) > at;
+  }
+
   form.addEventListener("input", function (ev) {
-    if (ev.target.id === "policy-json") {
-      source().value = "json";
-    } else if (ev.target.closest("#structured-view") && !jsonInvalid()) {
-      source().value = "form";
+    if (ev.target.id) {
+      touched[ev.target.id] = ++clock;
     }
+    keptNotice = "";
   });
 
   form.addEventListener("change", function (ev) {
     var inJSON = ev.target.id === "policy-json";
     var inForm = ev.target.closest("#structured-view");
-    if (inJSON || (inForm && !jsonInvalid())) {
-      sync();
+    if (inJSON) {
+      sync("json");
+    } else if (inForm && !jsonInvalid()) {
+      sync("form");
     }
   });
 

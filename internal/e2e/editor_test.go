@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -250,4 +251,169 @@ func TestPreviewSaysTheLivePolicyMovedInTheBrowser(t *testing.T) {
 		t.Error("Apply is offered against a policy that moved")
 	}
 	shot(t, ctx, "preview-live-moved")
+}
+
+// openEditor opens the editor of a gateway endpoint with two statements.
+func openEditor(t *testing.T, delay time.Duration) context.Context {
+	t.Helper()
+	base, sim := slowConsole(t, delay)
+	ctx := browser(t)
+	signIn(t, ctx, base)
+	ep := sim.Gateway(t, 2)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/endpoints/"+ep.ID+"/policy/edit"),
+		chromedp.WaitVisible(`[data-testid="action-0"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// focusEnd puts the caret at the end of the control with data-testid id.
+func focusEnd(t *testing.T, ctx context.Context, id string) {
+	t.Helper()
+	eval[bool](t, ctx, `(() => { const a = document.querySelector('[data-testid="`+id+`"]'); a.focus();
+		if (a.setSelectionRange) a.setSelectionRange(a.value.length, a.value.length); return true })()`)
+}
+
+// editorSettled: no sync is out or queued, and both views agree.
+const editorSettled = `document.querySelector('#policy-editor').getAttribute("aria-busy") !== "true" && ` + formMatchesJSON
+
+// jsonStatement is the JSON view's statement i, field by field.
+func jsonStatement(t *testing.T, ctx context.Context, i int) map[string]any {
+	t.Helper()
+	return eval[map[string]any](t, ctx, `JSON.parse(document.querySelector('[data-testid="policy-json-input"]').value).policy_statement[`+strconv.Itoa(i)+`]`)
+}
+
+// TestEditorKeepsTypingAfterAButtonOnASlowServer: a button is pressed, and
+// the admin types into a statement before its answer lands: what was typed
+// stays (in the statement it was typed into, wherever that now stands), the
+// focus stays there, and the JSON view ends up saying it too.
+func TestEditorKeepsTypingAfterAButtonOnASlowServer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, button   string
+		typeInto       string // the Sid typed into while the answer is out
+		want           string // the same statement's Sid after the answer
+		wantStatements int
+	}{
+		{"add statement", "add-statement", "sid-0", "sid-0", 3},
+		{"move down", "op-down-0", "sid-1", "sid-0", 2},
+		{"remove", "op-remove-0", "sid-1", "sid-0", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := openEditor(t, 300*time.Millisecond)
+			if err := chromedp.Do(ctx, chromedp.Click(`[data-testid="`+tc.button+`"]`)); err != nil {
+				t.Fatal(err)
+			}
+			focusEnd(t, ctx, tc.typeInto)
+			typeKeys(t, ctx, "typed-meanwhile")
+			waitFor(t, ctx, "the button's answer", `document.querySelector('#policy-editor').getAttribute("aria-busy") !== "true"`)
+			if got := eval[int](t, ctx, `document.querySelectorAll('[data-testid="statement-block"]').length`); got != tc.wantStatements {
+				t.Fatalf("%d statements after %s, want %d", got, tc.button, tc.wantStatements)
+			}
+			typed := eval[string](t, ctx, `document.querySelector('[data-testid="`+tc.want+`"]').value`)
+			if !strings.HasSuffix(typed, "typed-meanwhile") {
+				t.Errorf("%s = %q: what was typed is lost", tc.want, typed)
+			}
+			if got := eval[string](t, ctx, activeTestID); got != tc.want {
+				t.Errorf("the focus is on %q, want %s", got, tc.want)
+			}
+			// Leaving the field (or the answer landing after the typing) syncs it.
+			typeKeys(t, ctx, kb.Tab)
+			waitFor(t, ctx, "the views to settle", editorSettled)
+			i, _ := strconv.Atoi(strings.TrimPrefix(tc.want, "sid-"))
+			if sid, _ := jsonStatement(t, ctx, i)["Sid"].(string); sid != typed {
+				t.Errorf("the JSON's statement %d has Sid %q, the form %q: the views disagree", i, sid, typed)
+			}
+		})
+	}
+}
+
+// TestEditorAppliesEditsOfBothViewsInOrder: a line added to Action (Tab
+// sends it), then "Allow" changed to "Deny" in the JSON, then a Sid typed:
+// all three edits are kept, in the order made, whether the answers are late
+// or not.
+func TestEditorAppliesEditsOfBothViewsInOrder(t *testing.T) {
+	t.Parallel()
+	for _, delay := range []time.Duration{300 * time.Millisecond, 0} {
+		t.Run(delay.String(), func(t *testing.T) {
+			t.Parallel()
+			ctx := openEditor(t, delay)
+			focusEnd(t, ctx, "action-0")
+			typeKeys(t, ctx, "\nobs:object:AbortMultipartUpload")
+			typeKeys(t, ctx, kb.Tab)
+			// Select the first statement's "Allow" in the JSON and type over it.
+			eval[bool](t, ctx, `(() => { const ta = document.querySelector('[data-testid="policy-json-input"]');
+				const at = ta.value.indexOf('"Allow"') + 1; ta.focus(); ta.setSelectionRange(at, at + 5); return true })()`)
+			typeKeys(t, ctx, "Deny")
+			focusEnd(t, ctx, "sid-0") // leaving the JSON sends it
+			typeKeys(t, ctx, "ops-sid")
+			typeKeys(t, ctx, kb.Tab)
+			waitFor(t, ctx, "the views to settle", editorSettled)
+
+			if got := eval[string](t, ctx, `document.querySelector('[data-testid="action-0"]').value`); !strings.Contains(got, "obs:object:AbortMultipartUpload") {
+				t.Errorf("the form's new Action line is lost: %q", got)
+			}
+			if got := eval[string](t, ctx, `document.querySelector('[data-testid="effect-0"]').value`); got != "Deny" {
+				t.Errorf("the JSON's Deny is lost: Effect = %q", got)
+			}
+			sid := eval[string](t, ctx, `document.querySelector('[data-testid="sid-0"]').value`)
+			if !strings.HasSuffix(sid, "ops-sid") {
+				t.Errorf("Sid = %q, want it to end in ops-sid", sid)
+			}
+			st := jsonStatement(t, ctx, 0)
+			if st["Effect"] != "Deny" || st["Sid"] != sid {
+				t.Errorf("the JSON's first statement: %v", st)
+			}
+		})
+	}
+}
+
+// TestEditorShowsItIsBusy: while a sync is out the form says aria-busy and
+// the page's loading bar shows; both go when the answer lands.
+func TestEditorShowsItIsBusy(t *testing.T) {
+	t.Parallel()
+	ctx := openEditor(t, time.Second)
+	focusEnd(t, ctx, "action-0")
+	typeKeys(t, ctx, "\nobs:object:AbortMultipartUpload")
+	typeKeys(t, ctx, kb.Tab)
+	const busy = `document.querySelector('#policy-editor').getAttribute("aria-busy") === "true" && document.body.classList.contains("editor-syncing")`
+	if !eval[bool](t, ctx, busy) {
+		t.Fatal("a sync is out and the form does not say it is busy")
+	}
+	waitFor(t, ctx, "the loading bar", `getComputedStyle(document.querySelector('.page-loading')).opacity === "1" || !(`+busy+`)`)
+	if !eval[bool](t, ctx, busy) {
+		t.Error("the sync ended before the loading bar showed")
+	}
+	waitFor(t, ctx, "the busy state to end", `!(`+busy+`) && `+formMatchesJSON)
+	waitFor(t, ctx, "the loading bar to go", `getComputedStyle(document.querySelector('.page-loading')).opacity === "0"`)
+}
+
+// TestEditorSaysWhichEditItKept: the JSON is broken while a form change is
+// out; the two cannot be merged, so the JSON stays as typed and the editor
+// says the form's change is not in it, and keeps saying so after the
+// answers that follow.
+func TestEditorSaysWhichEditItKept(t *testing.T) {
+	t.Parallel()
+	ctx := openEditor(t, 300*time.Millisecond)
+	focusEnd(t, ctx, "action-0")
+	typeKeys(t, ctx, "\nobs:object:AbortMultipartUpload")
+	typeKeys(t, ctx, kb.Tab)
+	eval[bool](t, ctx, `(() => { const ta = document.querySelector('[data-testid="policy-json-input"]');
+		const at = ta.value.indexOf("{", ta.value.indexOf("[")) + 1; ta.focus(); ta.setSelectionRange(at, at); return true })()`)
+	typeKeys(t, ctx, ",")
+	typed := eval[string](t, ctx, `document.querySelector('[data-testid="policy-json-input"]').value`)
+	if err := chromedp.Do(ctx, chromedp.Focus(`[data-testid="reason"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the JSON's error notice", `!!document.querySelector('[data-testid="json-invalid-notice"]') && document.querySelector('#policy-editor').getAttribute("aria-busy") !== "true"`)
+	if got := eval[string](t, ctx, `document.querySelector('[data-testid="policy-json-input"]').value`); got != typed {
+		t.Errorf("the JSON typed was changed:\n%s\nwant\n%s", got, typed)
+	}
+	kept := eval[string](t, ctx, `(document.querySelector('[data-testid="editor-kept-json"]') || {}).textContent || ""`)
+	if !strings.Contains(kept, "the JSON was kept exactly as you typed it") {
+		t.Errorf("the editor does not say which edit it kept: %q", kept)
+	}
 }

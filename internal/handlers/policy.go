@@ -42,6 +42,20 @@ func (s *Server) editorInput(c echo.Context) (*vpcep.Endpoint, views.EditorForm,
 	return ep, form, err
 }
 
+// editorOpInput reads the form posted to the editor. The script's syncs
+// and buttons (answered with the editor fragment) only convert between the
+// form and the JSON: they read nothing live, so an upstream hiccup cannot
+// break syncing and a Tab costs no API call. The live endpoint is checked
+// when the editor opens, on Preview and on Apply. A whole-page answer (no
+// script; back from the preview) shows the endpoint's name, so it reads it.
+func (s *Server) editorOpInput(c echo.Context) (*vpcep.Endpoint, views.EditorForm, error) {
+	if !isFragment(c) {
+		return s.editorInput(c)
+	}
+	form, err := readEditorForm(c)
+	return &vpcep.Endpoint{ID: c.Param("id")}, form, err
+}
+
 // editPolicy serves the editor, loaded with the live policy.
 func (s *Server) editPolicy(c echo.Context) error {
 	ep, err := s.editableEndpoint(c.Request().Context(), c.Param("id"))
@@ -69,7 +83,7 @@ func (s *Server) editPolicy(c echo.Context) error {
 // takes from the answer only the view the admin did not edit; without the
 // script the buttons post the form and the page comes back whole.
 func (s *Server) editorOp(c echo.Context) error {
-	ep, form, err := s.editorInput(c)
+	ep, form, err := s.editorOpInput(c)
 	if err != nil {
 		return err
 	}

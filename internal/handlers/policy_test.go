@@ -736,3 +736,61 @@ func TestPreviewKeepsTheAdminsNumbers(t *testing.T) {
 		t.Errorf("unchanged lines are not folded: %q", fold)
 	}
 }
+
+// TestEditorSyncNeedsNoUpstream: a view sync and an editor button only
+// convert between the form and the JSON, so they work while the upstream
+// fails every read, and make no upstream call; opening the editor and
+// Preview still read the live endpoint.
+func TestEditorSyncNeedsNoUpstream(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ep := a.sim.Gateway(t, 2)
+	v := editorForm(t, a, ep)
+	a.sim.FailRoute(vpcepsim.RouteGet, vpcepsim.Fault{Status: 500, Code: "EndPoint.0001", Message: "System error. Please retry."})
+	defer a.sim.ClearFaults()
+
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		want func(r response) string // what is wrong, "" when right
+	}{
+		{"form to JSON", with(v, "s.0.action", "obs:object:GetObject\nobs:object:AbortMultipartUpload", "source", "form"), func(r response) string {
+			if js := r.doc.Find("#policy-json").Text(); !strings.Contains(js, "obs:object:AbortMultipartUpload") {
+				return "the JSON does not follow the form:\n" + js
+			}
+			return ""
+		}},
+		{"JSON to form", with(v, "policy_json", strings.Replace(v.Get("policy_json"), `"Allow"`, `"Deny"`, 1), "source", "json"), func(r response) string {
+			if got := r.doc.Find("#s-0-effect option[selected]").AttrOr("value", ""); got != "Deny" {
+				return "the form's first Effect is " + got + ", want Deny"
+			}
+			return ""
+		}},
+		{"add statement", with(v, "op", "add"), func(r response) string {
+			if n := r.doc.Find(testid("statement-block")).Length(); n != 3 {
+				return fmt.Sprintf("%d statements after Add, want 3", n)
+			}
+			return ""
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(a.sim.Requests())
+			r := a.do(t, http.MethodPost, "/endpoints/"+ep.ID+"/policy/edit", tc.form, htmx())
+			if r.Code != http.StatusOK {
+				t.Fatalf("sync answered %d while the upstream fails:\n%.1500s", r.Code, r.Body.String())
+			}
+			if msg := tc.want(r); msg != "" {
+				t.Error(msg)
+			}
+			if n := len(a.sim.Requests()) - before; n != 0 {
+				t.Errorf("the sync made %d upstream calls, want 0", n)
+			}
+		})
+	}
+
+	// Preview still checks the live endpoint: with the upstream failing it
+	// says so rather than previewing against nothing.
+	if r := post(t, a, "/endpoints/"+ep.ID+"/policy/preview", with(v, "reason", "OPS-5: check")); r.Code != http.StatusBadGateway {
+		t.Errorf("preview with the upstream failing answered %d, want 502", r.Code)
+	}
+}
