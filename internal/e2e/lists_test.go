@@ -41,12 +41,10 @@ func TestBackRestoresTheFilterControls(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRows(t, ctx, min(gateways, 10), func(u string) bool { return strings.Contains(u, "type=gateway") && !strings.Contains(u, "q=sfsturbo") })
-	if got := eval[string](t, ctx, `document.querySelector('[data-testid="filter-type"]').value`); got != "gateway" {
-		t.Errorf("after Back the type filter shows %q, the rows are gateways", got)
-	}
-	if got := eval[string](t, ctx, `document.querySelector('[data-testid="filter-q"]').value`); got != "" {
-		t.Errorf("after Back the search box shows %q, the rows are not searched", got)
-	}
+	// The address changes before the page is swapped in: wait for the
+	// controls (waitFor fails the test if they never agree).
+	waitFor(t, ctx, "the type filter to show gateway and the search box to be empty after Back",
+		`document.querySelector('[data-testid="filter-type"]').value === "gateway" && document.querySelector('[data-testid="filter-q"]').value === ""`)
 
 	// Opening an endpoint and coming Back shows the same view.
 	if err := chromedp.Do(ctx,
@@ -57,9 +55,8 @@ func TestBackRestoresTheFilterControls(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRows(t, ctx, min(gateways, 10), func(u string) bool { return strings.Contains(u, "type=gateway") })
-	if got := eval[string](t, ctx, `document.querySelector('[data-testid="filter-type"]').value`); got != "gateway" {
-		t.Errorf("after Back from an endpoint the type filter shows %q", got)
-	}
+	waitFor(t, ctx, "the type filter to show gateway after Back from an endpoint",
+		`document.querySelector('[data-testid="filter-type"]').value === "gateway"`)
 
 	// Paging from the bottom of the page: the table's top comes into view.
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/endpoints"), chromedp.WaitVisible(`[data-testid="next-page"]`),

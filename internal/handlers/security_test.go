@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -260,6 +261,10 @@ func TestBruteForceLimitsHoldAcrossReplicas(t *testing.T) {
 	url1 := testdb.Migrated(t)
 	replicaA := newApp(t, withDB(url1), signedOut())
 	replicaB := newApp(t, withDB(url1), signedOut(), withProxies(mustCIDR(t, "10.0.0.0/8")))
+	// A first wait longer than the test may take on a loaded machine, where
+	// the 1 s default can rightly run out between two attempts.
+	replicaA.auth.SetFirstDelay(time.Minute)
+	replicaB.auth.SetFirstDelay(time.Minute)
 	name := replicaA.account(t, auth.Editor)
 	attempt := func(a *app, xff string) int {
 		a.get(t, "/login")
