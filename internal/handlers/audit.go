@@ -95,7 +95,6 @@ func parseAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter, error) {
 // hasControlCharacter reports whether s holds a control character.
 func hasControlCharacter(s string) bool { return strings.IndexFunc(s, unicode.IsControl) >= 0 }
 
-
 // listAudit serves /audit, newest first, a keyset page at a time, with how
 // many entries match. A filter that is not valid is shown at its field,
 // with what was typed, on the whole page (422), never a dead end.
