@@ -194,8 +194,10 @@ func TestRetriesStopAtTheDeadline(t *testing.T) {
 		if !errors.As(err, &ve) || ve.Status != 503 {
 			t.Fatalf("error = %#v, want the last 503", err)
 		}
-		if ve.Attempts >= maxAttempts || ve.Attempts != len(f.Requests()) {
-			t.Errorf("%d attempts, %d requests; want as many, fewer than %d", ve.Attempts, len(f.Requests()), maxAttempts)
+		// The deadline can cut the last attempt after the client sent it but
+		// before the simulator recorded it: that one may be missing there.
+		if n := len(f.Requests()); ve.Attempts >= maxAttempts || (ve.Attempts != n && ve.Attempts != n+1) {
+			t.Errorf("%d attempts, %d requests; want as many (the last perhaps cut short unseen), fewer than %d", ve.Attempts, n, maxAttempts)
 		}
 	}
 	t.Run("the call's own timeout", func(t *testing.T) {
