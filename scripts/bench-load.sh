@@ -115,8 +115,9 @@ curl -s -c "$jar" -b "$jar" -o /dev/null --data-urlencode "name=bench" --data-ur
 cookie=$(awk '$6 ~ /session/ {print $6 "=" $7}' "$jar" | head -n 1)
 [ -n "$cookie" ] || { echo "bench-load: sign-in failed" >&2; exit 1; }
 
+# user10's rows are every 50th, all failed (g % 10 = 0): a full page of matches.
 pages=(/healthz /endpoints '/endpoints?q=payments&type=interface' '/endpoints?page=150' /audit
-  '/audit?actor=user7&outcome=failed' '/api/v1/endpoints?limit=100')
+  '/audit?actor=user10&outcome=failed' '/api/v1/endpoints?limit=100')
 # The audit search (q) is measured once the server answers it.
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$base/audit?q=payments")" = 200 ] && pages+=('/audit?q=payments')
 
