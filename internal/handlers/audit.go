@@ -111,6 +111,7 @@ func (s *Server) listAudit(c echo.Context) error {
 		return err // a bad cursor is answered by the error table
 	}
 	p.Entries, p.NextCursor, p.Paged = page.Entries, page.NextCursor, cursor != ""
+	p.RowCaches = s.auditRows.caches(page.Entries)
 	if p.Count, p.CountMore, err = s.Audit.Count(ctx, f); err != nil {
 		return err
 	}

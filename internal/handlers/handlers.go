@@ -73,6 +73,7 @@ type Deps struct {
 // Server holds the handlers' dependencies.
 type Server struct {
 	Deps
+	auditRows auditRows // rendered rows of the audit list (auditrows.go)
 }
 
 // Handler is the console's HTTP handler.

@@ -1,8 +1,11 @@
 package views
 
 import (
+	"context"
+	"io"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/a-h/templ"
 
@@ -54,6 +57,36 @@ type AuditListPage struct {
 	Paged      bool // this is not the first page
 	Count      int  // entries matching, exact up to audit.CountLimit
 	CountMore  bool // more than audit.CountLimit match
+	// RowCaches keep each entry's rendered row (none: render every row).
+	RowCaches []RowCache
+}
+
+// cachedAuditRow is auditRow, rendered once per cache: the row depends on
+// the entry alone, never on the request.
+func cachedAuditRow(e *audit.Entry, cache RowCache) templ.Component {
+	if cache == nil {
+		return auditRow(e)
+	}
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		html, err := cache.Row(func() (string, error) {
+			var b strings.Builder
+			err := auditRow(e).Render(ctx, &b)
+			return b.String(), err
+		})
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(w, html)
+		return err
+	})
+}
+
+// rowCache is the i-th entry's row cache; nil when there is none.
+func (p AuditListPage) rowCache(i int) RowCache {
+	if i < len(p.RowCaches) {
+		return p.RowCaches[i]
+	}
+	return nil
 }
 
 // AuditEntryPage is /audit/{id}.
