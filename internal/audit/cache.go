@@ -6,9 +6,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/vpcep-console/vpcep-console/internal/pglisten"
 )
 
 // The audit log's read cache. /audit shows a page and a count for a
@@ -178,58 +177,17 @@ func evictOne[V any](m map[cacheKey]V, most int) {
 // until ctx ends, reconnecting when it breaks; while it holds one, counts
 // and pages are cached.
 func (l *Log) Watch(ctx context.Context, logger *slog.Logger) {
-	for ctx.Err() == nil {
-		err := l.listen(ctx)
-		l.cache.listening.Store(false)
-		if ctx.Err() != nil {
-			return
-		}
-		logger.Warn("audit log change notifications lost; reading the audit log from the database until they are back", "error", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-	}
+	pglisten.Watch(ctx, l.pool, auditChannel, logger,
+		"audit log change notifications lost; reading the audit log from the database until they are back",
+		pglisten.Handler{
+			Listening: func(context.Context) {
+				l.cache.changed() // anything may have changed while nothing listened
+				l.cache.listening.Store(true)
+			},
+			Notified: func(context.Context, string) { l.cache.changed() },
+			Lost:     func() { l.cache.listening.Store(false) },
+		})
 }
 
 // Caching reports whether counts and pages are cached: a LISTEN is held.
 func (l *Log) Caching() bool { return l.cache.listening.Load() }
-
-// listen holds one LISTEN until its connection fails or ctx ends.
-func (l *Log) listen(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, l.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+auditChannel); err != nil {
-		return err
-	}
-	// Anything may have changed while nothing listened.
-	l.cache.changed()
-	l.cache.listening.Store(true)
-	for {
-		// A connection that went silent would leave stale answers served
-		// as current: it is pinged every listenPing, and a failed ping
-		// ends the LISTEN.
-		waitCtx, cancel := context.WithTimeout(ctx, listenPing)
-		_, err := conn.WaitForNotification(waitCtx)
-		cancel()
-		if err != nil && ctx.Err() == nil && waitCtx.Err() != nil {
-			pingCtx, cancel := context.WithTimeout(ctx, listenPing)
-			err = conn.Ping(pingCtx)
-			cancel()
-			if err == nil {
-				continue
-			}
-		}
-		if err != nil {
-			return err
-		}
-		l.cache.changed()
-	}
-}
-
-// listenPing is how often an idle LISTEN connection is checked.
-const listenPing = 5 * time.Second

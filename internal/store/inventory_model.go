@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/vpcep-console/vpcep-console/internal/pglisten"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
@@ -141,67 +142,30 @@ func notify(ctx context.Context, tx pgx.Tx, what string) error {
 // inventory is read from memory. The model is loaded by its first reader,
 // then again after every change, so requests rarely wait for a load.
 func (s *Store) WatchInventory(ctx context.Context, logger *slog.Logger) {
-	for ctx.Err() == nil {
-		err := s.listen(ctx, logger)
-		s.cache.listening.Store(false)
-		if ctx.Err() != nil {
-			return
-		}
-		logger.Warn("inventory change notifications lost; reading the inventory from the database until they are back", "error", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-	}
+	pglisten.Watch(ctx, s.pool, inventoryChannel, logger,
+		"inventory change notifications lost; reading the inventory from the database until they are back",
+		pglisten.Handler{
+			Listening: func(ctx context.Context) {
+				// Anything may have changed while nothing listened: both
+				// models are reloaded before they are served.
+				s.cache.changed(notifyEndpoints)
+				s.cache.changed(notifyRefreshes)
+				s.cache.listening.Store(true)
+				// Only the refresh state (one row, what /readyz needs) is
+				// read now; the inventory waits for its first reader, so
+				// that decoding it does not compete with the start and its
+				// refresh for the CPU.
+				if _, _, err := s.cachedRefreshState(ctx); err != nil && ctx.Err() == nil {
+					logger.Warn("load the inventory's refresh state", "error", err)
+				}
+			},
+			Notified: func(ctx context.Context, payload string) {
+				s.cache.changed(payload)
+				s.warm(ctx, logger)
+			},
+			Lost: func() { s.cache.listening.Store(false) },
+		})
 }
-
-// listen holds one LISTEN until its connection fails or ctx ends.
-func (s *Store) listen(ctx context.Context, logger *slog.Logger) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+inventoryChannel); err != nil {
-		return err
-	}
-	// Anything may have changed while nothing listened: both models are
-	// reloaded before they are served.
-	s.cache.changed(notifyEndpoints)
-	s.cache.changed(notifyRefreshes)
-	s.cache.listening.Store(true)
-	// Only the refresh state (one row, what /readyz needs) is read now; the
-	// inventory waits for its first reader, so that decoding it does not
-	// compete with the start and its refresh for the CPU.
-	if _, _, err := s.cachedRefreshState(ctx); err != nil && ctx.Err() == nil {
-		logger.Warn("load the inventory's refresh state", "error", err)
-	}
-	for {
-		// A connection that went silent (no reset) would hang here for
-		// ever while the model is served as current: it is pinged every
-		// listenPing, and a failed ping ends the LISTEN.
-		waitCtx, cancel := context.WithTimeout(ctx, listenPing)
-		n, err := conn.WaitForNotification(waitCtx)
-		cancel()
-		if err != nil && ctx.Err() == nil && waitCtx.Err() != nil {
-			pingCtx, cancel := context.WithTimeout(ctx, listenPing)
-			err = conn.Ping(pingCtx)
-			cancel()
-			if err == nil {
-				continue
-			}
-		}
-		if err != nil {
-			return err
-		}
-		s.cache.changed(n.Payload)
-		s.warm(ctx, logger)
-	}
-}
-
-// listenPing is how often an idle LISTEN connection is checked.
-const listenPing = 5 * time.Second
 
 // warm loads whatever model is out of date, so that a request need not:
 // the refresh state first (one row; /readyz needs it), then the inventory.

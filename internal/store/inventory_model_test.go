@@ -260,7 +260,7 @@ func TestReadModelListensOnAfterAnIdlePing(t *testing.T) {
 	url := testdb.Migrated(t)
 	writer := store.New(testdb.Pool(t, url))
 	s := watched(t, url)
-	time.Sleep(6 * time.Second) // past one ping (listenPing is 5 s)
+	time.Sleep(6 * time.Second) // past one ping (pglisten.Ping is 5 s)
 	if !s.InventoryInMemory() {
 		t.Fatal("the store stopped listening after an idle ping")
 	}

@@ -213,16 +213,21 @@ func (r EndpointList) rowCache(i int) RowCache {
 	return nil
 }
 
-// cachedEndpointRow is endpointRow, rendered once per cache: the row
-// depends on the endpoint alone, never on the request.
+// cachedEndpointRow is endpointRow, rendered once per cache.
 func cachedEndpointRow(ep vpcep.Endpoint, cache RowCache) templ.Component {
+	return cachedRow(endpointRow(ep), cache)
+}
+
+// cachedRow is row, rendered once per cache: for rows that depend on their
+// data alone, never on the request.
+func cachedRow(row templ.Component, cache RowCache) templ.Component {
 	if cache == nil {
-		return endpointRow(ep)
+		return row
 	}
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 		html, err := cache.Row(func() (string, error) {
 			var b strings.Builder
-			err := endpointRow(ep).Render(ctx, &b)
+			err := row.Render(ctx, &b)
 			return b.String(), err
 		})
 		if err != nil {

@@ -1,11 +1,8 @@
 package views
 
 import (
-	"context"
-	"io"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/a-h/templ"
 
@@ -61,24 +58,9 @@ type AuditListPage struct {
 	RowCaches []RowCache
 }
 
-// cachedAuditRow is auditRow, rendered once per cache: the row depends on
-// the entry alone, never on the request.
+// cachedAuditRow is auditRow, rendered once per cache.
 func cachedAuditRow(e *audit.Entry, cache RowCache) templ.Component {
-	if cache == nil {
-		return auditRow(e)
-	}
-	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		html, err := cache.Row(func() (string, error) {
-			var b strings.Builder
-			err := auditRow(e).Render(ctx, &b)
-			return b.String(), err
-		})
-		if err != nil {
-			return err
-		}
-		_, err = io.WriteString(w, html)
-		return err
-	})
+	return cachedRow(auditRow(e), cache)
 }
 
 // rowCache is the i-th entry's row cache; nil when there is none.
