@@ -1,0 +1,387 @@
+package projects
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The file's shape. Decoding is strict (KnownFields): a misspelt key is an
+// error naming its line, not a setting silently ignored.
+type rawFile struct {
+	Projects []rawProject `yaml:"projects"`
+}
+
+type rawProject struct {
+	Name        string         `yaml:"name"`
+	Region      string         `yaml:"region"`
+	ProjectID   string         `yaml:"project_id"`
+	Endpoint    string         `yaml:"endpoint"`
+	IAMEndpoint string         `yaml:"iam_endpoint"`
+	CTSEndpoint string         `yaml:"cts_endpoint"`
+	Credentials rawCredentials `yaml:"credentials"`
+}
+
+type rawCredentials struct {
+	AK      *secretRef  `yaml:"ak"`
+	SK      *secretRef  `yaml:"sk"`
+	Token   *secretRef  `yaml:"token"`
+	IAMUser *rawIAMUser `yaml:"iam_user"`
+}
+
+type rawIAMUser struct {
+	Name     string     `yaml:"name"`
+	Password *secretRef `yaml:"password"`
+	Domain   string     `yaml:"domain"`
+}
+
+// secretRef says where a secret is: {env: NAME} or {file: PATH}. A scalar
+// in its place is a secret written in the file, kept (as Literal, without
+// its value) only to be refused with its line.
+type secretRef struct {
+	Env, File    string
+	Literal      bool
+	Line, Column int
+	problem      string // a malformed reference, said at its line
+}
+
+// UnmarshalYAML reads a reference strictly: one of env or file, nothing else.
+func (r *secretRef) UnmarshalYAML(n *yaml.Node) error {
+	r.Line, r.Column = n.Line, n.Column
+	if n.Kind != yaml.MappingNode {
+		r.Literal = true
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, value := n.Content[i], n.Content[i+1]
+		if value.Kind != yaml.ScalarNode {
+			r.problem = fmt.Sprintf("%s must be a string", key.Value)
+			continue
+		}
+		switch key.Value {
+		case "env":
+			r.Env = value.Value
+		case "file":
+			r.File = value.Value
+		default:
+			r.problem = fmt.Sprintf("unknown key %q (want env or file)", key.Value)
+		}
+	}
+	if r.problem == "" && (r.Env == "") == (r.File == "") {
+		r.problem = "give exactly one of {env: NAME} or {file: PATH}"
+	}
+	return nil
+}
+
+// Load reads the projects file at path. Secrets are read from where it
+// points: an environment variable through getenv, or a file (a relative
+// path is taken from the configuration file's directory; surrounding
+// whitespace, such as a final newline, is trimmed). Every problem is
+// reported, each naming the file, line and column and, past the syntax,
+// the project and field.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("projects file: %w", err)
+	}
+	return parse(path, data, getenv)
+}
+
+func parse(path string, data []byte, getenv func(string) string) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, yamlError(path, err)
+	}
+	var raw rawFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&raw); err != nil {
+		return nil, yamlError(path, err)
+	}
+	if len(raw.Projects) == 0 {
+		return nil, fmt.Errorf("%s: no projects (the file lists them under the key projects)", path)
+	}
+	items := projectNodes(&doc)
+	r := resolver{path: path, dir: filepath.Dir(path), getenv: getenv}
+	cfg := &Config{}
+	firstLine := map[string]int{}
+	for i, rp := range raw.Projects {
+		node := &yaml.Node{Line: 1, Column: 1}
+		if i < len(items) {
+			node = items[i]
+		}
+		p := r.project(rp, node)
+		if first, ok := firstLine[p.Name]; ok && p.Name != "" {
+			r.errorf(fieldNode(node, "name"), p.Name, "name", "already used by the project at line %d: names must be unique", first)
+		} else {
+			firstLine[p.Name] = node.Line
+		}
+		cfg.Projects = append(cfg.Projects, p)
+	}
+	if len(r.errs) > 0 {
+		return nil, errors.Join(r.errs...)
+	}
+	return cfg, nil
+}
+
+// yamlLinePrefix is how yaml.v3 starts a message that has a line.
+var yamlLinePrefix = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+
+// yamlError names the file in a parser or decoder error, each of its
+// messages as path:line: message.
+func yamlError(path string, err error) error {
+	var te *yaml.TypeError
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	out := make([]error, 0, len(msgs))
+	for _, m := range msgs {
+		if sub := yamlLinePrefix.FindStringSubmatch(m); sub != nil {
+			m = path + ":" + sub[1] + ": " + m[len(sub[0]):]
+		} else {
+			m = path + ": " + strings.TrimPrefix(m, "yaml: ")
+		}
+		out = append(out, errors.New(m))
+	}
+	return errors.Join(out...)
+}
+
+// projectNodes are the nodes of the projects list's items, in order, for
+// the lines of what is wrong in them.
+func projectNodes(doc *yaml.Node) []*yaml.Node {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil
+	}
+	list := fieldNode(doc.Content[0], "projects")
+	if list == nil || list.Kind != yaml.SequenceNode {
+		return nil
+	}
+	return list.Content
+}
+
+// fieldNode is the value at keys under the mapping n, or nil.
+func fieldNode(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, key := range keys {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+// resolver checks projects and reads their secrets, keeping every problem.
+type resolver struct {
+	path   string
+	dir    string
+	getenv func(string) string
+	errs   []error
+}
+
+// errorf records a problem with field of project name, at n (or, when the
+// field is absent, wherever the caller points).
+func (r *resolver) errorf(n *yaml.Node, name, field, format string, args ...any) {
+	line, col := 0, 0
+	if n != nil {
+		line, col = n.Line, n.Column
+	}
+	who := fmt.Sprintf("project %q", name)
+	if name == "" {
+		who = "project"
+	}
+	r.errs = append(r.errs, fmt.Errorf("%s:%d:%d: %s: %s: %s", r.path, line, col, who, field, fmt.Sprintf(format, args...)))
+}
+
+func (r *resolver) project(rp rawProject, node *yaml.Node) Project {
+	p := Project{
+		Name: rp.Name, Region: rp.Region, ProjectID: rp.ProjectID,
+		Endpoint: strings.TrimRight(rp.Endpoint, "/"), IAMEndpoint: strings.TrimRight(rp.IAMEndpoint, "/"),
+		CTSEndpoint: strings.TrimRight(rp.CTSEndpoint, "/"), Line: node.Line,
+	}
+	at := func(keys ...string) *yaml.Node {
+		if n := fieldNode(node, keys...); n != nil {
+			return n
+		}
+		return node
+	}
+	switch {
+	case p.Name == "":
+		r.errorf(node, "", "name", "is required")
+	case !ValidName(p.Name):
+		r.errorf(at("name"), "", "name", "%q is not a slug (lower-case letters, digits and inner hyphens, at most 63): it becomes the URL prefix /p/{name}/", p.Name)
+		p.Name = "" // said once, here; not again in every message below
+	}
+	name := p.Name
+	switch {
+	case p.Region == "":
+		r.errorf(at("region"), name, "region", "is required (e.g. cn-north-4)")
+	case p.Endpoint == "":
+		ep, err := VPCEPEndpoint(p.Region)
+		if err != nil {
+			r.errorf(at("region"), name, "region", "%q is not in the SDK's VPCEP region table: give the project an endpoint", p.Region)
+		}
+		p.Endpoint = ep
+	}
+	if !projectIDPattern.MatchString(p.ProjectID) {
+		r.errorf(at("project_id"), name, "project_id", "%q is not a project id (32 lower-case hex digits)", p.ProjectID)
+	}
+	for _, f := range []struct {
+		key   string
+		value string
+	}{{"endpoint", p.Endpoint}, {"iam_endpoint", p.IAMEndpoint}, {"cts_endpoint", p.CTSEndpoint}} {
+		if fieldNode(node, f.key) != nil {
+			if msg := checkURL(f.value); msg != "" {
+				r.errorf(at(f.key), name, f.key, "%q %s", f.value, msg)
+			}
+		}
+	}
+	if p.IAMEndpoint == "" && p.Region != "" {
+		p.IAMEndpoint, _ = IAMEndpoint(p.Region) // needed only for iam_user, checked there
+	}
+	p.Credentials = r.credentials(rp.Credentials, name, node, &p)
+	return p
+}
+
+// checkURL says what is wrong with an endpoint URL, or "". Plain http is
+// for a simulator on this machine only.
+func checkURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "is not an https URL"
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return "must be https (plain http only on localhost)"
+	}
+	return ""
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (r *resolver) credentials(rc rawCredentials, name string, node *yaml.Node, p *Project) Credentials {
+	credNode := fieldNode(node, "credentials")
+	if credNode == nil {
+		r.errorf(node, name, "credentials", "are required: ak and sk, token, or iam_user")
+		return Credentials{}
+	}
+	kinds := 0
+	if rc.AK != nil || rc.SK != nil {
+		kinds++
+	}
+	if rc.Token != nil {
+		kinds++
+	}
+	if rc.IAMUser != nil {
+		kinds++
+	}
+	if kinds != 1 {
+		r.errorf(credNode, name, "credentials", "give exactly one of: ak and sk, token, or iam_user")
+		return Credentials{}
+	}
+	var c Credentials
+	switch {
+	case rc.AK != nil || rc.SK != nil:
+		c.Kind = CredentialAKSK
+		if rc.AK == nil || rc.SK == nil {
+			r.errorf(credNode, name, "credentials", "ak and sk go together")
+			return c
+		}
+		c.AK = r.secret(rc.AK, name, "credentials.ak")
+		c.SK = r.secret(rc.SK, name, "credentials.sk")
+	case rc.Token != nil:
+		c.Kind = CredentialToken
+		c.Token = r.secret(rc.Token, name, "credentials.token")
+	default:
+		c.Kind = CredentialIAMUser
+		u := rc.IAMUser
+		userNode := fieldNode(credNode, "iam_user")
+		c.IAMUser = IAMUser{Name: u.Name, Domain: u.Domain}
+		if u.Name == "" {
+			r.errorf(userNode, name, "credentials.iam_user.name", "is required")
+		}
+		if u.Domain == "" {
+			r.errorf(userNode, name, "credentials.iam_user.domain", "is required (the account name the user belongs to)")
+		}
+		if u.Password == nil {
+			r.errorf(userNode, name, "credentials.iam_user.password", "is required ({env: NAME} or {file: PATH})")
+		} else {
+			c.IAMUser.Password = r.secret(u.Password, name, "credentials.iam_user.password")
+		}
+		if p.IAMEndpoint == "" {
+			r.errorf(userNode, name, "credentials.iam_user", "no IAM endpoint: region %q is not in the SDK's IAM region table; give the project an iam_endpoint", p.Region)
+		}
+	}
+	return c
+}
+
+// envNamePattern is an environment variable's name.
+var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// secret reads the secret ref points to. The messages name the reference
+// (the variable or the path), never the value.
+func (r *resolver) secret(ref *secretRef, name, field string) Secret {
+	n := &yaml.Node{Line: ref.Line, Column: ref.Column}
+	switch {
+	case ref.Literal:
+		r.errorf(n, name, field, "a secret is never written in the file: reference it as {env: NAME} or {file: PATH}")
+		return ""
+	case ref.problem != "":
+		r.errorf(n, name, field, "%s", ref.problem)
+		return ""
+	case ref.Env != "":
+		if !envNamePattern.MatchString(ref.Env) {
+			r.errorf(n, name, field, "env: %q is not a variable name", ref.Env)
+			return ""
+		}
+		v := strings.TrimSpace(r.getenv(ref.Env))
+		if v == "" {
+			r.errorf(n, name, field, "env: environment variable %s is not set or empty", ref.Env)
+		}
+		return Secret(v)
+	default:
+		path := ref.File
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(r.dir, path)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			r.errorf(n, name, field, "file: cannot read %s: %v", ref.File, unwrapPathError(err))
+			return ""
+		}
+		v := strings.TrimSpace(string(data))
+		if v == "" {
+			r.errorf(n, name, field, "file: %s is empty", ref.File)
+		}
+		return Secret(v)
+	}
+}
+
+// unwrapPathError drops the path an *os.PathError repeats.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
