@@ -41,6 +41,7 @@ type Options struct {
 	Token     string // accepted X-Auth-Token; token auth is refused when empty
 	Endpoints []*Endpoint
 	Now       func() time.Time // clock; time.Now when nil
+	IAM       IAMOptions       // the simulated IAM's users and token lifetime (iam.go)
 }
 
 // RecordedRequest is a request the simulator received, secrets redacted.
@@ -64,6 +65,7 @@ type Server struct {
 	requests  []RecordedRequest
 
 	faults faults
+	iam    *simIAM
 }
 
 // New returns a simulator serving opts.Endpoints.
@@ -79,6 +81,7 @@ func New(opts Options) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.iam = newSimIAM(opts.IAM, opts.ProjectID, s.now)
 	for _, ep := range opts.Endpoints {
 		s.endpoints[ep.ID] = ep.clone()
 	}
@@ -134,6 +137,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	w.Header().Set("X-Request-Id", requestID)
 	w.Header().Set("Content-Type", "application/json")
+	if s.serveIAM(w, r) {
+		return
+	}
 
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil || len(body) > maxBody {
@@ -228,6 +234,9 @@ func (s *Server) authenticate(r *http.Request, body []byte) string {
 	if tok := r.Header.Get("X-Auth-Token"); tok != "" {
 		if s.token != "" && tok == s.token {
 			return ""
+		}
+		if known, problem := s.iam.checkToken(tok); known {
+			return problem
 		}
 		return "token is invalid or expired"
 	}
