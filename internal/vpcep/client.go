@@ -40,6 +40,9 @@ type Config struct {
 	UserAgent string
 	// Retry shapes the retries of reads; see Retry for its defaults.
 	Retry Retry
+	// TokenSource, when set, supplies a changing X-Auth-Token (an IAM
+	// user's RenewingCredential) and wins over AK/SK and Token.
+	TokenSource TokenSource
 }
 
 // Client calls the VPCEP API. It is safe for concurrent use.
@@ -77,6 +80,8 @@ func New(cfg Config) (*Client, error) {
 
 	var cred auth.ICredential
 	switch {
+	case cfg.TokenSource != nil:
+		cred = &tokenCredential{projectID: cfg.ProjectID, source: cfg.TokenSource}
 	case cfg.AK != "" || cfg.SK != "":
 		if cfg.AK == "" || cfg.SK == "" {
 			return nil, errors.New("vpcep: both AK and SK are required for AK/SK signing")
@@ -106,6 +111,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.transport == nil {
 		c.transport = http.DefaultTransport
+	}
+	if cfg.TokenSource != nil {
+		c.transport = &renewingTransport{base: c.transport, source: cfg.TokenSource}
 	}
 	if c.userAgent == "" {
 		c.userAgent = "vpcep-console"
