@@ -48,4 +48,7 @@ type TokenSource interface {
 	// 401) and returns the token to try once more with: a new one, or
 	// the one another caller already renewed to.
 	Rejected(ctx context.Context, token string) (string, error)
+	// Accepted is told that the upstream took token (answered other than
+	// 401).
+	Accepted(token string)
 }

@@ -81,16 +81,19 @@ type RenewingCredential struct {
 	renewAt   time.Time
 	usable    time.Time // until when the token is sent: a margin before expiresAt
 	renewals  int
-	inflight  *renewal
-	lastErr   error
-	failedAt  time.Time
+	// afterRejection: the current token replaced one the upstream refused.
+	afterRejection bool
+	inflight       *renewal
+	lastErr        error
+	failedAt       time.Time
 }
 
 // renewal is one IAM call that callers may wait on.
 type renewal struct {
-	done  chan struct{}
-	token string
-	err   error
+	done           chan struct{}
+	token          string
+	err            error
+	afterRejection bool // a caller's 401 asked for it (set under c.mu)
 }
 
 var _ TokenSource = (*RenewingCredential)(nil)
@@ -154,7 +157,11 @@ func (c *RenewingCredential) Token(ctx context.Context) (string, error) {
 }
 
 // Rejected renews a token the upstream refused, once for all the callers
-// it was refused to: who comes after the renewal gets the new token.
+// it was refused to: who comes after the renewal gets the new token. A
+// token obtained because the one before was refused, refused in turn, is
+// not renewed again before FailureBackoff: the refusal is then not about
+// expiry (the user may not reach this project), and renewing on every call
+// would only flood IAM. The caller then gets token back, and its 401 stands.
 func (c *RenewingCredential) Rejected(ctx context.Context, token string) (string, error) {
 	c.mu.Lock()
 	now := c.cfg.Now()
@@ -163,18 +170,49 @@ func (c *RenewingCredential) Rejected(ctx context.Context, token string) (string
 		c.mu.Unlock()
 		return tok, nil
 	}
+	if c.token == token && c.afterRejection {
+		if c.lastErr == nil {
+			c.lastErr, c.failedAt = errFreshTokenRefused, now
+			c.cfg.Logger.Error("vpcep: the upstream refused a newly obtained IAM token; not renewing it again for now",
+				"project_id", c.cfg.ProjectID, "user", c.cfg.User.Name, "retry_after", c.cfg.FailureBackoff)
+		}
+		if now.Before(c.failedAt.Add(c.cfg.FailureBackoff)) {
+			c.mu.Unlock()
+			return token, nil
+		}
+	}
 	if c.token == token {
 		c.cfg.Logger.Warn("vpcep: the upstream refused the IAM token; renewing it",
 			"project_id", c.cfg.ProjectID, "token_expires_at", c.expiresAt)
 		c.usable = now // never sent again
 	}
+	if c.lastErr == errFreshTokenRefused {
+		c.lastErr = nil // its backoff is over: try a new token
+	}
 	r, err := c.startRenewal(now)
+	if r != nil {
+		r.afterRejection = true
+	}
 	c.mu.Unlock()
 	if err != nil {
 		return "", err
 	}
 	return r.wait(ctx)
 }
+
+// Accepted notes that the upstream took token: a later refusal of it is
+// about its expiry, and renewing helps.
+func (c *RenewingCredential) Accepted(token string) {
+	c.mu.Lock()
+	if c.token == token {
+		c.afterRejection = false
+	}
+	c.mu.Unlock()
+}
+
+// errFreshTokenRefused is the status's LastError when the upstream refused
+// a token obtained because the one before had been refused.
+var errFreshTokenRefused = errors.New("the upstream refused a newly obtained IAM token: check the user's permissions for this project")
 
 // startRenewal returns the renewal under way, starting one unless the last
 // failed less than FailureBackoff ago (then its error). c.mu is held.
@@ -227,6 +265,7 @@ func (c *RenewingCredential) renew(r *renewal) {
 	// expire on the way.
 	c.usable = c.expiresAt.Add(-min(lifetime/20, time.Minute))
 	c.renewals++
+	c.afterRejection = r.afterRejection
 	c.lastErr, c.failedAt = nil, time.Time{}
 	r.token = tok.Value
 	c.cfg.Logger.Info("vpcep: obtained an IAM token", "project_id", c.cfg.ProjectID,
@@ -296,7 +335,7 @@ func (t *renewingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 			return nil, err
 		}
 	}
-	resp, err := t.base.RoundTrip(withToken(req, tok, body))
+	resp, err := t.send(req, tok, body)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -306,7 +345,16 @@ func (t *renewingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return t.base.RoundTrip(withToken(req, renewed, body))
+	return t.send(req, renewed, body)
+}
+
+// send sends req with tok, telling the source when the upstream took it.
+func (t *renewingTransport) send(req *http.Request, tok string, body []byte) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(withToken(req, tok, body))
+	if err == nil && resp.StatusCode != http.StatusUnauthorized {
+		t.source.Accepted(tok)
+	}
+	return resp, err
 }
 
 // withToken is a copy of req carrying tok and a fresh reader of body.

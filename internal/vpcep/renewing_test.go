@@ -381,3 +381,56 @@ func TestFixedTokenExpiry(t *testing.T) {
 		t.Error("FixedTokenExpiry without IAM succeeded")
 	}
 }
+
+// TestRenewalOnScheduleWithRealClock runs the credential on the real clock
+// against the simulator's 2 s tokens: renewed at half their lifetime, the
+// tokens never expire under the 16 callers (no 401, no failure), one token
+// request per renewal.
+func TestRenewalOnScheduleWithRealClock(t *testing.T) {
+	t.Parallel()
+	f := newIAMFixture(t, 2*time.Second)
+	cred := f.credential(t, iamUser, nil)
+	calls := startCallers(f.client(t, cred), f.sim.Endpoints()[0].ID, 16)
+	defer calls.halt()
+
+	waitFor(t, "two renewals", 10*time.Second, func() bool { return f.sim.TokensIssued() >= 3 })
+	before := calls.ok.Load()
+	waitFor(t, "calls with the third token", 10*time.Second, func() bool { return calls.ok.Load() >= before+50 })
+	for _, err := range calls.halt() {
+		t.Errorf("a call failed: %v", err)
+	}
+	if n, m := f.sim.TokensIssued(), f.iamRequests.Load(); n != 3 || m != 3 {
+		t.Errorf("%d tokens issued in %d requests to IAM, want 3 and 3", n, m)
+	}
+	if logged := f.logs.String(); strings.Contains(logged, "refused") {
+		t.Errorf("a token was refused; it should have been renewed first:\n%s", logged)
+	}
+	f.checkNoSecretLogged(t)
+}
+
+// TestRefusedFreshTokenIsNotRenewedAgain points the credential at one
+// simulator's IAM and the client at another, which knows none of its
+// tokens: the first refusal renews once, the refusal of the new token stops
+// the renewals (for the failure backoff), and every call fails with the
+// gateway's 401.
+func TestRefusedFreshTokenIsNotRenewedAgain(t *testing.T) {
+	t.Parallel()
+	f := newIAMFixture(t, time.Hour)
+	elsewhere := newIAMFixture(t, time.Hour)
+	cred := f.credential(t, iamUser, nil)
+	client := elsewhere.client(t, cred)
+	for range 5 {
+		_, err := client.GetEndpoint(context.Background(), "any")
+		var ve *vpcep.Error
+		if !errors.As(err, &ve) || ve.Status != http.StatusUnauthorized || ve.Code != "APIGW.0301" {
+			t.Fatalf("error %v, want the gateway's 401", err)
+		}
+	}
+	if n := f.iamRequests.Load(); n != 2 {
+		t.Errorf("%d requests to IAM, want 2 (the first token and one renewal)", n)
+	}
+	if s := cred.Status(); s.State != vpcep.StateFailing || s.LastError == nil {
+		t.Errorf("status %+v, want failing", s)
+	}
+	f.checkNoSecretLogged(t)
+}
