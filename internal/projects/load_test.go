@@ -305,3 +305,36 @@ func values(m map[string]string) []string {
 	}
 	return out
 }
+
+// TestExampleFileLoads keeps the documented example working.
+func TestExampleFileLoads(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	body, err := os.ReadFile("testdata/projects.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(dir, "sk")
+	if err := os.WriteFile(secret, []byte("sk\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "projects.yaml")
+	body = []byte(strings.Replace(string(body), "/run/secrets/prod_beijing_sk", secret, 1))
+	if err := os.WriteFile(path, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := projects.Load(path, env(map[string]string{
+		"PROD_BEIJING_AK": "ak", "PROD_DUBLIN_IAM_PASSWORD": "pw", "LAB_TOKEN": "tok",
+	}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	var kinds []projects.CredentialKind
+	for _, p := range cfg.Projects {
+		kinds = append(kinds, p.Credentials.Kind)
+	}
+	want := []projects.CredentialKind{projects.CredentialAKSK, projects.CredentialIAMUser, projects.CredentialToken}
+	if diff := cmp.Diff(want, kinds); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
