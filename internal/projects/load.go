@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -104,6 +105,9 @@ func parse(path string, data []byte, getenv func(string) string) (*Config, error
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&raw); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: the file is empty (it lists projects under the key projects)", path)
+		}
 		return nil, yamlError(path, err)
 	}
 	if len(raw.Projects) == 0 {

@@ -226,6 +226,11 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 			want: []string{":2:", `project "p1"`, "credentials", "required"},
 		},
 		{
+			name: "empty file",
+			body: "# nothing yet\n",
+			want: []string{"projects.yaml: the file is empty"},
+		},
+		{
 			name: "no projects",
 			body: "projects: []\n",
 			want: []string{"no projects"},
