@@ -139,6 +139,20 @@ func parse(path string, data []byte, getenv func(string) string) (*Config, error
 // yamlLinePrefix is how yaml.v3 starts a message that has a line.
 var yamlLinePrefix = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
 
+// rawTypeNames says where a key belongs in the file's words rather than
+// the decoder's Go types.
+var rawTypeNames = strings.NewReplacer(
+	"in type projects.rawFile", "at the top level (want projects)",
+	"in type projects.rawProject", "in a project (want name, region, project_id, endpoint, iam_endpoint, cts_endpoint, credentials)",
+	"in type projects.rawCredentials", "in credentials (want ak and sk, token, or iam_user)",
+	"in type projects.rawIAMUser", "in iam_user (want name, password, domain)",
+	"into projects.rawFile", "into the file's top level",
+	"into projects.rawProject", "into a project",
+	"into projects.rawCredentials", "into credentials",
+	"into projects.rawIAMUser", "into iam_user",
+	"into []projects.rawProject", "into the list of projects",
+)
+
 // yamlError names the file in a parser or decoder error, each of its
 // messages as path:line: message.
 func yamlError(path string, err error) error {
@@ -149,6 +163,7 @@ func yamlError(path string, err error) error {
 	}
 	out := make([]error, 0, len(msgs))
 	for _, m := range msgs {
+		m = rawTypeNames.Replace(m)
 		if sub := yamlLinePrefix.FindStringSubmatch(m); sub != nil {
 			m = path + ":" + sub[1] + ": " + m[len(sub[0]):]
 		} else {

@@ -167,7 +167,17 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 		{
 			name: "unknown field",
 			body: "projects:\n" + project("p1", "    regoin: cn-north-1\n", aksk),
-			want: []string{"projects.yaml:5:", "regoin"},
+			want: []string{"projects.yaml:5: field regoin not found in a project (want name, region,"},
+		},
+		{
+			name: "unknown credentials field",
+			body: "projects:\n" + project("p1", "", "      password: {env: X}\n"),
+			want: []string{"projects.yaml:6: field password not found in credentials"},
+		},
+		{
+			name: "projects not a list",
+			body: "projects: prod\n",
+			want: []string{"projects.yaml:1:", "into the list of projects"},
 		},
 		{
 			name: "malformed YAML",
