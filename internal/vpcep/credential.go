@@ -32,11 +32,19 @@ func (c *tokenCredential) ProcessAuthRequest(_ *impl.DefaultHttpClient, req *req
 	if c.projectID != "" {
 		b = b.AddAutoFilledPathParam("project_id", c.projectID).AddHeaderParam("X-Project-Id", c.projectID)
 	}
-	if c.source == nil {
-		b = b.AddHeaderParam("X-Auth-Token", c.token)
+	token := c.token
+	if c.source != nil {
+		// renewingTransport puts the current token in its place; the
+		// placeholder shows a recorded exchange (redacted, as any token)
+		// that one was sent.
+		token = tokenPlaceholder
 	}
-	return b.Build(), nil
+	return b.AddHeaderParam("X-Auth-Token", token).Build(), nil
 }
+
+// tokenPlaceholder stands for a TokenSource's token until the transport
+// sets it.
+const tokenPlaceholder = "[TOKEN]"
 
 // TokenSource supplies the X-Auth-Token of a client whose token changes (an
 // IAM user's, renewed before it expires). It must be safe for concurrent use.

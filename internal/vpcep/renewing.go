@@ -272,6 +272,41 @@ func (c *RenewingCredential) renew(r *renewal) {
 		"expires_at", c.expiresAt, "renew_at", c.renewAt, "renewals", c.renewals)
 }
 
+// Run keeps the token renewed on schedule until ctx ends, so that an idle
+// project's token does not lapse and Status stays true between calls.
+// Without Run, the token is obtained and renewed as calls need it.
+func (c *RenewingCredential) Run(ctx context.Context) {
+	for {
+		_, _ = c.Token(ctx) // the first token, or a renewal when due
+		c.mu.Lock()
+		now := c.cfg.Now()
+		wait := c.renewAt.Sub(now)
+		if c.token == "" || c.lastErr != nil {
+			wait = c.failedAt.Add(c.cfg.FailureBackoff).Sub(now)
+		}
+		var inflight <-chan struct{}
+		if c.inflight != nil {
+			inflight = c.inflight.done
+		}
+		c.mu.Unlock()
+		if inflight != nil {
+			select {
+			case <-inflight:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		timer := time.NewTimer(max(wait, 10*time.Millisecond)) // never a busy loop
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		}
+	}
+}
+
 func (r *renewal) wait(ctx context.Context) (string, error) {
 	select {
 	case <-r.done:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -285,10 +286,11 @@ func TestRenewalOn401IsOnceForAll(t *testing.T) {
 	}
 	wg.Add(1)
 	statements := []vpcep.PolicyStatement{{Effect: "Allow", Action: []string{"obs:object:GetObject"}, Resource: []string{"bucket/*"}}}
+	recorded, rec := vpcep.WithRecorder(ctx)
 	go func() {
 		defer wg.Done()
 		<-start
-		_, err := client.UpdatePolicy(ctx, gateway.ID, statements)
+		_, err := client.UpdatePolicy(recorded, gateway.ID, statements)
 		errs <- err
 	}()
 	close(start)
@@ -304,6 +306,20 @@ func TestRenewalOn401IsOnceForAll(t *testing.T) {
 	}
 	if got, _ := f.sim.Endpoint(gateway.ID); len(got.Statements) != 1 || got.Statements[0].Resource[0] != "bucket/*" {
 		t.Errorf("the update did not take effect: %+v", got.Statements)
+	}
+	// What the audit log would keep: one exchange, the answer that counts,
+	// and neither the token nor the password.
+	exchanges := rec.Exchanges()
+	if len(exchanges) != 1 || exchanges[0].Status != http.StatusOK || exchanges[0].RequestHeaders.Get("X-Auth-Token") != "[REDACTED]" {
+		t.Errorf("recorded %d exchanges (%+v), want the one answered 200, its token redacted", len(exchanges), exchanges)
+	}
+	for _, x := range exchanges {
+		kept := fmt.Sprint(x.RequestHeaders, x.ResponseHeaders, string(x.RequestBody), string(x.ResponseBody))
+		for _, secret := range append(f.sim.IssuedTokens(), iamPassword) {
+			if strings.Contains(kept, secret) {
+				t.Errorf("the recorded exchange holds a secret: %s", kept)
+			}
+		}
 	}
 	f.checkNoSecretLogged(t)
 }
@@ -431,6 +447,30 @@ func TestRefusedFreshTokenIsNotRenewedAgain(t *testing.T) {
 	}
 	if s := cred.Status(); s.State != vpcep.StateFailing || s.LastError == nil {
 		t.Errorf("status %+v, want failing", s)
+	}
+	f.checkNoSecretLogged(t)
+}
+
+// TestRunRenewsWithoutCalls: with no call at all, Run keeps a 2 s token
+// renewed at half its lifetime, and returns when its context ends.
+func TestRunRenewsWithoutCalls(t *testing.T) {
+	t.Parallel()
+	f := newIAMFixture(t, 2*time.Second)
+	cred := f.credential(t, iamUser, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cred.Run(ctx)
+	}()
+	waitFor(t, "two renewals", 10*time.Second, func() bool { return f.sim.TokensIssued() >= 3 })
+	cancel()
+	<-done
+	if s := cred.Status(); s.State != vpcep.StateValid || s.Renewals < 3 {
+		t.Errorf("status %+v, want valid after 3 tokens", s)
+	}
+	if logged := f.logs.String(); strings.Contains(logged, "refused") || strings.Contains(logged, "could not") {
+		t.Errorf("a renewal failed or a token was refused:\n%s", logged)
 	}
 	f.checkNoSecretLogged(t)
 }
