@@ -463,7 +463,7 @@ func TestRunRenewsWithoutCalls(t *testing.T) {
 		defer close(done)
 		cred.Run(ctx)
 	}()
-	waitFor(t, "two renewals", 10*time.Second, func() bool { return f.sim.TokensIssued() >= 3 })
+	waitFor(t, "two renewals", 10*time.Second, func() bool { return cred.Status().Renewals >= 3 })
 	cancel()
 	<-done
 	if s := cred.Status(); s.State != vpcep.StateValid || s.Renewals < 3 {
