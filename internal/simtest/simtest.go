@@ -28,6 +28,9 @@ type Upstream struct {
 type Options struct {
 	Endpoints []*vpcepsim.Endpoint // the demo endpoints when nil
 	Token     string               // accepted in token mode when set
+	// CTSUser and CTSLag shape the simulated CTS (vpcepsim.Options).
+	CTSUser string
+	CTSLag  time.Duration
 }
 
 // Start serves a simulator until t ends.
@@ -37,7 +40,8 @@ func Start(t testing.TB, o Options) *Upstream {
 		o.Endpoints = vpcepsim.DemoEndpoints(1, time.Now().Add(-time.Hour))
 	}
 	ak, sk := vpcepsim.NewCredentials()
-	sim := vpcepsim.New(vpcepsim.Options{ProjectID: ProjectID, AK: ak, SK: sk, Token: o.Token, Endpoints: o.Endpoints})
+	sim := vpcepsim.New(vpcepsim.Options{ProjectID: ProjectID, AK: ak, SK: sk, Token: o.Token, Endpoints: o.Endpoints,
+		CTSUser: o.CTSUser, CTSLag: o.CTSLag})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	return &Upstream{Server: sim, URL: srv.URL, AK: ak, SK: sk}
