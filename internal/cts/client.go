@@ -203,12 +203,10 @@ func (c *Client) PolicyTraces(ctx context.Context, endpointID string, from, to t
 			out = append(out, t)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Trace) int {
-		if c := a.Time.Compare(b.Time); c != 0 {
-			return c
-		}
-		return strings.Compare(a.TraceID, b.TraceID)
-	})
+	// Each name's traces are oldest first already (CTS's own order,
+	// reversed, which also orders traces of the same millisecond); a stable
+	// sort on time merges the names without disturbing that.
+	slices.SortStableFunc(out, func(a, b Trace) int { return a.Time.Compare(b.Time) })
 	return out, nil
 }
 
@@ -246,6 +244,7 @@ func (c *Client) traces(ctx context.Context, endpointID, name string, from, to t
 			marker = deref(resp.MetaData.Marker)
 		}
 		if marker == "" || len(page) == 0 || (req.Next != nil && marker == *req.Next) {
+			slices.Reverse(out) // CTS answers newest first
 			return out, nil
 		}
 		req.Next = ptr(marker)
