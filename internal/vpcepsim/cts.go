@@ -236,7 +236,8 @@ func (s *Server) listTraces(w http.ResponseWriter, r *http.Request, requestID st
 		}
 		limit = n
 	}
-	from, to := now.Add(-time.Hour).UnixMilli(), now.UnixMilli()
+	// Defaults: the last hour, this millisecond included.
+	from, to := now.Add(-time.Hour).UnixMilli(), now.UnixMilli()+1
 	for _, p := range []struct {
 		name string
 		dest *int64
