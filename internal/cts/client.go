@@ -188,6 +188,9 @@ func (c *Client) PolicyTraces(ctx context.Context, endpointID string, from, to t
 	if endpointID == "" {
 		return nil, errors.New("cts: an endpoint id is required")
 	}
+	if from.After(to) {
+		return nil, fmt.Errorf("cts: the window's start %s is after its end %s", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+	}
 	var out []Trace
 	seen := map[string]bool{}
 	for _, name := range c.traceNames {
@@ -214,7 +217,7 @@ func (c *Client) PolicyTraces(ctx context.Context, endpointID string, from, to t
 func (c *Client) traces(ctx context.Context, endpointID, name string, from, to time.Time) ([]Trace, error) {
 	// CTS excludes both ends of its window; widen it by a millisecond so
 	// that an operation exactly at from or to is found.
-	fromMs, toMs := from.UnixMilli()-1, to.UnixMilli()+1
+	fromMs, toMs := max(from.UnixMilli()-1, 0), to.UnixMilli()+1
 	req := &model.ListTracesRequest{
 		TraceType:   model.GetListTracesRequestTraceTypeEnum().SYSTEM,
 		ServiceType: ptr(ServiceType),

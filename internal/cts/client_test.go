@@ -319,3 +319,30 @@ func TestNewFromConsoleConfig(t *testing.T) {
 		t.Fatalf("%+v, %v; want one trace", traces, err)
 	}
 }
+
+func TestPolicyTracesWindow(t *testing.T) {
+	t.Parallel()
+	u := simtest.Start(t, simtest.Options{})
+	gw := u.Gateway(t, 1)
+	if err := u.OutOfBandEditAs(gw.ID, "terraform-ci", "10.0.8.15"); err != nil {
+		t.Fatal(err)
+	}
+	at := u.Traces()[0].Time
+	c := ctsClient(t, u, nil)
+	// A window that starts or ends exactly at the change still finds it.
+	for _, w := range [][2]time.Time{{at, at.Add(time.Minute)}, {at.Add(-time.Minute), at}} {
+		traces, err := c.PolicyTraces(context.Background(), gw.ID, w[0], w[1])
+		if err != nil || len(traces) != 1 {
+			t.Errorf("window %v: %d traces, %v; want 1", w, len(traces), err)
+		}
+	}
+	if traces, err := c.PolicyTraces(context.Background(), gw.ID, at.Add(time.Second), at.Add(time.Minute)); err != nil || len(traces) != 0 {
+		t.Errorf("a later window: %d traces, %v; want none", len(traces), err)
+	}
+	if _, err := c.PolicyTraces(context.Background(), gw.ID, at, at.Add(-time.Minute)); err == nil {
+		t.Error("a window ending before it starts was accepted")
+	}
+	if _, err := c.PolicyTraces(context.Background(), "", at, at); err == nil {
+		t.Error("no endpoint id was accepted")
+	}
+}

@@ -21,8 +21,8 @@ type Trace struct {
 }
 
 // Source finds the policy changes CTS recorded on an endpoint between from
-// and to: the policy-update (modifyEndpointPolicy) traces, oldest first. A nil Source means
-// CTS is not enabled.
+// and to: the policy-update (modifyEndpointPolicy) traces, oldest first. A
+// nil Source means CTS is not enabled.
 type Source interface {
 	PolicyTraces(ctx context.Context, endpointID string, from, to time.Time) ([]Trace, error)
 }

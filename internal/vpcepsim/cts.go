@@ -59,8 +59,10 @@ type ctsLog struct {
 	traces []Trace // in the order recorded
 }
 
-// maxTraces bounds what the simulated CTS keeps; a long demo keeps the newest half.
-const maxTraces = 10000
+// maxTraces bounds what the simulated CTS keeps (with their bodies, a few
+// MB at most: the demo runs it inside the console's process); a long demo
+// keeps the newest half.
+const maxTraces = 2000
 
 // SetCTSUser sets the user the traces of API calls name (DefaultCTSUser when empty).
 func (s *Server) SetCTSUser(name string) {
