@@ -19,15 +19,7 @@ import (
 // its configuration first.
 func ctsClient(t *testing.T, u *simtest.Upstream, adjust func(*cts.Config)) *cts.Client {
 	t.Helper()
-	cfg := cts.Config{Endpoint: u.URL, ProjectID: simtest.ProjectID, AK: u.AK, SK: u.SK, Timeout: 5 * time.Second}
-	if adjust != nil {
-		adjust(&cfg)
-	}
-	c, err := cts.NewClient(cfg)
-	if err != nil {
-		t.Fatalf("cts.NewClient: %v", err)
-	}
-	return c
+	return u.CTS(t, adjust)
 }
 
 // window is a lookup window around everything a test does.
