@@ -41,6 +41,10 @@ type Options struct {
 	Token     string // accepted X-Auth-Token; token auth is refused when empty
 	Endpoints []*Endpoint
 	Now       func() time.Time // clock; time.Now when nil
+	// CTSUser is the user the CTS traces of API calls name
+	// (DefaultCTSUser when empty); CTSLag hides traces younger than it.
+	CTSUser string
+	CTSLag  time.Duration
 }
 
 // RecordedRequest is a request the simulator received, secrets redacted.
@@ -64,6 +68,7 @@ type Server struct {
 	requests  []RecordedRequest
 
 	faults faults
+	cts    ctsLog
 }
 
 // New returns a simulator serving opts.Endpoints.
@@ -75,6 +80,7 @@ func New(opts Options) *Server {
 		token:     opts.Token,
 		now:       opts.Now,
 		endpoints: make(map[string]*Endpoint, len(opts.Endpoints)),
+		cts:       ctsLog{user: opts.CTSUser, lag: opts.CTSLag},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -141,6 +147,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.record(r, body)
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
+		s.serveAdmin(w, r, requestID, body)
+		return
+	}
 
 	route, projectID, endpointID := matchRoute(r.Method, r.URL.Path)
 	if route == "" {
@@ -197,15 +207,20 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, route, reque
 	case RouteGet:
 		s.getEndpoint(w, requestID, endpointID)
 	case RouteUpdatePolicy:
-		s.updatePolicy(w, requestID, endpointID, body)
+		s.traced(w, r, route, requestID, endpointID, body, func(w http.ResponseWriter) { s.updatePolicy(w, requestID, endpointID, body) })
 	case RouteDeletePolicy:
-		s.deletePolicy(w, requestID, endpointID)
+		s.traced(w, r, route, requestID, endpointID, body, func(w http.ResponseWriter) { s.deletePolicy(w, requestID, endpointID) })
+	case RouteListTraces:
+		s.listTraces(w, r, requestID)
 	}
 }
 
 // matchRoute maps a request to one of the API's routes, or "".
 func matchRoute(method, path string) (route, projectID, endpointID string) {
 	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	if len(parts) == 3 && parts[0] == "v3" && parts[1] != "" && parts[2] == "traces" && method == http.MethodGet {
+		return RouteListTraces, parts[1], "" // CTS
+	}
 	if len(parts) < 3 || parts[0] != "v1" || parts[2] != "vpc-endpoints" || parts[1] == "" {
 		return "", "", ""
 	}
