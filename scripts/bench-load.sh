@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Page views a second under load, as in issue 11: the simulator with 10,000
 # endpoints and the console as separate processes on loopback, a fresh
-# database with 1,000,000 audit rows, a signed-in viewer; cmd/loadgen loads
-# each page with 16 connections, then one request at a time, and prints the
-# table with each page's ratio to /healthz (the floor of the HTTP stack).
+# database with 1,000,000 audit rows, a signed-in viewer; cmd/loadgen warms
+# each page for a second, loads it with 16 connections through wrk (Debian's,
+# installed here when missing: a Go client would take the CPU the console
+# needs on two cores), then requests it one at a time, and prints the table
+# with each page's ratio to /healthz (the floor of the HTTP stack).
 # Also: start to ready on a database that already holds the inventory (the
 # median of BENCH_RESTARTS restarts, on a recent inventory and on an hour-old
 # one whose refresh runs at once), and the console's peak RSS (VmHWM) through
@@ -38,6 +40,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if ! command -v wrk >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
 (cd "$root" && CGO_ENABLED=0 go build -o "$work/" ./cmd/web ./cmd/vpcep-sim ./cmd/loadgen)
 psql -q "$server" -c "CREATE DATABASE $db" >/dev/null
 db_url=$(echo "$server" | sed -E "s#^([a-z]+://[^/?]*)(/[^?]*)?#\1/$db#")
@@ -122,7 +127,7 @@ pages=(/healthz /endpoints '/endpoints?q=payments&type=interface' '/endpoints?pa
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$base/audit?q=payments")" = 200 ] && pages+=('/audit?q=payments')
 
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); $endpoints endpoints, $audit_rows audit rows, $conns connections"
-"$work/loadgen" -base "$base" -cookie "$cookie" -token "$token" -c "$conns" -d "${seconds}s" -d1 "${seconds_one}s" "${pages[@]}"
+"$work/loadgen" -base "$base" -cookie "$cookie" -token "$token" -c "$conns" -d "${seconds}s" -d1 "${seconds_one}s" -wrk "$(command -v wrk)" "${pages[@]}"
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$web_pid/status")
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$web_pid/status")
 printf '\nstart to ready, empty database (waits for the first refresh): %d ms\n' "$ready_fresh"

@@ -4,7 +4,15 @@
 // The first path is the floor the others are compared with (/healthz).
 // It is what `make bench-load` runs; it talks only to the address it is given.
 //
-//	loadgen -base http://127.0.0.1:18080 -cookie 'vpcep_session=...' -c 16 -d 4s /healthz /endpoints
+// Each path is first requested for -warm without measuring, so the figures
+// are the console's steady state, not its first fill of a cache; the warm-up
+// also refuses any answer but 200 (wrk would count a redirect to the sign-in
+// page as an answer). With -wrk,
+// the many-connection runs are wrk's (C, epoll): on a two-core machine a Go
+// client takes CPU the console would otherwise have, and wrk is what the
+// figures the console is compared with were measured with.
+//
+//	loadgen -base http://127.0.0.1:18080 -cookie 'vpcep_session=...' -c 16 -d 4s -wrk wrk /healthz /endpoints
 package main
 
 import (
@@ -15,7 +23,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +38,8 @@ func main() {
 	conns := flag.Int("c", 16, "connections at once")
 	loaded := flag.Duration("d", 4*time.Second, "how long each path is loaded with -c connections")
 	single := flag.Duration("d1", 2*time.Second, "how long each path is requested one at a time")
+	warm := flag.Duration("warm", time.Second, "how long each path is requested, unmeasured, before its runs")
+	wrk := flag.String("wrk", "", "run the many-connection runs with this wrk binary instead of Go's client")
 	flag.Parse()
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: loadgen [flags] PATH...")
@@ -40,7 +52,19 @@ func main() {
 	fmt.Printf("| page | views/s | p50 | p99 | one at a time: p50 / p99 | ratio to %s |\n|---|---|---|---|---|---|\n", flag.Arg(0))
 	var floor float64
 	for i, path := range flag.Args() {
-		many, err := g.run(path, *conns, *loaded)
+		if *warm > 0 {
+			if _, err := g.run(path, *conns, *warm); err != nil {
+				fmt.Fprintf(os.Stderr, "loadgen: %s: %v\n", path, err)
+				os.Exit(1)
+			}
+		}
+		var many result
+		var err error
+		if *wrk != "" {
+			many, err = g.runWrk(*wrk, path, *conns, *loaded)
+		} else {
+			many, err = g.run(path, *conns, *loaded)
+		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "loadgen: %s: %v\n", path, err)
 			os.Exit(1)
@@ -121,10 +145,8 @@ func (g *generator) get(path string) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	if strings.HasPrefix(path, "/api/") && g.token != "" {
-		req.Header.Set("Authorization", "Bearer "+g.token)
-	} else if g.cookie != "" {
-		req.Header.Set("Cookie", g.cookie)
+	if name, value, ok := strings.Cut(g.header(path), ": "); ok {
+		req.Header.Set(name, value)
 	}
 	start := time.Now()
 	resp, err := g.client.Do(req)
@@ -141,6 +163,60 @@ func (g *generator) get(path string) (time.Duration, error) {
 		return 0, fmt.Errorf("answered %d", resp.StatusCode)
 	}
 	return took, nil
+}
+
+// runWrk loads path with wrk at conns connections for d and reads its
+// figures. Any answer but 2xx or 3xx, or a socket error, fails the run.
+func (g *generator) runWrk(wrk, path string, conns int, d time.Duration) (result, error) {
+	args := []string{"-t", "2", "-c", strconv.Itoa(conns), "-d", fmt.Sprintf("%ds", max(1, int(d.Seconds()))), "--latency"}
+	if h := g.header(path); h != "" {
+		args = append(args, "-H", h)
+	}
+	out, err := exec.Command(wrk, append(args, g.base+path)...).CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("wrk: %v: %s", err, out)
+	}
+	return parseWrk(string(out))
+}
+
+// parseWrk reads requests/s and the 50% and 99% latencies from wrk
+// --latency output.
+func parseWrk(out string) (result, error) {
+	var r result
+	for line := range strings.Lines(out) {
+		f := strings.Fields(line)
+		switch {
+		case strings.HasPrefix(strings.TrimSpace(line), "Non-2xx or 3xx responses:"), strings.HasPrefix(strings.TrimSpace(line), "Socket errors:"):
+			return result{}, fmt.Errorf("wrk: %s", strings.TrimSpace(line))
+		case len(f) == 2 && f[0] == "Requests/sec:":
+			r.rate, _ = strconv.ParseFloat(f[1], 64)
+		case len(f) == 2 && (f[0] == "50%" || f[0] == "99%"):
+			d, err := time.ParseDuration(f[1])
+			if err != nil {
+				return result{}, fmt.Errorf("wrk: latency %q: %w", f[1], err)
+			}
+			if f[0] == "50%" {
+				r.p50 = d
+			} else {
+				r.p99 = d
+			}
+		}
+	}
+	if r.rate == 0 || r.p50 == 0 {
+		return result{}, fmt.Errorf("wrk: no figures in its output: %s", out)
+	}
+	return r, nil
+}
+
+// header is the credential a path is requested with, as a header line.
+func (g *generator) header(path string) string {
+	switch {
+	case strings.HasPrefix(path, "/api/") && g.token != "":
+		return "Authorization: Bearer " + g.token
+	case g.cookie != "":
+		return "Cookie: " + g.cookie
+	}
+	return ""
 }
 
 func quantile(sorted []time.Duration, q float64) time.Duration {

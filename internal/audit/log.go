@@ -96,53 +96,7 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		AcknowledgedWarnings: sortedSet(s.AcknowledgedWarnings),
 		Outcome:              OutcomePending, FormatVersion: l.format.version,
 	}
-	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
-		// The chain lock, then in one round trip with it what the append
-		// needs (a batch runs its statements in order): an earlier
-		// entry of this submission, a pending entry of this endpoint, the
-		// chain's head, and (only when neither refuses the append) the new
-		// id and started_at. It runs after the lock, so its snapshot sees
-		// every entry appended before. started_at comes from the database's
-		// clock, as every replica's entries do, so their order and ages
-		// agree whatever the replicas' own clocks say.
-		var dup, pending, id *int64
-		var submissionKey any
-		if e.SubmissionKey != "" {
-			submissionKey = e.SubmissionKey
-		}
-		batch := &pgx.Batch{}
-		batch.Queue(`SELECT pg_advisory_xact_lock($1)`, chainLockKey)
-		batch.Queue(`
-			WITH dup AS (SELECT id FROM audit_entries WHERE submission_key = $1),
-				pending AS (SELECT id FROM audit_entries WHERE endpoint_id = $2 AND outcome = 'pending' ORDER BY id LIMIT 1)
-			SELECT (SELECT id FROM dup), (SELECT id FROM pending),
-				coalesce((SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1), $3),
-				CASE WHEN NOT EXISTS (SELECT FROM dup) AND NOT EXISTS (SELECT FROM pending)
-					THEN nextval(pg_get_serial_sequence('audit_entries', 'id')) END,
-				clock_timestamp()`,
-			submissionKey, e.EndpointID, genesisHash)
-		results := tx.SendBatch(ctx, batch)
-		_, err := results.Exec()
-		if err == nil {
-			err = results.QueryRow().Scan(&dup, &pending, &e.PrevHash, &id, &e.StartedAt)
-		}
-		if closeErr := results.Close(); err == nil {
-			err = closeErr
-		}
-		switch {
-		case err != nil:
-			return err
-		case dup != nil:
-			return &ErrDuplicateSubmission{Existing: *dup}
-		case pending != nil:
-			return &PendingEntryError{Existing: *pending}
-		}
-		e.ID = *id
-		e.StartedAt = e.StartedAt.UTC().Truncate(time.Microsecond)
-		e.Hash = l.format.hash(e, byHash)
-		_, err = tx.Exec(ctx, l.format.insertSQL, l.format.insertArgs(e)...)
-		return err
-	})
+	err := l.appendPending(ctx, e)
 	// Every append holds the chain lock, so the look-ups above cannot race
 	// another insert; the unique constraints are the backstop.
 	var dup *ErrDuplicateSubmission
@@ -159,6 +113,86 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 	}
 	l.changed()
 	return e, nil
+}
+
+// appendPending commits e, chained to the newest entry, in two round trips:
+// one opens the transaction, takes the chain lock and reads what the append
+// needs (a batch runs its statements in order); one inserts and commits.
+// Every round trip is a wait on a busy machine, so the write-ahead entry
+// costs as few as the hash allows (it is computed here, from the head).
+func (l *Log) appendPending(ctx context.Context, e *Entry) error {
+	conn, err := l.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A connection released inside a transaction (an error below) is
+	// closed by the pool, never reused half-way through one.
+	defer conn.Release()
+	// The look-ups run after the lock, so their snapshot sees every entry
+	// appended before: an earlier entry of this submission, a pending
+	// entry of this endpoint, the chain's head, and (only when neither
+	// refuses the append) the new id and started_at. started_at comes from
+	// the database's clock, as every replica's entries do, so their order
+	// and ages agree whatever the replicas' own clocks say.
+	var dup, pending, id *int64
+	var submissionKey any
+	if e.SubmissionKey != "" {
+		submissionKey = e.SubmissionKey
+	}
+	batch := &pgx.Batch{}
+	batch.Queue(`BEGIN`)
+	batch.Queue(`SELECT pg_advisory_xact_lock($1)`, chainLockKey)
+	batch.Queue(`
+		WITH dup AS (SELECT id FROM audit_entries WHERE submission_key = $1),
+			pending AS (SELECT id FROM audit_entries WHERE endpoint_id = $2 AND outcome = 'pending' ORDER BY id LIMIT 1)
+		SELECT (SELECT id FROM dup), (SELECT id FROM pending),
+			coalesce((SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1), $3),
+			CASE WHEN NOT EXISTS (SELECT FROM dup) AND NOT EXISTS (SELECT FROM pending)
+				THEN nextval(pg_get_serial_sequence('audit_entries', 'id')) END,
+			clock_timestamp()`,
+		submissionKey, e.EndpointID, genesisHash)
+	results := conn.SendBatch(ctx, batch)
+	_, err = results.Exec()
+	if err == nil {
+		_, err = results.Exec()
+	}
+	if err == nil {
+		err = results.QueryRow().Scan(&dup, &pending, &e.PrevHash, &id, &e.StartedAt)
+	}
+	if closeErr := results.Close(); err == nil {
+		err = closeErr
+	}
+	switch {
+	case err == nil && dup != nil:
+		err = &ErrDuplicateSubmission{Existing: *dup}
+	case err == nil && pending != nil:
+		err = &PendingEntryError{Existing: *pending}
+	}
+	if err != nil {
+		rollback(conn)
+		return err
+	}
+	e.ID = *id
+	e.StartedAt = e.StartedAt.UTC().Truncate(time.Microsecond)
+	e.Hash = l.format.hash(e, byHash)
+	batch = &pgx.Batch{}
+	batch.Queue(l.format.insertSQL, l.format.insertArgs(e)...)
+	batch.Queue(`COMMIT`)
+	err = conn.SendBatch(ctx, batch).Close()
+	if err != nil {
+		// The INSERT failed, so the COMMIT was skipped: the transaction
+		// is still open and aborted.
+		rollback(conn)
+	}
+	return err
+}
+
+// rollback ends conn's open transaction; when it cannot, the connection is
+// left inside it, so the pool closes it on release.
+func rollback(conn *pgxpool.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = conn.Exec(ctx, `ROLLBACK`)
 }
 
 // sortedSet is list sorted, without repeats, never nil.

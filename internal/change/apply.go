@@ -164,6 +164,8 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 		return dup, err
 	}
 	defer ch.cancel()
+	// Before the lock is released or the context the check runs on ends.
+	defer ch.firstCheck()
 	res := ch.checkBeforeSending()
 	if res == nil {
 		res = ch.send()
@@ -193,6 +195,12 @@ type inFlight struct {
 	started  time.Time
 	detached context.Context
 	cancel   context.CancelFunc
+	// checked is the lock check made while the entry was recorded: the
+	// first PUT waits on it instead of a check of its own. It runs on the
+	// lock's session, so it is waited for before anything else uses it.
+	checked   <-chan error
+	checkErr  error
+	checkDone bool
 }
 
 // begin reads the live endpoint and records the pending entry, settling an
@@ -230,11 +238,18 @@ func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*i
 	for attempt := 0; ; attempt++ {
 		detached, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.deadline)
 		started := time.Now()
+		// The lock is checked on its own session while the entry is
+		// recorded on another: one wait instead of two. Either way the
+		// check precedes the PUT and follows every step that could take
+		// long (the live read).
+		checked := make(chan error, 1)
+		go func() { checked <- lock.Check(detached) }()
 		entry, err = a.log.Begin(ctx, start)
 		if err == nil {
 			return &inFlight{Applier: a, req: req, lock: lock, entry: entry, live: live, readErr: readErr,
-				started: started, detached: detached, cancel: cancel}, nil, nil
+				started: started, detached: detached, cancel: cancel, checked: checked}, nil, nil
 		}
+		<-checked // the lock's session is the caller's again once this returns
 		cancel()
 		if !errors.As(err, &pending) || attempt == maxEarlierPending {
 			break
@@ -333,7 +348,7 @@ func (c *inFlight) send() *Result {
 	defer cancel()
 	var first *sendResult // the first PUT's, when a second is tried
 	for attempt := 1; ; attempt++ {
-		if err := c.lock.Check(c.detached); err != nil {
+		if err := c.checkLock(attempt); err != nil {
 			c.logger.Error("lost the endpoint's lock before sending", "entry", c.entry.ID, "attempt", attempt, "error", err)
 			if first != nil {
 				// The first PUT went out: record what it did, not "nothing sent".
@@ -360,6 +375,23 @@ func (c *inFlight) send() *Result {
 		}
 		return c.settle(r.outcome, r.f, r.readback, r.err)
 	}
+}
+
+// checkLock confirms the endpoint's lock is still held before a PUT: for
+// the first, the check made while the entry was recorded.
+func (c *inFlight) checkLock(attempt int) error {
+	if attempt == 1 {
+		return c.firstCheck()
+	}
+	return c.lock.Check(c.detached)
+}
+
+// firstCheck is the result of the check made while the entry was recorded.
+func (c *inFlight) firstCheck() error {
+	if !c.checkDone {
+		c.checkErr, c.checkDone = <-c.checked, true
+	}
+	return c.checkErr
 }
 
 // sendResult is what one PUT and its read-back did.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,6 +52,12 @@ func TestCampaignKilledDatabaseConnections(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	kills := 0
+	// Three runs in twenty are quiet: on a loaded machine a change can
+	// take longer than the gap between kills, and the campaign must still
+	// see changes get through. A quiet run meets what the kills left: dead
+	// connections the pool still holds, and a pending entry it must wait
+	// to settle.
+	var quiet atomic.Bool
 	go func() {
 		defer wg.Done()
 		for {
@@ -58,6 +65,9 @@ func TestCampaignKilledDatabaseConnections(t *testing.T) {
 			case <-stop:
 				return
 			case <-time.After(time.Duration(20+rand.IntN(40)) * time.Millisecond):
+			}
+			if quiet.Load() {
+				continue
 			}
 			var n int
 			_ = admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
@@ -68,9 +78,15 @@ func TestCampaignKilledDatabaseConnections(t *testing.T) {
 	outcomes := map[string]int{}
 	runs := simtest.SoakRuns(100)
 	for i := range runs {
+		quiet.Store(i%20 >= 17)
 		before := f.livePolicy(t)
 		requested := readOnly(fmt.Sprintf("killed-%d", i))
 		res, err := applier.Apply(ctx, f.update(requested, ""))
+		var pe *change.PendingError
+		if quiet.Load() && errors.As(err, &pe) {
+			time.Sleep(applier.SettleAfter())
+			res, err = applier.Apply(ctx, f.update(requested, ""))
+		}
 		if err != nil {
 			outcomes["error: "+errorKind(err)]++
 			continue

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	ctsregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cts/v3/region"
 	sdkregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1/region"
 )
 
@@ -50,6 +51,11 @@ type Config struct {
 	TrustedProxies  []*net.IPNet  // TRUSTED_PROXIES: CIDRs allowed to set X-Forwarded-For
 	TLSCert         string        // TLS_CERT_FILE, --tls-cert
 	TLSKey          string        // TLS_KEY_FILE, --tls-key
+	// CTSEnabled asks Cloud Trace Service who changed an endpoint outside
+	// the console (CTS_ENABLED); CTSEndpoint overrides the region's CTS
+	// endpoint (CTS_ENDPOINT), as Endpoint does for VPCEP.
+	CTSEnabled  bool
+	CTSEndpoint string
 }
 
 // Load parses args (after the subcommand) over the environment read by
@@ -182,6 +188,8 @@ func (e *envReader) readUpstream(c *Config) {
 	c.SK = e.getenv("HUAWEICLOUD_SDK_SK")
 	c.Token = e.getenv("VPCEP_AUTH_TOKEN")
 	c.Timeout = e.duration("VPCEP_TIMEOUT", 30*time.Second)
+	c.CTSEnabled = e.bool("CTS_ENABLED")
+	c.CTSEndpoint = e.getenv("CTS_ENDPOINT")
 	c.RefreshInterval = e.duration("INVENTORY_REFRESH_INTERVAL", 60*time.Second)
 	c.MemoryLimit = e.byteSize("MEMORY_LIMIT", DefaultMemoryLimit)
 	c.ChangeDeadline = e.duration("CHANGE_DEADLINE", 0)       // WithDefaults when unset
@@ -309,6 +317,9 @@ func (c *Config) validate(extra []string) []error {
 	default:
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
 	}
+	if c.CTSEndpoint != "" && !isHTTPURL(c.CTSEndpoint) {
+		errs = append(errs, fmt.Errorf("CTS_ENDPOINT: %q is not an http(s) URL", c.CTSEndpoint))
+	}
 	if c.Demo {
 		// The demo brings its own simulator, project and credentials.
 		return errs
@@ -318,8 +329,7 @@ func (c *Config) validate(extra []string) []error {
 	}
 	switch {
 	case c.Endpoint != "":
-		u, err := url.Parse(c.Endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !isHTTPURL(c.Endpoint) {
 			errs = append(errs, fmt.Errorf("VPCEP_ENDPOINT: %q is not an http(s) URL", c.Endpoint))
 		}
 	case c.Region == "":
@@ -328,6 +338,16 @@ func (c *Config) validate(extra []string) []error {
 		if _, err := sdkregion.SafeValueOf(c.Region); err != nil {
 			errs = append(errs, fmt.Errorf("VPCEP_REGION: unknown region %q", c.Region))
 		}
+	}
+	if c.CTSEnabled && c.CTSEndpoint == "" && c.Region != "" {
+		// A region the SDK's VPCEP table knows may still be missing from
+		// its CTS table.
+		if reg, err := ctsregion.SafeValueOf(c.Region); err != nil || reg == nil || len(reg.Endpoints) == 0 {
+			errs = append(errs, fmt.Errorf("CTS_ENDPOINT is required with CTS_ENABLED: the SDK knows no CTS endpoint for region %q", c.Region))
+		}
+	}
+	if c.CTSEnabled && c.CTSEndpoint == "" && c.Region == "" {
+		errs = append(errs, errors.New("CTS_ENDPOINT is required with CTS_ENABLED when VPCEP_REGION is not set"))
 	}
 	switch {
 	case c.AK != "" && c.SK == "":
@@ -338,6 +358,12 @@ func (c *Config) validate(extra []string) []error {
 		errs = append(errs, errors.New("credentials are required unless --demo: set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, or VPCEP_AUTH_TOKEN"))
 	}
 	return errs
+}
+
+// isHTTPURL reports whether v is an absolute http(s) URL with a host.
+func isHTTPURL(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // DatabaseURL returns DATABASE_URL for the commands that need only the database.

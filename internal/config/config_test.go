@@ -63,6 +63,15 @@ func TestLoad(t *testing.T) {
 		{"metrics listener from the flag", base, []string{"--metrics-addr", ":9100"}, ""},
 		{"bad metrics address", with(map[string]string{"METRICS_ADDR": "9100"}), nil, "METRICS_ADDR (--metrics-addr)"},
 		{"metrics on the public listener", with(map[string]string{"METRICS_ADDR": ":8080"}), nil, "must differ from LISTEN_ADDR"},
+		{"CTS from the region table", with(map[string]string{"CTS_ENABLED": "true"}), nil, ""},
+		{"CTS endpoint", with(map[string]string{"CTS_ENABLED": "true", "CTS_ENDPOINT": "https://cts.example.test"}), nil, ""},
+		{"bad CTS switch", with(map[string]string{"CTS_ENABLED": "sometimes"}), nil, `CTS_ENABLED: "sometimes" is not true or false`},
+		{"bad CTS endpoint", with(map[string]string{"CTS_ENDPOINT": "cts.example.test"}), nil, `CTS_ENDPOINT: "cts.example.test" is not an http(s) URL`},
+		{"bad CTS endpoint in the demo", map[string]string{"DATABASE_URL": "postgres://x/y", "CTS_ENDPOINT": "ftp://x"}, []string{"--demo"}, "CTS_ENDPOINT"},
+		{"CTS without a region", with(map[string]string{"CTS_ENABLED": "true", "VPCEP_REGION": "", "VPCEP_ENDPOINT": "http://127.0.0.1:9090"}), nil, "CTS_ENDPOINT is required with CTS_ENABLED"},
+		{"CTS with the endpoint alone", with(map[string]string{"CTS_ENABLED": "true", "VPCEP_REGION": "", "VPCEP_ENDPOINT": "http://127.0.0.1:9090", "CTS_ENDPOINT": "http://127.0.0.1:9090"}), nil, ""},
+		{"CTS in an unknown region", with(map[string]string{"CTS_ENABLED": "true", "VPCEP_REGION": "mars-1", "VPCEP_ENDPOINT": "http://127.0.0.1:9090"}), nil, `CTS_ENDPOINT is required with CTS_ENABLED: the SDK knows no CTS endpoint for region "mars-1"`},
+		{"CTS off in an unknown region", with(map[string]string{"VPCEP_REGION": "mars-1", "VPCEP_ENDPOINT": "http://127.0.0.1:9090"}), nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,5 +131,18 @@ func TestWithDefaults(t *testing.T) {
 	set := Config{Timeout: 5 * time.Second, ChangeDeadline: time.Second, ReconcileInterval: 2 * time.Second}.WithDefaults()
 	if set.ChangeDeadline != time.Second || set.ReconcileInterval != 2*time.Second {
 		t.Errorf("set values replaced: %v, %v", set.ChangeDeadline, set.ReconcileInterval)
+	}
+}
+
+func TestCTSSettings(t *testing.T) {
+	t.Parallel()
+	c, err := Load(nil, env(map[string]string{"DATABASE_URL": "postgres://x/y", "VPCEP_PROJECT_ID": "p", "VPCEP_REGION": "cn-north-4",
+		"VPCEP_AUTH_TOKEN": "t", "CTS_ENABLED": "true", "CTS_ENDPOINT": "http://127.0.0.1:9090"}), io.Discard)
+	if err != nil || !c.CTSEnabled || c.CTSEndpoint != "http://127.0.0.1:9090" {
+		t.Fatalf("CTS settings: %v %v %v", c.CTSEnabled, c.CTSEndpoint, err)
+	}
+	off, err := Load(nil, env(map[string]string{"DATABASE_URL": "postgres://x/y", "VPCEP_PROJECT_ID": "p", "VPCEP_REGION": "cn-north-4", "VPCEP_AUTH_TOKEN": "t"}), io.Discard)
+	if err != nil || off.CTSEnabled || off.CTSEndpoint != "" {
+		t.Fatalf("CTS is off by default: %v %v %v", off.CTSEnabled, off.CTSEndpoint, err)
 	}
 }

@@ -1,6 +1,7 @@
 // Package cts asks Huawei Cloud's Cloud Trace Service who changed an
 // endpoint's policy: the user, source IP, time and request id of the
-// updateEndpointPolicy traces it recorded on the endpoint.
+// policy-update traces it recorded on the endpoint. CTS names the
+// UpdateEndpointPolicy operation modifyEndpointPolicy (TraceModifyPolicy).
 package cts
 
 import (
@@ -11,7 +12,7 @@ import (
 // Trace is one operation CTS recorded on an endpoint.
 type Trace struct {
 	TraceID    string    `json:"trace_id"`
-	TraceName  string    `json:"trace_name"` // e.g. updateEndpointPolicy
+	TraceName  string    `json:"trace_name"` // e.g. modifyEndpointPolicy (TraceModifyPolicy)
 	ResourceID string    `json:"resource_id"`
 	User       string    `json:"user"`      // the user's name (user.name), else its id
 	SourceIP   string    `json:"source_ip"` // source_ip
@@ -20,8 +21,8 @@ type Trace struct {
 }
 
 // Source finds the policy changes CTS recorded on an endpoint between from
-// and to: the updateEndpointPolicy traces, oldest first. A nil Source means
-// CTS is not enabled.
+// and to: the policy-update (modifyEndpointPolicy) traces, oldest first. A
+// nil Source means CTS is not enabled.
 type Source interface {
 	PolicyTraces(ctx context.Context, endpointID string, from, to time.Time) ([]Trace, error)
 }

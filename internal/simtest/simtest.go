@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpcep-console/vpcep-console/internal/cts"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
@@ -28,6 +29,9 @@ type Upstream struct {
 type Options struct {
 	Endpoints []*vpcepsim.Endpoint // the demo endpoints when nil
 	Token     string               // accepted in token mode when set
+	// CTSUser and CTSLag shape the simulated CTS (vpcepsim.Options).
+	CTSUser string
+	CTSLag  time.Duration
 }
 
 // Start serves a simulator until t ends.
@@ -37,7 +41,8 @@ func Start(t testing.TB, o Options) *Upstream {
 		o.Endpoints = vpcepsim.DemoEndpoints(1, time.Now().Add(-time.Hour))
 	}
 	ak, sk := vpcepsim.NewCredentials()
-	sim := vpcepsim.New(vpcepsim.Options{ProjectID: ProjectID, AK: ak, SK: sk, Token: o.Token, Endpoints: o.Endpoints})
+	sim := vpcepsim.New(vpcepsim.Options{ProjectID: ProjectID, AK: ak, SK: sk, Token: o.Token, Endpoints: o.Endpoints,
+		CTSUser: o.CTSUser, CTSLag: o.CTSLag})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	return &Upstream{Server: sim, URL: srv.URL, AK: ak, SK: sk}
@@ -46,6 +51,26 @@ func Start(t testing.TB, o Options) *Upstream {
 // Config is a client configuration for the simulator in AK/SK mode.
 func (u *Upstream) Config() vpcep.Config {
 	return vpcep.Config{Endpoint: u.URL, ProjectID: ProjectID, AK: u.AK, SK: u.SK, Timeout: 5 * time.Second}
+}
+
+// CTSConfig is a CTS client configuration for the simulator's traces route
+// in AK/SK mode.
+func (u *Upstream) CTSConfig() cts.Config {
+	return cts.Config{Endpoint: u.URL, ProjectID: ProjectID, AK: u.AK, SK: u.SK, Timeout: 5 * time.Second}
+}
+
+// CTS is a CTS client of the simulator; adjust changes its configuration first.
+func (u *Upstream) CTS(t testing.TB, adjust func(*cts.Config)) *cts.Client {
+	t.Helper()
+	cfg := u.CTSConfig()
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	c, err := cts.NewClient(cfg)
+	if err != nil {
+		t.Fatalf("cts.NewClient: %v", err)
+	}
+	return c
 }
 
 // Client is a client of the simulator; adjust changes its configuration first.

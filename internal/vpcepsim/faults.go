@@ -55,7 +55,8 @@ func (s *Server) FailNext(n int, f Fault) {
 }
 
 // FailRoute makes every call to route answer with f until cleared with
-// ClearFaults. Routes: RouteList, RouteGet, RouteUpdatePolicy.
+// ClearFaults. Routes: RouteList, RouteGet, RouteUpdatePolicy,
+// RouteDeletePolicy, RouteListTraces (CTS).
 func (s *Server) FailRoute(route string, f Fault) {
 	s.faults.mu.Lock()
 	if s.faults.routes == nil {

@@ -42,6 +42,10 @@ type Options struct {
 	Endpoints []*Endpoint
 	Now       func() time.Time // clock; time.Now when nil
 	IAM       IAMOptions       // the simulated IAM's users and token lifetime (iam.go)
+	// CTSUser is the user the CTS traces of API calls name
+	// (DefaultCTSUser when empty); CTSLag hides traces younger than it.
+	CTSUser string
+	CTSLag  time.Duration
 }
 
 // RecordedRequest is a request the simulator received, secrets redacted.
@@ -66,6 +70,7 @@ type Server struct {
 
 	faults faults
 	iam    *simIAM
+	cts    ctsLog
 }
 
 // New returns a simulator serving opts.Endpoints.
@@ -77,6 +82,7 @@ func New(opts Options) *Server {
 		token:     opts.Token,
 		now:       opts.Now,
 		endpoints: make(map[string]*Endpoint, len(opts.Endpoints)),
+		cts:       ctsLog{user: opts.CTSUser, lag: opts.CTSLag},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -147,6 +153,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.record(r, body)
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
+		s.serveAdmin(w, r, requestID, body)
+		return
+	}
 
 	route, projectID, endpointID := matchRoute(r.Method, r.URL.Path)
 	if route == "" {
@@ -203,15 +213,20 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, route, reque
 	case RouteGet:
 		s.getEndpoint(w, requestID, endpointID)
 	case RouteUpdatePolicy:
-		s.updatePolicy(w, requestID, endpointID, body)
+		s.traced(w, r, route, requestID, endpointID, body, func(w http.ResponseWriter) { s.updatePolicy(w, requestID, endpointID, body) })
 	case RouteDeletePolicy:
-		s.deletePolicy(w, requestID, endpointID)
+		s.traced(w, r, route, requestID, endpointID, body, func(w http.ResponseWriter) { s.deletePolicy(w, requestID, endpointID) })
+	case RouteListTraces:
+		s.listTraces(w, r, requestID)
 	}
 }
 
 // matchRoute maps a request to one of the API's routes, or "".
 func matchRoute(method, path string) (route, projectID, endpointID string) {
 	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	if len(parts) == 3 && parts[0] == "v3" && parts[1] != "" && parts[2] == "traces" && method == http.MethodGet {
+		return RouteListTraces, parts[1], "" // CTS
+	}
 	if len(parts) < 3 || parts[0] != "v1" || parts[2] != "vpc-endpoints" || parts[1] == "" {
 		return "", "", ""
 	}

@@ -1,0 +1,340 @@
+package cts_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpcep-console/vpcep-console/internal/config"
+	"github.com/vpcep-console/vpcep-console/internal/cts"
+	"github.com/vpcep-console/vpcep-console/internal/simtest"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
+)
+
+// ctsClient is a CTS client of the simulator in AK/SK mode; adjust changes
+// its configuration first.
+func ctsClient(t *testing.T, u *simtest.Upstream, adjust func(*cts.Config)) *cts.Client {
+	t.Helper()
+	return u.CTS(t, adjust)
+}
+
+// window is a lookup window around everything a test does.
+func window() (from, to time.Time) {
+	now := time.Now()
+	return now.Add(-time.Hour), now.Add(time.Hour)
+}
+
+func TestPolicyTracesFindsAnOutOfBandChange(t *testing.T) {
+	t.Parallel()
+	u := simtest.Start(t, simtest.Options{})
+	gw := u.Gateway(t, 1)
+	other := u.Gateway(t, 2)
+	from, to := window()
+
+	// The console's own change through the API, then one made elsewhere,
+	// and a change on another endpoint that must not be reported.
+	vc := u.Client(t, nil)
+	if _, err := vc.UpdatePolicy(context.Background(), gw.ID, u.Live(t, gw.ID)); err != nil {
+		t.Fatalf("UpdatePolicy: %v", err)
+	}
+	if err := u.OutOfBandEditAs(gw.ID, "terraform-ci", "10.0.8.15"); err != nil {
+		t.Fatalf("out-of-band change: %v", err)
+	}
+	if err := u.OutOfBandEditAs(other.ID, "someone-else", "10.0.9.9"); err != nil {
+		t.Fatalf("out-of-band change: %v", err)
+	}
+
+	traces, err := ctsClient(t, u, nil).PolicyTraces(context.Background(), gw.ID, from, to)
+	if err != nil {
+		t.Fatalf("PolicyTraces: %v", err)
+	}
+	if len(traces) != 2 {
+		t.Fatalf("got %d traces, want 2: %+v", len(traces), traces)
+	}
+	recorded := u.Traces()
+	api, oob := traces[0], traces[1] // oldest first
+	if api.User != vpcepsim.DefaultCTSUser || api.SourceIP != "127.0.0.1" {
+		t.Errorf("the API change's trace = %+v, want user %s from 127.0.0.1", api, vpcepsim.DefaultCTSUser)
+	}
+	want := recorded[1]
+	if oob.User != "terraform-ci" || oob.SourceIP != "10.0.8.15" || oob.TraceName != cts.TraceModifyPolicy ||
+		oob.ResourceID != gw.ID || oob.TraceID != want.TraceID || oob.RequestID != want.RequestID || oob.RequestID == "" ||
+		!oob.Time.Equal(want.Time.Truncate(time.Millisecond)) {
+		t.Errorf("out-of-band trace = %+v, want the simulator's %+v", oob, want)
+	}
+
+	// The query the SDK sent is the one CTS documents.
+	var query string
+	for _, r := range u.Requests() {
+		if strings.HasSuffix(r.Path, "/traces") {
+			query = r.Query
+		}
+	}
+	for _, part := range []string{"trace_type=system", "service_type=VPCEP", "resource_id=" + gw.ID, "trace_name=modifyEndpointPolicy", "limit=200", "from=", "to="} {
+		if !strings.Contains(query, part) {
+			t.Errorf("ListTraces query %q lacks %q", query, part)
+		}
+	}
+}
+
+func TestPolicyTracesFollowsMarkers(t *testing.T) {
+	t.Parallel()
+	u := simtest.Start(t, simtest.Options{})
+	gw := u.Gateway(t, 1)
+	from, to := window()
+	const changes = 7
+	for i := range changes {
+		if err := u.OutOfBandEditAs(gw.ID, "user-"+string(rune('a'+i)), "10.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := len(u.Requests())
+	traces, err := ctsClient(t, u, func(c *cts.Config) { c.PageSize = 3 }).PolicyTraces(context.Background(), gw.ID, from, to)
+	if err != nil {
+		t.Fatalf("PolicyTraces: %v", err)
+	}
+	if len(traces) != changes {
+		t.Fatalf("got %d traces, want %d", len(traces), changes)
+	}
+	for i, tr := range traces {
+		if want := "user-" + string(rune('a'+i)); tr.User != want {
+			t.Errorf("trace %d is %s's, want %s's (oldest first)", i, tr.User, want)
+		}
+	}
+	var pages []string
+	for _, r := range u.Requests()[before:] {
+		pages = append(pages, r.Query)
+	}
+	if len(pages) != 3 || strings.Contains(pages[0], "next=") || !strings.Contains(pages[1], "next=") || !strings.Contains(pages[2], "next=") {
+		t.Errorf("pages asked for: %q, want 3, the later two with next=", pages)
+	}
+
+	// More pages than allowed is an error, never a partial answer.
+	_, err = ctsClient(t, u, func(c *cts.Config) { c.PageSize = 2; c.MaxPages = 2 }).PolicyTraces(context.Background(), gw.ID, from, to)
+	if err == nil || !strings.Contains(err.Error(), "more than 2 pages") {
+		t.Errorf("bounded lookup: err = %v, want more than 2 pages", err)
+	}
+}
+
+func TestPolicyTracesLag(t *testing.T) {
+	t.Parallel()
+	u := simtest.Start(t, simtest.Options{CTSLag: time.Hour})
+	gw := u.Gateway(t, 1)
+	from, to := window()
+	if err := u.OutOfBandEditAs(gw.ID, "terraform-ci", "10.0.8.15"); err != nil {
+		t.Fatal(err)
+	}
+	c := ctsClient(t, u, nil)
+	traces, err := c.PolicyTraces(context.Background(), gw.ID, from, to)
+	if err != nil || len(traces) != 0 {
+		t.Fatalf("within the lag: %d traces, err %v; want none yet", len(traces), err)
+	}
+	u.SetCTSLag(0) // the lag has passed
+	traces, err = c.PolicyTraces(context.Background(), gw.ID, from, to)
+	if err != nil || len(traces) != 1 || traces[0].User != "terraform-ci" {
+		t.Fatalf("after the lag: %+v, err %v; want terraform-ci's trace", traces, err)
+	}
+}
+
+func TestPolicyTracesDeleteNameOnRequest(t *testing.T) {
+	t.Parallel()
+	u := simtest.Start(t, simtest.Options{Token: "iam-token"})
+	gw := u.Gateway(t, 1)
+	from, to := window()
+	// The deprecated delete, as a script would send it.
+	req, err := http.NewRequest(http.MethodDelete, u.URL+"/v1/"+simtest.ProjectID+"/vpc-endpoints/"+gw.ID+"/policy", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Auth-Token", "iam-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE policy: %d", resp.StatusCode)
+	}
+	if err := u.OutOfBandEditAs(gw.ID, "terraform-ci", "10.0.8.15"); err != nil {
+		t.Fatal(err)
+	}
+	only, err := ctsClient(t, u, nil).PolicyTraces(context.Background(), gw.ID, from, to)
+	if err != nil || len(only) != 1 || only[0].TraceName != cts.TraceModifyPolicy {
+		t.Fatalf("default names: %+v, err %v; want the modify trace alone", only, err)
+	}
+	both, err := ctsClient(t, u, func(c *cts.Config) {
+		c.TraceNames = []string{cts.TraceModifyPolicy, cts.TraceDeletePolicy}
+	}).PolicyTraces(context.Background(), gw.ID, from, to)
+	if err != nil || len(both) != 2 {
+		t.Fatalf("both names: %+v, err %v; want two traces", both, err)
+	}
+	// The two may share a millisecond, which leaves their order open.
+	users := map[string]string{both[0].TraceName: both[0].User, both[1].TraceName: both[1].User}
+	if users[cts.TraceDeletePolicy] != vpcepsim.DefaultCTSUser || users[cts.TraceModifyPolicy] != "terraform-ci" {
+		t.Errorf("users by trace name: %v, want the delete by %s and the change by terraform-ci", users, vpcepsim.DefaultCTSUser)
+	}
+}
+
+func TestPolicyTracesFault(t *testing.T) {
+	t.Parallel()
+	u := simtest.Start(t, simtest.Options{})
+	gw := u.Gateway(t, 1)
+	from, to := window()
+	u.FailRoute(vpcepsim.RouteListTraces, vpcepsim.Fault{Status: http.StatusServiceUnavailable, Code: "CTS.0503", Message: "busy"})
+	_, err := ctsClient(t, u, nil).PolicyTraces(context.Background(), gw.ID, from, to)
+	var ve *vpcep.Error
+	if !errors.As(err, &ve) {
+		t.Fatalf("err = %v (%T), want a *vpcep.Error", err, err)
+	}
+	if ve.Status != http.StatusServiceUnavailable || ve.Code != "CTS.0503" || ve.RequestID == "" || ve.Message != "busy" {
+		t.Errorf("err = %+v, want 503 CTS.0503 busy with a request id", ve)
+	}
+	if !strings.Contains(err.Error(), "Cloud Trace Service") {
+		t.Errorf("err %q does not say it was CTS", err)
+	}
+
+	// An answer that never comes is bounded by the timeout.
+	u.ClearFaults()
+	u.SetRouteLatency(vpcepsim.RouteListTraces, time.Minute)
+	_, err = ctsClient(t, u, func(c *cts.Config) { c.Timeout = 100 * time.Millisecond }).PolicyTraces(context.Background(), gw.ID, from, to)
+	if !errors.As(err, &ve) || ve.Status != 0 || !strings.Contains(ve.Message, "did not answer in time") {
+		t.Errorf("slow CTS: err = %v, want a timeout", err)
+	}
+}
+
+func TestCredentialModes(t *testing.T) {
+	t.Parallel()
+	u := simtest.Start(t, simtest.Options{Token: "iam-token"})
+	gw := u.Gateway(t, 1)
+	from, to := window()
+	if err := u.OutOfBandEditAs(gw.ID, "terraform-ci", "10.0.8.15"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		adjust  func(*cts.Config)
+		wantErr string
+	}{
+		{"AK/SK", nil, ""},
+		{"token", func(c *cts.Config) { c.AK, c.SK, c.Token = "", "", "iam-token" }, ""},
+		{"wrong token", func(c *cts.Config) { c.AK, c.SK, c.Token = "", "", "stale" }, "APIGW.0301"},
+		{"wrong SK", func(c *cts.Config) { c.SK = strings.Repeat("x", 40) }, "APIGW.0301"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			traces, err := ctsClient(t, u, tt.adjust).PolicyTraces(context.Background(), gw.ID, from, to)
+			if tt.wantErr == "" {
+				if err != nil || len(traces) != 1 {
+					t.Fatalf("%d traces, err %v; want 1", len(traces), err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want %s", err, tt.wantErr)
+			}
+		})
+	}
+	// Whatever the mode, no credential reached the recorded requests.
+	for _, r := range u.Requests() {
+		for _, h := range []string{"Authorization", "X-Auth-Token"} {
+			if v := r.Header.Get(h); v != "" && v != "[REDACTED]" {
+				t.Errorf("%s recorded in clear", h)
+			}
+		}
+	}
+}
+
+func TestNewClientConfiguration(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		cfg          cts.Config
+		wantEndpoint string
+		wantErr      string
+	}{
+		{"region table", cts.Config{Region: "cn-north-4", ProjectID: "p", AK: "a", SK: "s"}, "https://cts.cn-north-4.myhuaweicloud.com", ""},
+		{"another region", cts.Config{Region: "ap-southeast-1", ProjectID: "p", Token: "t"}, "https://cts.ap-southeast-1.myhuaweicloud.com", ""},
+		{"endpoint overrides", cts.Config{Region: "cn-north-4", Endpoint: "http://127.0.0.1:9/", ProjectID: "p", Token: "t"}, "http://127.0.0.1:9", ""},
+		{"unknown region", cts.Config{Region: "mars-1", ProjectID: "p", Token: "t"}, "", "CTS_ENDPOINT"},
+		{"no region", cts.Config{ProjectID: "p", Token: "t"}, "", "CTS_ENDPOINT"},
+		{"no project", cts.Config{Region: "cn-north-4", Token: "t"}, "", "project id"},
+		{"half a key", cts.Config{Region: "cn-north-4", ProjectID: "p", AK: "a"}, "", "both AK and SK"},
+		{"no credential", cts.Config{Region: "cn-north-4", ProjectID: "p"}, "", "AK/SK pair or a token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := cts.NewClient(tt.cfg)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("NewClient: %v", err)
+			}
+			if c.Endpoint() != tt.wantEndpoint {
+				t.Errorf("endpoint %s, want %s", c.Endpoint(), tt.wantEndpoint)
+			}
+		})
+	}
+}
+
+func TestNewFromConsoleConfig(t *testing.T) {
+	t.Parallel()
+	src, err := cts.New(config.Config{Region: "cn-north-4", ProjectID: "p", Token: "t"})
+	if err != nil || src != nil {
+		t.Fatalf("CTS off: %v, %v; want a nil Source", src, err)
+	}
+	src, err = cts.New(config.Config{CTSEnabled: true, Region: "mars-1", ProjectID: "p", Token: "t"})
+	if err == nil || !strings.Contains(err.Error(), "CTS_ENDPOINT") || src != nil {
+		t.Fatalf("unknown region: %v, %v; want an error naming CTS_ENDPOINT", src, err)
+	}
+
+	u := simtest.Start(t, simtest.Options{})
+	gw := u.Gateway(t, 1)
+	if err := u.OutOfBandEditAs(gw.ID, "terraform-ci", "10.0.8.15"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Config{CTSEnabled: true, CTSEndpoint: u.URL, Region: "cn-north-4", ProjectID: simtest.ProjectID, AK: u.AK, SK: u.SK, Timeout: 5 * time.Second}
+	src, err = cts.New(cfg, func(c *cts.Config) { c.UserAgent = "cts-test" })
+	if err != nil {
+		t.Fatalf("cts.New: %v", err)
+	}
+	from, to := window()
+	traces, err := src.PolicyTraces(context.Background(), gw.ID, from, to)
+	if err != nil || len(traces) != 1 {
+		t.Fatalf("%+v, %v; want one trace", traces, err)
+	}
+}
+
+func TestPolicyTracesWindow(t *testing.T) {
+	t.Parallel()
+	u := simtest.Start(t, simtest.Options{})
+	gw := u.Gateway(t, 1)
+	if err := u.OutOfBandEditAs(gw.ID, "terraform-ci", "10.0.8.15"); err != nil {
+		t.Fatal(err)
+	}
+	at := u.Traces()[0].Time
+	c := ctsClient(t, u, nil)
+	// A window that starts or ends exactly at the change still finds it.
+	for _, w := range [][2]time.Time{{at, at.Add(time.Minute)}, {at.Add(-time.Minute), at}} {
+		traces, err := c.PolicyTraces(context.Background(), gw.ID, w[0], w[1])
+		if err != nil || len(traces) != 1 {
+			t.Errorf("window %v: %d traces, %v; want 1", w, len(traces), err)
+		}
+	}
+	if traces, err := c.PolicyTraces(context.Background(), gw.ID, at.Add(time.Second), at.Add(time.Minute)); err != nil || len(traces) != 0 {
+		t.Errorf("a later window: %d traces, %v; want none", len(traces), err)
+	}
+	if _, err := c.PolicyTraces(context.Background(), gw.ID, at, at.Add(-time.Minute)); err == nil {
+		t.Error("a window ending before it starts was accepted")
+	}
+	if _, err := c.PolicyTraces(context.Background(), "", at, at); err == nil {
+		t.Error("no endpoint id was accepted")
+	}
+}
