@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 )
 
@@ -428,4 +429,22 @@ func (e *tokenError) Unwrap() error {
 		}
 	}
 	return e.err
+}
+
+// TokenSourceCredential is the SDK credential of another service's client
+// (internal/cts) whose X-Auth-Token comes from source: it fills
+// {project_id}; the token is set by RenewingTransport, which that client's
+// transport must include.
+func TokenSourceCredential(projectID string, source TokenSource) auth.ICredential {
+	return &tokenCredential{projectID: projectID, source: source}
+}
+
+// RenewingTransport sends each request over base with source's token, and
+// once more with a renewed one after a 401, as a Client with
+// Config.TokenSource does. base nil means http.DefaultTransport.
+func RenewingTransport(base http.RoundTripper, source TokenSource) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &renewingTransport{base: base, source: source}
 }

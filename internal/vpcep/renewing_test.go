@@ -14,6 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
+	sdkconfig "github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/impl"
+	sdk "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1/model"
+
 	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
@@ -473,4 +479,26 @@ func TestRunRenewsWithoutCalls(t *testing.T) {
 		t.Errorf("a renewal failed or a token was refused:\n%s", logged)
 	}
 	f.checkNoSecretLogged(t)
+}
+
+// TestTokenSourceForAnotherSDKClient signs a bare SDK client (as the CTS
+// client builds its own) with TokenSourceCredential and RenewingTransport.
+func TestTokenSourceForAnotherSDKClient(t *testing.T) {
+	t.Parallel()
+	f := newIAMFixture(t, time.Hour)
+	cred := f.credential(t, iamUser, nil)
+	cfg := sdkconfig.DefaultHttpConfig().WithHttpRoundTripper(vpcep.RenewingTransport(nil, cred))
+	sc := sdk.NewVpcepClient(core.NewHcHttpClient(impl.NewDefaultHttpClient(cfg)).
+		WithEndpoints([]string{f.url}).
+		WithCredential(vpcep.TokenSourceCredential(simtest.ProjectID, cred)))
+	for range 2 {
+		resp, err := sc.ListEndpoints(&model.ListEndpointsRequest{})
+		if err != nil || resp.TotalCount == nil || *resp.TotalCount != 36 {
+			t.Fatalf("ListEndpoints = %v, %v", resp, err)
+		}
+		f.sim.ExpireTokens() // the second call renews on its 401
+	}
+	if n := f.sim.TokensIssued(); n != 2 {
+		t.Errorf("%d tokens issued, want 2", n)
+	}
 }
