@@ -122,3 +122,13 @@ func (l *Lock) Release() {
 		l.conn.Release()
 	})
 }
+
+// TryXactLock takes the named lock for the rest of the transaction tx if it
+// is free, without waiting: ok is false when another session (a change
+// holding the endpoint with Lock, say) has it.
+func TryXactLock(ctx context.Context, tx pgx.Tx, name string) (ok bool, err error) {
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(`+key+`)`, name).Scan(&ok); err != nil {
+		return false, fmt.Errorf("pglock: lock %q: %w", name, err)
+	}
+	return ok, nil
+}
