@@ -353,7 +353,7 @@ func (s *sideTable) get(e *Entry) *string {
 }
 
 // nextVersionMigrations are the real migrations and then
-// testdata/migrations: the schema of a version 4 that does not exist.
+// testdata/migrations: the schema of a version 5 that does not exist.
 func nextVersionMigrations(t *testing.T) fs.FS {
 	t.Helper()
 	out := fstest.MapFS{}
@@ -382,70 +382,70 @@ func TestAFieldOfTheNextVersion(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := v1ChainDB(t)
-	v3 := New(pool)
-	continueChain(t, v3)
+	v4 := New(pool)
+	continueChain(t, v4)
 	migrateTo(t, pool, nextVersionMigrations(t), 0)
 
-	// Version 4 adds requested_sha256, written at the start. Entry has no
+	// Version 5 adds requested_sha256, written at the start. Entry has no
 	// Go field for it here, so it lives beside the entries.
 	side := &sideTable{m: map[*Entry]*string{}, fill: func(e *Entry) string { return sha256Hex(e.PolicyRequested) }}
-	fields := append(slices.Clone(entryFields), field{"requested_sha256", 4, atStart, byHash, textColumn{side.get, false}})
-	v4 := &Log{pool: pool, format: newFormat(4, fields)}
+	fields := append(slices.Clone(entryFields), field{"requested_sha256", 5, atStart, byHash, textColumn{side.get, false}})
+	v5 := &Log{pool: pool, format: newFormat(5, fields)}
 
-	// Entries of versions 1 and 3 verify under version 4 as they did.
-	verifyOK(t, v4, 9)
+	// Entries of versions 1 and 4 verify under version 5 as they did.
+	verifyOK(t, v5, 9)
 
-	// #9 was begun at version 3, so it is finalised as version 3.
-	e9, err := v4.Get(ctx, 9)
+	// #9 was begun at version 4, so it is finalised as version 4.
+	e9, err := v5.Get(ctx, 9)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v4.Finalise(ctx, e9, testFinal()); err != nil {
+	if err := v5.Finalise(ctx, e9, testFinal()); err != nil {
 		t.Fatal(err)
 	}
-	if e9.FormatVersion != 3 {
-		t.Errorf("#9 is version %d after finalising, want 3", e9.FormatVersion)
+	if e9.FormatVersion != 4 {
+		t.Errorf("#9 is version %d after finalising, want 4", e9.FormatVersion)
 	}
 
-	e10, err := v4.Begin(ctx, testStart("grace", "version 4"))
+	e10, err := v5.Begin(ctx, testStart("grace", "version 5"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v4.Finalise(ctx, e10, testFinal()); err != nil {
+	if err := v5.Finalise(ctx, e10, testFinal()); err != nil {
 		t.Fatal(err)
 	}
 	var stored string
 	if err := pool.QueryRow(ctx, `SELECT requested_sha256 FROM audit_entries WHERE id = $1`, e10.ID).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
-	if e10.FormatVersion != 4 || stored != sha256Hex(e10.PolicyRequested) {
+	if e10.FormatVersion != 5 || stored != sha256Hex(e10.PolicyRequested) {
 		t.Errorf("#%d: version %d, requested_sha256 %q", e10.ID, e10.FormatVersion, stored)
 	}
-	if !strings.Contains(string(v4.format.content(e10, byHash)), `"requested_sha256":"`+stored+`"`) {
-		t.Errorf("version 4 hash content does not cover requested_sha256: %s", v4.format.content(e10, byHash))
+	if !strings.Contains(string(v5.format.content(e10, byHash)), `"requested_sha256":"`+stored+`"`) {
+		t.Errorf("version 5 hash content does not cover requested_sha256: %s", v5.format.content(e10, byHash))
 	}
-	verifyOK(t, v4, 10)
+	verifyOK(t, v5, 10)
 
 	// The trigger keeps the new start column as it is, unedited.
-	checkOnlyFinaliseFieldsChange(t, v4, pool)
+	checkOnlyFinaliseFieldsChange(t, v5, pool)
 
-	// The version 3 binary does not take a version 4 entry for altered.
-	r, err := v3.Verify(ctx)
-	if err != nil || r.BadEntry != e10.ID || !strings.Contains(r.Problem, "format_version 4 is not one this binary knows") {
-		t.Errorf("Verify at version 3 = %+v, %v", r, err)
+	// The version 4 binary does not take a version 5 entry for altered.
+	r, err := v4.Verify(ctx)
+	if err != nil || r.BadEntry != e10.ID || !strings.Contains(r.Problem, "format_version 5 is not one this binary knows") {
+		t.Errorf("Verify at version 4 = %+v, %v", r, err)
 	}
 
-	// A version 3 entry's hash does not cover the new column, so it must
-	// stay empty there; a version 4 entry's hash covers it.
+	// A version 4 entry's hash does not cover the new column, so it must
+	// stay empty there; a version 5 entry's hash covers it.
 	tamper(t, pool, `UPDATE audit_entries SET requested_sha256 = 'forged' WHERE id = 8`)
-	r, err = v4.Verify(ctx)
+	r, err = v5.Verify(ctx)
 	if err != nil || r.BadEntry != 8 || !strings.Contains(r.Problem, "requested_sha256 holds a value") {
 		t.Errorf("Verify after forging #8's requested_sha256 = %+v, %v", r, err)
 	}
 	tamper(t, pool, `UPDATE audit_entries SET requested_sha256 = '' WHERE id = 8`)
-	verifyOK(t, v4, 11)
+	verifyOK(t, v5, 11)
 	tamper(t, pool, `UPDATE audit_entries SET requested_sha256 = 'forged' WHERE id = 10`)
-	r, err = v4.Verify(ctx)
+	r, err = v5.Verify(ctx)
 	if err != nil || r.BadEntry != e10.ID || !strings.Contains(r.Problem, "does not match its hash") {
 		t.Errorf("Verify after forging #10's requested_sha256 = %+v, %v", r, err)
 	}
@@ -536,8 +536,8 @@ func TestFormatVersionMigrationDown(t *testing.T) {
 	l := New(pool)
 	verifyOK(t, l, 7)
 	continueChain(t, l)
-	if _, err := p.DownTo(ctx, 3); err == nil || !strings.Contains(err.Error(), "format version 3 or later exist") {
-		t.Fatalf("down to 3 with version 3 entries: %v", err)
+	if _, err := p.DownTo(ctx, 3); err == nil || !strings.Contains(err.Error(), "format version 4 or later exist") {
+		t.Fatalf("down to 3 with version 4 entries: %v", err)
 	}
 	verifyOK(t, l, 9)
 }
