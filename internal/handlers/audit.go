@@ -57,11 +57,10 @@ func readAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter) {
 	f.EndpointPrefix = strings.ToLower(text("endpoint", vf.Endpoint, 64))
 	f.Actor = text("actor", vf.Actor, 128)
 	f.Text = text("q", vf.Text, 200)
-	switch vf.Action {
-	case "", audit.ActionUpdate, audit.ActionRollback:
+	if vf.Action == "" || slices.Contains(audit.Actions, vf.Action) {
 		f.Action = vf.Action
-	default:
-		fail("action", `The action must be "update" or "rollback".`)
+	} else {
+		fail("action", "The action must be one of "+strings.Join(audit.Actions, ", ")+".")
 	}
 	if vf.Outcome == "" || slices.Contains([]string{audit.OutcomePending, audit.OutcomeSucceeded, audit.OutcomeFailed, audit.OutcomeUnknown}, vf.Outcome) {
 		f.Outcome = vf.Outcome
