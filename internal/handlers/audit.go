@@ -288,7 +288,9 @@ func (s *Server) endpointHistory(c echo.Context) error {
 func historyVersions(entries []*audit.Entry, complete bool) (versions []views.HistoryVersion, others int) {
 	var oldest *audit.Entry
 	for _, e := range entries {
-		if e.Outcome != audit.OutcomeSucceeded {
+		// An adopt keeps the drift's version and an attribute entry names
+		// who made it: neither makes a version of its own.
+		if e.Outcome != audit.OutcomeSucceeded || e.Action == audit.ActionAdopt || e.Action == audit.ActionAttribute {
 			others++
 			continue
 		}
@@ -301,7 +303,8 @@ func historyVersions(entries []*audit.Entry, complete bool) (versions []views.Hi
 		versions = append(versions, v)
 		oldest = e
 	}
-	if complete && oldest != nil {
+	// A baseline is the policy as first found: it is the original itself.
+	if complete && oldest != nil && oldest.Action != audit.ActionBaseline {
 		if before, err := policy.FromJSON(oldest.PolicyBefore); err == nil {
 			versions = append(versions, views.HistoryVersion{Entry: oldest, Original: true,
 				JSON: policy.Pretty(before), RestoreURL: restoreURL(oldest, audit.RestoresBefore)})
