@@ -1,12 +1,12 @@
 package handlers_test
 
 import (
-	"slices"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
