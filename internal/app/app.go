@@ -17,6 +17,8 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/config"
+	"github.com/vpcep-console/vpcep-console/internal/cts"
+	"github.com/vpcep-console/vpcep-console/internal/drift"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/metrics"
@@ -33,6 +35,9 @@ type Console struct {
 	Refresher  *inventory.Refresher
 	Applier    *change.Applier
 	Reconciler *change.Reconciler
+	// Drift detects changes made outside the console (on each refresh and
+	// live read) and attributes them through CTS in the background.
+	Drift *drift.Detector
 	// Metrics instruments the console; main serves them on METRICS_ADDR.
 	Metrics *metrics.Metrics
 	// Deps are the handlers' dependencies, ready for handlers.New; a test
@@ -68,16 +73,22 @@ func New(cfg config.Config, pool *pgxpool.Pool, upstream *vpcep.Client, schema h
 		// holds is the last run's.
 		c.Refresher.RefreshAtStart()
 	}
+	c.Drift = drift.New(pool, c.Audit, drift.Config{ProjectID: cfg.ProjectID, Region: cfg.Region, Upstream: upstream,
+		Changed: c.Store.InventoryChanged}, logger)
+	c.Refresher.SetDriftDetector(func(ctx context.Context, listedSince time.Time) error {
+		_, err := c.Drift.DetectInventory(ctx, listedSince)
+		return err
+	})
 	c.Applier = change.NewApplier(upstream, c.Audit, pool, change.Config{
 		ProjectID: cfg.ProjectID, Region: cfg.Region, Deadline: cfg.ChangeDeadline, Inventory: c.Store,
-		Observer: c.Metrics,
+		Observer: c.Metrics, Drift: c.Drift,
 	}, logger)
 	// The reconciler settles only what no change can still be working on:
 	// the same age after which the next change to an endpoint settles it.
 	c.Reconciler = change.NewReconciler(upstream, c.Audit, pool, c.Applier.SettleAfter(), logger)
 	c.Reconciler.SetObserver(c.Metrics)
 	c.Deps = handlers.Deps{
-		Store: c.Store, Upstream: upstream, Audit: c.Audit, Applier: c.Applier,
+		Store: c.Store, Upstream: upstream, Audit: c.Audit, Applier: c.Applier, Drift: c.Drift,
 		Refresher: c.Refresher, Schema: schema, Logger: logger,
 		Auth: c.Auth, Sessions: auth.SessionConfig{Idle: cfg.SessionIdle, Absolute: cfg.SessionLifetime},
 		CookieSecure: cfg.CookieSecure, TLS: cfg.TLSCert != "", TrustedProxies: cfg.TrustedProxies,
@@ -87,15 +98,28 @@ func New(cfg config.Config, pool *pgxpool.Pool, upstream *vpcep.Client, schema h
 	return c
 }
 
+// SetCTS makes drifts attributed through Cloud Trace Service (nil: CTS not
+// enabled, the default). Call it before Start and before any request.
+func (c *Console) SetCTS(src cts.Source) { c.Drift.SetCTS(src) }
+
+// attributeInterval is how often drifts still without a name are asked of
+// CTS again (each drift waits its own retry time too).
+const attributeInterval = time.Minute
+
 // Start runs the background workers until ctx ends: the watchers of
 // inventory and audit log changes (which keep the inventory's read model
 // and the audit log's cache current), the inventory refresher (at once, or
 // when its turn comes if the stored inventory is recent; then every refresh
-// interval) and the
-// reconciler (at once, then every reconcile interval). Wait waits for them
+// interval), the
+// reconciler (at once, then every reconcile interval) and, with CTS, the
+// attribution of drifts. Wait waits for them
 // to return.
 func (c *Console) Start(ctx context.Context) {
-	c.workers.Add(4)
+	c.workers.Add(5)
+	go func() {
+		defer c.workers.Done()
+		c.Drift.Run(ctx, attributeInterval) // returns at once without CTS
+	}()
 	go func() {
 		defer c.workers.Done()
 		c.Store.WatchInventory(ctx, c.logger)

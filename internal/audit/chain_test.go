@@ -353,7 +353,7 @@ func (s *sideTable) get(e *Entry) *string {
 }
 
 // nextVersionMigrations are the real migrations and then
-// testdata/migrations: the schema of a version 4 that does not exist.
+// testdata/migrations: the schema of a version 5 that does not exist.
 func nextVersionMigrations(t *testing.T) fs.FS {
 	t.Helper()
 	out := fstest.MapFS{}
@@ -382,70 +382,70 @@ func TestAFieldOfTheNextVersion(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := v1ChainDB(t)
-	v3 := New(pool)
-	continueChain(t, v3)
+	v4 := New(pool)
+	continueChain(t, v4)
 	migrateTo(t, pool, nextVersionMigrations(t), 0)
 
-	// Version 4 adds requested_sha256, written at the start. Entry has no
+	// Version 5 adds requested_sha256, written at the start. Entry has no
 	// Go field for it here, so it lives beside the entries.
 	side := &sideTable{m: map[*Entry]*string{}, fill: func(e *Entry) string { return sha256Hex(e.PolicyRequested) }}
-	fields := append(slices.Clone(entryFields), field{"requested_sha256", 4, atStart, byHash, textColumn{side.get, false}})
-	v4 := &Log{pool: pool, format: newFormat(4, fields)}
+	fields := append(slices.Clone(entryFields), field{"requested_sha256", 5, atStart, byHash, textColumn{side.get, false}})
+	v5 := &Log{pool: pool, format: newFormat(5, fields)}
 
-	// Entries of versions 1 and 3 verify under version 4 as they did.
-	verifyOK(t, v4, 9)
+	// Entries of versions 1 and 4 verify under version 5 as they did.
+	verifyOK(t, v5, 9)
 
-	// #9 was begun at version 3, so it is finalised as version 3.
-	e9, err := v4.Get(ctx, 9)
+	// #9 was begun at version 4, so it is finalised as version 4.
+	e9, err := v5.Get(ctx, 9)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v4.Finalise(ctx, e9, testFinal()); err != nil {
+	if err := v5.Finalise(ctx, e9, testFinal()); err != nil {
 		t.Fatal(err)
 	}
-	if e9.FormatVersion != 3 {
-		t.Errorf("#9 is version %d after finalising, want 3", e9.FormatVersion)
+	if e9.FormatVersion != 4 {
+		t.Errorf("#9 is version %d after finalising, want 4", e9.FormatVersion)
 	}
 
-	e10, err := v4.Begin(ctx, testStart("grace", "version 4"))
+	e10, err := v5.Begin(ctx, testStart("grace", "version 5"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v4.Finalise(ctx, e10, testFinal()); err != nil {
+	if err := v5.Finalise(ctx, e10, testFinal()); err != nil {
 		t.Fatal(err)
 	}
 	var stored string
 	if err := pool.QueryRow(ctx, `SELECT requested_sha256 FROM audit_entries WHERE id = $1`, e10.ID).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
-	if e10.FormatVersion != 4 || stored != sha256Hex(e10.PolicyRequested) {
+	if e10.FormatVersion != 5 || stored != sha256Hex(e10.PolicyRequested) {
 		t.Errorf("#%d: version %d, requested_sha256 %q", e10.ID, e10.FormatVersion, stored)
 	}
-	if !strings.Contains(string(v4.format.content(e10, byHash)), `"requested_sha256":"`+stored+`"`) {
-		t.Errorf("version 4 hash content does not cover requested_sha256: %s", v4.format.content(e10, byHash))
+	if !strings.Contains(string(v5.format.content(e10, byHash)), `"requested_sha256":"`+stored+`"`) {
+		t.Errorf("version 5 hash content does not cover requested_sha256: %s", v5.format.content(e10, byHash))
 	}
-	verifyOK(t, v4, 10)
+	verifyOK(t, v5, 10)
 
 	// The trigger keeps the new start column as it is, unedited.
-	checkOnlyFinaliseFieldsChange(t, v4, pool)
+	checkOnlyFinaliseFieldsChange(t, v5, pool)
 
-	// The version 3 binary does not take a version 4 entry for altered.
-	r, err := v3.Verify(ctx)
-	if err != nil || r.BadEntry != e10.ID || !strings.Contains(r.Problem, "format_version 4 is not one this binary knows") {
-		t.Errorf("Verify at version 3 = %+v, %v", r, err)
+	// The version 4 binary does not take a version 5 entry for altered.
+	r, err := v4.Verify(ctx)
+	if err != nil || r.BadEntry != e10.ID || !strings.Contains(r.Problem, "format_version 5 is not one this binary knows") {
+		t.Errorf("Verify at version 4 = %+v, %v", r, err)
 	}
 
-	// A version 3 entry's hash does not cover the new column, so it must
-	// stay empty there; a version 4 entry's hash covers it.
+	// A version 4 entry's hash does not cover the new column, so it must
+	// stay empty there; a version 5 entry's hash covers it.
 	tamper(t, pool, `UPDATE audit_entries SET requested_sha256 = 'forged' WHERE id = 8`)
-	r, err = v4.Verify(ctx)
+	r, err = v5.Verify(ctx)
 	if err != nil || r.BadEntry != 8 || !strings.Contains(r.Problem, "requested_sha256 holds a value") {
 		t.Errorf("Verify after forging #8's requested_sha256 = %+v, %v", r, err)
 	}
 	tamper(t, pool, `UPDATE audit_entries SET requested_sha256 = '' WHERE id = 8`)
-	verifyOK(t, v4, 11)
+	verifyOK(t, v5, 11)
 	tamper(t, pool, `UPDATE audit_entries SET requested_sha256 = 'forged' WHERE id = 10`)
-	r, err = v4.Verify(ctx)
+	r, err = v5.Verify(ctx)
 	if err != nil || r.BadEntry != e10.ID || !strings.Contains(r.Problem, "does not match its hash") {
 		t.Errorf("Verify after forging #10's requested_sha256 = %+v, %v", r, err)
 	}
@@ -536,8 +536,104 @@ func TestFormatVersionMigrationDown(t *testing.T) {
 	l := New(pool)
 	verifyOK(t, l, 7)
 	continueChain(t, l)
-	if _, err := p.DownTo(ctx, 3); err == nil || !strings.Contains(err.Error(), "format version 3 or later exist") {
-		t.Fatalf("down to 3 with version 3 entries: %v", err)
+	if _, err := p.DownTo(ctx, 3); err == nil || !strings.Contains(err.Error(), "format version 4 or later exist") {
+		t.Fatalf("down to 3 with version 4 entries: %v", err)
 	}
 	verifyOK(t, l, 9)
+}
+
+// v4ChainDB is a database at schema version 15, the first of format
+// version 4, loaded with testdata/chain_v4.sql, then migrated to the latest
+// schema: entries 1 to 8, written at format version 4, #8 pending.
+func v4ChainDB(t *testing.T) *pgxpool.Pool { return fixtureChainDB(t, 15, "testdata/chain_v4.sql") }
+
+func TestChainV4(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := v4ChainDB(t)
+	l := New(pool)
+	verifyOK(t, l, 8)
+	pending, err := l.Pending(ctx, -time.Hour)
+	if err != nil || len(pending) != 1 || pending[0].ID != 8 {
+		t.Fatalf("Pending = %v, %v; want #8", pending, err)
+	}
+	if err := l.Finalise(ctx, pending[0], testFinal()); err != nil {
+		t.Fatal(err)
+	}
+	verifyOK(t, l, 8)
+	// The fields of version 4 read back as written.
+	attr, err := l.Get(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if attr.Action != ActionAttribute || attr.RefersTo == nil || *attr.RefersTo != 2 || len(attr.Attribution) != 1 ||
+		attr.Attribution[0].User != "ålice" || attr.Attribution[0].TraceID != "b3e1-<&>" {
+		t.Errorf("#3 = %+v", attr)
+	}
+	revert, err := l.Get(ctx, 7)
+	if err != nil || revert.Restores != RestoresKnown || *revert.RollbackOf != 6 {
+		t.Errorf("#7 = %+v, %v", revert, err)
+	}
+	if d, err := l.Get(ctx, 2); err != nil || d.DetectedBy != "refresh" {
+		t.Errorf("#2 = %+v, %v", d, err)
+	}
+	// Version 4's hash covers them.
+	for _, tc := range []struct {
+		sql string
+		bad int64
+	}{
+		// Newest first: Verify names the first entry altered.
+		{`UPDATE audit_entries SET refers_to = 6 WHERE id = 4`, 4},
+		{`UPDATE audit_entries SET attribution = replace(attribution, 'ålice', 'mallory') WHERE id = 3`, 3},
+		{`UPDATE audit_entries SET detected_by = 'detail' WHERE id = 2`, 2},
+	} {
+		tamper(t, pool, tc.sql)
+		if r, err := l.Verify(ctx); err != nil || r.BadEntry != tc.bad || !strings.Contains(r.Problem, "does not match its hash") {
+			t.Errorf("Verify after %q = %+v, %v", tc.sql, r, err)
+		}
+	}
+}
+
+// v3ChainDB is a database at schema version 12, the last before format
+// version 4, loaded with testdata/chain_v3.sql, then migrated to the latest
+// schema: entries 1 to 4, written at format version 3, #4 pending.
+func v3ChainDB(t *testing.T) *pgxpool.Pool { return fixtureChainDB(t, 12, "testdata/chain_v3.sql") }
+
+func TestChainV3(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := v3ChainDB(t)
+	l := New(pool)
+	verifyOK(t, l, 4)
+	// The pending #4, begun at version 3, is finalised as version 3; a new
+	// entry after it is written at the current version.
+	pending, err := l.Pending(ctx, -time.Hour)
+	if err != nil || len(pending) != 1 || pending[0].ID != 4 {
+		t.Fatalf("Pending = %v, %v; want #4", pending, err)
+	}
+	if err := l.Finalise(ctx, pending[0], testFinal()); err != nil {
+		t.Fatal(err)
+	}
+	if pending[0].FormatVersion != 3 {
+		t.Errorf("#4 is version %d after finalising, want 3", pending[0].FormatVersion)
+	}
+	start := testStart("erin", "after the upgrade")
+	start.DetectedBy = "refresh"
+	e5, err := l.Begin(ctx, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Finalise(ctx, e5, testFinal()); err != nil {
+		t.Fatal(err)
+	}
+	verifyOK(t, l, 5)
+	if e1, err := l.Get(ctx, 1); err != nil || len(e1.AcknowledgedWarnings) != 2 || e1.FormatVersion != 3 {
+		t.Errorf("#1 = %+v, %v", e1, err)
+	}
+	// A version 3 entry's hash does not cover the version 4 fields, so it
+	// must hold none.
+	tamper(t, pool, `UPDATE audit_entries SET detected_by = 'refresh' WHERE id = 2`)
+	if r, err := l.Verify(ctx); err != nil || r.BadEntry != 2 || !strings.Contains(r.Problem, "detected_by holds a value") {
+		t.Errorf("Verify after adding detected_by to #2 = %+v, %v", r, err)
+	}
 }

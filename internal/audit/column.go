@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/vpcep-console/vpcep-console/internal/cts"
 )
 
 // column is how one field is kept on an Entry: where a scan puts it, what
@@ -294,4 +296,66 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// tracesColumn is a nullable text column holding a list of CTS traces as
+// compact JSON, held in a []cts.Trace: an empty list is stored as NULL,
+// hashed as [] and shown as "". Times are kept in UTC, so that the JSON
+// read back encodes to the bytes that were hashed.
+type tracesColumn struct{ get func(*Entry) *[]cts.Trace }
+
+func (c tracesColumn) dest(e *Entry) any { return (*jsonTraces)(c.get(e)) }
+
+func (c tracesColumn) arg(e *Entry) any {
+	if len(*c.get(e)) == 0 {
+		return nil
+	}
+	return c.text(e)
+}
+
+func (c tracesColumn) appendHashed(b []byte, e *Entry) []byte {
+	if len(*c.get(e)) == 0 {
+		return append(b, "[]"...)
+	}
+	return append(b, c.text(e)...)
+}
+
+func (c tracesColumn) text(e *Entry) string {
+	if len(*c.get(e)) == 0 {
+		return ""
+	}
+	out, err := json.Marshal(*c.get(e))
+	if err != nil {
+		return ""
+	}
+	return string(out)
+}
+
+// jsonTraces scans a nullable text column of a JSON array of traces, NULL
+// as nil. Text that is not such an array reads as one trace naming it, so
+// that Verify reports the entry as altered rather than failing to read it.
+type jsonTraces []cts.Trace
+
+func (j *jsonTraces) ScanText(v pgtype.Text) error {
+	*j = nil
+	if !v.Valid || v.String == "" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(v.String), (*[]cts.Trace)(j)); err != nil {
+		*j = jsonTraces{{TraceID: "unreadable: " + v.String}}
+	}
+	return nil
+}
+
+// utcTraces is traces with their times in UTC (see tracesColumn).
+func utcTraces(traces []cts.Trace) []cts.Trace {
+	if len(traces) == 0 {
+		return nil
+	}
+	out := make([]cts.Trace, len(traces))
+	for i, t := range traces {
+		t.Time = t.Time.UTC()
+		out[i] = t
+	}
+	return out
 }

@@ -12,7 +12,8 @@ import (
 var csvColumns = []string{"id", "started_at", "finished_at", "actor", "project_id", "region", "endpoint_id",
 	"endpoint_service_name", "action", "reason", "rollback_of", "restores", "outcome", "response_status",
 	"request_id", "error_code", "error_message", "readback_matches", "duration_ms", "note",
-	"policy_before", "policy_requested", "hash", "prev_hash", "final_hash", "format_version", "acknowledged_warnings"}
+	"policy_before", "policy_requested", "hash", "prev_hash", "final_hash", "format_version", "acknowledged_warnings",
+	"detected_by", "refers_to", "attribution"}
 
 // csvFields are the fields of csvColumns, in that order.
 var csvFields = func() []field {

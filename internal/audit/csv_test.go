@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vpcep-console/vpcep-console/internal/cts"
 )
 
 // legacyCSVRecord is the row internal/handlers exportCSV wrote at commit
@@ -43,13 +45,13 @@ func legacyCSVRecord(e *Entry) []string {
 		string(e.PolicyRequested), e.Hash, e.PrevHash, e.FinalHash}
 }
 
-func TestCSVIsTheExportBeforePlusFormatVersionAndAcknowledgedWarnings(t *testing.T) {
+func TestCSVIsTheExportBeforePlusLaterFields(t *testing.T) {
 	t.Parallel()
 	header := []string{"id", "started_at", "finished_at", "actor", "project_id", "region", "endpoint_id",
 		"endpoint_service_name", "action", "reason", "rollback_of", "restores", "outcome", "response_status",
 		"request_id", "error_code", "error_message", "readback_matches", "duration_ms", "note",
 		"policy_before", "policy_requested", "hash", "prev_hash", "final_hash"}
-	if diff := cmp.Diff(append(header, "format_version", "acknowledged_warnings"), CSVHeader()); diff != "" {
+	if diff := cmp.Diff(append(header, "format_version", "acknowledged_warnings", "detected_by", "refers_to", "attribution"), CSVHeader()); diff != "" {
 		t.Errorf("CSVHeader mismatch (-want +got):\n%s", diff)
 	}
 	pending := fullEntry()
@@ -57,13 +59,23 @@ func TestCSVIsTheExportBeforePlusFormatVersionAndAcknowledgedWarnings(t *testing
 	pending.RollbackOf, pending.FormatVersion = nil, 2
 	acknowledged := fullEntry()
 	acknowledged.FormatVersion, acknowledged.AcknowledgedWarnings = 3, []string{"allows_everything", "unusual_resource"}
-	for _, e := range []*Entry{fullEntry(), pending, acknowledged, {}} {
+	drift := fullEntry()
+	refersTo := int64(7)
+	drift.FormatVersion, drift.Action, drift.DetectedBy, drift.RefersTo = 4, ActionAttribute, "refresh", &refersTo
+	drift.Attribution = []cts.Trace{{TraceID: "t1", TraceName: "updateEndpointPolicy", ResourceID: "ep-1", User: "=bob",
+		SourceIP: "192.0.2.1", Time: time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC), RequestID: "r1"}}
+	for _, e := range []*Entry{fullEntry(), pending, acknowledged, drift, {}} {
 		ack := ""
 		if len(e.AcknowledgedWarnings) > 0 {
 			raw, _ := json.Marshal(e.AcknowledgedWarnings)
 			ack = string(raw)
 		}
-		want := append(legacyCSVRecord(e), strconv.Itoa(e.FormatVersion), ack)
+		want := append(legacyCSVRecord(e), strconv.Itoa(e.FormatVersion), ack, "", "", "")
+		if e == drift {
+			want[len(want)-3], want[len(want)-2] = "refresh", "7"
+			want[len(want)-1] = `[{"trace_id":"t1","trace_name":"updateEndpointPolicy","resource_id":"ep-1","user":"=bob",` +
+				`"source_ip":"192.0.2.1","time":"2026-11-27T20:00:00Z","request_id":"r1"}]`
+		}
 		if diff := cmp.Diff(want, e.CSVRecord()); diff != "" {
 			t.Errorf("CSVRecord mismatch (-want +got):\n%s", diff)
 		}

@@ -11,13 +11,28 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/vpcep-console/vpcep-console/internal/cts"
 )
 
 // Actions of an entry.
 const (
 	ActionUpdate   = "update"
 	ActionRollback = "rollback"
+	// ActionBaseline is the policy as the console first found it (actor
+	// "console"): every editable endpoint's history starts from a version.
+	ActionBaseline = "baseline"
+	// ActionDrift is a change made outside the console (actor "external"):
+	// the version last seen as before, the live one as requested.
+	ActionDrift = "drift"
+	// ActionAdopt accepts a drift (refers_to): its version becomes the known one.
+	ActionAdopt = "adopt"
+	// ActionAttribute says who made a drift (refers_to), per CTS (actor "cts").
+	ActionAttribute = "attribute"
 )
+
+// Actions lists every action, in the order filters offer them.
+var Actions = []string{ActionUpdate, ActionRollback, ActionBaseline, ActionDrift, ActionAdopt, ActionAttribute}
 
 // Outcomes of an entry.
 const (
@@ -31,6 +46,11 @@ const (
 const (
 	RestoresBefore = "before" // the rolled-back entry's policy_before: undo it
 	RestoresAfter  = "after"  // its policy_requested: go back to that version
+	// RestoresKnown reverts a drift entry: it restores the last version the
+	// console established before it (a baseline, update, rollback or
+	// adopt), which is the drift's policy_before unless drifts followed one
+	// another.
+	RestoresKnown = "known"
 )
 
 // genesisHash is the prev_hash of the first entry.
@@ -51,26 +71,33 @@ type Entry struct {
 	Reason              string     `json:"reason"`
 	// AcknowledgedWarnings are the lint warning codes the actor
 	// acknowledged (format version 3 on; empty before).
-	AcknowledgedWarnings []string        `json:"acknowledged_warnings"`
-	RollbackOf           *int64          `json:"rollback_of"`
-	Restores             string          `json:"restores,omitempty"`
-	PolicyBefore         json.RawMessage `json:"policy_before"`
-	PolicyRequested      json.RawMessage `json:"policy_requested"`
-	RequestBody          string          `json:"request_body"`
-	ResponseStatus       *int            `json:"response_status"`
-	ResponseBody         string          `json:"response_body"`
-	RequestID            string          `json:"request_id"`
-	ErrorCode            string          `json:"error_code"`
-	ErrorMessage         string          `json:"error_message"`
-	ReadbackMatches      *bool           `json:"readback_matches"`
-	ReadbackPolicy       json.RawMessage `json:"readback_policy,omitempty"`
-	DurationMS           *int            `json:"duration_ms"`
-	Outcome              string          `json:"outcome"`
-	Note                 string          `json:"note"`
-	Hash                 string          `json:"hash"`
-	PrevHash             string          `json:"prev_hash"`
-	FinalHash            string          `json:"final_hash,omitempty"`
-	FormatVersion        int             `json:"format_version"` // the audit format its hashes were made with
+	AcknowledgedWarnings []string `json:"acknowledged_warnings"`
+	RollbackOf           *int64   `json:"rollback_of"`
+	// DetectedBy is how a difference was seen (drift, baseline: refresh,
+	// detail, editor, change or baseline); format version 4 on.
+	DetectedBy string `json:"detected_by,omitempty"`
+	// RefersTo is the drift entry an adopt or attribute entry is about.
+	RefersTo *int64 `json:"refers_to,omitempty"`
+	// Attribution is who made a drift, per CTS (attribute entries).
+	Attribution     []cts.Trace     `json:"attribution,omitempty"`
+	Restores        string          `json:"restores,omitempty"`
+	PolicyBefore    json.RawMessage `json:"policy_before"`
+	PolicyRequested json.RawMessage `json:"policy_requested"`
+	RequestBody     string          `json:"request_body"`
+	ResponseStatus  *int            `json:"response_status"`
+	ResponseBody    string          `json:"response_body"`
+	RequestID       string          `json:"request_id"`
+	ErrorCode       string          `json:"error_code"`
+	ErrorMessage    string          `json:"error_message"`
+	ReadbackMatches *bool           `json:"readback_matches"`
+	ReadbackPolicy  json.RawMessage `json:"readback_policy,omitempty"`
+	DurationMS      *int            `json:"duration_ms"`
+	Outcome         string          `json:"outcome"`
+	Note            string          `json:"note"`
+	Hash            string          `json:"hash"`
+	PrevHash        string          `json:"prev_hash"`
+	FinalHash       string          `json:"final_hash,omitempty"`
+	FormatVersion   int             `json:"format_version"` // the audit format its hashes were made with
 }
 
 // Final is what finalising an entry records.

@@ -10,14 +10,18 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/vpcep-console/vpcep-console/internal/cts"
 )
 
 // CurrentFormatVersion is the format version Begin writes new entries
 // with. Version 1 is the format from before versions existed; version 2
 // adds format_version itself to what hash covers, so lowering an entry's
 // version is detected like any other edit; version 3 adds
-// acknowledged_warnings, the lint warnings the actor acknowledged.
-const CurrentFormatVersion = 3
+// acknowledged_warnings, the lint warnings the actor acknowledged; version
+// 4 adds detected_by, refers_to and attribution, for the entries of changes
+// made outside the console (drift, baseline, adopt, attribute).
+const CurrentFormatVersion = 4
 
 // stage is when a field is written.
 type stage int
@@ -71,6 +75,9 @@ var entryFields = []field{
 	{"policy_before", 1, atStart, byHash, jsonColumn{func(e *Entry) *json.RawMessage { return &e.PolicyBefore }, false}},
 	{"policy_requested", 1, atStart, byHash, jsonColumn{func(e *Entry) *json.RawMessage { return &e.PolicyRequested }, false}},
 	{"acknowledged_warnings", 3, atStart, byHash, stringsColumn{func(e *Entry) *[]string { return &e.AcknowledgedWarnings }}},
+	{"detected_by", 4, atStart, byHash, textColumn{func(e *Entry) *string { return &e.DetectedBy }, true}},
+	{"refers_to", 4, atStart, byHash, optIntColumn[int64]{func(e *Entry) **int64 { return &e.RefersTo }}},
+	{"attribution", 4, atStart, byHash, tracesColumn{func(e *Entry) *[]cts.Trace { return &e.Attribution }}},
 	{"prev_hash", 1, atStart, byHash, textColumn{func(e *Entry) *string { return &e.PrevHash }, false}},
 	// hash is written at the start but, as the link to the start, is the
 	// first thing final_hash covers.

@@ -233,12 +233,12 @@ func TestDerivedSQL(t *testing.T) {
 	t.Parallel()
 	want := struct{ Columns, Insert, Finalise string }{
 		Columns: "format_version, id, submission_key, started_at, actor, project_id, region, endpoint_id, endpoint_service_name, " +
-			"action, reason, rollback_of, restores, policy_before, policy_requested, acknowledged_warnings, prev_hash, hash, outcome, finished_at, " +
+			"action, reason, rollback_of, restores, policy_before, policy_requested, acknowledged_warnings, detected_by, refers_to, attribution, prev_hash, hash, outcome, finished_at, " +
 			"request_body, response_status, response_body, request_id, error_code, error_message, readback_matches, " +
 			"readback_policy, duration_ms, note, final_hash",
 		Insert: "INSERT INTO audit_entries (format_version, id, submission_key, started_at, actor, project_id, region, " +
 			"endpoint_id, endpoint_service_name, action, reason, rollback_of, restores, policy_before, policy_requested, " +
-			"acknowledged_warnings, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+			"acknowledged_warnings, detected_by, refers_to, attribution, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
 		Finalise: "UPDATE audit_entries SET outcome = $2, finished_at = $3, request_body = $4, response_status = $5, " +
 			"response_body = $6, request_id = $7, error_code = $8, error_message = $9, readback_matches = $10, " +
 			"readback_policy = $11, duration_ms = $12, note = $13, final_hash = $14 WHERE id = $1 AND outcome = 'pending'",
@@ -248,8 +248,8 @@ func TestDerivedSQL(t *testing.T) {
 		t.Errorf("derived SQL mismatch (-want +got):\n%s", diff)
 	}
 	e := fullEntry()
-	if n := len(currentFormat.insertArgs(e)); n != 18 {
-		t.Errorf("%d INSERT arguments, want 18", n)
+	if n := len(currentFormat.insertArgs(e)); n != 21 {
+		t.Errorf("%d INSERT arguments, want 21", n)
 	}
 	if args := currentFormat.finaliseArgs(e); len(args) != 14 || args[0] != e.ID {
 		t.Errorf("UPDATE arguments %v, want 14 starting with the id", args)
@@ -305,7 +305,7 @@ func sqlKind(c column) (types []string, null bool) {
 		return []string{"smallint", "integer"}, true
 	case optBoolColumn:
 		return []string{"boolean"}, true
-	case stringsColumn:
+	case stringsColumn, tracesColumn:
 		return []string{"text"}, true
 	}
 	return nil, false

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/vpcep-console/vpcep-console/internal/cts"
 	"github.com/vpcep-console/vpcep-console/internal/sqlwhere"
 )
 
@@ -83,6 +84,10 @@ type Start struct {
 	// AcknowledgedWarnings are the lint warning codes the actor
 	// acknowledged; stored sorted and without repeats.
 	AcknowledgedWarnings []string
+	// DetectedBy, RefersTo and Attribution: see Entry.
+	DetectedBy  string
+	RefersTo    *int64
+	Attribution []cts.Trace
 }
 
 // Begin commits a pending entry, chained to the newest one. It must succeed
@@ -94,7 +99,8 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		Action: s.Action, Reason: s.Reason, RollbackOf: s.RollbackOf, Restores: s.Restores,
 		PolicyBefore: json.RawMessage(s.PolicyBefore), PolicyRequested: json.RawMessage(s.PolicyRequested),
 		AcknowledgedWarnings: sortedSet(s.AcknowledgedWarnings),
-		Outcome:              OutcomePending, FormatVersion: l.format.version,
+		DetectedBy:           s.DetectedBy, RefersTo: s.RefersTo, Attribution: utcTraces(s.Attribution),
+		Outcome: OutcomePending, FormatVersion: l.format.version,
 	}
 	err := l.appendPending(ctx, e)
 	// Every append holds the chain lock, so the look-ups above cannot race

@@ -24,6 +24,7 @@ type Applier struct {
 	pool         *pgxpool.Pool
 	inventory    Inventory
 	observer     Observer
+	drift        DriftRecorder
 	projectID    string
 	region       string
 	deadline     time.Duration
@@ -55,6 +56,10 @@ type Config struct {
 	Inventory Inventory
 	// Observer, when set, is told every change's outcome.
 	Observer Observer
+	// Drift, when set, records a change made outside the console that a
+	// change finds live, before the change's own entry, and is told the
+	// endpoint as read back after a change.
+	Drift DriftRecorder
 	// SettleMargin is added to Deadline before a pending entry counts as
 	// abandoned (see SettleAfter): a change's deadline starts before its
 	// entry's started_at, on another clock; the margin covers the clocks'
@@ -80,7 +85,7 @@ func NewApplier(upstream Upstream, log *audit.Log, pool *pgxpool.Pool, cfg Confi
 		cfg.MaxConcurrent = 8
 	}
 	closed, closeFn := context.WithCancel(context.Background())
-	return &Applier{closed: closed, closeFn: closeFn, slots: make(chan struct{}, cfg.MaxConcurrent), upstream: upstream, log: log, pool: pool, inventory: cfg.Inventory, observer: cfg.Observer,
+	return &Applier{closed: closed, closeFn: closeFn, slots: make(chan struct{}, cfg.MaxConcurrent), upstream: upstream, log: log, pool: pool, inventory: cfg.Inventory, observer: cfg.Observer, drift: cfg.Drift,
 		projectID: cfg.ProjectID, region: cfg.Region, deadline: cfg.Deadline, lockWait: cfg.LockWait,
 		settleMargin: cfg.SettleMargin, logger: logger}
 }
@@ -170,6 +175,13 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 	if res == nil {
 		res = ch.send()
 	}
+	if a.drift != nil && res.Endpoint != nil && res.Outcome != Unsettled && res.Outcome != Unrecorded {
+		// Still under the lock: the version the change left is the one
+		// seen now (and a drift it reverted is closed).
+		if err := a.drift.ObserveLocked(ch.detached, res.Endpoint, "change"); err != nil {
+			a.logger.Warn("drift state after a change", "endpoint", req.EndpointID, "error", err)
+		}
+	}
 	if res.Outcome == Applied && a.inventory != nil && res.Endpoint != nil {
 		// Best effort: the next refresh would bring the same.
 		if err := a.inventory.PutInventoryEndpoint(ch.detached, res.Endpoint); err != nil {
@@ -218,6 +230,13 @@ func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*i
 			return nil, nil, err
 		}
 		before, serviceName = policy.JSON(live.PolicyStatement), live.ServiceName
+		if a.drift != nil {
+			// A change made outside the console is recorded before this
+			// one, in its lock; a failure to record it never stops the change.
+			if err := a.drift.ObserveLocked(ctx, live, "change"); err != nil {
+				a.logger.Warn("drift detection before a change", "endpoint", req.EndpointID, "error", err)
+			}
+		}
 	default:
 		live = nil // recorded below as a change that could not be checked
 	}

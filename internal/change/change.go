@@ -186,6 +186,19 @@ func CheckEditable(ep *vpcep.Endpoint) error {
 	return nil
 }
 
-// endpointLock names an endpoint's advisory lock. The name is part of the
+// EndpointLock names an endpoint's advisory lock. The name is part of the
 // contract between replicas: changing it lets two versions edit at once.
-func endpointLock(endpointID string) string { return "vpcep-endpoint:" + endpointID }
+// The drift detector takes it too, to record a drift exactly once.
+func EndpointLock(endpointID string) string { return "vpcep-endpoint:" + endpointID }
+
+// endpointLock is EndpointLock.
+func endpointLock(endpointID string) string { return EndpointLock(endpointID) }
+
+// DriftRecorder records a change made outside the console that a change
+// finds live (internal/drift's Detector). ObserveLocked is called with the
+// endpoint's lock held: after reading the live endpoint and before the
+// change's own entry, and again after a change succeeded, with the
+// endpoint read back. Its error is logged; the change goes on as it would.
+type DriftRecorder interface {
+	ObserveLocked(ctx context.Context, ep *vpcep.Endpoint, how string) error
+}

@@ -57,11 +57,10 @@ func readAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter) {
 	f.EndpointPrefix = strings.ToLower(text("endpoint", vf.Endpoint, 64))
 	f.Actor = text("actor", vf.Actor, 128)
 	f.Text = text("q", vf.Text, 200)
-	switch vf.Action {
-	case "", audit.ActionUpdate, audit.ActionRollback:
+	if vf.Action == "" || slices.Contains(audit.Actions, vf.Action) {
 		f.Action = vf.Action
-	default:
-		fail("action", `The action must be "update" or "rollback".`)
+	} else {
+		fail("action", "The action must be one of "+strings.Join(audit.Actions, ", ")+".")
 	}
 	if vf.Outcome == "" || slices.Contains([]string{audit.OutcomePending, audit.OutcomeSucceeded, audit.OutcomeFailed, audit.OutcomeUnknown}, vf.Outcome) {
 		f.Outcome = vf.Outcome
@@ -289,7 +288,9 @@ func (s *Server) endpointHistory(c echo.Context) error {
 func historyVersions(entries []*audit.Entry, complete bool) (versions []views.HistoryVersion, others int) {
 	var oldest *audit.Entry
 	for _, e := range entries {
-		if e.Outcome != audit.OutcomeSucceeded {
+		// An adopt keeps the drift's version and an attribute entry names
+		// who made it: neither makes a version of its own.
+		if e.Outcome != audit.OutcomeSucceeded || e.Action == audit.ActionAdopt || e.Action == audit.ActionAttribute {
 			others++
 			continue
 		}
@@ -302,7 +303,8 @@ func historyVersions(entries []*audit.Entry, complete bool) (versions []views.Hi
 		versions = append(versions, v)
 		oldest = e
 	}
-	if complete && oldest != nil {
+	// A baseline is the policy as first found: it is the original itself.
+	if complete && oldest != nil && oldest.Action != audit.ActionBaseline {
 		if before, err := policy.FromJSON(oldest.PolicyBefore); err == nil {
 			versions = append(versions, views.HistoryVersion{Entry: oldest, Original: true,
 				JSON: policy.Pretty(before), RestoreURL: restoreURL(oldest, audit.RestoresBefore)})

@@ -18,6 +18,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/drift"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/views"
@@ -43,10 +44,13 @@ type SchemaChecker interface {
 
 // Deps are the handlers' dependencies, built in main.
 type Deps struct {
-	Store     *store.Store
-	Upstream  Upstream
-	Audit     *audit.Log
-	Applier   *change.Applier
+	Store    *store.Store
+	Upstream Upstream
+	Audit    *audit.Log
+	Applier  *change.Applier
+	// Drift detects and records changes made outside the console; the
+	// endpoint page, the editor and the API ask it (nil: no detection).
+	Drift     *drift.Detector
 	Refresher *inventory.Refresher
 	Schema    SchemaChecker
 	Logger    *slog.Logger

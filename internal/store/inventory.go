@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vpcep-console/vpcep-console/internal/pglock"
+	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/sqlwhere"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
@@ -25,6 +26,7 @@ type InventoryFilter struct {
 	Status  string
 	VpcID   string
 	Search  string // substring of service name or endpoint id, case-insensitive
+	Drifted bool   // only endpoints with an open drift (internal/drift)
 	Page    int    // 1-based
 	PerPage int
 }
@@ -76,7 +78,7 @@ func (s *Store) ReplaceInventoryFrom(ctx context.Context, next EndpointPages, re
 		CREATE TEMP TABLE inventory_incoming (
 			id text COLLATE "C", service_name text COLLATE "C", service_type text, status text,
 			vpc_id text, has_policy boolean, created_at timestamptz, updated_at timestamptz,
-			refreshed_at timestamptz, body jsonb
+			refreshed_at timestamptz, policy_fingerprint text, body jsonb
 		)`); err != nil {
 		return 0, fmt.Errorf("store: replace inventory: %w", err)
 	}
@@ -112,7 +114,7 @@ func dropIncoming(ctx context.Context, conn *pgxpool.Conn) {
 
 // incomingColumns are inventory_incoming's columns, in COPY's order.
 var incomingColumns = []string{"id", "service_name", "service_type", "status", "vpc_id",
-	"has_policy", "created_at", "updated_at", "refreshed_at", "body"}
+	"has_policy", "created_at", "updated_at", "refreshed_at", "policy_fingerprint", "body"}
 
 // stageInventory copies every page next yields into inventory_incoming,
 // one COPY per page, and returns how many endpoints it copied.
@@ -148,7 +150,7 @@ func incomingRows(page []vpcep.Endpoint, refreshedAt time.Time) pgx.CopyFromSour
 			return nil, fmt.Errorf("store: encode endpoint %s: %w", ep.ID, err)
 		}
 		return []any{ep.ID, ep.ServiceName, ep.ServiceType, ep.Status, ep.VpcID,
-			ep.HasPolicy(), ep.CreatedAt, ep.UpdatedAt, refreshedAt, string(body)}, nil
+			ep.HasPolicy(), ep.CreatedAt, ep.UpdatedAt, refreshedAt, policyFingerprint(ep), string(body)}, nil
 	})
 }
 
@@ -168,17 +170,17 @@ func mergeIncoming(ctx context.Context, conn *pgxpool.Conn) (int64, error) {
 		changed += tag.RowsAffected()
 		tag, err = tx.Exec(ctx, `
 			INSERT INTO inventory_endpoints AS e
-				(id, service_name, service_type, status, vpc_id, has_policy, created_at, updated_at, refreshed_at)
-			SELECT id, service_name, service_type, status, vpc_id, has_policy, created_at, updated_at, refreshed_at
+				(id, service_name, service_type, status, vpc_id, has_policy, created_at, updated_at, refreshed_at, policy_fingerprint)
+			SELECT id, service_name, service_type, status, vpc_id, has_policy, created_at, updated_at, refreshed_at, policy_fingerprint
 			FROM inventory_incoming
 			ON CONFLICT (id) DO UPDATE SET
 				service_name = EXCLUDED.service_name, service_type = EXCLUDED.service_type,
 				status = EXCLUDED.status, vpc_id = EXCLUDED.vpc_id, has_policy = EXCLUDED.has_policy,
 				created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
-				refreshed_at = EXCLUDED.refreshed_at
-			WHERE (e.service_name, e.service_type, e.status, e.vpc_id, e.has_policy, e.created_at, e.updated_at)
+				refreshed_at = EXCLUDED.refreshed_at, policy_fingerprint = EXCLUDED.policy_fingerprint
+			WHERE (e.service_name, e.service_type, e.status, e.vpc_id, e.has_policy, e.created_at, e.updated_at, e.policy_fingerprint)
 				IS DISTINCT FROM (EXCLUDED.service_name, EXCLUDED.service_type, EXCLUDED.status,
-					EXCLUDED.vpc_id, EXCLUDED.has_policy, EXCLUDED.created_at, EXCLUDED.updated_at)`)
+					EXCLUDED.vpc_id, EXCLUDED.has_policy, EXCLUDED.created_at, EXCLUDED.updated_at, EXCLUDED.policy_fingerprint)`)
 		if err != nil {
 			return fmt.Errorf("store: upsert inventory: %w", err)
 		}
@@ -206,6 +208,9 @@ func inventoryWhere(f InventoryFilter) *sqlwhere.Where {
 	w.Equal("service_type", f.Type)
 	w.Equal("status", f.Status)
 	w.Equal("vpc_id", f.VpcID)
+	if f.Drifted {
+		w.Add("id IN (SELECT endpoint_id FROM endpoint_versions WHERE drift_entry_id IS NOT NULL)")
+	}
 	if f.Search != "" {
 		w.Add("search_text LIKE $?", "%"+sqlwhere.EscapeLike(strings.ToLower(f.Search))+"%")
 	}
@@ -223,9 +228,9 @@ func (s *Store) PutInventoryEndpoint(ctx context.Context, ep *vpcep.Endpoint) er
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
 			UPDATE inventory_endpoints SET service_name = $2, service_type = $3, status = $4, vpc_id = $5,
-				has_policy = $6, created_at = $7, updated_at = $8, refreshed_at = now()
+				has_policy = $6, created_at = $7, updated_at = $8, refreshed_at = now(), policy_fingerprint = $9
 			WHERE id = $1`,
-			ep.ID, ep.ServiceName, ep.ServiceType, ep.Status, ep.VpcID, ep.HasPolicy(), ep.CreatedAt, ep.UpdatedAt)
+			ep.ID, ep.ServiceName, ep.ServiceType, ep.Status, ep.VpcID, ep.HasPolicy(), ep.CreatedAt, ep.UpdatedAt, policyFingerprint(ep))
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
@@ -431,3 +436,13 @@ func (s *Store) TryRefreshLock(ctx context.Context) (release func(), ok bool, er
 
 // refreshLockName names the inventory refresh's advisory lock.
 const refreshLockName = "vpcep-inventory-refresh"
+
+// policyFingerprint is the policy.Fingerprint of ep's policy when it can be
+// edited (change.Editable: a gateway whose service takes a
+// policy_statement), else nil: what drift detection compares.
+func policyFingerprint(ep *vpcep.Endpoint) any {
+	if ep.ServiceType != vpcep.ServiceTypeGateway || ep.PolicyStatement == nil {
+		return nil
+	}
+	return policy.Fingerprint(ep.PolicyStatement)
+}

@@ -57,6 +57,7 @@ type inventoryCache struct {
 type inventoryModel struct {
 	gen     uint64
 	rows    []modelRow
+	drifts  map[string]int64 // drifted endpoints: their open drift entry
 	facets  InventoryFacets
 	loadDur time.Duration
 }
@@ -65,6 +66,7 @@ type inventoryModel struct {
 type modelRow struct {
 	serviceType, status, vpcID string
 	searchText                 string // as the search_text column: lower-cased (ASCII) service name, a space, the id
+	driftEntry                 int64  // the open drift entry (endpoint_versions.drift_entry_id); 0: not drifted
 	endpoint                   vpcep.Endpoint
 	renderings                 Renderings
 }
@@ -218,8 +220,9 @@ func (s *Store) inventoryModel(ctx context.Context) (*inventoryModel, error) {
 func (s *Store) loadInventoryModel(ctx context.Context, sizeHint int) (*inventoryModel, error) {
 	started := time.Now()
 	rows, err := s.pool.Query(ctx, `
-		SELECT e.service_type, e.status, e.vpc_id, e.search_text, b.body
+		SELECT e.service_type, e.status, e.vpc_id, e.search_text, coalesce(v.drift_entry_id, 0), b.body
 		FROM inventory_endpoints e JOIN inventory_endpoint_bodies b USING (id)
+			LEFT JOIN endpoint_versions v ON v.endpoint_id = e.id
 		ORDER BY e.service_name, e.id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: load inventory: %w", err)
@@ -227,17 +230,21 @@ func (s *Store) loadInventoryModel(ctx context.Context, sizeHint int) (*inventor
 	defer rows.Close()
 	m := &inventoryModel{rows: make([]modelRow, 0, sizeHint)}
 	vpcs, statuses := map[string]struct{}{}, map[string]struct{}{}
+	m.drifts = map[string]int64{}
 	var body []byte
 	for rows.Next() {
 		m.rows = append(m.rows, modelRow{}) // decoded in place: a row holds atomics, not to be copied
 		r := &m.rows[len(m.rows)-1]
-		if err := rows.Scan(&r.serviceType, &r.status, &r.vpcID, &r.searchText, &body); err != nil {
+		if err := rows.Scan(&r.serviceType, &r.status, &r.vpcID, &r.searchText, &r.driftEntry, &body); err != nil {
 			return nil, fmt.Errorf("store: load inventory: %w", err)
 		}
 		if err := json.Unmarshal(body, &r.endpoint); err != nil {
 			return nil, fmt.Errorf("store: load inventory: %w", err)
 		}
 		vpcs[r.vpcID], statuses[r.status] = struct{}{}, struct{}{}
+		if r.driftEntry != 0 {
+			m.drifts[r.endpoint.ID] = r.driftEntry
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: load inventory: %w", err)
@@ -263,6 +270,7 @@ func matcher(f InventoryFilter) func(*modelRow) bool {
 		return (f.Type == "" || r.serviceType == f.Type) &&
 			(f.Status == "" || r.status == f.Status) &&
 			(f.VpcID == "" || r.vpcID == f.VpcID) &&
+			(!f.Drifted || r.driftEntry != 0) &&
 			(search == "" || strings.Contains(r.searchText, search))
 	}
 }
@@ -272,7 +280,7 @@ func (m *inventoryModel) page(f InventoryFilter) InventoryPage {
 	perPage := max(f.PerPage, 1)
 	skip := (max(f.Page, 1) - 1) * perPage
 	var out InventoryPage
-	if f.Type == "" && f.Status == "" && f.VpcID == "" && f.Search == "" {
+	if f.Type == "" && f.Status == "" && f.VpcID == "" && f.Search == "" && !f.Drifted {
 		out.Total = len(m.rows)
 		out.Endpoints, out.Renderings = m.endpoints(m.rows[min(skip, len(m.rows)):min(skip+perPage, len(m.rows))])
 		return out
@@ -390,3 +398,34 @@ func (s *Store) cachedRefreshState(ctx context.Context) (RefreshState, bool, err
 // InventoryInMemory reports whether the inventory is read from memory now:
 // a LISTEN is held, so the read model is known to be current.
 func (s *Store) InventoryInMemory() bool { return s.cache.listening.Load() }
+
+// Drifts are the endpoints with an open drift (a change made outside the
+// console that nobody adopted or reverted yet), each with its drift entry:
+// one map per request, so the list badges its rows without a query per row.
+// From the read model when it is current, else from the database.
+func (s *Store) Drifts(ctx context.Context) (map[string]int64, error) {
+	m, err := s.inventoryModel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		return m.drifts, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT endpoint_id, drift_entry_id FROM endpoint_versions WHERE drift_entry_id IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("store: drifted endpoints: %w", err)
+	}
+	out := map[string]int64{}
+	var id string
+	var entry int64
+	if _, err := pgx.ForEachRow(rows, []any{&id, &entry}, func() error { out[id] = entry; return nil }); err != nil {
+		return nil, fmt.Errorf("store: drifted endpoints: %w", err)
+	}
+	return out, nil
+}
+
+// InventoryChanged makes this replica's next read load the read model
+// again: a write of another package (the drift detector's state rows,
+// which carry the drift flag) changed what it holds. Every replica is told
+// by the database's notification too.
+func (s *Store) InventoryChanged() { s.cache.changed(notifyEndpoints) }
