@@ -57,11 +57,10 @@ func readAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter) {
 	f.EndpointPrefix = strings.ToLower(text("endpoint", vf.Endpoint, 64))
 	f.Actor = text("actor", vf.Actor, 128)
 	f.Text = text("q", vf.Text, 200)
-	switch vf.Action {
-	case "", audit.ActionUpdate, audit.ActionRollback:
+	if vf.Action == "" || slices.Contains(audit.Actions, vf.Action) {
 		f.Action = vf.Action
-	default:
-		fail("action", `The action must be "update" or "rollback".`)
+	} else {
+		fail("action", "The action must be one of "+strings.Join(audit.Actions, ", ")+".")
 	}
 	if vf.Outcome == "" || slices.Contains([]string{audit.OutcomePending, audit.OutcomeSucceeded, audit.OutcomeFailed, audit.OutcomeUnknown}, vf.Outcome) {
 		f.Outcome = vf.Outcome
@@ -159,6 +158,9 @@ func (s *Server) showEntry(c echo.Context) error {
 	if p.RolledBackBy, err = s.Audit.RolledBackBy(ctx, e.ID); err != nil {
 		return err
 	}
+	if err := s.driftFacts(ctx, &p); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.AuditEntryView(p))
 }
 
@@ -181,6 +183,9 @@ func (s *Server) planRollback(c echo.Context, restores string) (*change.Rollback
 	if err != nil {
 		return nil, err
 	}
+	if side == audit.RestoresKnown {
+		return s.planRevert(c.Request().Context(), e)
+	}
 	return change.PlanRollback(e, side)
 }
 
@@ -190,7 +195,12 @@ func (s *Server) confirmRollback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.rollbackPage(c, plan, views.EditorForm{Reason: plan.DefaultReason(), SubmissionKey: newSubmissionKey()}, nil)
+	reason := plan.DefaultReason()
+	if plan.Restores == audit.RestoresKnown {
+		// A revert's reason is the admin's own, typed in the drift banner.
+		reason = c.QueryParam("reason")
+	}
+	p, err := s.rollbackPage(c, plan, views.EditorForm{Reason: reason, SubmissionKey: newSubmissionKey()}, nil)
 	if err != nil {
 		return err
 	}
