@@ -125,8 +125,8 @@ func (l *Log) WithEntries(ctx context.Context, tx pgx.Tx, endpointIDs []string) 
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, chainLockKey); err != nil {
 		return nil, fmt.Errorf("audit: lock the chain: %w", err)
 	}
-	rows, err := tx.Query(ctx, `SELECT id FROM unnest($1::text[]) id
-		WHERE EXISTS (SELECT 1 FROM audit_entries a WHERE a.endpoint_id = id)`, endpointIDs)
+	rows, err := tx.Query(ctx, `SELECT u.endpoint FROM unnest($1::text[]) AS u(endpoint)
+		WHERE EXISTS (SELECT 1 FROM audit_entries a WHERE a.endpoint_id = u.endpoint)`, endpointIDs)
 	if err != nil {
 		return nil, fmt.Errorf("audit: entries of endpoints: %w", err)
 	}

@@ -91,7 +91,10 @@ func (d *Detector) CTSEnabled() bool { return d.cfg.CTS != nil }
 // Observe compares ep, just read live, with the version the console last
 // saw and records what it finds: a baseline on the first sight of an
 // editable endpoint without history, a drift when the live policy moved
-// (how says where it was seen: ByDetail, ByEditor, ByRefresh). It tries the
+// (how says where it was seen: ByDetail, ByEditor, ByRefresh). A drift is
+// recorded only from a read made under the endpoint's lock: when ep
+// differs, the endpoint is read again under it (a change through the
+// console may have come between ep's read and the lock). It tries the
 // endpoint's lock and never waits: when a change holds it, or a change is
 // pending, it records nothing and returns the stored status with
 // Unchecked set. A non-editable endpoint has no drift: the zero Status.
@@ -169,6 +172,24 @@ func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, 
 			// Nothing moved (or the history says no version: the live one
 			// stands for it from now on).
 			return writeState(ctx, tx, ep.ID, liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
+		}
+		if !locked {
+			// ep was read before the lock was taken (a page's read, the
+			// stored inventory): a change through the console may have
+			// come between. Only a read under the lock proves a drift.
+			if d.cfg.Upstream == nil {
+				checked = false
+				return nil
+			}
+			fresh, err := d.cfg.Upstream.GetEndpoint(ctx, ep.ID)
+			if err != nil {
+				return fmt.Errorf("read the endpoint again under its lock: %w", err)
+			}
+			ep, live = fresh, policy.Policy(fresh.PolicyStatement)
+			liveJSON, liveFP = policy.JSON(live), policy.Fingerprint(live)
+			if liveFP == s.seenFP {
+				return writeState(ctx, tx, ep.ID, liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
+			}
 		}
 		from, err := d.lastChecked(ctx, tx, ep.ID, s)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/drift"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/store"
@@ -59,6 +60,9 @@ type apiEndpointList struct {
 	Endpoints  []vpcep.Endpoint `json:"endpoints"`
 	NextCursor string           `json:"next_cursor"`
 	Inventory  apiInventory     `json:"inventory"`
+	// drifts are the drifted endpoints: each endpoint's JSON says whether
+	// it is drifted ("drifted", "drift_entry_id").
+	drifts map[string]int64
 }
 
 // apiInventory is the inventory's state in every list answer, so that a
@@ -107,6 +111,7 @@ type apiEndpoint struct {
 	Upstream    map[string]json.RawMessage
 	Fingerprint string
 	Editable    bool
+	Drift       *apiDrift // nil: not detected (not editable, detection off or failed)
 }
 
 // MarshalJSON writes the upstream's fields with fingerprint and editable beside them.
@@ -121,6 +126,21 @@ func (e apiEndpoint) MarshalJSON() ([]byte, error) {
 	}
 	if out["editable"], err = json.Marshal(e.Editable); err != nil {
 		return nil, err
+	}
+	if e.Drift != nil {
+		// The list's fields, and the detail under "drift".
+		if out["drifted"], err = json.Marshal(e.Drift.Drifted); err != nil {
+			return nil, err
+		}
+		if out["drift_entry_id"], err = json.Marshal(e.Drift.DriftEntryID); err != nil {
+			return nil, err
+		}
+		if out["known_fingerprint"], err = json.Marshal(e.Drift.KnownFingerprint); err != nil {
+			return nil, err
+		}
+		if out["drift"], err = json.Marshal(e.Drift); err != nil {
+			return nil, err
+		}
 	}
 	return json.Marshal(out)
 }
@@ -153,6 +173,10 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 	if !ok {
 		return nil
 	}
+	drifted, ok := apiDriftedFilter(c)
+	if !ok {
+		return nil
+	}
 	// Checked before the inventory's state, so a bad cursor is a 400 even
 	// while the inventory is not loaded; the error table answers it.
 	if err := store.CheckInventoryCursor(c.QueryParam("cursor")); err != nil {
@@ -169,17 +193,19 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 		return err
 	}
 	eps, renderings, next, err := s.Store.ListInventoryRowsAfter(ctx,
-		store.InventoryFilter{Type: f.Type, Status: f.Status, VpcID: f.VpcID, Search: f.Search}, c.QueryParam("cursor"), limit)
+		store.InventoryFilter{Type: f.Type, Status: f.Status, VpcID: f.VpcID, Search: f.Search, Drifted: drifted}, c.QueryParam("cursor"), limit)
 	if err != nil {
 		return err // a bad cursor is answered by the error table
 	}
 	if eps == nil {
 		eps = []vpcep.Endpoint{}
 	}
-	list := apiEndpointList{Endpoints: eps, NextCursor: next, Inventory: newAPIInventory(st)}
-	if _, pretty := c.QueryParams()["pretty"]; pretty {
-		return c.JSON(http.StatusOK, list) // indented: encoding/json does it all
+	// One map per answer (the read model's), not a query per endpoint.
+	drifts, err := s.Store.Drifts(ctx)
+	if err != nil {
+		return err
 	}
+	list := apiEndpointList{Endpoints: eps, NextCursor: next, Inventory: newAPIInventory(st), drifts: drifts}
 	buf := renderBuffers.Get().(*bytes.Buffer)
 	defer putRenderBuffer(buf)
 	buf.Reset()
@@ -187,13 +213,21 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if _, pretty := c.QueryParams()["pretty"]; pretty {
+		var indented bytes.Buffer
+		if err := json.Indent(&indented, body, "", "  "); err != nil {
+			return err
+		}
+		return c.JSONBlob(http.StatusOK, indented.Bytes())
+	}
 	buf.Write(body) // keeps the grown buffer for the next answer
 	return c.JSONBlob(http.StatusOK, buf.Bytes())
 }
 
 // encode is the list as c.JSON writes it (encoding/json, a newline at the
 // end), with each endpoint's JSON taken from its Renderings: encoded once
-// per inventory generation, not once per answer.
+// per inventory generation, not once per answer; its drift fields are
+// added to it each time.
 func (l apiEndpointList) encode(out []byte, renderings []*store.Renderings) ([]byte, error) {
 	tail, err := json.Marshal(struct {
 		NextCursor string       `json:"next_cursor"`
@@ -218,7 +252,7 @@ func (l apiEndpointList) encode(out []byte, renderings []*store.Renderings) ([]b
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = append(out, ep...)
+		out = appendDriftFields(out, []byte(ep), l.drifts[l.Endpoints[i].ID])
 	}
 	out = append(out, "],"...)
 	out = append(out, tail[1:]...) // the tail's fields, without its opening brace
@@ -246,6 +280,13 @@ func (s *Server) apiGetEndpoint(c echo.Context) error {
 		_ = json.Unmarshal(raw, &body.Upstream)
 	}
 	body.Editable, _ = change.Editable(ep)
+	if body.Editable {
+		// A live read: a detection point (a drift is recorded here).
+		if st := s.observeDrift(c.Request().Context(), ep, drift.ByDetail); st != nil {
+			d := newAPIDrift(st)
+			body.Drift = &d
+		}
+	}
 	return c.JSON(http.StatusOK, body)
 }
 
@@ -445,7 +486,8 @@ func (s *Server) apiGetAudit(c echo.Context) error {
 }
 
 // apiRollback is POST /api/v1/audit/{id}/rollback with {"reason": "...",
-// "restores": "before"|"after", "fingerprint": "..."}. Without a
+// "restores": "before"|"after"|"known", "fingerprint": "..."}; "known"
+// reverts a drift entry to the last version the console established. Without a
 // fingerprint, undoing an entry requires the live policy to still be what
 // that entry left (409 otherwise); see change.Rollback.
 func (s *Server) apiRollback(c echo.Context) error {
@@ -453,7 +495,7 @@ func (s *Server) apiRollback(c echo.Context) error {
 	if !ok {
 		return nil
 	}
-	top, ok := apiObject(c, data, `The body must be {"reason": "...", "restores": "before"|"after", "fingerprint": "..."}.`,
+	top, ok := apiObject(c, data, `The body must be {"reason": "...", "restores": "before"|"after"|"known", "fingerprint": "..."}.`,
 		"reason", "restores", "fingerprint", "acknowledged_warnings")
 	if !ok {
 		return nil
@@ -478,9 +520,16 @@ func (s *Server) apiRollback(c echo.Context) error {
 	}
 	restores, err := change.ParseRestores(body.Restores)
 	if err != nil {
-		return apiInvalidRequest(c, http.StatusBadRequest, "restores", `restores must be "before" or "after".`)
+		return apiInvalidRequest(c, http.StatusBadRequest, "restores", `restores must be "before", "after" or (to revert a drift entry to the known version) "known".`)
 	}
-	plan, err := change.PlanRollback(e, restores)
+	var plan *change.Rollback
+	if restores == audit.RestoresKnown && s.Drift != nil {
+		// Reverting a change made outside the console: the version the
+		// console knew, which the drift detector derives from the log.
+		plan, err = s.Drift.PlanRevert(c.Request().Context(), e.ID)
+	} else {
+		plan, err = change.PlanRollback(e, restores)
+	}
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/drift"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/store"
@@ -56,8 +57,29 @@ func problemFor(err error) problem {
 		notLoaded     *inventory.NotLoadedError
 		signInLimit   *auth.ThrottledError
 		refreshLimit  *inventory.ThrottledError
+		driftInvalid  *drift.InvalidError
+		driftNotOpen  *drift.NotOpenError
+		driftMoved    *drift.MovedError
 	)
 	switch {
+	case errors.As(err, &driftInvalid):
+		return problem{status: http.StatusBadRequest, code: "invalid_request", heading: "The request is not valid",
+			message: driftInvalid.Message, field: driftInvalid.Field}
+	case errors.Is(err, drift.ErrNotDrift):
+		return problem{status: http.StatusBadRequest, code: "not_drift", heading: "Not a change made outside the console",
+			message: "Only an entry of a change made outside the console (a drift entry) can be adopted or reverted."}
+	case errors.As(err, &driftNotOpen):
+		return problem{status: http.StatusConflict, code: "drift_not_open", heading: "This drift is no longer open",
+			message: "This change made outside the console was already adopted or reverted, or a later change superseded it: look at the endpoint again."}
+	case errors.As(err, &driftMoved):
+		msg := "The live policy changed again since this drift was recorded, so it was not adopted: look at it again."
+		if driftMoved.Drift != nil {
+			msg = fmt.Sprintf("The live policy changed again since this drift was recorded, so it was not adopted; the new change is entry #%d: look at it first.", driftMoved.Drift.ID)
+		}
+		return problem{status: http.StatusConflict, code: "drift_moved", heading: "The policy changed again", message: msg}
+	case errors.Is(err, drift.ErrBusy):
+		return problem{status: http.StatusConflict, code: "busy", heading: "Another change is in progress",
+			message: "A change to this endpoint is in progress. Wait a moment and try again: nothing was recorded."}
 	case errors.As(err, &invalid) && len(invalid.Errors) > 0:
 		return problem{status: http.StatusBadRequest, code: "invalid_policy", heading: "The change is not valid",
 			message: invalid.Errors[0].Message, field: invalid.Errors[0].Field, fields: invalid.Errors}

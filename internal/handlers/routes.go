@@ -120,6 +120,7 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	get("/api/v1/audit", viewer, s.apiListAudit)
 	get("/api/v1/audit/:id", viewer, s.apiGetAudit)
 	post("/api/v1/audit/:id/rollback", editor, s.apiRollback)
+	post("/api/v1/audit/:id/adopt", editor, s.apiAdopt)
 }
 
 // compress gzips every answer for a client that accepts it: pages, assets
