@@ -69,11 +69,11 @@ func (s *Server) driftMarks(ctx context.Context, eps []vpcep.Endpoint) (map[stri
 	return marks, nil
 }
 
-// observeDrift compares the endpoint just read live with the version the
+// observeDriftPage compares the endpoint just read live with the version the
 // console knows (recording a drift or baseline when needed) and returns the
 // banner to show, or why the check failed. A failure never keeps the page
 // from being shown: it is logged and said on the page.
-func (s *Server) observeDrift(c echo.Context, ep *vpcep.Endpoint, how, back string) (*views.DriftBanner, string) {
+func (s *Server) observeDriftPage(c echo.Context, ep *vpcep.Endpoint, how, back string) (*views.DriftBanner, string) {
 	if s.Drift == nil {
 		return nil, ""
 	}

@@ -319,7 +319,7 @@ func (s *Server) endpointPage(c echo.Context, id string) (views.EndpointPage, er
 		p.RawJSON = prettyJSON(json.RawMessage(xs[len(xs)-1].ResponseBody))
 	}
 	if p.Editable {
-		p.Drift, p.DriftError = s.observeDrift(c, ep, drift.ByDetail, backEndpoint)
+		p.Drift, p.DriftError = s.observeDriftPage(c, ep, drift.ByDetail, backEndpoint)
 	}
 	return p, nil
 }

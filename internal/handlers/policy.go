@@ -82,7 +82,7 @@ func (s *Server) editorPage(c echo.Context, ep *vpcep.Endpoint) views.PolicyEdit
 		form.Statements = []views.StatementForm{{Effect: policy.Allow}}
 	}
 	p := views.PolicyEditPage{Base: s.base(c, "Edit policy"), Endpoint: ep, Form: form}
-	p.Drift, p.DriftError = s.observeDrift(c, ep, drift.ByEditor, backEditor)
+	p.Drift, p.DriftError = s.observeDriftPage(c, ep, drift.ByEditor, backEditor)
 	return p
 }
 
