@@ -337,10 +337,15 @@ func TestEndpointHistory(t *testing.T) {
 		return out, r
 	}
 	got, r := read()
+	// The history starts from the baseline: the policy as the console first found it.
+	var baseline int64
+	if err := a.pool.QueryRow(ctx, `SELECT id FROM audit_entries WHERE endpoint_id = $1 AND action = 'baseline'`, ep.ID).Scan(&baseline); err != nil {
+		t.Fatalf("baseline: %v", err)
+	}
 	want := []version{
 		{Entry: fmt.Sprintf("#%d", second), Current: true, Diff: `+ "obs:*:*:object:backups/*"`},
 		{Entry: fmt.Sprintf("#%d", first), Restore: fmt.Sprintf("/audit/%d/rollback?restores=after", first), Diff: "+ "},
-		{Entry: fmt.Sprintf("#%d", first), Restore: fmt.Sprintf("/audit/%d/rollback?restores=before", first)},
+		{Entry: fmt.Sprintf("#%d", baseline), Restore: fmt.Sprintf("/audit/%d/rollback?restores=after", baseline)},
 	}
 	// The first change's diff adds more than one line: compare its start.
 	if len(got) == 3 && strings.HasPrefix(got[1].Diff, "+ ") {

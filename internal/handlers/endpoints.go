@@ -30,7 +30,7 @@ const manualRefreshTimeout = 2 * time.Minute
 // 400 naming the parameter.
 func parseFilter(c echo.Context) (views.EndpointFilter, error) {
 	f, ferr := parseListFilter(c)
-	if ferr != nil {
+	if ferr != nil && ferr.Field != "drifted" { // the API reads drifted itself, naming the field
 		return f, badRequest(ferr.Message)
 	}
 	return f, nil
