@@ -161,4 +161,3 @@ func TestDriftAdoptAndRevertInTheBrowser(t *testing.T) {
 		t.Fatal("the banner is still shown after the revert")
 	}
 }
-
