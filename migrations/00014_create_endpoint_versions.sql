@@ -32,8 +32,10 @@ CREATE INDEX endpoint_versions_drifted ON endpoint_versions (endpoint_id) WHERE 
 -- mistaken for a drift, nor a drift missed, even when the replica that
 -- made it crashed before telling the detector.
 -- +goose StatementBegin
+-- The function's search_path is the migration's, so an INSERT made with
+-- another (a restore by pg_dump's script empties it) finds the table.
 CREATE FUNCTION audit_entries_track_endpoint() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     INSERT INTO endpoint_versions (endpoint_id, log_entry_id) VALUES (NEW.endpoint_id, NEW.id)
     ON CONFLICT (endpoint_id) DO UPDATE

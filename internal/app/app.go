@@ -74,8 +74,8 @@ func New(cfg config.Config, pool *pgxpool.Pool, upstream *vpcep.Client, schema h
 		c.Refresher.RefreshAtStart()
 	}
 	c.Drift = drift.New(pool, c.Audit, drift.Config{ProjectID: cfg.ProjectID, Region: cfg.Region, Upstream: upstream}, logger)
-	c.Refresher.SetDriftDetector(func(ctx context.Context) error {
-		_, err := c.Drift.DetectInventory(ctx)
+	c.Refresher.SetDriftDetector(func(ctx context.Context, listedSince time.Time) error {
+		_, err := c.Drift.DetectInventory(ctx, listedSince)
 		return err
 	})
 	c.Applier = change.NewApplier(upstream, c.Audit, pool, change.Config{

@@ -541,3 +541,55 @@ func TestFormatVersionMigrationDown(t *testing.T) {
 	}
 	verifyOK(t, l, 9)
 }
+
+// v4ChainDB is a database at schema version 15, the first of format
+// version 4, loaded with testdata/chain_v4.sql, then migrated to the latest
+// schema: entries 1 to 8, written at format version 4, #8 pending.
+func v4ChainDB(t *testing.T) *pgxpool.Pool { return fixtureChainDB(t, 15, "testdata/chain_v4.sql") }
+
+func TestChainV4(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := v4ChainDB(t)
+	l := New(pool)
+	verifyOK(t, l, 8)
+	pending, err := l.Pending(ctx, -time.Hour)
+	if err != nil || len(pending) != 1 || pending[0].ID != 8 {
+		t.Fatalf("Pending = %v, %v; want #8", pending, err)
+	}
+	if err := l.Finalise(ctx, pending[0], testFinal()); err != nil {
+		t.Fatal(err)
+	}
+	verifyOK(t, l, 8)
+	// The fields of version 4 read back as written.
+	attr, err := l.Get(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if attr.Action != ActionAttribute || attr.RefersTo == nil || *attr.RefersTo != 2 || len(attr.Attribution) != 1 ||
+		attr.Attribution[0].User != "ålice" || attr.Attribution[0].TraceID != "b3e1-<&>" {
+		t.Errorf("#3 = %+v", attr)
+	}
+	revert, err := l.Get(ctx, 7)
+	if err != nil || revert.Restores != RestoresKnown || *revert.RollbackOf != 6 {
+		t.Errorf("#7 = %+v, %v", revert, err)
+	}
+	if d, err := l.Get(ctx, 2); err != nil || d.DetectedBy != "refresh" {
+		t.Errorf("#2 = %+v, %v", d, err)
+	}
+	// Version 4's hash covers them.
+	for _, tc := range []struct {
+		sql string
+		bad int64
+	}{
+		// Newest first: Verify names the first entry altered.
+		{`UPDATE audit_entries SET refers_to = 6 WHERE id = 4`, 4},
+		{`UPDATE audit_entries SET attribution = replace(attribution, 'ålice', 'mallory') WHERE id = 3`, 3},
+		{`UPDATE audit_entries SET detected_by = 'detail' WHERE id = 2`, 2},
+	} {
+		tamper(t, pool, tc.sql)
+		if r, err := l.Verify(ctx); err != nil || r.BadEntry != tc.bad || !strings.Contains(r.Problem, "does not match its hash") {
+			t.Errorf("Verify after %q = %+v, %v", tc.sql, r, err)
+		}
+	}
+}

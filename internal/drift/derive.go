@@ -3,6 +3,7 @@ package drift
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
@@ -18,6 +19,9 @@ type derived struct {
 	hasHistory bool         // any entry (attribute entries aside)
 	pending    *audit.Entry // a change in flight (or left by a crash): nothing can be decided
 	newestID   int64        // the newest entry read
+	// newestDone is when the newest entry finished (zero while pending):
+	// a list read after it shows what that change left.
+	newestDone time.Time
 	// seen is the version last seen live (compact JSON as recorded), with
 	// seenFP its fingerprint and seenEntry the entry that recorded it; nil
 	// when no entry records a version.
@@ -79,6 +83,9 @@ func deriveFrom(entries []*audit.Entry) *derived {
 	s := &derived{hasHistory: len(entries) > 0}
 	if len(entries) > 0 {
 		s.newestID = entries[0].ID
+		if entries[0].FinishedAt != nil {
+			s.newestDone = *entries[0].FinishedAt
+		}
 	}
 	var oldestSeen json.RawMessage
 	var oldestSeenEntry *audit.Entry

@@ -68,7 +68,10 @@ func (f *fixture) newReplica(src cts.Source) *replica {
 	r.detector = drift.New(pool, r.log, drift.Config{ProjectID: "p1", Region: "cn-north-4", Upstream: f.client, CTS: src,
 		AttributeRetry: time.Microsecond}, discard())
 	r.refresher = inventory.NewRefresher(f.client, r.store, time.Hour, discard())
-	r.refresher.SetDriftDetector(func(ctx context.Context) error { _, err := r.detector.DetectInventory(ctx); return err })
+	r.refresher.SetDriftDetector(func(ctx context.Context, since time.Time) error {
+		_, err := r.detector.DetectInventory(ctx, since)
+		return err
+	})
 	r.applier = change.NewApplier(f.client, r.log, pool, change.Config{ProjectID: "p1", Region: "cn-north-4",
 		Deadline: 10 * time.Second, LockWait: 10 * time.Second, Drift: r.detector}, discard())
 	return r
@@ -206,7 +209,7 @@ func TestOutOfBandChangeRecordedOnceAcrossThreeReplicas(t *testing.T) {
 			}()
 			go func() {
 				defer wg.Done()
-				if _, err := r.detector.DetectInventory(ctx); err != nil {
+				if _, err := r.detector.DetectInventory(ctx, time.Time{}); err != nil {
 					errs <- err
 				}
 			}()
@@ -224,7 +227,7 @@ func TestOutOfBandChangeRecordedOnceAcrossThreeReplicas(t *testing.T) {
 		t.Error(err)
 	}
 	// A pass after them all, in case every one found the lock busy.
-	if _, err := f.detector.DetectInventory(ctx); err != nil {
+	if _, err := f.detector.DetectInventory(ctx, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	drifts := f.entries(f.gateway.ID, audit.ActionDrift)

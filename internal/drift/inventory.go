@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/pglock"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
@@ -23,15 +26,20 @@ type Summary struct {
 }
 
 // DetectInventory compares the stored inventory (just refreshed) with what
-// the console last saw of each editable endpoint. One query finds the
-// endpoints that need a look: those never seen, those whose policy's
-// fingerprint (stored by the refresh) differs from the last seen one, and
-// those whose state is behind the audit log; the rest cost nothing more.
-// Endpoints never seen and without history get their baselines in batches
-// (one transaction per batch, under the chain lock); each other one is
-// checked under its lock, tried and never waited for. A failure on one
-// endpoint is kept on its state and does not stop the others.
-func (d *Detector) DetectInventory(ctx context.Context) (Summary, error) {
+// the console last saw of each editable endpoint. listedSince is when the
+// refresh began to list the upstream, on the database's clock (zero: not
+// known). One query finds the endpoints that need a look: those never
+// seen, those whose policy's fingerprint (stored by the refresh) differs
+// from the last seen one, and those whose state is behind the audit log;
+// the rest cost nothing more. Endpoints never seen and without history get
+// their baselines in batches (one transaction per batch, under the chain
+// lock); the others are checked in batches too, each endpoint under its
+// lock (tried, never waited for). The listed policy proves a drift only
+// when the endpoint's newest entry finished before the listing began;
+// otherwise (a change made through the console meanwhile) the endpoint is
+// read again under its lock. A failure on one endpoint is kept on its
+// state and does not stop the others.
+func (d *Detector) DetectInventory(ctx context.Context, listedSince time.Time) (Summary, error) {
 	var sum Summary
 	rows, err := d.pool.Query(ctx, `
 		SELECT e.id, v.endpoint_id IS NULL AND NOT EXISTS (SELECT 1 FROM audit_entries a WHERE a.endpoint_id = e.id)
@@ -65,22 +73,29 @@ func (d *Detector) DetectInventory(ctx context.Context) (Summary, error) {
 			return sum, err
 		}
 		sum.Baselines += n
-		others = append(others, rest...) // gained history meanwhile: checked one by one
+		others = append(others, rest...) // gained history meanwhile: checked with the others
 	}
-	for start := 0; start < len(others); start += 200 {
-		eps, err := d.inventoryEndpoints(ctx, others[start:min(start+200, len(others))])
+	for start := 0; start < len(others); start += checkBatch {
+		if ctx.Err() != nil {
+			return sum, ctx.Err()
+		}
+		eps, err := d.inventoryEndpoints(ctx, others[start:min(start+checkBatch, len(others))])
 		if err != nil {
 			return sum, err
 		}
-		for i := range eps {
-			if ctx.Err() != nil {
-				return sum, ctx.Err()
-			}
-			recorded, checked, err := d.observe(ctx, &eps[i], ByRefresh, false)
+		recheck, err := d.checkListed(ctx, eps, listedSince, &sum)
+		if err != nil {
+			// One endpoint's failure must not hold back the others: one
+			// by one, each failure kept on its endpoint.
+			d.logger.Warn("drift: a batch of endpoints failed; checking them one by one", "error", err)
+			recheck = eps
+		}
+		for i := range recheck {
+			recorded, checked, err := d.observe(ctx, &recheck[i], ByRefresh, false)
 			switch {
 			case err != nil:
 				sum.Failed++
-				d.noteError(ctx, eps[i].ID, err)
+				d.noteError(ctx, recheck[i].ID, err)
 			case !checked:
 				sum.Busy++
 			case recorded != nil && recorded.Action == audit.ActionDrift:
@@ -95,6 +110,100 @@ func (d *Detector) DetectInventory(ctx context.Context) (Summary, error) {
 			"baselines", sum.Baselines, "drifts", sum.Drifts, "busy", sum.Busy, "failed", sum.Failed)
 	}
 	return sum, nil
+}
+
+// checkBatch is how many listed endpoints one transaction checks: each
+// holds its endpoint's lock until the transaction ends.
+const checkBatch = 50
+
+// checkListed checks listed endpoints, whose inventory policy differs from
+// the one last seen (or whose state is behind the log), in one
+// transaction: each under its lock (a busy one is left for the next pass),
+// re-derived from the log; the drifts the listing proves are appended
+// together, with the endpoints' state rows. It returns the endpoints to
+// read again under their own lock (see DetectInventory).
+func (d *Detector) checkListed(ctx context.Context, eps []vpcep.Endpoint, listedSince time.Time, sum *Summary) (recheck []vpcep.Endpoint, err error) {
+	var busy, drifts int
+	var recorded []*audit.Entry
+	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		busy, drifts, recheck, recorded = 0, 0, nil, nil
+		type drifted struct {
+			ep    *vpcep.Endpoint
+			s     *derived
+			fp    string
+			from  time.Time
+			entry audit.Complete
+		}
+		var found []drifted
+		for i := range eps {
+			ep := &eps[i]
+			ok, err := pglock.TryXactLock(ctx, tx, change.EndpointLock(ep.ID))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				busy++
+				continue
+			}
+			s, err := d.derive(ctx, tx, ep.ID)
+			switch {
+			case err != nil:
+				return err
+			case s.pending != nil:
+				busy++
+				continue
+			case !s.hasHistory:
+				recheck = append(recheck, *ep) // a baseline, decided under the chain lock
+				continue
+			}
+			live := policy.Policy(ep.PolicyStatement)
+			liveFP := policy.Fingerprint(live)
+			switch {
+			case s.seen == nil || s.seenFP == liveFP:
+				if err := writeState(ctx, tx, ep.ID, liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift)); err != nil {
+					return err
+				}
+			case listedSince.IsZero() || s.newestDone.IsZero() || !s.newestDone.Before(listedSince):
+				recheck = append(recheck, *ep) // changed through the console while listed: read it again
+			default:
+				from, err := d.lastChecked(ctx, tx, ep.ID, s)
+				if err != nil {
+					return err
+				}
+				found = append(found, drifted{ep: ep, s: s, fp: liveFP, from: from, entry: d.driftEntry(ep, s, policy.JSON(live), ByRefresh)})
+			}
+		}
+		entries := make([]audit.Complete, len(found))
+		for i, f := range found {
+			entries[i] = f.entry
+		}
+		es, err := d.log.Append(ctx, tx, entries)
+		if err != nil {
+			return err
+		}
+		for i, f := range found {
+			if err := writeState(ctx, tx, f.ep.ID, f.fp, es[i].ID, entryID(f.s.knownEntry), &es[i].ID); err != nil {
+				return err
+			}
+			if err := d.scheduleAttribution(ctx, tx, es[i], f.from); err != nil {
+				return err
+			}
+		}
+		recorded, drifts = es, len(es)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("drift: check listed endpoints: %w", err)
+	}
+	sum.Busy += busy
+	sum.Drifts += drifts
+	for _, e := range recorded {
+		d.logger.Info("recorded a change made outside the console", "endpoint", e.EndpointID, "entry", e.ID, "detected_by", ByRefresh)
+	}
+	if drifts > 0 {
+		d.Kick()
+	}
+	return recheck, nil
 }
 
 // inventoryEndpoints reads the stored endpoints ids names.

@@ -14,8 +14,9 @@ import (
 )
 
 // The list answer built from each endpoint's kept JSON is, byte for byte,
-// what encoding/json writes for the whole list (as c.JSON did), whether the
-// JSON is made now, taken from the renderings, or there are none.
+// what encoding/json writes for the whole list (as c.JSON did), each
+// endpoint with its drift fields, whether the JSON is made now, taken from
+// the renderings, or there are none.
 func TestEndpointListEncodesAsEncodingJSON(t *testing.T) {
 	at := time.Date(2026, 11, 27, 17, 5, 3, 123456789, time.FixedZone("CST", 8*3600))
 	eps := []vpcep.Endpoint{
@@ -28,15 +29,34 @@ func TestEndpointListEncodesAsEncodingJSON(t *testing.T) {
 		{},
 	}
 	lists := map[string]apiEndpointList{
-		"three": {Endpoints: eps, NextCursor: "Y29tLmV4YW1wbGUub2JzAGE", Inventory: newAPIInventory(inventory.Status{State: inventory.Fresh, RefreshedAt: at, LastAttemptAt: at})},
+		"three": {Endpoints: eps, NextCursor: "Y29tLmV4YW1wbGUub2JzAGE", Inventory: newAPIInventory(inventory.Status{State: inventory.Fresh, RefreshedAt: at, LastAttemptAt: at}),
+			drifts: map[string]int64{"b\"\\": 42}},
 		"failed refresh": {Endpoints: eps[:1], Inventory: newAPIInventory(inventory.Status{State: inventory.Stale, RefreshedAt: at, LastAttemptAt: at.Add(time.Minute),
 			LastFailure: &store.RefreshFailure{Source: store.FailureUpstream, Status: 503, Code: "APIGW.0301", Message: "<down>", RequestID: "r1"}})},
 		"empty": {Endpoints: []vpcep.Endpoint{}, Inventory: newAPIInventory(inventory.Status{State: inventory.Fresh})},
 	}
 	for name, l := range lists {
 		t.Run(name, func(t *testing.T) {
+			// Each endpoint with its drift fields after its own.
+			type withDrift struct {
+				vpcep.Endpoint
+				Drifted      bool   `json:"drifted"`
+				DriftEntryID *int64 `json:"drift_entry_id"`
+			}
+			shown := struct {
+				Endpoints  []withDrift  `json:"endpoints"`
+				NextCursor string       `json:"next_cursor"`
+				Inventory  apiInventory `json:"inventory"`
+			}{Endpoints: []withDrift{}, NextCursor: l.NextCursor, Inventory: l.Inventory}
+			for _, ep := range l.Endpoints {
+				w := withDrift{Endpoint: ep}
+				if id, ok := l.drifts[ep.ID]; ok {
+					w.Drifted, w.DriftEntryID = true, &id
+				}
+				shown.Endpoints = append(shown.Endpoints, w)
+			}
 			var want bytes.Buffer
-			if err := json.NewEncoder(&want).Encode(l); err != nil {
+			if err := json.NewEncoder(&want).Encode(shown); err != nil {
 				t.Fatal(err)
 			}
 			renderings := make([]*store.Renderings, len(l.Endpoints))

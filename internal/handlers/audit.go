@@ -324,7 +324,8 @@ func historyVersions(entries []*audit.Entry, complete bool) (versions []views.Hi
 		versions = append(versions, v)
 		oldest = e
 	}
-	if complete && oldest != nil {
+	// A baseline is the policy as first found: it is the original itself.
+	if complete && oldest != nil && oldest.Action != audit.ActionBaseline {
 		if before, err := policy.FromJSON(oldest.PolicyBefore); err == nil {
 			versions = append(versions, views.HistoryVersion{Entry: oldest, Original: true,
 				JSON: policy.Pretty(before), RestoreURL: restoreURL(oldest, audit.RestoresBefore)})

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -274,8 +275,8 @@ func TestAcknowledgedWarningsShown(t *testing.T) {
 	if err != nil || len(rows) != 3 {
 		t.Fatalf("csv: %d rows, %v", len(rows), err)
 	}
-	last := len(rows[0]) - 1
-	if rows[0][last] != "acknowledged_warnings" || rows[1][last] != `["allows_everything"]` || rows[2][last] != "" {
+	last := slices.Index(rows[0], "acknowledged_warnings")
+	if last < 0 || rows[1][last] != `["allows_everything"]` || rows[2][last] != "" {
 		t.Errorf("csv acknowledged_warnings column: %q, %q, %q", rows[0][last], rows[1][last], rows[2][last])
 	}
 	var entries []map[string]any
@@ -337,11 +338,13 @@ func TestEndpointHistory(t *testing.T) {
 		return out, r
 	}
 	got, r := read()
-	// The history starts from the baseline: the policy as the console first found it.
-	var baseline int64
-	if err := a.pool.QueryRow(ctx, `SELECT id FROM audit_entries WHERE endpoint_id = $1 AND action = 'baseline'`, ep.ID).Scan(&baseline); err != nil {
-		t.Fatalf("baseline: %v", err)
+	// The first change recorded the policy as found first: its baseline is
+	// the original version.
+	baselines, err := a.audit.List(ctx, audit.Filter{EndpointID: ep.ID, Action: audit.ActionBaseline}, "", 1)
+	if err != nil || len(baselines.Entries) != 1 {
+		t.Fatalf("baselines: %v, %v", baselines.Entries, err)
 	}
+	baseline := baselines.Entries[0].ID
 	want := []version{
 		{Entry: fmt.Sprintf("#%d", second), Current: true, Diff: `+ "obs:*:*:object:backups/*"`},
 		{Entry: fmt.Sprintf("#%d", first), Restore: fmt.Sprintf("/audit/%d/rollback?restores=after", first), Diff: "+ "},

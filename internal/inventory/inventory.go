@@ -41,7 +41,7 @@ type Refresher struct {
 
 	// detect compares the refreshed inventory with the versions the
 	// console knows (internal/drift); nil: no detection.
-	detect func(ctx context.Context) error
+	detect func(ctx context.Context, listedSince time.Time) error
 
 	presses  pressLimiter  // manual presses per account (RefreshManual)
 	coalesce time.Duration // a refresh this recent is reused by a press; set before any press
@@ -60,9 +60,12 @@ func (r *Refresher) RefreshAtStart() { r.atStart = true }
 
 // SetDriftDetector makes each successful refresh compare the stored
 // inventory with the versions the console knows, by calling detect (drift
-// detection); call it before Run. Its failure is logged, never the
-// refresh's.
-func (r *Refresher) SetDriftDetector(detect func(ctx context.Context) error) { r.detect = detect }
+// detection) with when the listing began on the database's clock (zero
+// when that could not be read); call it before Run. Its failure is
+// logged, never the refresh's.
+func (r *Refresher) SetDriftDetector(detect func(ctx context.Context, listedSince time.Time) error) {
+	r.detect = detect
+}
 
 // Interval is the time between scheduled refreshes.
 func (r *Refresher) Interval() time.Duration { return r.interval }
@@ -93,6 +96,14 @@ func (r *Refresher) refresh(ctx context.Context, trigger string, coalesce time.D
 		return errRecent
 	}
 
+	var listedSince time.Time
+	if r.detect != nil {
+		// On the database's clock, which stamps audit entries: a change
+		// that finished before it is in the list.
+		if listedSince, err = r.store.Now(ctx); err != nil {
+			listedSince = time.Time{}
+		}
+	}
 	started := time.Now().UTC()
 	count, err := r.store.ReplaceInventoryFrom(ctx, r.upstream.EndpointPages(vpcep.ListOptions{}), started)
 	rec := store.Refresh{Trigger: trigger, StartedAt: started, FinishedAt: time.Now().UTC(), Succeeded: err == nil, EndpointCount: count}
@@ -121,7 +132,7 @@ func (r *Refresher) refresh(ctx context.Context, trigger string, coalesce time.D
 	if r.detect != nil {
 		// Still under the refresh lock: one replica compares at a time,
 		// and what it compares is the inventory it just stored.
-		if err := r.detect(ctx); err != nil {
+		if err := r.detect(ctx, listedSince); err != nil {
 			r.logger.Warn("drift detection after the refresh failed; retried on the next", "error", err)
 		}
 	}
