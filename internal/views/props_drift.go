@@ -108,9 +108,6 @@ type DriftBanner struct {
 // Seen is when the drift was recorded.
 func (b DriftBanner) Seen() time.Time { return b.Drift.StartedAt }
 
-// revertURL is the confirm page of the drift's revert.
-func (b DriftBanner) revertURL() string { return rollbackURL(b.Drift.ID, audit.RestoresKnown) }
-
 // adoptURL is where the Adopt form posts.
 func (b DriftBanner) adoptURL() string { return entryURL(b.Drift.ID) + "/adopt" }
 
