@@ -167,6 +167,11 @@ func TestAdoptDrift(t *testing.T) {
 	if empty.Code != http.StatusUnprocessableEntity || empty.text(testid("adopt-error-reason")) == "" {
 		t.Fatalf("empty reason: %d %q", empty.Code, empty.text(testid("adopt-error-reason")))
 	}
+	// From the editor, the editor comes back with the error at the field.
+	fromEditor := post(t, a, driftURL+"/adopt", url.Values{"reason": {" "}, "back": {"editor"}})
+	if fromEditor.Code != http.StatusUnprocessableEntity || fromEditor.doc.Find("#policy-editor").Length() != 1 || fromEditor.text(testid("adopt-error-reason")) == "" {
+		t.Fatalf("empty reason from the editor: %d, editor %d", fromEditor.Code, fromEditor.doc.Find("#policy-editor").Length())
+	}
 	// Too long: the error at the field, and what was typed kept.
 	long := strings.Repeat("r", policy.MaxReasonLength+1)
 	tooLong := post(t, a, driftURL+"/adopt", url.Values{"reason": {long}, "back": {"endpoint"}})
