@@ -140,3 +140,23 @@ func (l *Log) WithEntries(ctx context.Context, tx pgx.Tx, endpointIDs []string) 
 	}
 	return out, nil
 }
+
+// Histories is History for many endpoints in one query: each endpoint's
+// entries, newest first, at most limit each.
+func (l *Log) Histories(ctx context.Context, q Querier, endpointIDs []string, limit int) (map[string][]*Entry, error) {
+	rows, err := q.Query(ctx, `SELECT `+l.format.columns+` FROM unnest($1::text[]) AS u(endpoint)
+		CROSS JOIN LATERAL (SELECT * FROM audit_entries WHERE endpoint_id = u.endpoint AND action <> $2 ORDER BY id DESC LIMIT $3) a
+		ORDER BY a.endpoint_id, a.id DESC`, endpointIDs, ActionAttribute, limit)
+	if err != nil {
+		return nil, fmt.Errorf("audit: histories: %w", err)
+	}
+	entries, err := pgx.CollectRows(rows, l.format.scan)
+	if err != nil {
+		return nil, fmt.Errorf("audit: histories: %w", err)
+	}
+	out := make(map[string][]*Entry, len(endpointIDs))
+	for _, e := range entries {
+		out[e.EndpointID] = append(out[e.EndpointID], e)
+	}
+	return out, nil
+}

@@ -123,32 +123,46 @@ const checkBatch = 50
 // together, with the endpoints' state rows. It returns the endpoints to
 // read again under their own lock (see DetectInventory).
 func (d *Detector) checkListed(ctx context.Context, eps []vpcep.Endpoint, listedSince time.Time, sum *Summary) (recheck []vpcep.Endpoint, err error) {
-	var busy, drifts int
+	var busy int
 	var recorded []*audit.Entry
 	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		busy, drifts, recheck, recorded = 0, 0, nil, nil
-		type drifted struct {
-			ep    *vpcep.Endpoint
-			s     *derived
-			fp    string
-			from  time.Time
-			entry audit.Complete
+		busy, recheck, recorded = 0, nil, nil
+		// A few round trips for the whole batch: the locks, the histories,
+		// the state rows; then the entries and the rows written back.
+		names := make([]string, len(eps))
+		for i := range eps {
+			names[i] = change.EndpointLock(eps[i].ID)
 		}
-		var found []drifted
+		locked, err := pglock.TryXactLocks(ctx, tx, names)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for i := range eps {
+			if locked[i] {
+				ids = append(ids, eps[i].ID)
+			}
+		}
+		histories, err := d.log.Histories(ctx, tx, ids, historyLimit)
+		if err != nil {
+			return err
+		}
+		checked, err := lastCheckedAll(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		var st stateRows
+		var found []audit.Complete
+		var froms []time.Time
+		var knowns []*int64
 		for i := range eps {
 			ep := &eps[i]
-			ok, err := pglock.TryXactLock(ctx, tx, change.EndpointLock(ep.ID))
-			if err != nil {
-				return err
-			}
-			if !ok {
+			if !locked[i] {
 				busy++
 				continue
 			}
-			s, err := d.derive(ctx, tx, ep.ID)
+			s := deriveFrom(histories[ep.ID])
 			switch {
-			case err != nil:
-				return err
 			case s.pending != nil:
 				busy++
 				continue
@@ -160,50 +174,95 @@ func (d *Detector) checkListed(ctx context.Context, eps []vpcep.Endpoint, listed
 			liveFP := policy.Fingerprint(live)
 			switch {
 			case s.seen == nil || s.seenFP == liveFP:
-				if err := writeState(ctx, tx, ep.ID, liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift)); err != nil {
-					return err
-				}
+				st.add(ep.ID, liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
 			case listedSince.IsZero() || s.newestDone.IsZero() || !s.newestDone.Before(listedSince):
 				recheck = append(recheck, *ep) // changed through the console while listed: read it again
 			default:
-				from, err := d.lastChecked(ctx, tx, ep.ID, s)
-				if err != nil {
-					return err
+				from := s.seenEntry.StartedAt
+				if c, ok := checked[ep.ID]; ok && c.fp == s.seenFP && c.at.After(from) {
+					from = c.at
 				}
-				found = append(found, drifted{ep: ep, s: s, fp: liveFP, from: from, entry: d.driftEntry(ep, s, policy.JSON(live), ByRefresh)})
+				found = append(found, d.driftEntry(ep, s, policy.JSON(live), ByRefresh))
+				froms = append(froms, from)
+				knowns = append(knowns, entryID(s.knownEntry))
 			}
 		}
-		entries := make([]audit.Complete, len(found))
-		for i, f := range found {
-			entries[i] = f.entry
-		}
-		es, err := d.log.Append(ctx, tx, entries)
+		es, err := d.log.Append(ctx, tx, found)
 		if err != nil {
 			return err
 		}
-		for i, f := range found {
-			if err := writeState(ctx, tx, f.ep.ID, f.fp, es[i].ID, entryID(f.s.knownEntry), &es[i].ID); err != nil {
-				return err
-			}
-			if err := d.scheduleAttribution(ctx, tx, es[i], f.from); err != nil {
+		for i, e := range es {
+			st.add(e.EndpointID, fingerprintOf(e.PolicyRequested), e.ID, knowns[i], &e.ID)
+			if err := d.scheduleAttribution(ctx, tx, e, froms[i]); err != nil {
 				return err
 			}
 		}
-		recorded, drifts = es, len(es)
-		return nil
+		recorded = es
+		return st.write(ctx, tx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("drift: check listed endpoints: %w", err)
 	}
 	sum.Busy += busy
-	sum.Drifts += drifts
+	sum.Drifts += len(recorded)
 	for _, e := range recorded {
 		d.logger.Info("recorded a change made outside the console", "endpoint", e.EndpointID, "entry", e.ID, "detected_by", ByRefresh)
 	}
-	if drifts > 0 {
+	if len(recorded) > 0 {
 		d.Kick()
 	}
 	return recheck, nil
+}
+
+// checkedState is when an endpoint was last checked, and what was seen.
+type checkedState struct {
+	at time.Time
+	fp string
+}
+
+// lastCheckedAll reads the state rows of ids: when each was last checked
+// and the fingerprint then seen (see lastChecked).
+func lastCheckedAll(ctx context.Context, tx pgx.Tx, ids []string) (map[string]checkedState, error) {
+	rows, err := tx.Query(ctx, `SELECT endpoint_id, checked_at, coalesce(fingerprint, '') FROM endpoint_versions WHERE endpoint_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read the endpoints' state: %w", err)
+	}
+	out := map[string]checkedState{}
+	var id string
+	var c checkedState
+	if _, err := pgx.ForEachRow(rows, []any{&id, &c.at, &c.fp}, func() error { out[id] = c; return nil }); err != nil {
+		return nil, fmt.Errorf("read the endpoints' state: %w", err)
+	}
+	return out, nil
+}
+
+// stateRows are state rows to write together (writeState for many).
+type stateRows struct {
+	ids, fps       []string
+	newest         []int64
+	knowns, drifts []*int64
+}
+
+func (r *stateRows) add(id, fp string, newest int64, known, drift *int64) {
+	r.ids, r.fps, r.newest = append(r.ids, id), append(r.fps, fp), append(r.newest, newest)
+	r.knowns, r.drifts = append(r.knowns, known), append(r.drifts, drift)
+}
+
+func (r *stateRows) write(ctx context.Context, tx pgx.Tx) error {
+	if len(r.ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO endpoint_versions AS v (endpoint_id, fingerprint, entry_id, log_entry_id, known_entry_id, drift_entry_id, checked_at, last_error)
+		SELECT id, fp, newest, newest, known, drift, now(), NULL
+		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(id, fp, newest, known, drift)
+		ON CONFLICT (endpoint_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, entry_id = EXCLUDED.entry_id,
+			known_entry_id = EXCLUDED.known_entry_id, drift_entry_id = EXCLUDED.drift_entry_id, checked_at = now(), last_error = NULL`,
+		r.ids, r.fps, r.newest, r.knowns, r.drifts)
+	if err != nil {
+		return fmt.Errorf("write the endpoints' state: %w", err)
+	}
+	return nil
 }
 
 // inventoryEndpoints reads the stored endpoints ids names.

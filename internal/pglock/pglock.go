@@ -132,3 +132,17 @@ func TryXactLock(ctx context.Context, tx pgx.Tx, name string) (ok bool, err erro
 	}
 	return ok, nil
 }
+
+// TryXactLocks is TryXactLock for many names in one round trip: ok[i] says
+// whether names[i] was taken (for the rest of tx).
+func TryXactLocks(ctx context.Context, tx pgx.Tx, names []string) (ok []bool, err error) {
+	rows, err := tx.Query(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended(n, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i`, names)
+	if err != nil {
+		return nil, fmt.Errorf("pglock: lock %d names: %w", len(names), err)
+	}
+	ok, err = pgx.CollectRows(rows, pgx.RowTo[bool])
+	if err != nil {
+		return nil, fmt.Errorf("pglock: lock %d names: %w", len(names), err)
+	}
+	return ok, nil
+}
