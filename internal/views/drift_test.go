@@ -7,7 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/auth"
+	"github.com/vpcep-console/vpcep-console/internal/cts"
 	"github.com/vpcep-console/vpcep-console/internal/views"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
 // A kept row is reused only with the drift state it was rendered with: the
@@ -57,5 +61,50 @@ func TestKeptRowsFollowTheDriftState(t *testing.T) {
 	// endpoints whose state did not change.
 	if caches[0].rendered != 1 || caches[2].rendered != 1 {
 		t.Errorf("undrifted rows rendered %d and %d times, want once each", caches[0].rendered, caches[2].rendered)
+	}
+}
+
+// The banner says who made the change when CTS found it, and why not when
+// it did not; only editors get Adopt and Revert.
+func TestDriftBannerSaysWho(t *testing.T) {
+	at := time.Date(2026, 11, 27, 9, 58, 0, 0, time.UTC)
+	drift := &audit.Entry{ID: 12, StartedAt: at.Add(2 * time.Minute), DetectedBy: "refresh", Actor: views.ActorExternal}
+	tests := []struct {
+		name    string
+		role    auth.Role
+		banner  views.DriftBanner
+		want    []string
+		actions bool
+	}{
+		{"found, editor", auth.Editor, views.DriftBanner{AttributionState: views.AttributionFound, Attribution: []cts.Trace{{
+			User: "alice", SourceIP: "203.0.113.7", Time: at, TraceName: "updateEndpointPolicy", RequestID: "req-42"}}},
+			[]string{"alice", "203.0.113.7", "2026-11-27 09:58:00 UTC", "updateEndpointPolicy", "req-42"}, true},
+		{"pending, viewer", auth.Viewer, views.DriftBanner{AttributionState: views.AttributionPending},
+			[]string{"not known yet", "CTS lags by minutes"}, false},
+		{"failed", auth.Admin, views.DriftBanner{AttributionState: views.AttributionFailed, LastError: "CTS answered 503."},
+			[]string{"not known yet", "CTS answered 503."}, true},
+		{"disabled", auth.Editor, views.DriftBanner{AttributionState: views.AttributionDisabled},
+			[]string{"CTS) is not enabled"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := tt.banner
+			b.Drift, b.EndpointID, b.Back = drift, "ep-1", "endpoint"
+			p := views.EndpointPage{Base: views.Base{Account: &views.Account{Name: "x", Role: tt.role}},
+				Endpoint: &vpcep.Endpoint{ID: "ep-1"}, Drift: &b}
+			var buf bytes.Buffer
+			if err := views.EndpointView(p).Render(context.Background(), &buf); err != nil {
+				t.Fatal(err)
+			}
+			html := buf.String()
+			for _, w := range tt.want {
+				if !strings.Contains(html, w) {
+					t.Errorf("the banner lacks %q", w)
+				}
+			}
+			if got := strings.Contains(html, `data-testid="adopt-form"`); got != tt.actions {
+				t.Errorf("Adopt offered: %v, want %v", got, tt.actions)
+			}
+		})
 	}
 }
