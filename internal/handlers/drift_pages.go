@@ -234,6 +234,10 @@ func (s *Server) planRevert(ctx context.Context, e *audit.Entry) (*change.Rollba
 // drift an adopt or attribute entry is about.
 func (s *Server) driftFacts(ctx context.Context, p *views.AuditEntryPage) error {
 	e := p.Entry
+	if e.Action == audit.ActionBaseline {
+		found, _ := policy.FromJSON(e.PolicyRequested)
+		p.FoundJSON = policy.Pretty(found)
+	}
 	if e.RefersTo != nil {
 		ref, err := s.Audit.Get(ctx, *e.RefersTo)
 		switch {

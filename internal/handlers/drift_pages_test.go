@@ -122,6 +122,12 @@ func TestDriftBannerForEditorsAndViewers(t *testing.T) {
 		t.Errorf("who made it: %q", banner.Find(testid("drift-who")).Text())
 	}
 
+	// The known version is the baseline: its page shows the policy as found.
+	knownURL, _ := banner.Find(testid("drift-known-link")).Attr("href")
+	if known := a.get(t, knownURL); known.Code != http.StatusOK || !strings.Contains(known.text(testid("baseline-policy")), "obs:") {
+		t.Errorf("the known version's entry %q: %d %q", knownURL, known.Code, known.text(testid("baseline-policy")))
+	}
+
 	// The editor shows the drift before the form.
 	edit := a.get(t, "/endpoints/"+ep.ID+"/policy/edit")
 	if edit.Code != http.StatusOK || edit.doc.Find(testid("drift-banner")+" ~ #policy-editor, "+testid("drift-banner")+" ~ * #policy-editor").Length() == 0 {

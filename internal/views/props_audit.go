@@ -90,6 +90,8 @@ type AuditEntryPage struct {
 	Attributions     []*audit.Entry
 	DriftOpen        bool
 	AttributionState string
+	// FoundJSON is a baseline's policy, pretty-printed.
+	FoundJSON string
 }
 
 // RollbackPage confirms a rollback or a version restore.
