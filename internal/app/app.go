@@ -73,7 +73,8 @@ func New(cfg config.Config, pool *pgxpool.Pool, upstream *vpcep.Client, schema h
 		// holds is the last run's.
 		c.Refresher.RefreshAtStart()
 	}
-	c.Drift = drift.New(pool, c.Audit, drift.Config{ProjectID: cfg.ProjectID, Region: cfg.Region, Upstream: upstream}, logger)
+	c.Drift = drift.New(pool, c.Audit, drift.Config{ProjectID: cfg.ProjectID, Region: cfg.Region, Upstream: upstream,
+		Changed: c.Store.InventoryChanged}, logger)
 	c.Refresher.SetDriftDetector(func(ctx context.Context, listedSince time.Time) error {
 		_, err := c.Drift.DetectInventory(ctx, listedSince)
 		return err

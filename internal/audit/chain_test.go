@@ -593,3 +593,47 @@ func TestChainV4(t *testing.T) {
 		}
 	}
 }
+
+// v3ChainDB is a database at schema version 12, the last before format
+// version 4, loaded with testdata/chain_v3.sql, then migrated to the latest
+// schema: entries 1 to 4, written at format version 3, #4 pending.
+func v3ChainDB(t *testing.T) *pgxpool.Pool { return fixtureChainDB(t, 12, "testdata/chain_v3.sql") }
+
+func TestChainV3(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := v3ChainDB(t)
+	l := New(pool)
+	verifyOK(t, l, 4)
+	// The pending #4, begun at version 3, is finalised as version 3; a new
+	// entry after it is written at the current version.
+	pending, err := l.Pending(ctx, -time.Hour)
+	if err != nil || len(pending) != 1 || pending[0].ID != 4 {
+		t.Fatalf("Pending = %v, %v; want #4", pending, err)
+	}
+	if err := l.Finalise(ctx, pending[0], testFinal()); err != nil {
+		t.Fatal(err)
+	}
+	if pending[0].FormatVersion != 3 {
+		t.Errorf("#4 is version %d after finalising, want 3", pending[0].FormatVersion)
+	}
+	start := testStart("erin", "after the upgrade")
+	start.DetectedBy = "refresh"
+	e5, err := l.Begin(ctx, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Finalise(ctx, e5, testFinal()); err != nil {
+		t.Fatal(err)
+	}
+	verifyOK(t, l, 5)
+	if e1, err := l.Get(ctx, 1); err != nil || len(e1.AcknowledgedWarnings) != 2 || e1.FormatVersion != 3 {
+		t.Errorf("#1 = %+v, %v", e1, err)
+	}
+	// A version 3 entry's hash does not cover the version 4 fields, so it
+	// must hold none.
+	tamper(t, pool, `UPDATE audit_entries SET detected_by = 'refresh' WHERE id = 2`)
+	if r, err := l.Verify(ctx); err != nil || r.BadEntry != 2 || !strings.Contains(r.Problem, "detected_by holds a value") {
+		t.Errorf("Verify after adding detected_by to #2 = %+v, %v", r, err)
+	}
+}

@@ -46,6 +46,11 @@ type Config struct {
 	AttributeRetry, AttributeFor time.Duration
 	// Now is the clock of the attribution worker's schedule; time.Now when nil.
 	Now func() time.Time
+	// Changed, when set, is called after a write that may open or close a
+	// drift, so this replica's read model of the inventory (which carries
+	// the drift flag) is loaded again without waiting for the notification
+	// the database sends every replica.
+	Changed func()
 }
 
 // Detector detects and records changes made outside the console. It is
@@ -139,9 +144,15 @@ func (d *Detector) ObserveLocked(ctx context.Context, ep *vpcep.Endpoint, how st
 func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, locked bool) (recorded *audit.Entry, checked bool, err error) {
 	live := policy.Policy(ep.PolicyStatement)
 	liveJSON, liveFP := policy.JSON(live), policy.Fingerprint(live)
-	var drifted bool
+	var drifted, flagChanged bool
 	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		recorded, checked, drifted = nil, false, false
+		recorded, checked, drifted, flagChanged = nil, false, false, false
+		// state writes the row and notes whether the drift flag moved.
+		state := func(fp string, newest int64, known, drift *int64) error {
+			moved, err := writeState(ctx, tx, ep.ID, fp, newest, known, drift)
+			flagChanged = flagChanged || moved
+			return err
+		}
 		if !locked {
 			ok, err := pglock.TryXactLock(ctx, tx, change.EndpointLock(ep.ID))
 			if err != nil || !ok {
@@ -167,11 +178,11 @@ func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, 
 				return err
 			}
 			recorded = es[0]
-			return writeState(ctx, tx, ep.ID, liveFP, recorded.ID, &recorded.ID, nil)
+			return state(liveFP, recorded.ID, &recorded.ID, nil)
 		case s.seen == nil || s.seenFP == liveFP:
 			// Nothing moved (or the history says no version: the live one
 			// stands for it from now on).
-			return writeState(ctx, tx, ep.ID, liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
+			return state(liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
 		}
 		if !locked {
 			// ep was read before the lock was taken (a page's read, the
@@ -188,7 +199,7 @@ func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, 
 			ep, live = fresh, policy.Policy(fresh.PolicyStatement)
 			liveJSON, liveFP = policy.JSON(live), policy.Fingerprint(live)
 			if liveFP == s.seenFP {
-				return writeState(ctx, tx, ep.ID, liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
+				return state(liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
 			}
 		}
 		from, err := d.lastChecked(ctx, tx, ep.ID, s)
@@ -200,7 +211,7 @@ func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, 
 			return err
 		}
 		recorded, drifted = es[0], true
-		if err := writeState(ctx, tx, ep.ID, liveFP, recorded.ID, entryID(s.knownEntry), &recorded.ID); err != nil {
+		if err := state(liveFP, recorded.ID, entryID(s.knownEntry), &recorded.ID); err != nil {
 			return err
 		}
 		return d.scheduleAttribution(ctx, tx, recorded, from)
@@ -212,7 +223,17 @@ func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, 
 		d.logger.Info("recorded a change made outside the console", "endpoint", ep.ID, "entry", recorded.ID, "detected_by", how)
 		d.Kick()
 	}
+	if flagChanged {
+		d.changed()
+	}
 	return recorded, checked, nil
+}
+
+// changed tells the read model (Config.Changed).
+func (d *Detector) changed() {
+	if d.cfg.Changed != nil {
+		d.cfg.Changed()
+	}
 }
 
 // baseline is the entry of the first sight of ep.
@@ -266,18 +287,21 @@ func entryID(e *audit.Entry) *int64 {
 }
 
 // writeState writes the endpoint's state row in tx, derived through entry
-// newest: not behind the log any more.
-func writeState(ctx context.Context, tx pgx.Tx, endpointID, fingerprint string, newest int64, known, drift *int64) error {
-	_, err := tx.Exec(ctx, `
+// newest: not behind the log any more. It reports whether the open drift
+// changed (the list's drift flag).
+func writeState(ctx context.Context, tx pgx.Tx, endpointID, fingerprint string, newest int64, known, drift *int64) (driftChanged bool, err error) {
+	err = tx.QueryRow(ctx, `
+		WITH old AS (SELECT drift_entry_id FROM endpoint_versions WHERE endpoint_id = $1)
 		INSERT INTO endpoint_versions AS v (endpoint_id, fingerprint, entry_id, log_entry_id, known_entry_id, drift_entry_id, checked_at, last_error)
 		VALUES ($1, $2, $3, $3, $4, $5, now(), NULL)
 		ON CONFLICT (endpoint_id) DO UPDATE SET fingerprint = $2, entry_id = $3, known_entry_id = $4,
-			drift_entry_id = $5, checked_at = now(), last_error = NULL`,
-		endpointID, fingerprint, newest, known, drift)
+			drift_entry_id = $5, checked_at = now(), last_error = NULL
+		RETURNING (SELECT drift_entry_id FROM old) IS DISTINCT FROM $5::bigint`,
+		endpointID, fingerprint, newest, known, drift).Scan(&driftChanged)
 	if err != nil {
-		return fmt.Errorf("write the endpoint's state: %w", err)
+		return false, fmt.Errorf("write the endpoint's state: %w", err)
 	}
-	return nil
+	return driftChanged, nil
 }
 
 // noteError keeps a detection failure on the endpoint's state, to show it
@@ -473,7 +497,8 @@ func (d *Detector) Adopt(ctx context.Context, actor string, driftEntryID int64, 
 			return err
 		}
 		adopted = es[0]
-		return writeState(ctx, tx, de.EndpointID, policy.Fingerprint(live.PolicyStatement), adopted.ID, &adopted.ID, nil)
+		_, err = writeState(ctx, tx, de.EndpointID, policy.Fingerprint(live.PolicyStatement), adopted.ID, &adopted.ID, nil)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("drift: adopt: %w", err)
@@ -486,6 +511,7 @@ func (d *Detector) Adopt(ctx context.Context, actor string, driftEntryID int64, 
 		return nil, refusal
 	}
 	d.logger.Info("adopted a change made outside the console", "endpoint", de.EndpointID, "drift", de.ID, "entry", adopted.ID, "actor", actor)
+	d.changed()
 	return adopted, nil
 }
 

@@ -615,3 +615,100 @@ func TestAttributionGivesUpAfterItsWindow(t *testing.T) {
 	}
 	f.verify()
 }
+
+// A change made through the console while the list was being read leaves
+// the stored inventory behind the log: it is no drift. The endpoint is
+// read again under its lock rather than judged by the list.
+func TestAChangeDuringTheListingIsNoDrift(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	f.refresh(t)
+	listedSince, err := f.store.Now(ctx) // the listing begins: the inventory holds the version before
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.applier.Apply(ctx, change.Request{Actor: "gina", EndpointID: f.gateway.ID, Policy: readOnly("during"),
+		Reason: "while listing", Action: audit.ActionUpdate})
+	if err != nil || res.Outcome != change.Applied {
+		t.Fatalf("Apply = %+v, %v", res, err)
+	}
+	sum, err := f.detector.DetectInventory(ctx, listedSince)
+	if err != nil || sum.Drifts != 0 || sum.Compared != 1 {
+		t.Fatalf("DetectInventory = %+v, %v", sum, err)
+	}
+	if n := len(f.entries(f.gateway.ID, audit.ActionDrift)); n != 0 {
+		t.Fatalf("%d drifts recorded for a change made through the console", n)
+	}
+	// The same listing, judged after an outside change, does record one.
+	f.outOfBand(f.gateway.ID, readOnly("outside"))
+	f.refresh(t)
+	if n := len(f.entries(f.gateway.ID, audit.ActionDrift)); n != 1 {
+		t.Fatalf("%d drifts after an outside change, want 1", n)
+	}
+	f.verify()
+}
+
+// Database sessions die again and again (a replica's crash, as far as the
+// database can tell) while three replicas check an endpoint changed outside
+// the console, change after change: each change is recorded once, and the
+// chain verifies. The entry and the endpoint's state are one transaction,
+// so a session that dies leaves both or neither.
+func TestKilledSessionsRecordEachChangeOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	replicas := []*replica{f.replica, f.newReplica(nil), f.newReplica(nil)}
+	f.refresh(t)
+	admin := testdb.Pool(t, f.url)
+	rounds := simtest.SoakRuns(5)
+	for round := range rounds {
+		f.outOfBand(f.gateway.ID, readOnly("round-"+strconv.Itoa(round)))
+		stop := make(chan struct{})
+		var killer sync.WaitGroup
+		killer.Add(1)
+		go func() {
+			defer killer.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(15 * time.Millisecond):
+				}
+				_, _ = admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+					WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+			}
+		}()
+		var wg sync.WaitGroup
+		for _, r := range replicas {
+			for range 3 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, _ = r.detector.Observe(ctx, f.live(f.gateway.ID), drift.ByDetail) // errors expected: sessions die
+				}()
+			}
+		}
+		wg.Wait()
+		close(stop)
+		killer.Wait()
+		// Calm again: one more look records what none managed to.
+		waitChecked(t, f.detector, f.live(f.gateway.ID))
+		if n := len(f.entries(f.gateway.ID, audit.ActionDrift)); n != round+1 {
+			t.Fatalf("round %d: %d drift entries, want %d", round, n, round+1)
+		}
+	}
+	f.verify()
+}
+
+// waitChecked observes ep until a check was made (a pooled connection the
+// killer ended may fail the first tries).
+func waitChecked(t *testing.T, d *drift.Detector, ep *vpcep.Endpoint) {
+	t.Helper()
+	for range 50 {
+		if st, err := d.Observe(context.Background(), ep, drift.ByDetail); err == nil && !st.Unchecked {
+			return
+		}
+	}
+	t.Fatal("the endpoint was never checked")
+}

@@ -211,6 +211,9 @@ func (d *Detector) checkListed(ctx context.Context, eps []vpcep.Endpoint, listed
 	if len(recorded) > 0 {
 		d.Kick()
 	}
+	if len(recorded) > 0 {
+		d.changed()
+	}
 	return recheck, nil
 }
 

@@ -423,3 +423,9 @@ func (s *Store) Drifts(ctx context.Context) (map[string]int64, error) {
 	}
 	return out, nil
 }
+
+// InventoryChanged makes this replica's next read load the read model
+// again: a write of another package (the drift detector's state rows,
+// which carry the drift flag) changed what it holds. Every replica is told
+// by the database's notification too.
+func (s *Store) InventoryChanged() { s.cache.changed(notifyEndpoints) }
