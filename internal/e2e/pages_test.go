@@ -135,6 +135,12 @@ func TestEveryPageState(t *testing.T) {
 		chromedp.WaitVisible(`[data-testid="conflict"]`))
 	pc.check("conflict", false)
 
+	// The conflict recorded their change (a drift): the endpoint's page
+	// shows it first, with Adopt and Revert.
+	visit(endpoint, `[data-testid="drift-banner"]`)
+	pc.check("endpoint changed outside the console", false)
+	pc.screenshot("endpoint-drift", false)
+
 	// The live policy moves again while the editor is open: the preview
 	// says so before Apply.
 	visit(endpoint+"/policy/edit", `[data-testid="structured-editor"]`)

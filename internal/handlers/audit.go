@@ -158,6 +158,9 @@ func (s *Server) showEntry(c echo.Context) error {
 	if p.RolledBackBy, err = s.Audit.RolledBackBy(ctx, e.ID); err != nil {
 		return err
 	}
+	if err := s.driftFacts(ctx, &p); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.AuditEntryView(p))
 }
 
@@ -180,6 +183,9 @@ func (s *Server) planRollback(c echo.Context, restores string) (*change.Rollback
 	if err != nil {
 		return nil, err
 	}
+	if side == audit.RestoresKnown {
+		return s.planRevert(c.Request().Context(), e)
+	}
 	return change.PlanRollback(e, side)
 }
 
@@ -189,7 +195,12 @@ func (s *Server) confirmRollback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.rollbackPage(c, plan, views.EditorForm{Reason: plan.DefaultReason(), SubmissionKey: newSubmissionKey()}, nil)
+	reason := plan.DefaultReason()
+	if plan.Restores == audit.RestoresKnown {
+		// A revert's reason is the admin's own, typed in the drift banner.
+		reason = c.QueryParam("reason")
+	}
+	p, err := s.rollbackPage(c, plan, views.EditorForm{Reason: reason, SubmissionKey: newSubmissionKey()}, nil)
 	if err != nil {
 		return err
 	}
@@ -283,16 +294,26 @@ func (s *Server) endpointHistory(c echo.Context) error {
 }
 
 // historyVersions are the versions entries (newest first) made: one per
-// succeeded change, and, when complete, the original policy found before
-// the oldest. others counts the entries that made no version.
+// succeeded change (a change made outside the console, a drift, is one
+// too), and the original: the baseline (the policy as the console first
+// found it), or, for a history from before baselines and when complete,
+// the policy found before the oldest change. Adopt and attribute entries
+// make no version of their own. others counts the changes that made none.
 func historyVersions(entries []*audit.Entry, complete bool) (versions []views.HistoryVersion, others int) {
 	var oldest *audit.Entry
 	for _, e := range entries {
-		// An adopt keeps the drift's version and an attribute entry names
-		// who made it: neither makes a version of its own.
-		if e.Outcome != audit.OutcomeSucceeded || e.Action == audit.ActionAdopt || e.Action == audit.ActionAttribute {
+		if e.Action == audit.ActionAdopt || e.Action == audit.ActionAttribute {
+			continue
+		}
+		if e.Outcome != audit.OutcomeSucceeded {
 			others++
 			continue
+		}
+		if e.Action == audit.ActionBaseline {
+			found, _ := policy.FromJSON(e.PolicyRequested)
+			versions = append(versions, views.HistoryVersion{Entry: e, Original: true,
+				JSON: policy.Pretty(found), RestoreURL: restoreURL(e, audit.RestoresAfter)})
+			return versions, others // the first entry of the endpoint
 		}
 		v := views.HistoryVersion{Entry: e, RestoreURL: restoreURL(e, audit.RestoresAfter)}
 		requested, _ := policy.FromJSON(e.PolicyRequested)
@@ -328,7 +349,7 @@ func markCurrent(p *views.HistoryPage, live policy.Policy) {
 	for i := range p.Versions {
 		v := &p.Versions[i]
 		raw := v.Entry.PolicyRequested
-		if v.Original {
+		if v.Original && v.Entry.Action != audit.ActionBaseline {
 			raw = v.Entry.PolicyBefore
 		}
 		if vp, err := policy.FromJSON(raw); err == nil && policy.Equal(vp, live) {
@@ -338,6 +359,9 @@ func markCurrent(p *views.HistoryPage, live policy.Policy) {
 	}
 	if len(p.Versions) > 0 {
 		newest, _ := policy.FromJSON(p.Versions[0].Entry.PolicyRequested)
+		if p.Versions[0].Original && p.Versions[0].Entry.Action != audit.ActionBaseline {
+			newest, _ = policy.FromJSON(p.Versions[0].Entry.PolicyBefore)
+		}
 		p.Outside, p.OutsideDiff = true, policy.Compare(newest, live, "the newest version")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/drift"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/views"
@@ -29,7 +30,7 @@ const manualRefreshTimeout = 2 * time.Minute
 // 400 naming the parameter.
 func parseFilter(c echo.Context) (views.EndpointFilter, error) {
 	f, ferr := parseListFilter(c)
-	if ferr != nil {
+	if ferr != nil && ferr.Field != "drifted" { // the API reads drifted itself, naming the field
 		return f, badRequest(ferr.Message)
 	}
 	return f, nil
@@ -59,6 +60,13 @@ func parseListFilter(c echo.Context) (views.EndpointFilter, *views.FilterError) 
 	case len(f.Status) > 64:
 		f.Status = ""
 		return f, &views.FilterError{Field: "status", Message: "A status is at most 64 characters."}
+	}
+	switch d := c.FormValue("drifted"); d {
+	case "", "false":
+	case "true":
+		f.Drifted = true
+	default:
+		return f, &views.FilterError{Field: "drifted", Message: `The drifted filter must be "true" (only endpoints changed outside the console) or left out.`}
 	}
 	if p := c.FormValue("page"); p != "" {
 		n, err := strconv.Atoi(p)
@@ -174,7 +182,7 @@ func (s *Server) endpointList(c echo.Context, f views.EndpointFilter, ferr *view
 	q := queryFilter(f, ferr)
 	read := func(n int) (store.InventoryPage, error) {
 		return s.Store.ListInventory(ctx, store.InventoryFilter{
-			Type: q.Type, Status: q.Status, VpcID: q.VpcID, Search: q.Search, Page: n, PerPage: s.PerPage,
+			Type: q.Type, Status: q.Status, VpcID: q.VpcID, Search: q.Search, Drifted: q.Drifted, Page: n, PerPage: s.PerPage,
 		})
 	}
 	page, err := read(f.Page)
@@ -190,6 +198,9 @@ func (s *Server) endpointList(c echo.Context, f views.EndpointFilter, ferr *view
 	}
 	list.Endpoints, list.Total = page.Endpoints, page.Total
 	list.RowCaches = rowCaches(page.Renderings)
+	if list.Drifts, err = s.driftMarks(ctx, page.Endpoints); err != nil {
+		return views.EndpointList{}, 0, err
+	}
 	status := http.StatusOK
 	if ferr != nil {
 		status = http.StatusUnprocessableEntity
@@ -273,17 +284,28 @@ func inventoryNotLoaded(e *inventory.NotLoadedError) problem {
 	return p
 }
 
-// showEndpoint reads one endpoint live from the upstream.
+// showEndpoint reads one endpoint live from the upstream, and checks it for
+// a change made outside the console.
 func (s *Server) showEndpoint(c echo.Context) error {
-	id := c.Param("id")
+	p, err := s.endpointPage(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	p.Notice = adoptNotice(c)
+	return render(c, http.StatusOK, views.EndpointView(p))
+}
+
+// endpointPage reads the endpoint live and builds its page, with the drift
+// banner when its policy was changed outside the console.
+func (s *Server) endpointPage(c echo.Context, id string) (views.EndpointPage, error) {
 	if len(id) > 64 {
 		// The API's ids are at most 64 characters: no such endpoint can exist.
-		return echo.NewHTTPError(http.StatusNotFound)
+		return views.EndpointPage{}, echo.NewHTTPError(http.StatusNotFound)
 	}
 	ctx, rec := vpcep.WithRecorder(c.Request().Context())
 	ep, err := s.Upstream.GetEndpoint(ctx, id)
 	if err != nil {
-		return err
+		return views.EndpointPage{}, err
 	}
 	p := views.EndpointPage{Base: s.base(c, ep.ServiceName), Endpoint: ep}
 	p.Editable, p.NotEditable = change.Editable(ep)
@@ -296,7 +318,10 @@ func (s *Server) showEndpoint(c echo.Context) error {
 	if xs := rec.Exchanges(); len(xs) > 0 {
 		p.RawJSON = prettyJSON(json.RawMessage(xs[len(xs)-1].ResponseBody))
 	}
-	return render(c, http.StatusOK, views.EndpointView(p))
+	if p.Editable {
+		p.Drift, p.DriftError = s.observeDriftPage(c, ep, drift.ByDetail, backEndpoint)
+	}
+	return p, nil
 }
 
 // prettyJSON indents v; raw JSON is re-indented as is, keeping every field.

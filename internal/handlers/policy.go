@@ -10,6 +10,7 @@ import (
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/drift"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/views"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
@@ -62,6 +63,15 @@ func (s *Server) editPolicy(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	p := s.editorPage(c, ep)
+	p.Notice = adoptNotice(c)
+	return render(c, http.StatusOK, views.PolicyEditView(p))
+}
+
+// editorPage is the editor loaded with ep's live policy, after checking it
+// for a change made outside the console: a drift is shown before the form,
+// so the admin knows what they edit on top of.
+func (s *Server) editorPage(c echo.Context, ep *vpcep.Endpoint) views.PolicyEditPage {
 	live := policy.Policy(ep.PolicyStatement)
 	form := formFromPolicy(live, views.EditorForm{
 		Fingerprint:   policy.Fingerprint(live),
@@ -71,9 +81,9 @@ func (s *Server) editPolicy(c echo.Context) error {
 	if len(form.Statements) == 0 {
 		form.Statements = []views.StatementForm{{Effect: policy.Allow}}
 	}
-	return render(c, http.StatusOK, views.PolicyEditView(views.PolicyEditPage{
-		Base: s.base(c, "Edit policy"), Endpoint: ep, Form: form,
-	}))
+	p := views.PolicyEditPage{Base: s.base(c, "Edit policy"), Endpoint: ep, Form: form}
+	p.Drift, p.DriftError = s.observeDriftPage(c, ep, drift.ByEditor, backEditor)
+	return p
 }
 
 // editorOp applies an editor button (add, remove-N, up-N, down-N,

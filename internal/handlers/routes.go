@@ -97,6 +97,7 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	get("/audit/:id", viewer, s.showEntry)
 	get("/audit/:id/rollback", editor, s.confirmRollback)
 	post("/audit/:id/rollback", editor, s.rollbackEntry)
+	post("/audit/:id/adopt", editor, s.adoptDrift) // accepts a change made outside the console (drift_pages.go)
 
 	// The signed-in account
 	get("/account", viewer, s.showAccount)

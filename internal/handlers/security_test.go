@@ -247,7 +247,8 @@ func TestCSRF(t *testing.T) {
 			}
 		})
 	}
-	if a.sim.Puts() != 0 || countRows(t, a, `SELECT count(*) FROM audit_entries`) != 0 {
+	// Reading an endpoint may record its baseline; nothing else is recorded.
+	if a.sim.Puts() != 0 || countRows(t, a, `SELECT count(*) FROM audit_entries WHERE action <> 'baseline'`) != 0 {
 		t.Fatal("a forged request changed something")
 	}
 	// The same form from the console itself goes through.

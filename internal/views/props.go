@@ -51,7 +51,10 @@ type EndpointFilter struct {
 	Status string
 	VpcID  string
 	Search string
-	Page   int
+	// Drifted shows only endpoints changed outside the console (an open
+	// drift): drifted=true.
+	Drifted bool
+	Page    int
 }
 
 // Query returns the filter as a query string for page (no leading "?").
@@ -66,6 +69,9 @@ func (f EndpointFilter) Query(page int) string {
 	set("status", f.Status)
 	set("vpc", f.VpcID)
 	set("q", f.Search)
+	if f.Drifted {
+		v.Set("drifted", "true")
+	}
 	if page > 1 {
 		v.Set("page", strconv.Itoa(page))
 	}
@@ -112,6 +118,9 @@ func (f EndpointFilter) Hidden() [][2]string {
 		if kv[1] != "" {
 			out = append(out, kv)
 		}
+	}
+	if f.Drifted {
+		out = append(out, [2]string{"drifted", "true"})
 	}
 	return out
 }
@@ -196,6 +205,9 @@ type EndpointList struct {
 	// RowCaches, beside Endpoints when the inventory was read from memory,
 	// keep each endpoint's rendered row for the next page that shows it.
 	RowCaches []RowCache
+	// Drifts are the endpoints with an open drift (read once per page),
+	// for the rows' badges.
+	Drifts map[string]DriftMark
 }
 
 // RowCache keeps the rendered row of one endpoint for as long as the
@@ -213,9 +225,22 @@ func (r EndpointList) rowCache(i int) RowCache {
 	return nil
 }
 
-// cachedEndpointRow is endpointRow, rendered once per cache.
-func cachedEndpointRow(ep vpcep.Endpoint, cache RowCache) templ.Component {
-	return cachedRow(endpointRow(ep), cache)
+// driftOf is the endpoint's open drift, nil when it has none.
+func (r EndpointList) driftOf(id string) *DriftMark {
+	if m, ok := r.Drifts[id]; ok {
+		return &m
+	}
+	return nil
+}
+
+// cachedEndpointRow is endpointRow, rendered once per cache and drift
+// state: a kept row is reused only when it was rendered with the same
+// drift mark, so a badge appears and disappears as drifts open and close.
+func cachedEndpointRow(ep vpcep.Endpoint, mark *DriftMark, cache RowCache) templ.Component {
+	if cache != nil {
+		cache = driftRowCache{inner: cache, mark: mark}
+	}
+	return cachedRow(endpointRow(ep, mark), cache)
 }
 
 // cachedRow is row, rendered once per cache: for rows that depend on their
@@ -264,6 +289,13 @@ type EndpointPage struct {
 	RawJSON     string // the upstream's answer, pretty-printed
 	Editable    bool
 	NotEditable string // why not, when not
+	// Drift is the open drift, shown before everything else; nil when none.
+	Drift *DriftBanner
+	// DriftError says why the check for a change made outside the console
+	// failed ("" when it did not); the page is shown anyway.
+	DriftError string
+	// Notice is a one-time message, e.g. after an adopt.
+	Notice string
 }
 
 // UpstreamError is an upstream failure in plain words.

@@ -82,6 +82,16 @@ type AuditEntryPage struct {
 	RolledBack   *audit.Entry   // the entry this one rolls back
 	RolledBackBy []*audit.Entry // the entries that roll this one back
 	Banner       string
+	// RefersTo is the drift an adopt or attribute entry is about.
+	RefersTo *audit.Entry
+	// Of a drift entry: its adopt and attribute entries, whether it is
+	// still open, and the state of asking CTS who made it.
+	Adopts           []*audit.Entry
+	Attributions     []*audit.Entry
+	DriftOpen        bool
+	AttributionState string
+	// FoundJSON is a baseline's policy, pretty-printed.
+	FoundJSON string
 }
 
 // RollbackPage confirms a rollback or a version restore.
@@ -205,8 +215,27 @@ func outcomeWords(e *audit.Entry) string {
 }
 
 func actionWords(e *audit.Entry) string {
+	switch e.Action {
+	case audit.ActionBaseline:
+		return "baseline: the policy as the console first found it"
+	case audit.ActionDrift:
+		return "changed outside the console"
+	case audit.ActionAdopt:
+		if e.RefersTo != nil {
+			return "adopt of " + entryLabel(*e.RefersTo) + ", a change made outside the console"
+		}
+		return "adopt of a change made outside the console"
+	case audit.ActionAttribute:
+		if e.RefersTo != nil {
+			return "who made " + entryLabel(*e.RefersTo) + ", per Cloud Trace Service"
+		}
+		return "who made a change outside the console, per Cloud Trace Service"
+	}
 	if e.Action != audit.ActionRollback || e.RollbackOf == nil {
 		return "update"
+	}
+	if e.Restores == audit.RestoresKnown {
+		return "revert of " + entryLabel(*e.RollbackOf) + ", a change made outside the console"
 	}
 	if e.Restores == audit.RestoresAfter {
 		return "restore of the version after " + entryLabel(*e.RollbackOf)
@@ -216,4 +245,14 @@ func actionWords(e *audit.Entry) string {
 
 func rollbackURL(id int64, restores string) string {
 	return entryURL(id) + "/rollback?restores=" + restores
+}
+
+// auditActions are the actions the audit filter offers.
+var auditActions = audit.Actions
+
+// changesPolicy reports whether an entry's policy_before is a version it
+// changed from, so "Roll back" can undo it: a baseline, adopt or attribute
+// entry changed nothing upstream, and a drift is reverted instead.
+func changesPolicy(e *audit.Entry) bool {
+	return e.Action == "" || e.Action == audit.ActionUpdate || e.Action == audit.ActionRollback
 }

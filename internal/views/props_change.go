@@ -54,6 +54,10 @@ type PolicyEditPage struct {
 	// JSONInvalid: the raw JSON cannot be read, so the form still shows the
 	// policy from before the JSON was edited.
 	JSONInvalid bool
+	// Drift is the endpoint's open drift, shown before the form: the admin
+	// knows what they edit on top of. DriftError says why the check failed.
+	Drift      *DriftBanner
+	DriftError string
 }
 
 // PolicyPreviewPage shows what a change does before it is applied.
