@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/config"
+	"github.com/vpcep-console/vpcep-console/internal/cts"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
@@ -159,8 +161,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		logger.Debug("soft memory limit", "bytes", limit)
 	}
 
+	var sim *vpcepsim.Server
 	if cfg.Demo {
-		stopSim, err := startDemoSimulator(&cfg, logger)
+		var stopSim func()
+		sim, stopSim, err = startDemoSimulator(&cfg, logger)
 		if err != nil {
 			return err
 		}
@@ -178,8 +182,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	console := app.New(cfg, pool, client, migrator, logger)
+	traces, err := cts.New(cfg)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	console.SetCTS(traces) // nil: CTS not enabled, drifts are recorded without a name
 	if cfg.Demo {
 		if err := demoAdmin(ctx, console.Auth, stdout); err != nil {
+			return err
+		}
+		if err := demoDrift(ctx, console, sim, logger); err != nil {
 			return err
 		}
 	}
@@ -394,23 +406,69 @@ func demoAdmin(ctx context.Context, accounts *auth.Store, stdout io.Writer) erro
 }
 
 // startDemoSimulator runs the simulator in-process with the demo data and
-// points cfg at it with a freshly generated AK/SK.
-func startDemoSimulator(cfg *config.Config, logger *slog.Logger) (stop func(), err error) {
+// points cfg at it with a freshly generated AK/SK, for VPCEP and for CTS.
+func startDemoSimulator(cfg *config.Config, logger *slog.Logger) (sim *vpcepsim.Server, stop func(), err error) {
 	ak, sk := vpcepsim.NewCredentials()
 	const demoProject = "0605767a3300d5762fb7c0186d9e1779"
 	endpoints := vpcepsim.DemoEndpoints(1, time.Now())
 	if cfg.DemoEndpoints > 0 {
 		endpoints = vpcepsim.GeneratedEndpoints(1, cfg.DemoEndpoints, time.Now())
 	}
-	sim := vpcepsim.New(vpcepsim.Options{ProjectID: demoProject, AK: ak, SK: sk, Endpoints: endpoints})
+	sim = vpcepsim.New(vpcepsim.Options{ProjectID: demoProject, AK: ak, SK: sk, Endpoints: endpoints})
 	url, srv, err := vpcepsim.Listen(sim, "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("demo simulator: %w", err)
+		return nil, nil, fmt.Errorf("demo simulator: %w", err)
 	}
 	cfg.Endpoint, cfg.Region, cfg.ProjectID = url, "cn-north-4", demoProject
 	cfg.AK, cfg.SK, cfg.Token = ak, sk, ""
+	cfg.CTSEnabled, cfg.CTSEndpoint = true, url
 	logger.Info("demo mode: serving the built-in VPCEP simulator", "url", url, "endpoints", len(endpoints))
-	return func() { _ = srv.Close() }, nil
+	return sim, func() { _ = srv.Close() }, nil
+}
+
+// demoDrift shows a new user drift detection. The simulator is new at
+// every start, but the database is the last run's: first the simulator
+// takes up the policies the audit log last saw (as the cloud would have
+// kept them), so a restart is no drift; then, when no endpoint is drifted,
+// one policy is changed as if by Terraform from elsewhere, after a refresh
+// has recorded what the console knows. The refresh at start finds it, and
+// the simulator's CTS names who did it.
+func demoDrift(ctx context.Context, console *app.Console, sim *vpcepsim.Server, logger *slog.Logger) error {
+	eps := sim.Endpoints()
+	ids := make([]string, len(eps))
+	for i, ep := range eps {
+		ids[i] = ep.ID
+	}
+	seen, err := console.Drift.LastSeen(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	for _, ep := range eps {
+		raw, ok := seen[ep.ID]
+		if !ok {
+			continue
+		}
+		var statements []vpcepsim.Statement
+		if err := json.Unmarshal(raw, &statements); err != nil {
+			return fmt.Errorf("demo: the last policy seen on %s: %w", ep.ID, err)
+		}
+		ep.Statements = statements
+		sim.PutEndpoint(ep)
+	}
+	drifted, err := console.Drift.DriftedIDs(ctx)
+	if err != nil || len(drifted) > 0 {
+		return err
+	}
+	if err := console.Refresher.Refresh(ctx, "demo"); err != nil {
+		return fmt.Errorf("demo: first refresh: %w", err)
+	}
+	id, err := vpcepsim.DemoOutOfBand(sim)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	logger.Info("demo mode: changed one policy outside the console, as Terraform would", "endpoint", id,
+		"user", vpcepsim.DemoOutOfBandUser)
+	return nil
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

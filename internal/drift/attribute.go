@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -61,7 +62,7 @@ func (d *Detector) Run(ctx context.Context, interval time.Duration) {
 
 // AttributePass asks CTS about the drifts whose turn it is and records
 // what it finds: an attribute entry (actor "cts", refers_to the drift) with
-// the updateEndpointPolicy traces; nothing yet, to ask again later; or,
+// the modifyEndpointPolicy traces but the console's own; nothing yet, to ask again later; or,
 // once the retry window is over, an attribute entry saying CTS had no
 // record. A failed question keeps its error on the drift and is asked
 // again. It returns how many drifts it asked about. Replicas share the work:
@@ -98,6 +99,9 @@ func (d *Detector) AttributePass(ctx context.Context) (int, error) {
 	var errs []error
 	for _, q := range qs {
 		traces, err := d.cfg.CTS.PolicyTraces(ctx, q.endpointID, q.from, q.to)
+		if err == nil {
+			traces, err = d.withoutOurs(ctx, q.endpointID, traces)
+		}
 		switch {
 		case err != nil:
 			d.logger.Warn("asking CTS who changed an endpoint failed; asked again later", "endpoint", q.endpointID, "drift", q.driftID, "error", err)
@@ -116,6 +120,38 @@ func (d *Detector) AttributePass(ctx context.Context) (int, error) {
 		}
 	}
 	return len(qs), errors.Join(errs...)
+}
+
+// withoutOurs leaves out the traces of the console's own changes: CTS
+// records those too (as the console's credentials' user), and the window
+// may hold one just before the drift. A trace is the console's when its
+// request id is that of a PUT an audit entry of the endpoint recorded.
+func (d *Detector) withoutOurs(ctx context.Context, endpointID string, traces []cts.Trace) ([]cts.Trace, error) {
+	var ids []string
+	for _, t := range traces {
+		if t.RequestID != "" {
+			ids = append(ids, t.RequestID)
+		}
+	}
+	if len(ids) == 0 {
+		return traces, nil
+	}
+	rows, err := d.pool.Query(ctx, `SELECT DISTINCT request_id FROM audit_entries
+		WHERE endpoint_id = $1 AND request_id = ANY($2)`, endpointID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("drift: the console's own requests: %w", err)
+	}
+	ours, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("drift: the console's own requests: %w", err)
+	}
+	out := traces[:0:0]
+	for _, t := range traces {
+		if !slices.Contains(ours, t.RequestID) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // attributionFailed keeps a failed question's error and asks again later.

@@ -2,6 +2,7 @@ package drift
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -419,6 +420,24 @@ func (d *Detector) DriftedIDs(ctx context.Context) (map[string]int64, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("drift: drifted endpoints: %w", err)
+	}
+	return out, nil
+}
+
+// LastSeen is the policy the log last saw live on each of ids that has a
+// version in it (compact JSON as recorded). The demo's simulator, new at
+// every start, takes these up so that it holds what the log says, as the
+// cloud would, rather than its seed data.
+func (d *Detector) LastSeen(ctx context.Context, ids []string) (map[string]json.RawMessage, error) {
+	histories, err := d.log.Histories(ctx, d.pool, ids, historyLimit)
+	if err != nil {
+		return nil, fmt.Errorf("drift: last seen versions: %w", err)
+	}
+	out := make(map[string]json.RawMessage, len(histories))
+	for id, entries := range histories {
+		if s := deriveFrom(entries); s.seen != nil {
+			out[id] = s.seen
+		}
 	}
 	return out, nil
 }

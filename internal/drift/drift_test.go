@@ -712,3 +712,48 @@ func waitChecked(t *testing.T, d *drift.Detector, ep *vpcep.Endpoint) {
 	}
 	t.Fatal("the endpoint was never checked")
 }
+
+// widened asks the real CTS over an hour more than the drift's window, so
+// the console's own change before the drift is in what CTS answers.
+type widened struct{ inner cts.Source }
+
+func (w widened) PolicyTraces(ctx context.Context, id string, from, to time.Time) ([]cts.Trace, error) {
+	return w.inner.PolicyTraces(ctx, id, from.Add(-time.Hour), to)
+}
+
+// Who made a drift comes from the simulator's Cloud Trace Service over
+// HTTP: the out-of-band change's user, source IP and request id, and not
+// the console's own change, which CTS records too.
+func TestAttributionFromTheSimulatorsCTS(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	r := f.newReplica(widened{f.sim.CTS(t, nil)})
+	r.refresh(t)
+	res, err := r.applier.Apply(ctx, change.Request{Actor: "alice", EndpointID: f.gateway.ID, Policy: readOnly("console"),
+		Reason: "narrow access", Action: audit.ActionUpdate})
+	if err != nil || res.Outcome != change.Applied {
+		t.Fatalf("Apply = %+v, %v", res, err)
+	}
+	statements := []vpcepsim.Statement{{Effect: "Allow", Action: []string{"obs:object:GetObject"}, Resource: []string{"obs:*:*:object:terraform-state/*"}}}
+	if err := f.sim.ChangePolicyOutOfBand(f.gateway.ID, statements, "terraform-ci", "10.0.8.15"); err != nil {
+		t.Fatal(err)
+	}
+	r.refresh(t)
+	if n, err := r.detector.AttributePass(ctx); err != nil || n != 1 {
+		t.Fatalf("AttributePass = %d, %v", n, err)
+	}
+	st, err := r.detector.Status(ctx, f.gateway.ID)
+	if err != nil || !st.Drifted || st.AttributionState != drift.AttributionFound {
+		t.Fatalf("Status = %+v, %v", st, err)
+	}
+	if len(st.Attribution) != 1 {
+		t.Fatalf("attribution %+v: want only the out-of-band change, not the console's own", st.Attribution)
+	}
+	tr := st.Attribution[0]
+	if tr.User != "terraform-ci" || tr.SourceIP != "10.0.8.15" || tr.TraceName != cts.TraceModifyPolicy ||
+		tr.RequestID == "" || tr.RequestID == res.Entry.RequestID || tr.ResourceID != f.gateway.ID {
+		t.Fatalf("trace %+v (the console's request was %s)", tr, res.Entry.RequestID)
+	}
+	f.verify()
+}
