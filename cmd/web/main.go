@@ -29,6 +29,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/config"
 	"github.com/vpcep-console/vpcep-console/internal/cts"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
+	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
@@ -459,7 +460,7 @@ func demoDrift(ctx context.Context, console *app.Console, sim *vpcepsim.Server, 
 	if err != nil || len(drifted) > 0 {
 		return err
 	}
-	if err := console.Refresher.Refresh(ctx, "demo"); err != nil {
+	if err := console.Refresher.Refresh(ctx, inventory.TriggerStartup); err != nil {
 		return fmt.Errorf("demo: first refresh: %w", err)
 	}
 	id, err := vpcepsim.DemoOutOfBand(sim)

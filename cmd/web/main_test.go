@@ -12,6 +12,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/proctest"
@@ -91,9 +94,73 @@ func TestServeDemo(t *testing.T) {
 
 	base := "http://" + addr
 	waitReady(t, base, done)
-	// Signed out, the list sends us to sign in; the demo printed the admin's password.
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar}
+	body := demoSignIn(t, client, base, stdout)
+	if !strings.Contains(stdout.String(), "Open http://"+addr+"/ in a browser") {
+		t.Errorf("the URL to open is not printed: %q", stdout.String())
+	}
+	if n := strings.Count(string(body), `data-testid="endpoint-row"`); n < 30 {
+		t.Errorf("demo lists %d endpoints, want at least 30", n)
+	}
+	// The demo starts with one policy changed outside the console, and its
+	// simulator's CTS names who changed it.
+	pool := testdb.Pool(t, dbURL)
+	waitRows(t, pool, `SELECT count(*) FROM audit_entries WHERE action = 'drift'`, 1)
+	waitRows(t, pool, `SELECT count(*) FROM audit_entries WHERE action = 'attribute' AND attribution LIKE '%terraform-ci%'`, 1)
+	resp, err := client.Get(base + "/endpoints?drifted=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if n := strings.Count(string(body), `data-testid="endpoint-row"`); n != 1 {
+		t.Errorf("the demo's drifted-only list has %d rows, want 1", n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+
+	// A restart on the same database brings a new simulator, which takes up
+	// what the log last saw: no drift is recorded for it, and no second
+	// change is made while the first is open.
+	restarted := time.Now().UTC()
+	ctx, cancel = context.WithCancel(context.Background())
+	stdout = &proctest.LockedBuffer{}
+	go func() {
+		done <- run(ctx, []string{"--demo", "--listen", addr}, envOf(map[string]string{"DATABASE_URL": dbURL}), strings.NewReader(""), stdout, io.Discard)
+	}()
+	waitReady(t, base, done)
+	demoSignIn(t, client, base, stdout) // the demo's admin has a new password at every start
+	waitRows(t, pool, fmt.Sprintf(`SELECT count(*) FROM inventory_refreshes WHERE succeeded AND started_at >= '%s'`,
+		restarted.Format(time.RFC3339Nano)), 1) // the restart's own, which would see a drift
+	// The endpoint's page reads it live and checks it for drift at once.
+	var drifted string
+	if err := pool.QueryRow(context.Background(), `SELECT endpoint_id FROM audit_entries WHERE action = 'drift'`).Scan(&drifted); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = client.Get(base + "/endpoints/" + drifted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "changed outside the console") {
+		t.Errorf("the drifted endpoint's page after a restart: %d %s, no drift banner: %.3000s", resp.StatusCode, resp.Request.URL, body)
+	}
+	waitRows(t, pool, `SELECT count(*) FROM audit_entries WHERE action = 'drift'`, 1)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+}
+
+// demoSignIn signs client in as the demo's admin, with the password the
+// demo printed on stdout, and returns the endpoint list it lands on.
+func demoSignIn(t *testing.T, client *http.Client, base string, stdout *proctest.LockedBuffer) []byte {
+	t.Helper()
+	// Signed out, the list sends us to sign in.
 	resp, err := client.Get(base + "/endpoints")
 	if err != nil {
 		t.Fatal(err)
@@ -108,23 +175,28 @@ func TestServeDemo(t *testing.T) {
 	if m == nil || csrf == nil {
 		t.Fatalf("no demo password (%q) or CSRF field", stdout.String())
 	}
-	if !strings.Contains(stdout.String(), "Open http://"+addr+"/ in a browser") {
-		t.Errorf("the URL to open is not printed: %q", stdout.String())
-	}
 	resp, err = client.PostForm(base+"/login", url.Values{"name": {"admin"}, "password": {m[1]}, "_csrf": {string(csrf[1])}, "next": {"/endpoints"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if n := strings.Count(string(body), `data-testid="endpoint-row"`); n < 30 {
-		t.Errorf("demo lists %d endpoints, want at least 30", n)
-	}
+	return body
+}
 
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve: %v", err)
+// waitRows waits up to 10 s for query's count to be want.
+func waitRows(t *testing.T, pool *pgxpool.Pool, query string, want int) {
+	t.Helper()
+	var n int
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if err := pool.QueryRow(context.Background(), query).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == want {
+			return
+		}
 	}
+	t.Fatalf("%s = %d, want %d", query, n, want)
 }
 
 func TestAuditVerifyCommand(t *testing.T) {
