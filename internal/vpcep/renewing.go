@@ -282,8 +282,16 @@ func (c *RenewingCredential) Run(ctx context.Context) {
 		c.mu.Lock()
 		now := c.cfg.Now()
 		wait := c.renewAt.Sub(now)
-		if c.token == "" || c.lastErr != nil {
-			wait = c.failedAt.Add(c.cfg.FailureBackoff).Sub(now)
+		if c.lastErr != nil {
+			backoffEnd := c.failedAt.Add(c.cfg.FailureBackoff).Sub(now)
+			if c.token != "" && now.Before(c.usable) && now.Before(c.renewAt) {
+				// A usable token (e.g. one the upstream refused, kept for
+				// the backoff): Token hands it back until renewAt, so
+				// waking before then would only spin.
+				wait = max(wait, backoffEnd)
+			} else {
+				wait = backoffEnd
+			}
 		}
 		var inflight <-chan struct{}
 		if c.inflight != nil {

@@ -502,3 +502,45 @@ func TestTokenSourceForAnotherSDKClient(t *testing.T) {
 		t.Errorf("%d tokens issued, want 2", n)
 	}
 }
+
+// TestRunIdlesAfterAFreshTokenIsRefused: once the upstream refused a newly
+// obtained token (kept, still usable, until its renewal time), Run sleeps
+// until that renewal time rather than waking every few milliseconds once
+// the 50 ms failure backoff is over.
+func TestRunIdlesAfterAFreshTokenIsRefused(t *testing.T) {
+	t.Parallel()
+	f := newIAMFixture(t, time.Hour)
+	elsewhere := newIAMFixture(t, time.Hour)
+	var nows atomic.Int64
+	cred, err := vpcep.NewRenewingCredential(vpcep.RenewingConfig{
+		IAM: f.iam, User: iamUser, ProjectID: simtest.ProjectID, Logger: f.logger,
+		FailureBackoff: 50 * time.Millisecond,
+		Now:            func() time.Time { nows.Add(1); return time.Now() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first call's refusal renews; the second's, of the new token, is
+	// the failure.
+	for range 2 {
+		if _, err := elsewhere.client(t, cred).GetEndpoint(context.Background(), "any"); err == nil {
+			t.Fatal("the other simulator took a token it never issued")
+		}
+	}
+	if s := cred.Status(); s.State != vpcep.StateFailing {
+		t.Fatalf("status %+v, want failing after the fresh token was refused", s)
+	}
+
+	before := nows.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	cred.Run(ctx) // returns when ctx ends
+	// One pass of the loop reads the clock twice; a 10 ms spin over the
+	// 350 ms after the backoff would read it about 70 times.
+	if n := nows.Load() - before; n > 10 {
+		t.Errorf("Run read the clock %d times in 400 ms: it spins instead of waiting for the renewal time", n)
+	}
+	if n := f.iamRequests.Load(); n != 2 {
+		t.Errorf("%d requests to IAM, want 2 (the first token and one renewal)", n)
+	}
+}
