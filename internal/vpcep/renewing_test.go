@@ -67,6 +67,7 @@ func (f *iamFixture) credential(t *testing.T, user vpcep.IAMUser, now func() tim
 	t.Helper()
 	c, err := vpcep.NewRenewingCredential(vpcep.RenewingConfig{
 		IAM: f.iam, User: user, ProjectID: simtest.ProjectID, Now: now, Logger: f.logger,
+		MinLifetime: 100 * time.Millisecond, // the simulator's tokens live 2 s
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -543,4 +544,31 @@ func TestRunIdlesAfterAFreshTokenIsRefused(t *testing.T) {
 	if n := f.iamRequests.Load(); n != 2 {
 		t.Errorf("%d requests to IAM, want 2 (the first token and one renewal)", n)
 	}
+}
+
+// TestTokenWithNoUsableLifetimeIsAFailure: a token IAM grants for less
+// than MinLifetime (here 30 s against the default minute) is a failed
+// renewal, left alone for the failure backoff, not one renewal per call.
+func TestTokenWithNoUsableLifetimeIsAFailure(t *testing.T) {
+	t.Parallel()
+	f := newIAMFixture(t, 30*time.Second)
+	cred, err := vpcep.NewRenewingCredential(vpcep.RenewingConfig{
+		IAM: f.iam, User: iamUser, ProjectID: simtest.ProjectID, Logger: f.logger, FailureBackoff: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if tok, err := cred.Token(context.Background()); err == nil || !strings.Contains(err.Error(), "no usable lifetime") {
+			t.Fatalf("Token = %q, %v; want the failure", tok, err)
+		}
+	}
+	if n := f.iamRequests.Load(); n != 1 {
+		t.Errorf("%d requests to IAM, want 1 (the failure backoff)", n)
+	}
+	s := cred.Status()
+	if s.State != vpcep.StateFailing || s.LastError == nil || s.LastError.Error() != "IAM granted a token with no usable lifetime" || s.FailedAt.IsZero() {
+		t.Errorf("status %+v, want failing for want of a lifetime", s)
+	}
+	f.checkNoSecretLogged(t)
 }
