@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 )
 
@@ -457,14 +456,6 @@ func (e *tokenError) Unwrap() error {
 		}
 	}
 	return e.err
-}
-
-// TokenSourceCredential is the SDK credential of another service's client
-// (internal/cts) whose X-Auth-Token comes from source: it fills
-// {project_id}; the token is set by RenewingTransport, which that client's
-// transport must include.
-func TokenSourceCredential(projectID string, source TokenSource) auth.ICredential {
-	return &tokenCredential{projectID: projectID, source: source}
 }
 
 // RenewingTransport sends each request over base with source's token, and

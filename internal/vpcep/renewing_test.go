@@ -483,15 +483,25 @@ func TestRunRenewsWithoutCalls(t *testing.T) {
 }
 
 // TestTokenSourceForAnotherSDKClient signs a bare SDK client (as the CTS
-// client builds its own) with TokenSourceCredential and RenewingTransport.
+// client builds its own) with SDKCredential of a TokenSource and
+// RenewingTransport; without the transport, no call is taken.
 func TestTokenSourceForAnotherSDKClient(t *testing.T) {
 	t.Parallel()
 	f := newIAMFixture(t, time.Hour)
 	cred := f.credential(t, iamUser, nil)
+	sdkCred, err := vpcep.SDKCredential(vpcep.Config{ProjectID: simtest.ProjectID, TokenSource: cred, AK: "ignored", SK: "ignored"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := sdk.NewVpcepClient(core.NewHcHttpClient(impl.NewDefaultHttpClient(sdkconfig.DefaultHttpConfig())).
+		WithEndpoints([]string{f.url}).WithCredential(sdkCred))
+	if _, err := bare.ListEndpoints(&model.ListEndpointsRequest{}); err == nil {
+		t.Fatal("a call without RenewingTransport was taken")
+	}
 	cfg := sdkconfig.DefaultHttpConfig().WithHttpRoundTripper(vpcep.RenewingTransport(nil, cred))
 	sc := sdk.NewVpcepClient(core.NewHcHttpClient(impl.NewDefaultHttpClient(cfg)).
 		WithEndpoints([]string{f.url}).
-		WithCredential(vpcep.TokenSourceCredential(simtest.ProjectID, cred)))
+		WithCredential(sdkCred))
 	for range 2 {
 		resp, err := sc.ListEndpoints(&model.ListEndpointsRequest{})
 		if err != nil || resp.TotalCount == nil || *resp.TotalCount != 36 {
