@@ -48,7 +48,7 @@ type RenewingConfig struct {
 	// tokens lower it).
 	MinLifetime time.Duration
 	Now         func() time.Time // time.Now when nil
-	Logger       *slog.Logger     // slog.Default() when nil
+	Logger      *slog.Logger     // slog.Default() when nil
 }
 
 // CredentialState is how a renewing credential stands.
