@@ -52,16 +52,20 @@ const DefaultTimeout = 30 * time.Second
 const op = "query Cloud Trace Service"
 
 // Config says where CTS is and how to authenticate: the same credential
-// modes as the VPCEP client (AK/SK wins over Token).
+// modes as the VPCEP client (TokenSource wins, then AK/SK, then Token).
 type Config struct {
 	Region    string // picks the endpoint from the SDK's CTS region table when Endpoint is empty
 	Endpoint  string // overrides the region's endpoint (CTS_ENDPOINT)
 	ProjectID string
 	AK, SK    string
 	Token     string
-	Timeout   time.Duration // per call; DefaultTimeout when zero
-	Transport http.RoundTripper
-	UserAgent string
+	// TokenSource, when set, supplies a changing X-Auth-Token (an IAM
+	// user's vpcep.RenewingCredential, shared with the project's VPCEP
+	// client): renewed before it expires and once after a 401.
+	TokenSource vpcep.TokenSource
+	Timeout     time.Duration // per call; DefaultTimeout when zero
+	Transport   http.RoundTripper
+	UserAgent   string
 	// TraceNames are the operations PolicyTraces returns, each asked for
 	// with trace_name; {TraceModifyPolicy} when empty.
 	TraceNames []string
@@ -130,15 +134,20 @@ func NewClient(cfg Config) (*Client, error) {
 	if !strings.HasPrefix(endpoint, "http://") && !strings.HasPrefix(endpoint, "https://") {
 		endpoint = "https://" + endpoint
 	}
-	cred, err := vpcep.SDKCredential(vpcep.Config{ProjectID: cfg.ProjectID, AK: cfg.AK, SK: cfg.SK, Token: cfg.Token})
+	cred, err := vpcep.SDKCredential(vpcep.Config{ProjectID: cfg.ProjectID, AK: cfg.AK, SK: cfg.SK, Token: cfg.Token, TokenSource: cfg.TokenSource})
 	if err != nil {
 		return nil, fmt.Errorf("cts: %w", err)
+	}
+	transport := cfg.Transport
+	if cfg.TokenSource != nil {
+		// The credential leaves the token to this transport.
+		transport = vpcep.RenewingTransport(transport, cfg.TokenSource)
 	}
 	c := &Client{
 		endpoint:   endpoint,
 		credential: cred,
 		timeout:    cfg.Timeout,
-		transport:  cfg.Transport,
+		transport:  transport,
 		userAgent:  cfg.UserAgent,
 		traceNames: slices.Clone(cfg.TraceNames),
 		pageSize:   cfg.PageSize,

@@ -248,6 +248,42 @@ func TestCredentialModes(t *testing.T) {
 	}
 }
 
+// TestIAMUserCredential: a CTS client signed by an IAM user's renewing
+// credential reads traces, and again after IAM expired its token (the 401
+// renews it once).
+func TestIAMUserCredential(t *testing.T) {
+	t.Parallel()
+	user := vpcepsim.IAMUser{Name: "console", Password: "iam-Passw0rd-for-cts", Domain: "acme"}
+	u := simtest.Start(t, simtest.Options{IAM: vpcepsim.IAMOptions{Users: []vpcepsim.IAMUser{user}}})
+	gw := u.Gateway(t, 1)
+	from, to := window()
+	if err := u.OutOfBandEditAs(gw.ID, "terraform-ci", "10.0.8.15"); err != nil {
+		t.Fatal(err)
+	}
+	iam, err := vpcep.NewIAMClient(vpcep.IAMConfig{Endpoint: u.URL, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := vpcep.NewRenewingCredential(vpcep.RenewingConfig{
+		IAM: iam, ProjectID: simtest.ProjectID,
+		User: vpcep.IAMUser{Name: user.Name, Password: user.Password, Domain: user.Domain},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ctsClient(t, u, func(c *cts.Config) { c.AK, c.SK, c.TokenSource = "", "", cred })
+	for i := range 2 {
+		traces, err := c.PolicyTraces(context.Background(), gw.ID, from, to)
+		if err != nil || len(traces) != 1 {
+			t.Fatalf("lookup %d: %d traces, %v; want 1", i+1, len(traces), err)
+		}
+		u.ExpireTokens()
+	}
+	if n := u.TokensIssued(); n != 2 {
+		t.Errorf("%d tokens issued, want 2 (the first, one renewal after the expiry)", n)
+	}
+}
+
 func TestNewClientConfiguration(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
