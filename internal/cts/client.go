@@ -64,8 +64,12 @@ type Config struct {
 	// client): renewed before it expires and once after a 401.
 	TokenSource vpcep.TokenSource
 	Timeout     time.Duration // per call; DefaultTimeout when zero
-	Transport   http.RoundTripper
-	UserAgent   string
+	// LookupTimeout bounds one PolicyTraces, every page of every trace
+	// name, so that a slow CTS never holds a pass for minutes (twice
+	// Timeout when zero).
+	LookupTimeout time.Duration
+	Transport     http.RoundTripper
+	UserAgent     string
 	// TraceNames are the operations PolicyTraces returns, each asked for
 	// with trace_name; {TraceModifyPolicy} when empty.
 	TraceNames []string
@@ -78,6 +82,7 @@ type Client struct {
 	endpoint   string
 	credential auth.ICredential
 	timeout    time.Duration
+	lookup     time.Duration
 	transport  http.RoundTripper
 	userAgent  string
 	traceNames []string
@@ -147,6 +152,7 @@ func NewClient(cfg Config) (*Client, error) {
 		endpoint:   endpoint,
 		credential: cred,
 		timeout:    cfg.Timeout,
+		lookup:     cfg.LookupTimeout,
 		transport:  transport,
 		userAgent:  cfg.UserAgent,
 		traceNames: slices.Clone(cfg.TraceNames),
@@ -155,6 +161,9 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
+	}
+	if c.lookup <= 0 {
+		c.lookup = 2 * c.timeout
 	}
 	if c.userAgent == "" {
 		c.userAgent = "vpcep-console"
@@ -192,14 +201,20 @@ func (c *Client) sdkClient(ctx context.Context) *sdk.CtsClient {
 // asked for separately (CTS filters on one), each following CTS's markers
 // for at most MaxPages pages; more than that is an error rather than a
 // partial answer, which could name the wrong person. A failed call is a
-// *vpcep.Error with the status, code and request id CTS answered.
+// *vpcep.Error with the status, code and request id CTS answered. The
+// whole lookup is bounded by Config.LookupTimeout.
 func (c *Client) PolicyTraces(ctx context.Context, endpointID string, from, to time.Time) ([]Trace, error) {
 	if endpointID == "" {
 		return nil, errors.New("cts: an endpoint id is required")
 	}
+	if from.IsZero() || to.IsZero() {
+		return nil, errors.New("cts: the window needs both a start and an end")
+	}
 	if from.After(to) {
 		return nil, fmt.Errorf("cts: the window's start %s is after its end %s", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.lookup)
+	defer cancel()
 	var out []Trace
 	seen := map[string]bool{}
 	for _, name := range c.traceNames {
@@ -246,7 +261,7 @@ func (c *Client) traces(ctx context.Context, endpointID, name string, from, to t
 		for _, t := range page {
 			// CTS filtered already; a trace of another resource or
 			// operation must still never be attributed to this change.
-			if deref(t.ResourceId) != endpointID || deref(t.TraceName) != name {
+			if deref(t.ResourceId) != endpointID || !strings.EqualFold(deref(t.TraceName), name) {
 				continue
 			}
 			out = append(out, fromSDK(t))

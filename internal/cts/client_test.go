@@ -374,3 +374,33 @@ func TestPolicyTracesWindow(t *testing.T) {
 		t.Error("no endpoint id was accepted")
 	}
 }
+
+// TestPolicyTracesLookupDeadline: a CTS slow on every page fails the
+// lookup at LookupTimeout, though each call is well within its own
+// Timeout; the window must have both ends.
+func TestPolicyTracesLookupDeadline(t *testing.T) {
+	t.Parallel()
+	u := simtest.Start(t, simtest.Options{})
+	gw := u.Gateway(t, 1)
+	from, to := window()
+	for i := range 6 {
+		if err := u.OutOfBandEditAs(gw.ID, "user-"+string(rune('a'+i)), "10.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u.SetRouteLatency(vpcepsim.RouteListTraces, 150*time.Millisecond)
+	c := ctsClient(t, u, func(c *cts.Config) {
+		c.PageSize, c.Timeout, c.LookupTimeout = 1, 5*time.Second, 300*time.Millisecond
+	})
+	// Six pages of 150 ms each against a 300 ms lookup.
+	traces, err := c.PolicyTraces(context.Background(), gw.ID, from, to)
+	var ve *vpcep.Error
+	if !errors.As(err, &ve) || !strings.Contains(ve.Message, "did not answer in time") {
+		t.Fatalf("%d traces, err %v; want the lookup's deadline", len(traces), err)
+	}
+	for _, w := range [][2]time.Time{{{}, to}, {from, {}}} {
+		if _, err := c.PolicyTraces(context.Background(), gw.ID, w[0], w[1]); err == nil || !strings.Contains(err.Error(), "both a start and an end") {
+			t.Errorf("window %v: err %v, want refused", w, err)
+		}
+	}
+}
