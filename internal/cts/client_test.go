@@ -404,3 +404,19 @@ func TestPolicyTracesLookupDeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceNamesCaseInsensitive: CTS matches trace_name without regard to
+// case, and so does the client's own check of what it answered.
+func TestTraceNamesCaseInsensitive(t *testing.T) {
+	t.Parallel()
+	u := simtest.Start(t, simtest.Options{})
+	gw := u.Gateway(t, 1)
+	from, to := window()
+	if err := u.OutOfBandEditAs(gw.ID, "terraform-ci", "10.0.8.15"); err != nil {
+		t.Fatal(err)
+	}
+	c := ctsClient(t, u, func(c *cts.Config) { c.TraceNames = []string{"ModifyEndpointPolicy"} })
+	if traces, err := c.PolicyTraces(context.Background(), gw.ID, from, to); err != nil || len(traces) != 1 {
+		t.Fatalf("%d traces, %v; want 1", len(traces), err)
+	}
+}
