@@ -377,3 +377,19 @@ func TestAdminPolicyRoute(t *testing.T) {
 		t.Errorf("%d traces after refused admin calls, want 2", n)
 	}
 }
+
+// TestTracesEvictOldest: past maxTraces, each new trace evicts the oldest
+// one only.
+func TestTracesEvictOldest(t *testing.T) {
+	t.Parallel()
+	s := New(Options{ProjectID: testProject})
+	first := s.AddTrace(Trace{TraceName: TraceModifyPolicy, ResourceID: "ep"})
+	second := s.AddTrace(Trace{TraceName: TraceModifyPolicy, ResourceID: "ep"})
+	for range maxTraces - 1 {
+		s.AddTrace(Trace{TraceName: TraceModifyPolicy, ResourceID: "ep"})
+	}
+	traces := s.Traces()
+	if len(traces) != maxTraces || traces[0].TraceID != second.TraceID || traces[0].TraceID == first.TraceID {
+		t.Fatalf("%d traces starting with %s; want %d starting with the second added (%s)", len(traces), traces[0].TraceID, maxTraces, second.TraceID)
+	}
+}
