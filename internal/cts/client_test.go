@@ -3,6 +3,7 @@ package cts_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -206,9 +207,14 @@ func TestPolicyTracesFault(t *testing.T) {
 	}
 }
 
+// TestCredentialModes: each credential mode reads traces or fails with
+// the gateway's refusal; neither a failure nor a recorded exchange holds a
+// secret, and the recorded Authorization or X-Auth-Token is [REDACTED].
 func TestCredentialModes(t *testing.T) {
 	t.Parallel()
-	u := simtest.Start(t, simtest.Options{Token: "iam-token"})
+	const token, wrongToken = "iam-token-for-cts-0123456789", "stale-token-never-valid-0123456789"
+	wrongSK := strings.Repeat("x", 40)
+	u := simtest.Start(t, simtest.Options{Token: token})
 	gw := u.Gateway(t, 1)
 	from, to := window()
 	if err := u.OutOfBandEditAs(gw.ID, "terraform-ci", "10.0.8.15"); err != nil {
@@ -217,34 +223,49 @@ func TestCredentialModes(t *testing.T) {
 	tests := []struct {
 		name    string
 		adjust  func(*cts.Config)
+		header  string // the credential's header
 		wantErr string
 	}{
-		{"AK/SK", nil, ""},
-		{"token", func(c *cts.Config) { c.AK, c.SK, c.Token = "", "", "iam-token" }, ""},
-		{"wrong token", func(c *cts.Config) { c.AK, c.SK, c.Token = "", "", "stale" }, "APIGW.0301"},
-		{"wrong SK", func(c *cts.Config) { c.SK = strings.Repeat("x", 40) }, "APIGW.0301"},
+		{"AK/SK", nil, "Authorization", ""},
+		{"token", func(c *cts.Config) { c.AK, c.SK, c.Token = "", "", token }, "X-Auth-Token", ""},
+		{"wrong token", func(c *cts.Config) { c.AK, c.SK, c.Token = "", "", wrongToken }, "X-Auth-Token", "APIGW.0301"},
+		{"wrong SK", func(c *cts.Config) { c.SK = wrongSK }, "Authorization", "APIGW.0301"},
 	}
+	secrets := []string{token, wrongToken, wrongSK, u.SK}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			traces, err := ctsClient(t, u, tt.adjust).PolicyTraces(context.Background(), gw.ID, from, to)
+			ctx, rec := vpcep.WithRecorder(context.Background())
+			traces, err := ctsClient(t, u, tt.adjust).PolicyTraces(ctx, gw.ID, from, to)
 			if tt.wantErr == "" {
 				if err != nil || len(traces) != 1 {
 					t.Fatalf("%d traces, err %v; want 1", len(traces), err)
 				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			} else if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want %s", err, tt.wantErr)
 			}
-		})
-	}
-	// Whatever the mode, no credential reached the recorded requests.
-	for _, r := range u.Requests() {
-		for _, h := range []string{"Authorization", "X-Auth-Token"} {
-			if v := r.Header.Get(h); v != "" && v != "[REDACTED]" {
-				t.Errorf("%s recorded in clear", h)
+			if err != nil {
+				for _, secret := range secrets {
+					if strings.Contains(err.Error(), secret) || strings.Contains(fmt.Sprintf("%#v", err), secret) {
+						t.Errorf("the error holds a secret: %v", err)
+					}
+				}
 			}
-		}
+			xs := rec.Exchanges()
+			if len(xs) == 0 {
+				t.Fatal("nothing recorded")
+			}
+			for _, x := range xs {
+				if got := x.RequestHeaders.Get(tt.header); got != "[REDACTED]" {
+					t.Errorf("recorded %s = %q, want [REDACTED]", tt.header, got)
+				}
+				dump := fmt.Sprintf("%s %v %s %v %s", x.URL, x.RequestHeaders, x.RequestBody, x.ResponseHeaders, x.ResponseBody)
+				for _, secret := range secrets {
+					if strings.Contains(dump, secret) {
+						t.Errorf("a recorded exchange holds a secret: %s", dump)
+					}
+				}
+			}
+		})
 	}
 }
 
