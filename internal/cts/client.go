@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -139,7 +140,7 @@ func NewClient(cfg Config) (*Client, error) {
 	if !strings.HasPrefix(endpoint, "http://") && !strings.HasPrefix(endpoint, "https://") {
 		endpoint = "https://" + endpoint
 	}
-	cred, err := vpcep.SDKCredential(vpcep.Config{ProjectID: cfg.ProjectID, AK: cfg.AK, SK: cfg.SK, Token: cfg.Token, TokenSource: cfg.TokenSource})
+	cred, err := vpcep.SDKCredential(cfg.vpcepConfig())
 	if err != nil {
 		return nil, fmt.Errorf("cts: %w", err)
 	}
@@ -327,4 +328,26 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// String describes cfg without its AK/SK or token.
+func (cfg Config) String() string {
+	return fmt.Sprintf("cts.Config{Region: %q, Endpoint: %q, ProjectID: %q, Credential: %s}",
+		cfg.Region, cfg.Endpoint, cfg.ProjectID, cfg.vpcepConfig())
+}
+
+// GoString is String, for fmt's %#v.
+func (cfg Config) GoString() string { return cfg.String() }
+
+// LogValue keeps the AK/SK and token out of logs.
+func (cfg Config) LogValue() slog.Value { return cfg.vpcepConfig().LogValue() }
+
+// MarshalJSON keeps the AK/SK and token out of JSON.
+func (cfg Config) MarshalJSON() ([]byte, error) { return cfg.vpcepConfig().MarshalJSON() }
+
+// vpcepConfig is cfg's sign-in as a vpcep.Config, which prints without
+// its secrets.
+func (cfg Config) vpcepConfig() vpcep.Config {
+	return vpcep.Config{Region: cfg.Region, Endpoint: cfg.Endpoint, ProjectID: cfg.ProjectID,
+		AK: cfg.AK, SK: cfg.SK, Token: cfg.Token, TokenSource: cfg.TokenSource, Timeout: cfg.Timeout}
 }

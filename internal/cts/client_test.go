@@ -1,9 +1,11 @@
 package cts_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -439,5 +441,21 @@ func TestTraceNamesCaseInsensitive(t *testing.T) {
 	c := ctsClient(t, u, func(c *cts.Config) { c.TraceNames = []string{"ModifyEndpointPolicy"} })
 	if traces, err := c.PolicyTraces(context.Background(), gw.ID, from, to); err != nil || len(traces) != 1 {
 		t.Fatalf("%d traces, %v; want 1", len(traces), err)
+	}
+}
+
+// TestConfigNeverPrintsSecrets: a CTS configuration prints and logs
+// without its SK or token.
+func TestConfigNeverPrintsSecrets(t *testing.T) {
+	t.Parallel()
+	const sk, token = "SKsecret-never-printed-0123456789", "MIItoken-never-printed-0123456789"
+	for _, cfg := range []cts.Config{{ProjectID: "p", AK: "a", SK: sk}, {ProjectID: "p", Token: token}} {
+		var out bytes.Buffer
+		fmt.Fprintf(&out, "%v %+v %#v %s", cfg, cfg, cfg, cfg)
+		slog.New(slog.NewTextHandler(&out, nil)).Info("cfg", "cfg", cfg, "nested", struct{ C cts.Config }{cfg})
+		slog.New(slog.NewJSONHandler(&out, nil)).Info("cfg", "cfg", cfg, "nested", struct{ C cts.Config }{cfg})
+		if s := out.String(); strings.Contains(s, sk) || strings.Contains(s, token) {
+			t.Errorf("a secret printed or logged:\n%s", s)
+		}
 	}
 }
