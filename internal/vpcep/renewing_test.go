@@ -422,8 +422,10 @@ func TestRenewalOnScheduleWithRealClock(t *testing.T) {
 	for _, err := range calls.halt() {
 		t.Errorf("a call failed: %v", err)
 	}
-	if n, m := f.sim.TokensIssued(), f.iamRequests.Load(); n != 3 || m != 3 {
-		t.Errorf("%d tokens issued in %d requests to IAM, want 3 and 3", n, m)
+	// On a loaded machine the 50 calls may outlast the third token's
+	// renewal time: a fourth renewal is then due, still one request each.
+	if n, m := f.sim.TokensIssued(), f.iamRequests.Load(); n < 3 || int64(n) != m {
+		t.Errorf("%d tokens issued in %d requests to IAM, want at least 3, one request each", n, m)
 	}
 	if logged := f.logs.String(); strings.Contains(logged, "refused") {
 		t.Errorf("a token was refused; it should have been renewed first:\n%s", logged)
