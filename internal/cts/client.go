@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -52,16 +53,24 @@ const DefaultTimeout = 30 * time.Second
 const op = "query Cloud Trace Service"
 
 // Config says where CTS is and how to authenticate: the same credential
-// modes as the VPCEP client (AK/SK wins over Token).
+// modes as the VPCEP client (TokenSource wins, then AK/SK, then Token).
 type Config struct {
 	Region    string // picks the endpoint from the SDK's CTS region table when Endpoint is empty
 	Endpoint  string // overrides the region's endpoint (CTS_ENDPOINT)
 	ProjectID string
 	AK, SK    string
 	Token     string
-	Timeout   time.Duration // per call; DefaultTimeout when zero
-	Transport http.RoundTripper
-	UserAgent string
+	// TokenSource, when set, supplies a changing X-Auth-Token (an IAM
+	// user's vpcep.RenewingCredential, shared with the project's VPCEP
+	// client): renewed before it expires and once after a 401.
+	TokenSource vpcep.TokenSource
+	Timeout     time.Duration // per call; DefaultTimeout when zero
+	// LookupTimeout bounds one PolicyTraces, every page of every trace
+	// name, so that a slow CTS never holds a pass for minutes (twice
+	// Timeout when zero).
+	LookupTimeout time.Duration
+	Transport     http.RoundTripper
+	UserAgent     string
 	// TraceNames are the operations PolicyTraces returns, each asked for
 	// with trace_name; {TraceModifyPolicy} when empty.
 	TraceNames []string
@@ -74,6 +83,7 @@ type Client struct {
 	endpoint   string
 	credential auth.ICredential
 	timeout    time.Duration
+	lookup     time.Duration
 	transport  http.RoundTripper
 	userAgent  string
 	traceNames []string
@@ -130,15 +140,21 @@ func NewClient(cfg Config) (*Client, error) {
 	if !strings.HasPrefix(endpoint, "http://") && !strings.HasPrefix(endpoint, "https://") {
 		endpoint = "https://" + endpoint
 	}
-	cred, err := vpcep.SDKCredential(vpcep.Config{ProjectID: cfg.ProjectID, AK: cfg.AK, SK: cfg.SK, Token: cfg.Token})
+	cred, err := vpcep.SDKCredential(cfg.vpcepConfig())
 	if err != nil {
 		return nil, fmt.Errorf("cts: %w", err)
+	}
+	transport := cfg.Transport
+	if cfg.TokenSource != nil {
+		// The credential leaves the token to this transport.
+		transport = vpcep.RenewingTransport(transport, cfg.TokenSource)
 	}
 	c := &Client{
 		endpoint:   endpoint,
 		credential: cred,
 		timeout:    cfg.Timeout,
-		transport:  cfg.Transport,
+		lookup:     cfg.LookupTimeout,
+		transport:  transport,
 		userAgent:  cfg.UserAgent,
 		traceNames: slices.Clone(cfg.TraceNames),
 		pageSize:   cfg.PageSize,
@@ -146,6 +162,9 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
+	}
+	if c.lookup <= 0 {
+		c.lookup = 2 * c.timeout
 	}
 	if c.userAgent == "" {
 		c.userAgent = "vpcep-console"
@@ -183,14 +202,20 @@ func (c *Client) sdkClient(ctx context.Context) *sdk.CtsClient {
 // asked for separately (CTS filters on one), each following CTS's markers
 // for at most MaxPages pages; more than that is an error rather than a
 // partial answer, which could name the wrong person. A failed call is a
-// *vpcep.Error with the status, code and request id CTS answered.
+// *vpcep.Error with the status, code and request id CTS answered. The
+// whole lookup is bounded by Config.LookupTimeout.
 func (c *Client) PolicyTraces(ctx context.Context, endpointID string, from, to time.Time) ([]Trace, error) {
 	if endpointID == "" {
 		return nil, errors.New("cts: an endpoint id is required")
 	}
+	if from.IsZero() || to.IsZero() {
+		return nil, errors.New("cts: the window needs both a start and an end")
+	}
 	if from.After(to) {
 		return nil, fmt.Errorf("cts: the window's start %s is after its end %s", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.lookup)
+	defer cancel()
 	var out []Trace
 	seen := map[string]bool{}
 	for _, name := range c.traceNames {
@@ -237,7 +262,7 @@ func (c *Client) traces(ctx context.Context, endpointID, name string, from, to t
 		for _, t := range page {
 			// CTS filtered already; a trace of another resource or
 			// operation must still never be attributed to this change.
-			if deref(t.ResourceId) != endpointID || deref(t.TraceName) != name {
+			if deref(t.ResourceId) != endpointID || !strings.EqualFold(deref(t.TraceName), name) {
 				continue
 			}
 			out = append(out, fromSDK(t))
@@ -303,4 +328,26 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// String describes cfg without its AK/SK or token.
+func (cfg Config) String() string {
+	return fmt.Sprintf("cts.Config{Region: %q, Endpoint: %q, ProjectID: %q, Credential: %s}",
+		cfg.Region, cfg.Endpoint, cfg.ProjectID, cfg.vpcepConfig())
+}
+
+// GoString is String, for fmt's %#v.
+func (cfg Config) GoString() string { return cfg.String() }
+
+// LogValue keeps the AK/SK and token out of logs.
+func (cfg Config) LogValue() slog.Value { return cfg.vpcepConfig().LogValue() }
+
+// MarshalJSON keeps the AK/SK and token out of JSON.
+func (cfg Config) MarshalJSON() ([]byte, error) { return cfg.vpcepConfig().MarshalJSON() }
+
+// vpcepConfig is cfg's sign-in as a vpcep.Config, which prints without
+// its secrets.
+func (cfg Config) vpcepConfig() vpcep.Config {
+	return vpcep.Config{Region: cfg.Region, Endpoint: cfg.Endpoint, ProjectID: cfg.ProjectID,
+		AK: cfg.AK, SK: cfg.SK, Token: cfg.Token, TokenSource: cfg.TokenSource, Timeout: cfg.Timeout}
 }

@@ -1,8 +1,11 @@
 package cts_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -206,9 +209,14 @@ func TestPolicyTracesFault(t *testing.T) {
 	}
 }
 
+// TestCredentialModes: each credential mode reads traces or fails with
+// the gateway's refusal; neither a failure nor a recorded exchange holds a
+// secret, and the recorded Authorization or X-Auth-Token is [REDACTED].
 func TestCredentialModes(t *testing.T) {
 	t.Parallel()
-	u := simtest.Start(t, simtest.Options{Token: "iam-token"})
+	const token, wrongToken = "iam-token-for-cts-0123456789", "stale-token-never-valid-0123456789"
+	wrongSK := strings.Repeat("x", 40)
+	u := simtest.Start(t, simtest.Options{Token: token})
 	gw := u.Gateway(t, 1)
 	from, to := window()
 	if err := u.OutOfBandEditAs(gw.ID, "terraform-ci", "10.0.8.15"); err != nil {
@@ -217,34 +225,85 @@ func TestCredentialModes(t *testing.T) {
 	tests := []struct {
 		name    string
 		adjust  func(*cts.Config)
+		header  string // the credential's header
 		wantErr string
 	}{
-		{"AK/SK", nil, ""},
-		{"token", func(c *cts.Config) { c.AK, c.SK, c.Token = "", "", "iam-token" }, ""},
-		{"wrong token", func(c *cts.Config) { c.AK, c.SK, c.Token = "", "", "stale" }, "APIGW.0301"},
-		{"wrong SK", func(c *cts.Config) { c.SK = strings.Repeat("x", 40) }, "APIGW.0301"},
+		{"AK/SK", nil, "Authorization", ""},
+		{"token", func(c *cts.Config) { c.AK, c.SK, c.Token = "", "", token }, "X-Auth-Token", ""},
+		{"wrong token", func(c *cts.Config) { c.AK, c.SK, c.Token = "", "", wrongToken }, "X-Auth-Token", "APIGW.0301"},
+		{"wrong SK", func(c *cts.Config) { c.SK = wrongSK }, "Authorization", "APIGW.0301"},
 	}
+	secrets := []string{token, wrongToken, wrongSK, u.SK}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			traces, err := ctsClient(t, u, tt.adjust).PolicyTraces(context.Background(), gw.ID, from, to)
+			ctx, rec := vpcep.WithRecorder(context.Background())
+			traces, err := ctsClient(t, u, tt.adjust).PolicyTraces(ctx, gw.ID, from, to)
 			if tt.wantErr == "" {
 				if err != nil || len(traces) != 1 {
 					t.Fatalf("%d traces, err %v; want 1", len(traces), err)
 				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			} else if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want %s", err, tt.wantErr)
+			}
+			if err != nil {
+				for _, secret := range secrets {
+					if strings.Contains(err.Error(), secret) || strings.Contains(fmt.Sprintf("%#v", err), secret) {
+						t.Errorf("the error holds a secret: %v", err)
+					}
+				}
+			}
+			xs := rec.Exchanges()
+			if len(xs) == 0 {
+				t.Fatal("nothing recorded")
+			}
+			for _, x := range xs {
+				if got := x.RequestHeaders.Get(tt.header); got != "[REDACTED]" {
+					t.Errorf("recorded %s = %q, want [REDACTED]", tt.header, got)
+				}
+				dump := fmt.Sprintf("%s %v %s %v %s", x.URL, x.RequestHeaders, x.RequestBody, x.ResponseHeaders, x.ResponseBody)
+				for _, secret := range secrets {
+					if strings.Contains(dump, secret) {
+						t.Errorf("a recorded exchange holds a secret: %s", dump)
+					}
+				}
 			}
 		})
 	}
-	// Whatever the mode, no credential reached the recorded requests.
-	for _, r := range u.Requests() {
-		for _, h := range []string{"Authorization", "X-Auth-Token"} {
-			if v := r.Header.Get(h); v != "" && v != "[REDACTED]" {
-				t.Errorf("%s recorded in clear", h)
-			}
+}
+
+// TestIAMUserCredential: a CTS client signed by an IAM user's renewing
+// credential reads traces, and again after IAM expired its token (the 401
+// renews it once).
+func TestIAMUserCredential(t *testing.T) {
+	t.Parallel()
+	user := vpcepsim.IAMUser{Name: "console", Password: "iam-Passw0rd-for-cts", Domain: "acme"}
+	u := simtest.Start(t, simtest.Options{IAM: vpcepsim.IAMOptions{Users: []vpcepsim.IAMUser{user}}})
+	gw := u.Gateway(t, 1)
+	from, to := window()
+	if err := u.OutOfBandEditAs(gw.ID, "terraform-ci", "10.0.8.15"); err != nil {
+		t.Fatal(err)
+	}
+	iam, err := vpcep.NewIAMClient(vpcep.IAMConfig{Endpoint: u.URL, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := vpcep.NewRenewingCredential(vpcep.RenewingConfig{
+		IAM: iam, ProjectID: simtest.ProjectID,
+		User: vpcep.IAMUser{Name: user.Name, Password: user.Password, Domain: user.Domain},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ctsClient(t, u, func(c *cts.Config) { c.AK, c.SK, c.TokenSource = "", "", cred })
+	for i := range 2 {
+		traces, err := c.PolicyTraces(context.Background(), gw.ID, from, to)
+		if err != nil || len(traces) != 1 {
+			t.Fatalf("lookup %d: %d traces, %v; want 1", i+1, len(traces), err)
 		}
+		u.ExpireTokens()
+	}
+	if n := u.TokensIssued(); n != 2 {
+		t.Errorf("%d tokens issued, want 2 (the first, one renewal after the expiry)", n)
 	}
 }
 
@@ -336,5 +395,67 @@ func TestPolicyTracesWindow(t *testing.T) {
 	}
 	if _, err := c.PolicyTraces(context.Background(), "", at, at); err == nil {
 		t.Error("no endpoint id was accepted")
+	}
+}
+
+// TestPolicyTracesLookupDeadline: a CTS slow on every page fails the
+// lookup at LookupTimeout, though each call is well within its own
+// Timeout; the window must have both ends.
+func TestPolicyTracesLookupDeadline(t *testing.T) {
+	t.Parallel()
+	u := simtest.Start(t, simtest.Options{})
+	gw := u.Gateway(t, 1)
+	from, to := window()
+	for i := range 6 {
+		if err := u.OutOfBandEditAs(gw.ID, "user-"+string(rune('a'+i)), "10.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u.SetRouteLatency(vpcepsim.RouteListTraces, 150*time.Millisecond)
+	c := ctsClient(t, u, func(c *cts.Config) {
+		c.PageSize, c.Timeout, c.LookupTimeout = 1, 5*time.Second, 300*time.Millisecond
+	})
+	// Six pages of 150 ms each against a 300 ms lookup.
+	traces, err := c.PolicyTraces(context.Background(), gw.ID, from, to)
+	var ve *vpcep.Error
+	if !errors.As(err, &ve) || !strings.Contains(ve.Message, "did not answer in time") {
+		t.Fatalf("%d traces, err %v; want the lookup's deadline", len(traces), err)
+	}
+	for _, w := range [][2]time.Time{{{}, to}, {from, {}}} {
+		if _, err := c.PolicyTraces(context.Background(), gw.ID, w[0], w[1]); err == nil || !strings.Contains(err.Error(), "both a start and an end") {
+			t.Errorf("window %v: err %v, want refused", w, err)
+		}
+	}
+}
+
+// TestTraceNamesCaseInsensitive: CTS matches trace_name without regard to
+// case, and so does the client's own check of what it answered.
+func TestTraceNamesCaseInsensitive(t *testing.T) {
+	t.Parallel()
+	u := simtest.Start(t, simtest.Options{})
+	gw := u.Gateway(t, 1)
+	from, to := window()
+	if err := u.OutOfBandEditAs(gw.ID, "terraform-ci", "10.0.8.15"); err != nil {
+		t.Fatal(err)
+	}
+	c := ctsClient(t, u, func(c *cts.Config) { c.TraceNames = []string{"ModifyEndpointPolicy"} })
+	if traces, err := c.PolicyTraces(context.Background(), gw.ID, from, to); err != nil || len(traces) != 1 {
+		t.Fatalf("%d traces, %v; want 1", len(traces), err)
+	}
+}
+
+// TestConfigNeverPrintsSecrets: a CTS configuration prints and logs
+// without its SK or token.
+func TestConfigNeverPrintsSecrets(t *testing.T) {
+	t.Parallel()
+	const sk, token = "SKsecret-never-printed-0123456789", "MIItoken-never-printed-0123456789"
+	for _, cfg := range []cts.Config{{ProjectID: "p", AK: "a", SK: sk}, {ProjectID: "p", Token: token}} {
+		var out bytes.Buffer
+		fmt.Fprintf(&out, "%v %+v %#v %s", cfg, cfg, cfg, cfg)
+		slog.New(slog.NewTextHandler(&out, nil)).Info("cfg", "cfg", cfg, "nested", struct{ C cts.Config }{cfg})
+		slog.New(slog.NewJSONHandler(&out, nil)).Info("cfg", "cfg", cfg, "nested", struct{ C cts.Config }{cfg})
+		if s := out.String(); strings.Contains(s, sk) || strings.Contains(s, token) {
+			t.Errorf("a secret printed or logged:\n%s", s)
+		}
 	}
 }

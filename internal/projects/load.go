@@ -61,8 +61,14 @@ func (r *secretRef) UnmarshalYAML(n *yaml.Node) error {
 		r.Literal = true
 		return nil
 	}
+	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, value := n.Content[i], n.Content[i+1]
+		if line, dup := seen[key.Value]; dup {
+			r.problem = fmt.Sprintf("%s given twice (first at line %d)", key.Value, line)
+			continue
+		}
+		seen[key.Value] = key.Line
 		if value.Kind != yaml.ScalarNode {
 			r.problem = fmt.Sprintf("%s must be a string", key.Value)
 			continue
@@ -82,24 +88,54 @@ func (r *secretRef) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// Size limits: a projects file lists a few projects, and a secret file
+// holds one key, token or password.
+const (
+	maxFileSize   = 1 << 20
+	maxSecretSize = 64 << 10
+	// maxProblems are reported, then how many more there are.
+	maxProblems = 20
+)
+
 // Load reads the projects file at path. Secrets are read from where it
-// points: an environment variable through getenv, or a file (a relative
-// path is taken from the configuration file's directory; surrounding
-// whitespace, such as a final newline, is trimmed). Every problem is
-// reported, each naming the file, line and column and, past the syntax,
-// the project and field.
+// points: an environment variable through getenv, or a regular file (a
+// relative path is taken from the configuration file's directory; line
+// breaks around the value, such as a final newline, are trimmed). The
+// first maxProblems problems are reported, each naming the file, line and
+// column and, past the syntax, the project and field.
 func Load(path string, getenv func(string) string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("projects file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("projects file: %w", err)
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("%s: the file is larger than 1 MiB: not a projects file", path)
 	}
 	return parse(path, data, getenv)
 }
 
 func parse(path string, data []byte, getenv func(string) string) (*Config, error) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	nodes := yaml.NewDecoder(bytes.NewReader(data))
+	if err := nodes.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, yamlError(path, err)
+	}
+	var second yaml.Node
+	if err := nodes.Decode(&second); err == nil {
+		return nil, fmt.Errorf("%s:%d: a second YAML document (after ---): the file is one document", path, max(second.Line, 1))
+	} else if !errors.Is(err, io.EOF) {
+		return nil, yamlError(path, err)
+	}
+	// Before decoding, which would expand them: an alias is a way to
+	// build an enormous document from a small file, and a merge key
+	// (<<: *anchor) hides where a project's fields come from.
+	if n := firstAnchorOrAlias(&doc); n != nil {
+		return nil, fmt.Errorf("%s:%d:%d: anchors, aliases and merge keys are not supported: write each project in full", path, n.Line, n.Column)
 	}
 	var raw rawFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -131,9 +167,32 @@ func parse(path string, data []byte, getenv func(string) string) (*Config, error
 		cfg.Projects = append(cfg.Projects, p)
 	}
 	if len(r.errs) > 0 {
-		return nil, errors.Join(r.errs...)
+		return nil, joinProblems(r.errs)
 	}
 	return cfg, nil
+}
+
+// joinProblems joins the first maxProblems of errs, then says how many
+// more there are.
+func joinProblems(errs []error) error {
+	if len(errs) > maxProblems {
+		errs = append(errs[:maxProblems:maxProblems], fmt.Errorf("…and %d more", len(errs)-maxProblems))
+	}
+	return errors.Join(errs...)
+}
+
+// firstAnchorOrAlias is the first node under n that has an anchor, is an
+// alias or is a merge key, or nil.
+func firstAnchorOrAlias(n *yaml.Node) *yaml.Node {
+	if n.Anchor != "" || n.Kind == yaml.AliasNode || (n.Kind == yaml.ScalarNode && n.Tag == "!!merge") {
+		return n
+	}
+	for _, c := range n.Content {
+		if found := firstAnchorOrAlias(c); found != nil {
+			return found
+		}
+	}
+	return nil
 }
 
 // yamlLinePrefix is how yaml.v3 starts a message that has a line.
@@ -171,7 +230,7 @@ func yamlError(path string, err error) error {
 		}
 		out = append(out, errors.New(m))
 	}
-	return errors.Join(out...)
+	return joinProblems(out)
 }
 
 // projectNodes are the nodes of the projects list's items, in order, for
@@ -266,7 +325,7 @@ func (r *resolver) project(rp rawProject, node *yaml.Node) Project {
 	}{{"endpoint", p.Endpoint}, {"iam_endpoint", p.IAMEndpoint}, {"cts_endpoint", p.CTSEndpoint}} {
 		if fieldNode(node, f.key) != nil {
 			if msg := checkURL(f.value); msg != "" {
-				r.errorf(at(f.key), name, f.key, "%q %s", f.value, msg)
+				r.errorf(at(f.key), name, f.key, "%q %s", redactURL(f.value), msg)
 			}
 		}
 	}
@@ -287,7 +346,22 @@ func checkURL(s string) string {
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		return "must be https (plain http only on localhost)"
 	}
+	if u.User != nil {
+		return "must not hold a user or password (credentials go under credentials)"
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "must be the service's base URL, without a path, query or fragment"
+	}
 	return ""
+}
+
+// redactURL is s with any password in it replaced, for messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
 }
 
 func isLoopback(host string) bool {
@@ -373,7 +447,7 @@ func (r *resolver) secret(ref *secretRef, name, field string) Secret {
 			r.errorf(n, name, field, "env: %q is not a variable name", ref.Env)
 			return ""
 		}
-		v := strings.TrimSpace(r.getenv(ref.Env))
+		v := trimLineBreaks(r.getenv(ref.Env))
 		if v == "" {
 			r.errorf(n, name, field, "env: environment variable %s is not set or empty", ref.Env)
 		}
@@ -383,17 +457,50 @@ func (r *resolver) secret(ref *secretRef, name, field string) Secret {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(r.dir, path)
 		}
-		data, err := os.ReadFile(path)
+		data, err := readSecretFile(path)
 		if err != nil {
 			r.errorf(n, name, field, "file: cannot read %s: %v", ref.File, unwrapPathError(err))
 			return ""
 		}
-		v := strings.TrimSpace(string(data))
+		v := trimLineBreaks(string(data))
 		if v == "" {
 			r.errorf(n, name, field, "file: %s is empty", ref.File)
 		}
 		return Secret(v)
 	}
+}
+
+// trimLineBreaks drops the line breaks around a secret (a file's final
+// newline), and nothing else: a space may belong to a password.
+func trimLineBreaks(s string) string { return strings.Trim(s, "\r\n") }
+
+// readSecretFile reads a secret from a regular file of at most
+// maxSecretSize: checked before it is opened, so that a fifo does not
+// block the start, nor /dev/zero fill the memory.
+func readSecretFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case fi.IsDir():
+		return nil, errors.New("it is a directory, not a file")
+	case !fi.Mode().IsRegular():
+		return nil, errors.New("it is not a regular file (a device, fifo or socket)")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSecretSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSecretSize {
+		return nil, errors.New("it is larger than 64 KiB: not a secret")
+	}
+	return data, nil
 }
 
 // unwrapPathError drops the path an *os.PathError repeats.

@@ -1,6 +1,7 @@
 package projects_test
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"os"
@@ -245,6 +246,51 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 			body: "projects: []\n",
 			want: []string{"no projects"},
 		},
+		{
+			name: "anchor and merge key",
+			body: "base: &base\n  region: cn-north-4\nprojects:\n  - <<: *base\n    name: p1\n    project_id: " + pidA + "\n    credentials:\n" + aksk,
+			want: []string{"projects.yaml:1:7:", "anchors, aliases and merge keys are not supported"},
+		},
+		{
+			name: "inline merge key",
+			body: "projects:\n  - <<: {region: cn-north-4}\n    name: p1\n    project_id: " + pidA + "\n    credentials:\n" + aksk,
+			want: []string{"projects.yaml:2:", "anchors, aliases and merge keys are not supported"},
+		},
+		{
+			name: "alias bomb",
+			body: "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nprojects:\n" + project("p1", "", aksk),
+			want: []string{"projects.yaml:1:4:", "anchors, aliases and merge keys are not supported"},
+		},
+		{
+			name: "a second document",
+			body: "projects:\n" + project("p1", "", aksk) + "---\nprojects:\n" + project("p2", "", aksk),
+			want: []string{"projects.yaml:8:", "a second YAML document"},
+		},
+		{
+			name: "a key twice in a reference",
+			body: "projects:\n" + project("p1", "", "      token: {env: AP_TOKEN, env: PROD_AK}\n"),
+			want: []string{":6:", "credentials.token", "env given twice"},
+		},
+		{
+			name: "user and password in an endpoint",
+			body: "projects:\n" + project("p1", "    endpoint: https://admin:pa55word@vpcep.example.com\n", aksk),
+			want: []string{":5:", "endpoint", "must not hold a user or password"},
+		},
+		{
+			name: "a path in an endpoint",
+			body: "projects:\n" + project("p1", "    cts_endpoint: https://cts.example.com/v3/\n", aksk),
+			want: []string{":5:", "cts_endpoint", "without a path"},
+		},
+		{
+			name: "secret file is a directory",
+			body: "projects:\n" + project("p1", "", "      token: {file: .}\n"),
+			want: []string{":6:", "credentials.token", "cannot read .", "is a directory"},
+		},
+		{
+			name: "secret file is a device",
+			body: "projects:\n" + project("p1", "", "      token: {file: /dev/zero}\n"),
+			want: []string{":6:", "credentials.token", "not a regular file"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,7 +309,7 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 					t.Errorf("error %q reveals a secret", err)
 				}
 			}
-			for _, literal := range []string{"hunter2", "AKLITERALVALUE000000", "file-sk-value"} {
+			for _, literal := range []string{"hunter2", "AKLITERALVALUE000000", "file-sk-value", "pa55word"} {
 				if strings.Contains(err.Error(), literal) {
 					t.Errorf("error %q reveals the secret %q", err, literal)
 				}
@@ -280,6 +326,57 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v does not name %s", err, w)
 		}
+	}
+}
+
+// TestLoadReportsTwentyProblems: past 20 problems, the rest are counted.
+func TestLoadReportsTwentyProblems(t *testing.T) {
+	t.Parallel()
+	body := "projects:\n"
+	for i := range 25 {
+		body += fmt.Sprintf("  - name: p%d\n    region: cn-north-4\n    project_id: bad\n    credentials:\n%s", i, aksk)
+	}
+	_, err := projects.Load(writeConfig(t, body), env(goodEnv))
+	if err == nil || strings.Count(err.Error(), "is not a project id") != 20 || !strings.HasSuffix(err.Error(), "…and 5 more") {
+		t.Errorf("error %v, want 20 problems and …and 5 more", err)
+	}
+}
+
+// TestLoadSizeLimits: a projects file over 1 MiB and a secret file over
+// 64 KiB are refused, neither read whole.
+func TestLoadSizeLimits(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, "projects:\n"+project("p1", "", "      token: {file: big.txt}\n"))
+	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "big.txt"), bytes.Repeat([]byte("t"), 64<<10+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := projects.Load(path, env(goodEnv)); err == nil || !strings.Contains(err.Error(), "larger than 64 KiB") {
+		t.Errorf("a 64 KiB + 1 secret file: %v, want refused", err)
+	}
+	big := writeConfig(t, "projects:\n"+project("p1", "", aksk)+"#"+strings.Repeat("x", 1<<20)+"\n")
+	if _, err := projects.Load(big, env(goodEnv)); err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
+		t.Errorf("a projects file over 1 MiB: %v, want refused", err)
+	}
+}
+
+// TestLoadKeepsSpacesInSecrets: only the line breaks around a secret are
+// trimmed; a password may start or end with a space.
+func TestLoadKeepsSpacesInSecrets(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, "projects:\n"+project("p1", "", "      token: {file: spaced.txt}\n")+
+		project("p2", "", "      token: {env: SPACED}\n"))
+	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "spaced.txt"), []byte(" tok en \r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := projects.Load(path, env(map[string]string{"SPACED": "\tpass word \n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Projects[0].Credentials.Token.Reveal(); got != " tok en " {
+		t.Errorf("file secret %q, want %q", got, " tok en ")
+	}
+	if got := cfg.Projects[1].Credentials.Token.Reveal(); got != "\tpass word " {
+		t.Errorf("env secret %q, want %q", got, "\tpass word ")
 	}
 }
 

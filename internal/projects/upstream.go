@@ -65,3 +65,24 @@ func (p *Project) Upstream(base vpcep.Config, logger *slog.Logger) (*Upstream, e
 	u.Config = cfg
 	return u, nil
 }
+
+// String describes u without its secrets (vpcep.Config and the renewing
+// credential print without theirs).
+func (u Upstream) String() string {
+	if u.Renewing != nil {
+		return fmt.Sprintf("projects.Upstream{Config: %s, Renewing: %s}", u.Config, u.Renewing)
+	}
+	return fmt.Sprintf("projects.Upstream{Config: %s}", u.Config)
+}
+
+// GoString is String, for fmt's %#v.
+func (u Upstream) GoString() string { return u.String() }
+
+// LogValue keeps the secrets out of logs.
+func (u Upstream) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.Any("config", u.Config)}
+	if u.Renewing != nil {
+		attrs = append(attrs, slog.Any("renewing", u.Renewing))
+	}
+	return slog.GroupValue(attrs...)
+}

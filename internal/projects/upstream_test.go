@@ -1,8 +1,12 @@
 package projects_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +64,36 @@ func TestDemoProjectsReachTheirSimulators(t *testing.T) {
 		}
 		if renewing && (up.Renewing.Status().State != vpcep.StateValid || up.Renewing.ExpiresAt().IsZero()) {
 			t.Errorf("%s: status %+v after a call", p.Name, up.Renewing.Status())
+		}
+	}
+}
+
+// TestUpstreamNeverPrintsSecrets: an Upstream of each kind of credentials
+// prints and logs without its AK/SK, token or password.
+func TestUpstreamNeverPrintsSecrets(t *testing.T) {
+	t.Parallel()
+	const sk, token, password = "SKsecret-never-printed-0123456789", "MIItoken-never-printed-0123456789", "Passw0rd-never-printed"
+	base := projects.Project{Name: "p", Region: "cn-north-4", ProjectID: strings.Repeat("a", 32),
+		Endpoint: "https://vpcep.example", IAMEndpoint: "https://iam.example"}
+	for _, c := range []projects.Credentials{
+		{Kind: projects.CredentialAKSK, AK: "AKID0001", SK: sk},
+		{Kind: projects.CredentialToken, Token: token},
+		{Kind: projects.CredentialIAMUser, IAMUser: projects.IAMUser{Name: "console", Domain: "acme", Password: password}},
+	} {
+		p := base
+		p.Credentials = c
+		up, err := p.Upstream(vpcep.Config{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		for _, v := range []any{up, *up} {
+			fmt.Fprintf(&out, "%v %+v %#v %s\n", v, v, v, v)
+			slog.New(slog.NewTextHandler(&out, nil)).Info("up", "up", v)
+			slog.New(slog.NewJSONHandler(&out, nil)).Info("up", "up", v)
+		}
+		if s := out.String(); strings.Contains(s, sk) || strings.Contains(s, token) || strings.Contains(s, password) {
+			t.Errorf("%s: a secret printed or logged:\n%s", c.Kind, s)
 		}
 	}
 }

@@ -32,6 +32,8 @@ type Options struct {
 	// CTSUser and CTSLag shape the simulated CTS (vpcepsim.Options).
 	CTSUser string
 	CTSLag  time.Duration
+	// IAM shapes the simulated IAM (its users, their tokens' lifetime).
+	IAM vpcepsim.IAMOptions
 }
 
 // Start serves a simulator until t ends.
@@ -42,7 +44,7 @@ func Start(t testing.TB, o Options) *Upstream {
 	}
 	ak, sk := vpcepsim.NewCredentials()
 	sim := vpcepsim.New(vpcepsim.Options{ProjectID: ProjectID, AK: ak, SK: sk, Token: o.Token, Endpoints: o.Endpoints,
-		CTSUser: o.CTSUser, CTSLag: o.CTSLag})
+		CTSUser: o.CTSUser, CTSLag: o.CTSLag, IAM: o.IAM})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	return &Upstream{Server: sim, URL: srv.URL, AK: ak, SK: sk}

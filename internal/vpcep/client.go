@@ -11,7 +11,6 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
 	sdkconfig "github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/impl"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
@@ -78,24 +77,9 @@ func New(cfg Config) (*Client, error) {
 		endpoint = "https://" + endpoint
 	}
 
-	var cred auth.ICredential
-	switch {
-	case cfg.TokenSource != nil:
-		cred = &tokenCredential{projectID: cfg.ProjectID, source: cfg.TokenSource}
-	case cfg.AK != "" || cfg.SK != "":
-		if cfg.AK == "" || cfg.SK == "" {
-			return nil, errors.New("vpcep: both AK and SK are required for AK/SK signing")
-		}
-		basicCred, err := basic.NewCredentialsBuilder().
-			WithAk(cfg.AK).WithSk(cfg.SK).WithProjectId(cfg.ProjectID).SafeBuild()
-		if err != nil {
-			return nil, fmt.Errorf("vpcep: build AK/SK credential: %w", err)
-		}
-		cred = basicCred
-	case cfg.Token != "":
-		cred = &tokenCredential{projectID: cfg.ProjectID, token: cfg.Token}
-	default:
-		return nil, errors.New("vpcep: an AK/SK pair or a token is required")
+	cred, err := SDKCredential(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("vpcep: %w", err)
 	}
 
 	c := &Client{
@@ -113,7 +97,7 @@ func New(cfg Config) (*Client, error) {
 		c.transport = http.DefaultTransport
 	}
 	if cfg.TokenSource != nil {
-		c.transport = &renewingTransport{base: c.transport, source: cfg.TokenSource}
+		c.transport = RenewingTransport(c.transport, cfg.TokenSource)
 	}
 	if c.userAgent == "" {
 		c.userAgent = "vpcep-console"

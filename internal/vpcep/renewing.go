@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 )
 
@@ -19,6 +18,7 @@ const (
 	DefaultRenewFraction  = 0.5
 	DefaultRenewBefore    = time.Hour
 	DefaultFailureBackoff = 10 * time.Second
+	DefaultMinLifetime    = time.Minute
 )
 
 // RenewingConfig configures a RenewingCredential.
@@ -41,8 +41,14 @@ type RenewingConfig struct {
 	// caller giving up does not fail it for the others (the IAM client's
 	// timeout when zero).
 	RenewTimeout time.Duration
-	Now          func() time.Time // time.Now when nil
-	Logger       *slog.Logger     // slog.Default() when nil
+	// MinLifetime is the shortest token lifetime taken: a token IAM grants
+	// for less (expires_at at or before issued_at, or clocks apart) is a
+	// failed renewal, so that it is not renewed on every call
+	// (DefaultMinLifetime when zero; tests against the simulator's short
+	// tokens lower it).
+	MinLifetime time.Duration
+	Now         func() time.Time // time.Now when nil
+	Logger      *slog.Logger     // slog.Default() when nil
 }
 
 // CredentialState is how a renewing credential stands.
@@ -121,6 +127,9 @@ func NewRenewingCredential(cfg RenewingConfig) (*RenewingCredential, error) {
 	}
 	if cfg.RenewTimeout <= 0 {
 		cfg.RenewTimeout = cfg.IAM.timeout
+	}
+	if cfg.MinLifetime <= 0 {
+		cfg.MinLifetime = DefaultMinLifetime
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -215,6 +224,10 @@ func (c *RenewingCredential) Accepted(token string) {
 // a token obtained because the one before had been refused.
 var errFreshTokenRefused = errors.New("the upstream refused a newly obtained IAM token: check the user's permissions for this project")
 
+// errNoLifetime is the renewal's failure when IAM granted a token that
+// expires (almost) at once: taking it would renew on every call.
+var errNoLifetime = errors.New("IAM granted a token with no usable lifetime")
+
 // startRenewal returns the renewal under way, starting one unless the last
 // failed less than FailureBackoff ago (then its error). c.mu is held.
 func (c *RenewingCredential) startRenewal(now time.Time) (*renewal, error) {
@@ -241,19 +254,25 @@ func (c *RenewingCredential) renew(r *renewal) {
 	defer c.mu.Unlock()
 	c.inflight = nil
 	defer close(r.done)
+	// IAM's clock may differ from ours: keep the lifetime it granted,
+	// counted from before the request left, so the token is renewed early
+	// rather than late.
+	var lifetime time.Duration
+	if err == nil {
+		lifetime = tok.ExpiresAt.Sub(tok.IssuedAt)
+		if tok.IssuedAt.IsZero() || lifetime <= 0 {
+			lifetime = tok.ExpiresAt.Sub(started)
+		}
+		if lifetime < c.cfg.MinLifetime {
+			err = errNoLifetime
+		}
+	}
 	if err != nil {
 		c.lastErr, c.failedAt = err, c.cfg.Now()
 		r.err = err
 		c.cfg.Logger.Error("vpcep: could not obtain an IAM token", "project_id", c.cfg.ProjectID,
-			"user", c.cfg.User.Name, "domain", c.cfg.User.Domain, "err", err)
+			"user", c.cfg.User.Name, "domain", c.cfg.User.Domain, "lifetime", lifetime, "err", err)
 		return
-	}
-	// IAM's clock may differ from ours: keep the lifetime it granted,
-	// counted from before the request left, so the token is renewed early
-	// rather than late.
-	lifetime := tok.ExpiresAt.Sub(tok.IssuedAt)
-	if tok.IssuedAt.IsZero() || lifetime <= 0 {
-		lifetime = tok.ExpiresAt.Sub(started)
 	}
 	c.token = tok.Value
 	c.expiresAt = started.Add(lifetime)
@@ -282,8 +301,16 @@ func (c *RenewingCredential) Run(ctx context.Context) {
 		c.mu.Lock()
 		now := c.cfg.Now()
 		wait := c.renewAt.Sub(now)
-		if c.token == "" || c.lastErr != nil {
-			wait = c.failedAt.Add(c.cfg.FailureBackoff).Sub(now)
+		if c.lastErr != nil {
+			backoffEnd := c.failedAt.Add(c.cfg.FailureBackoff).Sub(now)
+			if c.token != "" && now.Before(c.usable) && now.Before(c.renewAt) {
+				// A usable token (e.g. one the upstream refused, kept for
+				// the backoff): Token hands it back until renewAt, so
+				// waking before then would only spin.
+				wait = max(wait, backoffEnd)
+			} else {
+				wait = backoffEnd
+			}
 		}
 		var inflight <-chan struct{}
 		if c.inflight != nil {
@@ -429,14 +456,6 @@ func (e *tokenError) Unwrap() error {
 		}
 	}
 	return e.err
-}
-
-// TokenSourceCredential is the SDK credential of another service's client
-// (internal/cts) whose X-Auth-Token comes from source: it fills
-// {project_id}; the token is set by RenewingTransport, which that client's
-// transport must include.
-func TokenSourceCredential(projectID string, source TokenSource) auth.ICredential {
-	return &tokenCredential{projectID: projectID, source: source}
 }
 
 // RenewingTransport sends each request over base with source's token, and

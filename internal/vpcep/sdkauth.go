@@ -14,14 +14,21 @@ import (
 // Trace Service's, internal/cts) sign in, carry its context and report its
 // failures exactly as this package's Client does.
 
-// SDKCredential is the SDK credential for cfg's AK/SK pair or token, with
-// the same rules as New: AK/SK wins, both halves are required, and the SDK's
-// own credential chain (environment, profile, ECS metadata) is never used.
+// SDKCredential is the SDK credential for cfg's TokenSource, AK/SK pair or
+// token, the one switch New and another service's client (internal/cts)
+// share: a TokenSource wins, then AK/SK; both halves of a pair are
+// required; the SDK's own credential chain (environment, profile, ECS
+// metadata) is never used. With a TokenSource the credential sends a
+// placeholder: the client's transport must be RenewingTransport(base,
+// cfg.TokenSource), which sets the token (without it, every call is
+// refused, never sent with a stale token).
 func SDKCredential(cfg Config) (auth.ICredential, error) {
 	if cfg.ProjectID == "" {
 		return nil, errors.New("project id is required")
 	}
 	switch {
+	case cfg.TokenSource != nil:
+		return &tokenCredential{projectID: cfg.ProjectID, source: cfg.TokenSource}, nil
 	case cfg.AK != "" || cfg.SK != "":
 		if cfg.AK == "" || cfg.SK == "" {
 			return nil, errors.New("both AK and SK are required for AK/SK signing")

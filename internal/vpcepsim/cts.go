@@ -59,10 +59,10 @@ type ctsLog struct {
 	traces []Trace // in the order recorded
 }
 
-// maxTraces bounds what the simulated CTS keeps (with their bodies, a few
-// MB at most: the demo runs it inside the console's process); a long demo
-// keeps the newest half.
-const maxTraces = 2000
+// maxTraces bounds what the simulated CTS keeps (the demo runs it inside
+// the console's process); past it, the oldest trace goes, so that a long
+// demo still finds every recent change, as real CTS keeps days of them.
+const maxTraces = 50000
 
 // SetCTSUser sets the user the traces of API calls name (DefaultCTSUser when empty).
 func (s *Server) SetCTSUser(name string) {
@@ -113,7 +113,10 @@ func (s *Server) AddTrace(t Trace) Trace {
 		}
 	}
 	if len(s.cts.traces) >= maxTraces {
-		s.cts.traces = append(s.cts.traces[:0], s.cts.traces[maxTraces/2:]...)
+		// Dropping the first is amortised: append copies only the
+		// traces kept when it next grows the array.
+		s.cts.traces[0] = Trace{}
+		s.cts.traces = s.cts.traces[1:]
 	}
 	s.cts.traces = append(s.cts.traces, t)
 	return t
@@ -185,14 +188,24 @@ type wireUserBase struct {
 	Name string `json:"name"`
 }
 
-func (t Trace) wire() wireTrace {
-	rating := "normal"
+// How CTS names VPCEP and its endpoints in a trace.
+const (
+	ctsServiceType  = "VPCEP"
+	ctsResourceType = "vpcEndpoint"
+)
+
+// rating is the trace's trace_rating: warning for a failed call.
+func (t Trace) rating() string {
 	if t.Code >= 400 {
-		rating = "warning"
+		return "warning"
 	}
+	return "normal"
+}
+
+func (t Trace) wire() wireTrace {
 	return wireTrace{
-		TraceID: t.TraceID, TraceName: t.TraceName, TraceRating: rating, TraceType: t.TraceType,
-		ServiceType: "VPCEP", ResourceType: "vpcEndpoint", ResourceID: t.ResourceID, ResourceName: t.ResourceName,
+		TraceID: t.TraceID, TraceName: t.TraceName, TraceRating: t.rating(), TraceType: t.TraceType,
+		ServiceType: ctsServiceType, ResourceType: ctsResourceType, ResourceID: t.ResourceID, ResourceName: t.ResourceName,
 		SourceIP: t.SourceIP, Time: t.Time.UnixMilli(), RecordTime: t.Time.UnixMilli(),
 		User:    wireUser{ID: stableID(t.User), Name: t.User, Domain: wireUserBase{ID: stableID(ctsDomain), Name: ctsDomain}},
 		Request: t.Request, Response: t.Response, Code: strconv.Itoa(t.Code), APIVersion: "v1",
@@ -320,15 +333,16 @@ func traceMatches(t Trace, q map[string][]string, from, to int64) bool {
 	if ms <= from || ms >= to {
 		return false
 	}
-	w := t.wire()
+	// On the trace's own fields: wire() hashes ids, which the caller's
+	// lock should not wait for.
 	for _, f := range []struct{ key, value string }{
-		{"service_type", w.ServiceType},
-		{"resource_id", w.ResourceID},
-		{"resource_name", w.ResourceName},
-		{"resource_type", w.ResourceType},
-		{"trace_name", w.TraceName},
-		{"trace_rating", w.TraceRating},
-		{"user", w.User.Name},
+		{"service_type", ctsServiceType},
+		{"resource_id", t.ResourceID},
+		{"resource_name", t.ResourceName},
+		{"resource_type", ctsResourceType},
+		{"trace_name", t.TraceName},
+		{"trace_rating", t.rating()},
+		{"user", t.User},
 	} {
 		if v := get(f.key); v != "" && !strings.EqualFold(v, f.value) {
 			return false

@@ -377,3 +377,48 @@ func TestAdminPolicyRoute(t *testing.T) {
 		t.Errorf("%d traces after refused admin calls, want 2", n)
 	}
 }
+
+// TestTracesEvictOldest: past maxTraces, each new trace evicts the oldest
+// one only.
+func TestTracesEvictOldest(t *testing.T) {
+	t.Parallel()
+	s := New(Options{ProjectID: testProject})
+	first := s.AddTrace(Trace{TraceName: TraceModifyPolicy, ResourceID: "ep"})
+	second := s.AddTrace(Trace{TraceName: TraceModifyPolicy, ResourceID: "ep"})
+	for range maxTraces - 1 {
+		s.AddTrace(Trace{TraceName: TraceModifyPolicy, ResourceID: "ep"})
+	}
+	traces := s.Traces()
+	if len(traces) != maxTraces || traces[0].TraceID != second.TraceID || traces[0].TraceID == first.TraceID {
+		t.Fatalf("%d traces starting with %s; want %d starting with the second added (%s)", len(traces), traces[0].TraceID, maxTraces, second.TraceID)
+	}
+}
+
+// TestOutOfBandEditAsIsAtomic: concurrent OutOfBandEditAs each toggle the
+// policy from what the one before left, none lost: an even number of them
+// leaves it as it was, with one trace each.
+func TestOutOfBandEditAsIsAtomic(t *testing.T) {
+	t.Parallel()
+	s := New(Options{ProjectID: testProject, Endpoints: DemoEndpoints(1, time.Now().Add(-time.Hour))})
+	ep := firstGateway(t, s)
+	before, _ := json.Marshal(ep.Statements)
+	const n = 64 * 20
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.OutOfBandEditAs(ep.ID, "terraform-ci", "10.0.8.15"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	after, _ := s.Endpoint(ep.ID)
+	if got, _ := json.Marshal(after.Statements); string(got) != string(before) {
+		t.Errorf("after %d toggles the policy is %s, want it as it was, %s: an edit was lost", n, got, before)
+	}
+	if got := len(s.Traces()); got != n {
+		t.Errorf("%d traces, want %d", got, n)
+	}
+}

@@ -47,9 +47,15 @@ type simIAM struct {
 	now       func() time.Time
 
 	mu     sync.Mutex
-	tokens map[string]iamToken
-	issued int // POSTs answered with a token
+	tokens map[string]iamToken // unexpired, and those ExpireTokens expired
+	issued int                 // POSTs answered with a token
+	// values are the latest tokens issued (at most maxIssuedKept), for
+	// IssuedTokens: pruned tokens too, so a test still finds a leak.
+	values []string
 }
+
+// maxIssuedKept bounds the values IssuedTokens remembers.
+const maxIssuedKept = 10000
 
 func newSimIAM(opts IAMOptions, projectID string, now func() time.Time) *simIAM {
 	if opts.TokenLifetime <= 0 {
@@ -65,16 +71,12 @@ func (s *Server) TokensIssued() int {
 	return s.iam.issued
 }
 
-// IssuedTokens are the values of every token issued so far, for tests that
-// check none of them leaks.
+// IssuedTokens are the values of the tokens issued so far (the latest
+// 10,000), for tests that check none of them leaks.
 func (s *Server) IssuedTokens() []string {
 	s.iam.mu.Lock()
 	defer s.iam.mu.Unlock()
-	out := make([]string, 0, len(s.iam.tokens))
-	for tok := range s.iam.tokens {
-		out = append(out, tok)
-	}
-	return out
+	return append([]string(nil), s.iam.values...)
 }
 
 // ExpireTokens makes every IAM token issued so far expired, as if their
@@ -89,9 +91,10 @@ func (s *Server) ExpireTokens() {
 	}
 }
 
-// checkToken says whether tok is a token the simulated IAM issued for this
-// project: known is false for a token it never issued; otherwise problem
-// is "" for a valid token, else why it is refused.
+// checkToken says whether tok is a token the simulated IAM issued (every
+// token is scoped to the simulator's project): known is false for a token
+// it never issued or has forgotten since it expired; otherwise problem is
+// "" for a valid token, else why it is refused.
 func (iam *simIAM) checkToken(tok string) (known bool, problem string) {
 	iam.mu.Lock()
 	t, ok := iam.tokens[tok]
@@ -101,8 +104,6 @@ func (iam *simIAM) checkToken(tok string) (known bool, problem string) {
 		return false, ""
 	case !iam.now().Before(t.expiresAt):
 		return true, "token expired"
-	case t.projectID != iam.projectID:
-		return true, "token is not scoped to this project"
 	}
 	return true, ""
 }
@@ -184,8 +185,20 @@ func (iam *simIAM) createToken(w http.ResponseWriter, r *http.Request) {
 	now := iam.now().UTC()
 	t := iamToken{user: *user, projectID: iam.projectID, issuedAt: now, expiresAt: now.Add(iam.opts.TokenLifetime)}
 	iam.mu.Lock()
+	// Expired tokens go, so that a long demo does not keep every token
+	// (a request with one is refused as unknown, a 401 all the same).
+	for k, old := range iam.tokens {
+		if !now.Before(old.expiresAt) {
+			delete(iam.tokens, k)
+		}
+	}
 	iam.tokens[tok] = t
 	iam.issued++
+	if len(iam.values) >= maxIssuedKept {
+		iam.values[0] = ""
+		iam.values = iam.values[1:]
+	}
+	iam.values = append(iam.values, tok)
 	iam.mu.Unlock()
 	w.Header().Set("X-Subject-Token", tok)
 	writeJSON(w, http.StatusCreated, iam.tokenBody(t))

@@ -148,3 +148,27 @@ func TestExpireTokens(t *testing.T) {
 		t.Errorf("after ExpireTokens = %d %s", got.status, got.raw)
 	}
 }
+
+// TestIAMPrunesExpiredTokens: issuing a token forgets the expired ones
+// (the map does not grow over a long demo), while IssuedTokens still lists
+// them for leak checks.
+func TestIAMPrunesExpiredTokens(t *testing.T) {
+	t.Parallel()
+	s, srv, clock := newIAMServer(t)
+	body := passwordBody("console", iamPassword, "acme", `{"id":"`+testProject+`"}`)
+	for range 3 {
+		if a := call(t, srv, http.MethodPost, "/v3/auth/tokens", body, map[string]string{"X-Auth-Token": ""}); a.status != http.StatusCreated {
+			t.Fatalf("POST /v3/auth/tokens = %d %s", a.status, a.raw)
+		}
+		clock.Advance(3 * time.Second) // past the 2 s lifetime
+	}
+	s.iam.mu.Lock()
+	held := len(s.iam.tokens)
+	s.iam.mu.Unlock()
+	if held != 1 {
+		t.Errorf("IAM holds %d tokens, want 1 (the expired ones pruned)", held)
+	}
+	if n := len(s.IssuedTokens()); n != 3 {
+		t.Errorf("IssuedTokens lists %d, want 3", n)
+	}
+}

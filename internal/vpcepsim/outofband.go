@@ -46,19 +46,43 @@ func (s *Server) ChangePolicyOutOfBand(id string, statements []Statement, user, 
 }
 
 func (s *Server) changeOutOfBand(id string, statements []Statement, user, sourceIP, traceType string) (*Endpoint, error) {
+	return s.editOutOfBand(id, func([]Statement) []Statement { return statements }, user, sourceIP, traceType)
+}
+
+// editOutOfBand changes the endpoint's policy to edit(its statements),
+// reading and writing them under one hold of the endpoints' lock, so that
+// concurrent edits each start from the one before.
+func (s *Server) editOutOfBand(id string, edit func([]Statement) []Statement, user, sourceIP, traceType string) (*Endpoint, error) {
 	if user == "" {
 		return nil, errors.New("vpcepsim: an out-of-band change needs a user")
 	}
+	requestID := newRequestID()
+	rec := httptest.NewRecorder()
+	s.mu.Lock()
+	var current []Statement
+	if ep, ok := s.endpoints[id]; ok {
+		current = cloneStatements(ep.Statements)
+	}
+	statements := edit(current)
 	if statements == nil {
 		statements = []Statement{}
 	}
 	body, err := json.Marshal(map[string]any{"policy_statement": statements})
 	if err != nil {
+		s.mu.Unlock()
 		return nil, fmt.Errorf("vpcepsim: encode policy: %w", err)
 	}
-	requestID := newRequestID()
-	rec := httptest.NewRecorder()
-	s.updatePolicy(rec, requestID, id, body)
+	s.updatePolicyLocked(rec, requestID, id, body)
+	if rec.Code == http.StatusOK {
+		// Recorded before the lock goes, so that the traces are in the
+		// order of the changes (CTS's own lock is never held waiting for
+		// this one).
+		s.AddTrace(Trace{
+			TraceName: TraceModifyPolicy, TraceType: traceType, ResourceID: id, User: user, SourceIP: sourceIP,
+			RequestID: requestID, Request: string(body), Response: rec.Body.String(), Code: rec.Code,
+		})
+	}
+	s.mu.Unlock()
 	if rec.Code != http.StatusOK {
 		var answer struct {
 			Code    string `json:"error_code"`
@@ -74,10 +98,6 @@ func (s *Server) changeOutOfBand(id string, statements []Statement, user, source
 		}
 		return nil, &ChangeError{Status: rec.Code, Code: answer.Code, Message: answer.Message}
 	}
-	s.AddTrace(Trace{
-		TraceName: TraceModifyPolicy, TraceType: traceType, ResourceID: id, User: user, SourceIP: sourceIP,
-		RequestID: requestID, Request: string(body), Response: rec.Body.String(), Code: rec.Code,
-	})
 	ep, _ := s.Endpoint(id)
 	return ep, nil
 }
@@ -138,11 +158,8 @@ func DemoOutOfBand(s *Server) (string, error) {
 // OutOfBandEditAs applies OutOfBandEdit to the endpoint's current policy as
 // user from sourceIP.
 func (s *Server) OutOfBandEditAs(id, user, sourceIP string) error {
-	ep, ok := s.Endpoint(id)
-	if !ok {
-		return &ChangeError{Status: http.StatusNotFound, Code: "EndPoint.0005", Message: "The requested resource does not exist."}
-	}
-	return s.ChangePolicyOutOfBand(id, OutOfBandEdit(ep.Statements), user, sourceIP)
+	_, err := s.editOutOfBand(id, OutOfBandEdit, user, sourceIP, "ApiCall")
+	return err
 }
 
 // adminPrefix is where the simulator's own control routes live, outside

@@ -388,13 +388,19 @@ func (s *Server) getEndpoint(w http.ResponseWriter, requestID, id string) {
 }
 
 func (s *Server) updatePolicy(w http.ResponseWriter, requestID, id string, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.updatePolicyLocked(w, requestID, id, body)
+}
+
+// updatePolicyLocked is updatePolicy with s.mu held (by an out-of-band
+// edit that read the policy it changes under the same lock).
+func (s *Server) updatePolicyLocked(w http.ResponseWriter, requestID, id string, body []byte) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil {
 		s.writeError(w, requestID, http.StatusBadRequest, "EndPoint.1004", "Invalid request.")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	ep, ok := s.endpoints[id]
 	if !ok {
 		s.writeNotFound(w, requestID)
