@@ -69,10 +69,23 @@ func fingerprintOf(raw json.RawMessage) string {
 	return policy.Fingerprint(p)
 }
 
+// historyPeek is how many entries derive reads first: an endpoint's
+// newest entry is nearly always the version the console established, and
+// the walk stops there, so the long read is for the rare rest.
+const historyPeek = 8
+
 // derive reads the endpoint's history through q and says what it knows.
 func (d *Detector) derive(ctx context.Context, q audit.Querier, endpointID string) (*derived, error) {
-	entries, err := d.log.History(ctx, q, endpointID, historyLimit)
+	entries, err := d.log.History(ctx, q, endpointID, historyPeek)
 	if err != nil {
+		return nil, err
+	}
+	// The walk ends at a pending or an established entry: when the peek
+	// holds one, the entries after it never mattered.
+	if s := deriveFrom(entries); len(entries) < historyPeek || s.pending != nil || s.knownEntry != nil {
+		return s, nil
+	}
+	if entries, err = d.log.History(ctx, q, endpointID, historyLimit); err != nil {
 		return nil, err
 	}
 	return deriveFrom(entries), nil

@@ -145,6 +145,9 @@ func (d *Detector) ObserveLocked(ctx context.Context, ep *vpcep.Endpoint, how st
 func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, locked bool) (recorded *audit.Entry, checked bool, err error) {
 	live := policy.Policy(ep.PolicyStatement)
 	liveJSON, liveFP := policy.JSON(live), policy.Fingerprint(live)
+	if current, err := d.stateCurrent(ctx, ep.ID, liveFP); err == nil && current {
+		return nil, true, nil
+	}
 	var drifted, flagChanged bool
 	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		recorded, checked, drifted, flagChanged = nil, false, false, false
@@ -153,6 +156,15 @@ func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, 
 			moved, err := writeState(ctx, tx, ep.ID, fp, newest, known, drift)
 			flagChanged = flagChanged || moved
 			return err
+		}
+		// stateOnly is state when the transaction appends no entry: the
+		// row is derived from the log (and re-derived when it is behind
+		// it), so its commit need not wait for the disk, as an entry's must.
+		stateOnly := func(fp string, newest int64, known, drift *int64) error {
+			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return err
+			}
+			return state(fp, newest, known, drift)
 		}
 		if !locked {
 			ok, err := pglock.TryXactLock(ctx, tx, change.EndpointLock(ep.ID))
@@ -183,7 +195,7 @@ func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, 
 		case s.seen == nil || s.seenFP == liveFP:
 			// Nothing moved (or the history says no version: the live one
 			// stands for it from now on).
-			return state(liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
+			return stateOnly(liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
 		}
 		if !locked {
 			// ep was read before the lock was taken (a page's read, the
@@ -200,7 +212,7 @@ func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, 
 			ep, live = fresh, policy.Policy(fresh.PolicyStatement)
 			liveJSON, liveFP = policy.JSON(live), policy.Fingerprint(live)
 			if liveFP == s.seenFP {
-				return state(liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
+				return stateOnly(liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
 			}
 		}
 		from, err := d.lastChecked(ctx, tx, ep.ID, s)
@@ -285,6 +297,22 @@ func entryID(e *audit.Entry) *int64 {
 		return nil
 	}
 	return &e.ID
+}
+
+// stateCurrent says whether the endpoint's state row is up to date with
+// the log (no entry appended since it was derived, no error kept) and its
+// last seen version is the fingerprint fp: then nothing moved, and there is
+// nothing to read or write. The row is written with every entry that moves
+// it and the log's trigger marks it behind on every other append, so a
+// current row says what deriving it from the log again would.
+func (d *Detector) stateCurrent(ctx context.Context, endpointID, fp string) (bool, error) {
+	var current bool
+	err := d.pool.QueryRow(ctx, `SELECT coalesce(fingerprint = $2 AND entry_id >= coalesce(log_entry_id, 0) AND last_error IS NULL, false)
+		FROM endpoint_versions WHERE endpoint_id = $1`, endpointID, fp).Scan(&current)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return current, err
 }
 
 // writeState writes the endpoint's state row in tx, derived through entry

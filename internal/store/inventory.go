@@ -226,6 +226,12 @@ func (s *Store) PutInventoryEndpoint(ctx context.Context, ep *vpcep.Endpoint) er
 		return fmt.Errorf("store: encode endpoint %s: %w", ep.ID, err)
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		// A copy of what the upstream holds, which the next refresh
+		// writes again: its commit need not wait for the disk (the
+		// change's audit entry, the record that matters, already did).
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `
 			UPDATE inventory_endpoints SET service_name = $2, service_type = $3, status = $4, vpc_id = $5,
 				has_policy = $6, created_at = $7, updated_at = $8, refreshed_at = now(), policy_fingerprint = $9
