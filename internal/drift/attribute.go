@@ -16,6 +16,9 @@ import (
 // attributeBatch is how many drifts one attribution pass asks CTS about.
 const attributeBatch = 20
 
+// ctsRetention is how far back CTS keeps traces (seven days).
+const ctsRetention = 7 * 24 * time.Hour
+
 // attributeLease is how long a claimed question is another replica's: a
 // replica that dies while asking leaves it to be asked again after it.
 const attributeLease = 2 * time.Minute
@@ -98,11 +101,23 @@ func (d *Detector) AttributePass(ctx context.Context) (int, error) {
 	}
 	var errs []error
 	for _, q := range qs {
-		traces, err := d.cfg.CTS.PolicyTraces(ctx, q.endpointID, q.from, q.to)
+		// CTS keeps traces for seven days: a window reaching further back
+		// (the first drift after an upgrade, measured from a version
+		// months old) would fail, or page through what it cannot hold.
+		from := q.from
+		if oldest := q.now.Add(-ctsRetention); from.Before(oldest) {
+			from = oldest
+		}
+		traces, err := d.cfg.CTS.PolicyTraces(ctx, q.endpointID, from, q.to)
 		if err == nil {
 			traces, err = d.withoutOurs(ctx, q.endpointID, traces)
 		}
 		switch {
+		case err != nil && !q.now.Before(q.upTo):
+			// Failing for the whole retry window: give up as for no record,
+			// or it is asked every minute for ever.
+			d.logger.Warn("asking CTS who changed an endpoint kept failing; giving up", "endpoint", q.endpointID, "drift", q.driftID, "error", err)
+			err = d.recordAttribution(ctx, q.driftID, nil, AttributionNone)
 		case err != nil:
 			d.logger.Warn("asking CTS who changed an endpoint failed; asked again later", "endpoint", q.endpointID, "drift", q.driftID, "error", err)
 			err = d.attributionFailed(ctx, q.driftID, err)

@@ -39,9 +39,9 @@ type derived struct {
 // establishes it (closing a drift): a succeeded entry leaves its requested
 // policy (established, but for a drift); a failed one leaves the policy it
 // found (not established: nothing of it took); an unknown one what was
-// read back, when that was read (established: the console's own change
-// touched the endpoint). ok is false when the entry says nothing of the
-// live policy.
+// read back, when that is the requested policy (established) or the one
+// found (seen). ok is false when the entry says nothing of the live policy
+// the log can vouch for.
 func versionOf(e *audit.Entry) (v json.RawMessage, established, ok bool) {
 	switch e.Outcome {
 	case audit.OutcomeSucceeded:
@@ -52,10 +52,20 @@ func versionOf(e *audit.Entry) (v json.RawMessage, established, ok bool) {
 		}
 		return e.PolicyBefore, false, true
 	case audit.OutcomeUnknown:
-		if len(e.ReadbackPolicy) == 0 {
+		// What was read back is the console's only when it is what the
+		// change requested (established) or what it found (seen: nothing
+		// took). Anything else someone else made, between the PUT and the
+		// read-back or before a crash-left entry was settled: it is no
+		// version the log knows, so the next check records it as a drift.
+		switch fp := fingerprintOf(e.ReadbackPolicy); {
+		case len(e.ReadbackPolicy) == 0 || fp == "":
 			return nil, false, false
+		case fp == fingerprintOf(e.PolicyRequested):
+			return e.ReadbackPolicy, true, true
+		case fp == fingerprintOf(e.PolicyBefore):
+			return e.ReadbackPolicy, false, true
 		}
-		return e.ReadbackPolicy, true, true
+		return nil, false, false
 	}
 	return nil, false, false
 }

@@ -192,9 +192,18 @@ func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, 
 			}
 			recorded = es[0]
 			return state(liveFP, recorded.ID, &recorded.ID, nil)
-		case s.seen == nil || s.seenFP == liveFP:
-			// Nothing moved (or the history says no version: the live one
-			// stands for it from now on).
+		case s.seen == nil:
+			// A history with no version in it (only changes whose live
+			// read failed): the policy as found now is the baseline, so
+			// that later changes are measured from a recorded version.
+			es, err := d.log.Append(ctx, tx, []audit.Complete{d.baseline(ep, liveJSON)})
+			if err != nil {
+				return err
+			}
+			recorded = es[0]
+			return state(liveFP, recorded.ID, &recorded.ID, nil)
+		case s.seenFP == liveFP:
+			// Nothing moved.
 			return stateOnly(liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
 		}
 		if !locked {
@@ -256,7 +265,7 @@ func (d *Detector) baseline(ep *vpcep.Endpoint, liveJSON string) audit.Complete 
 			EndpointID: ep.ID, EndpointServiceName: ep.ServiceName, Action: audit.ActionBaseline,
 			PolicyBefore: liveJSON, PolicyRequested: liveJSON, DetectedBy: ByBaseline},
 		Final: audit.Final{Outcome: audit.OutcomeSucceeded,
-			Note: "The policy as the console first found it: the endpoint's history starts from this version."},
+			Note: "The policy as the console found it: the endpoint's history is measured from this version."},
 	}
 }
 
@@ -547,6 +556,9 @@ func (d *Detector) Adopt(ctx context.Context, actor string, driftEntryID int64, 
 		_, err = writeState(ctx, tx, de.EndpointID, policy.Fingerprint(live.PolicyStatement), adopted.ID, &adopted.ID, nil)
 		return err
 	})
+	if pending := (*audit.PendingEntryError)(nil); errors.As(err, &pending) {
+		return nil, ErrBusy // a change began meanwhile; its entry is pending
+	}
 	if err != nil {
 		return nil, fmt.Errorf("drift: adopt: %w", err)
 	}

@@ -509,7 +509,7 @@ func (c *fakeCTS) PolicyTraces(_ context.Context, endpointID string, from, to ti
 
 func found(user string) func(string, time.Time, time.Time) ([]cts.Trace, error) {
 	return func(id string, from, to time.Time) ([]cts.Trace, error) {
-		return []cts.Trace{{TraceID: "t-" + user, TraceName: "updateEndpointPolicy", ResourceID: id, User: user,
+		return []cts.Trace{{TraceID: "t-" + user, TraceName: cts.TraceModifyPolicy, ResourceID: id, User: user,
 			SourceIP: "192.0.2.7", Time: from.Add(to.Sub(from) / 2), RequestID: "req-" + user}}, nil
 	}
 }

@@ -34,11 +34,13 @@ type Summary struct {
 // the rest cost nothing more. Endpoints never seen and without history get
 // their baselines in batches (one transaction per batch, under the chain
 // lock); the others are checked in batches too, each endpoint under its
-// lock (tried, never waited for). The listed policy proves a drift only
-// when the endpoint's newest entry finished before the listing began;
-// otherwise (a change made through the console meanwhile) the endpoint is
-// read again under its lock. A failure on one endpoint is kept on its
-// state and does not stop the others.
+// lock (tried, never waited for). The listing only points at a drift: an
+// endpoint whose listed policy moved is read again under its lock, and
+// that read is what a drift entry records. A failure on one endpoint, or
+// one batch, is kept on its state and does not stop the others; an
+// endpoint with a failure kept is looked at again on the next pass.
+// listedSince (when the listing began, on the database's clock) is kept
+// for the refresher's hook; the read under the lock makes it unneeded.
 func (d *Detector) DetectInventory(ctx context.Context, listedSince time.Time) (Summary, error) {
 	var sum Summary
 	rows, err := d.pool.Query(ctx, `
@@ -46,7 +48,7 @@ func (d *Detector) DetectInventory(ctx context.Context, listedSince time.Time) (
 		FROM inventory_endpoints e LEFT JOIN endpoint_versions v ON v.endpoint_id = e.id
 		WHERE e.policy_fingerprint IS NOT NULL
 			AND (v.endpoint_id IS NULL OR v.fingerprint IS DISTINCT FROM e.policy_fingerprint
-				OR coalesce(v.log_entry_id, 0) > coalesce(v.entry_id, 0))
+				OR coalesce(v.log_entry_id, 0) > coalesce(v.entry_id, 0) OR v.last_error IS NOT NULL)
 		ORDER BY e.id`)
 	if err != nil {
 		return sum, fmt.Errorf("drift: compare the inventory: %w", err)
@@ -70,7 +72,10 @@ func (d *Detector) DetectInventory(ctx context.Context, listedSince time.Time) (
 		batch := fresh[start:min(start+d.cfg.BaselineBatch, len(fresh))]
 		n, rest, err := d.baselines(ctx, batch)
 		if err != nil {
-			return sum, err
+			// Checked one by one with the others, each failure kept there.
+			d.logger.Warn("drift: a batch of baselines failed; checking its endpoints one by one", "error", err)
+			others = append(others, batch...)
+			continue
 		}
 		sum.Baselines += n
 		others = append(others, rest...) // gained history meanwhile: checked with the others
@@ -79,11 +84,17 @@ func (d *Detector) DetectInventory(ctx context.Context, listedSince time.Time) (
 		if ctx.Err() != nil {
 			return sum, ctx.Err()
 		}
-		eps, err := d.inventoryEndpoints(ctx, others[start:min(start+checkBatch, len(others))])
+		ids := others[start:min(start+checkBatch, len(others))]
+		eps, err := d.inventoryEndpoints(ctx, ids)
 		if err != nil {
-			return sum, err
+			d.logger.Warn("drift: could not read a batch of endpoints from the inventory; the next pass looks again", "error", err)
+			sum.Failed += len(ids)
+			for _, id := range ids {
+				d.noteError(ctx, id, err)
+			}
+			continue
 		}
-		recheck, err := d.checkListed(ctx, eps, listedSince, &sum)
+		recheck, err := d.checkListed(ctx, eps, &sum)
 		if err != nil {
 			// One endpoint's failure must not hold back the others: one
 			// by one, each failure kept on its endpoint.
@@ -122,7 +133,7 @@ const checkBatch = 50
 // re-derived from the log; the drifts the listing proves are appended
 // together, with the endpoints' state rows. It returns the endpoints to
 // read again under their own lock (see DetectInventory).
-func (d *Detector) checkListed(ctx context.Context, eps []vpcep.Endpoint, listedSince time.Time, sum *Summary) (recheck []vpcep.Endpoint, err error) {
+func (d *Detector) checkListed(ctx context.Context, eps []vpcep.Endpoint, sum *Summary) (recheck []vpcep.Endpoint, err error) {
 	var busy int
 	var recorded []*audit.Entry
 	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
@@ -173,19 +184,40 @@ func (d *Detector) checkListed(ctx context.Context, eps []vpcep.Endpoint, listed
 			live := policy.Policy(ep.PolicyStatement)
 			liveFP := policy.Fingerprint(live)
 			switch {
-			case s.seen == nil || s.seenFP == liveFP:
+			case s.seen == nil:
+				recheck = append(recheck, *ep) // no version in its history: a baseline, under its own lock
+				continue
+			case s.seenFP == liveFP:
 				st.add(ep.ID, liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
-			case listedSince.IsZero() || s.newestDone.IsZero() || !s.newestDone.Before(listedSince):
-				recheck = append(recheck, *ep) // changed through the console while listed: read it again
-			default:
-				from := s.seenEntry.StartedAt
-				if c, ok := checked[ep.ID]; ok && c.fp == s.seenFP && c.at.After(from) {
-					from = c.at
-				}
-				found = append(found, d.driftEntry(ep, s, policy.JSON(live), ByRefresh))
-				froms = append(froms, from)
-				knowns = append(knowns, entryID(s.knownEntry))
+				continue
+			case d.cfg.Upstream == nil:
+				recheck = append(recheck, *ep)
+				continue
 			}
+			// The listing says the policy moved. A drift is recorded only
+			// from a read made under the lock, held now: a list answer
+			// older than a change made through the console meanwhile, or
+			// one that disagrees with the endpoint's own answer, must not
+			// put a false "external" entry in the log for ever. Drifts are
+			// rare, so the extra read is too.
+			fresh, err := d.cfg.Upstream.GetEndpoint(ctx, ep.ID)
+			if err != nil {
+				recheck = append(recheck, *ep) // checked again one by one, its failure kept there
+				continue
+			}
+			*ep = *fresh
+			live = policy.Policy(ep.PolicyStatement)
+			if liveFP = policy.Fingerprint(live); liveFP == s.seenFP {
+				st.add(ep.ID, liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
+				continue
+			}
+			from := s.seenEntry.StartedAt
+			if c, ok := checked[ep.ID]; ok && c.fp == s.seenFP && c.at.After(from) {
+				from = c.at
+			}
+			found = append(found, d.driftEntry(ep, s, policy.JSON(live), ByRefresh))
+			froms = append(froms, from)
+			knowns = append(knowns, entryID(s.knownEntry))
 		}
 		es, err := d.log.Append(ctx, tx, found)
 		if err != nil {
