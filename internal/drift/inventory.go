@@ -39,8 +39,8 @@ type Summary struct {
 // that read is what a drift entry records. A failure on one endpoint, or
 // one batch, is kept on its state and does not stop the others; an
 // endpoint with a failure kept is looked at again on the next pass.
-// listedSince (when the listing began, on the database's clock) is kept
-// for the refresher's hook; the read under the lock makes it unneeded.
+// listedSince is when the listing began, on the database's clock (zero:
+// not known): an endpoint the listing shows unchanged was last seen then.
 func (d *Detector) DetectInventory(ctx context.Context, listedSince time.Time) (Summary, error) {
 	var sum Summary
 	rows, err := d.pool.Query(ctx, `
@@ -94,7 +94,7 @@ func (d *Detector) DetectInventory(ctx context.Context, listedSince time.Time) (
 			}
 			continue
 		}
-		recheck, err := d.checkListed(ctx, eps, &sum)
+		recheck, err := d.checkListed(ctx, eps, listedSince, &sum)
 		if err != nil {
 			// One endpoint's failure must not hold back the others: one
 			// by one, each failure kept on its endpoint.
@@ -133,7 +133,7 @@ const checkBatch = 50
 // re-derived from the log; the drifts the listing proves are appended
 // together, with the endpoints' state rows. It returns the endpoints to
 // read again under their own lock (see DetectInventory).
-func (d *Detector) checkListed(ctx context.Context, eps []vpcep.Endpoint, sum *Summary) (recheck []vpcep.Endpoint, err error) {
+func (d *Detector) checkListed(ctx context.Context, eps []vpcep.Endpoint, listedSince time.Time, sum *Summary) (recheck []vpcep.Endpoint, err error) {
 	var busy int
 	var recorded []*audit.Entry
 	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
@@ -188,7 +188,7 @@ func (d *Detector) checkListed(ctx context.Context, eps []vpcep.Endpoint, sum *S
 				recheck = append(recheck, *ep) // no version in its history: a baseline, under its own lock
 				continue
 			case s.seenFP == liveFP:
-				st.add(ep.ID, liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift))
+				st.addSeen(ep.ID, liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift), listedSince)
 				continue
 			case d.cfg.Upstream == nil:
 				recheck = append(recheck, *ep)
@@ -276,11 +276,25 @@ type stateRows struct {
 	ids, fps       []string
 	newest         []int64
 	knowns, drifts []*int64
+	seen           []*time.Time // when the version was read; nil: now
 }
 
 func (r *stateRows) add(id, fp string, newest int64, known, drift *int64) {
+	r.addSeen(id, fp, newest, known, drift, time.Time{})
+}
+
+// addSeen is add for a version read at seen (zero: now). A version from
+// the listing was read when the listing began, which may be seconds before
+// this transaction: the next drift's CTS window starts there, not later,
+// so a change made in between is inside it.
+func (r *stateRows) addSeen(id, fp string, newest int64, known, drift *int64, seen time.Time) {
 	r.ids, r.fps, r.newest = append(r.ids, id), append(r.fps, fp), append(r.newest, newest)
 	r.knowns, r.drifts = append(r.knowns, known), append(r.drifts, drift)
+	var at *time.Time
+	if !seen.IsZero() {
+		at = &seen
+	}
+	r.seen = append(r.seen, at)
 }
 
 func (r *stateRows) write(ctx context.Context, tx pgx.Tx) error {
@@ -289,11 +303,11 @@ func (r *stateRows) write(ctx context.Context, tx pgx.Tx) error {
 	}
 	_, err := tx.Exec(ctx, `
 		INSERT INTO endpoint_versions AS v (endpoint_id, fingerprint, entry_id, log_entry_id, known_entry_id, drift_entry_id, checked_at, last_error)
-		SELECT id, fp, newest, newest, known, drift, now(), NULL
-		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(id, fp, newest, known, drift)
+		SELECT id, fp, newest, newest, known, drift, coalesce(seen, now()), NULL
+		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::timestamptz[]) AS u(id, fp, newest, known, drift, seen)
 		ON CONFLICT (endpoint_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, entry_id = EXCLUDED.entry_id,
-			known_entry_id = EXCLUDED.known_entry_id, drift_entry_id = EXCLUDED.drift_entry_id, checked_at = now(), last_error = NULL`,
-		r.ids, r.fps, r.newest, r.knowns, r.drifts)
+			known_entry_id = EXCLUDED.known_entry_id, drift_entry_id = EXCLUDED.drift_entry_id, checked_at = EXCLUDED.checked_at, last_error = NULL`,
+		r.ids, r.fps, r.newest, r.knowns, r.drifts, r.seen)
 	if err != nil {
 		return fmt.Errorf("write the endpoints' state: %w", err)
 	}
