@@ -401,7 +401,11 @@ func (d *Detector) Status(ctx context.Context, endpointID string) (*Status, erro
 		st.CheckedAt = checked.UTC()
 	}
 	if lastError != nil {
-		st.LastError = *lastError
+		// The failure itself is the console's (its database, a timeout)
+		// and is logged with the endpoint; viewers and API callers get
+		// what it means. An upstream failure of CTS is shown as it was
+		// answered, below.
+		st.LastError = "The last check of this endpoint for changes made outside the console failed; the console logged why and checks it again on the next pass."
 	}
 	if s.drift == nil {
 		return st, nil
