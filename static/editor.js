@@ -495,6 +495,18 @@
     button(b.getAttribute("data-editor-op"));
   });
 
+  // The drift banner above the editor offers Adopt and Revert, and both
+  // leave the editor: once the admin has typed here, ask first, so that
+  // nothing typed is lost without a word.
+  document.addEventListener("submit", function (ev) {
+    if (clock === 0 || !ev.target.closest(".drift-banner")) {
+      return;
+    }
+    if (!window.confirm("Leave the editor? What you typed here is not applied and will be lost.")) {
+      ev.preventDefault();
+    }
+  });
+
   // After a refused Preview the page comes back with the first invalid
   // control marked: show it.
   var first = form.querySelector("[data-first-error]");

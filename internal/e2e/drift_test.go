@@ -6,7 +6,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/vpcep-console/vpcep-console/internal/auth"
@@ -159,5 +162,71 @@ func TestDriftAdoptAndRevertInTheBrowser(t *testing.T) {
 	}
 	if n := eval[int](t, ctx, `document.querySelectorAll('[data-testid="drift-banner"]').length`); n != 0 {
 		t.Fatal("the banner is still shown after the revert")
+	}
+}
+
+// In the editor, the drift banner's Adopt and Revert leave the page: once
+// the admin has typed in the editor, the browser asks first, and staying
+// keeps what was typed.
+func TestDriftBannerInTheEditorAsksBeforeLeaving(t *testing.T) {
+	t.Parallel()
+	base, c := driftConsole(t)
+	sim := c.Sim
+	ctx := browser(t)
+	signIn(t, ctx, base)
+	ep := sim.Gateway(t, 2)
+	live, _ := sim.Endpoint(ep.ID)
+	live.Statements = append(live.Statements, vpcepsim.Statement{
+		Effect: "Allow", Action: []string{"obs:object:DeleteObject"}, Resource: []string{"obs:*:*:object:outside/*"},
+	})
+	sim.PutEndpoint(live)
+	if err := c.Refresher.Refresh(context.Background(), inventory.TriggerManual); err != nil {
+		t.Fatal(err)
+	}
+
+	// Stay: dismiss the question (in another goroutine, as Listen asks).
+	stay := func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		return chromedp.Void{}, err
+	}
+	dialogs := make(chan string, 4)
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			dialogs <- d.Message
+			go func() { _, _ = chromedp.Run(ctx, chromedp.Action[chromedp.Void](stay)) }()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	editor := base + "/endpoints/" + ep.ID + "/policy/edit"
+	const typed = "ops: keep reads"
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(editor),
+		chromedp.WaitVisible(`#policy-editor`),
+		chromedp.WaitVisible(`[data-testid="drift-banner"]`),
+		chromedp.SendKeys(`#policy-json`, " "),
+		chromedp.SendKeys(`[data-testid="revert-reason"]`, typed),
+		chromedp.Click(`[data-testid="revert"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case msg := <-dialogs:
+		if !strings.Contains(msg, "What you typed here is not applied") {
+			t.Errorf("dialog %q", msg)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no question before leaving the editor with typed changes")
+	}
+	url, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reason, err := chromedp.Run(ctx, chromedp.Value(`[data-testid="revert-reason"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if url != editor || reason != typed {
+		t.Fatalf("after staying: at %s, reason %q", url, reason)
 	}
 }
