@@ -126,7 +126,7 @@ func (a *Applier) SettleAfter() time.Duration { return a.deadline + a.settleMarg
 // Result's Outcome what happened. An error means nothing was recorded and
 // nothing sent: an *InvalidError, a *NotEditableError, the upstream's
 // not-found (vpcep.ErrNotFound), a *PendingError, ErrBusy, or
-// ErrAuditUnavailable.
+// ErrAuditUnavailable (also when drift detection before the change failed).
 func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 	errs := append(policy.Validate(req.Policy), policy.ValidateReason(req.Reason)...)
 	if len(errs) == 0 {
@@ -230,12 +230,8 @@ func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*i
 			return nil, nil, err
 		}
 		before, serviceName = policy.JSON(live.PolicyStatement), live.ServiceName
-		if a.drift != nil {
-			// A change made outside the console is recorded before this
-			// one, in its lock; a failure to record it never stops the change.
-			if err := a.drift.ObserveLocked(ctx, live, "change"); err != nil {
-				a.logger.Warn("drift detection before a change", "endpoint", req.EndpointID, "error", err)
-			}
+		if err := a.observeBefore(ctx, live); err != nil {
+			return nil, nil, err
 		}
 	default:
 		live = nil // recorded below as a change that could not be checked
@@ -276,6 +272,12 @@ func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*i
 		if err := a.settleEarlier(ctx, pending.Existing, live); err != nil {
 			return nil, nil, err
 		}
+		// The pending entry kept detection from deciding (it returned
+		// "unchecked"); now it is settled, a change made outside the
+		// console meanwhile is recorded before this one.
+		if err := a.observeBefore(ctx, live); err != nil {
+			return nil, nil, err
+		}
 	}
 	var dup *audit.ErrDuplicateSubmission
 	switch {
@@ -290,6 +292,20 @@ func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*i
 	default:
 		return nil, nil, fmt.Errorf("%w: %w", ErrAuditUnavailable, err) // logged by the caller, with its request
 	}
+}
+
+// observeBefore records a change made outside the console that live (read
+// under the endpoint's lock) shows, before the change's own entry. When
+// detection fails the change is refused: recorded, its policy_before would
+// be the drifted policy, and the drift would be lost.
+func (a *Applier) observeBefore(ctx context.Context, live *vpcep.Endpoint) error {
+	if a.drift == nil {
+		return nil
+	}
+	if err := a.drift.ObserveLocked(ctx, live, "change"); err != nil {
+		return fmt.Errorf("%w: drift detection before the change failed: %w", ErrAuditUnavailable, err)
+	}
+	return nil
 }
 
 // maxEarlierPending bounds the earlier pending entries of one endpoint a

@@ -197,8 +197,12 @@ func endpointLock(endpointID string) string { return EndpointLock(endpointID) }
 // DriftRecorder records a change made outside the console that a change
 // finds live (internal/drift's Detector). ObserveLocked is called with the
 // endpoint's lock held: after reading the live endpoint and before the
-// change's own entry, and again after a change succeeded, with the
-// endpoint read back. Its error is logged; the change goes on as it would.
+// change's own entry (again after settling an earlier entry a crash left
+// pending, which kept it from deciding); after a change, with the endpoint
+// read back; and by the Reconciler after it settles an entry, with the
+// endpoint it read. Before a change its error refuses the change
+// (ErrAuditUnavailable): nothing recorded, nothing sent, no drift lost.
+// Elsewhere its error is logged, and the next look records the drift.
 type DriftRecorder interface {
 	ObserveLocked(ctx context.Context, ep *vpcep.Endpoint, how string) error
 }

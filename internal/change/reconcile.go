@@ -22,7 +22,12 @@ type Reconciler struct {
 	minAge   time.Duration
 	logger   *slog.Logger
 	observer Observer
+	drift    DriftRecorder
 }
+
+// ByReconciler is the detected_by of a drift the Reconciler finds while
+// settling an entry.
+const ByReconciler = "reconciler"
 
 // NewReconciler returns a Reconciler that settles entries pending for longer
 // than minAge (longer than a change may take, so none in flight is touched).
@@ -32,6 +37,11 @@ func NewReconciler(upstream Upstream, log *audit.Log, pool *pgxpool.Pool, minAge
 
 // SetObserver has o told of every entry the Reconciler settles.
 func (r *Reconciler) SetObserver(o Observer) { r.observer = o }
+
+// SetDrift has d record a change made outside the console that the live
+// endpoint shows once an entry is settled: while the entry was pending,
+// detection could not decide.
+func (r *Reconciler) SetDrift(d DriftRecorder) { r.drift = d }
 
 // Run settles at once, then every interval until ctx ends.
 func (r *Reconciler) Run(ctx context.Context, interval time.Duration) {
@@ -82,6 +92,13 @@ func (r *Reconciler) settleOne(ctx context.Context, e *audit.Entry) (bool, error
 	}
 	if err := settlePending(ctx, r.log, r.observer, e, live, "the reconciler"); err != nil {
 		return false, err
+	}
+	if r.drift != nil && live != nil {
+		// Still under the endpoint's lock, read under it. On failure the
+		// next look (a refresh, a page, the next change) records it.
+		if err := r.drift.ObserveLocked(ctx, live, ByReconciler); err != nil {
+			r.logger.Warn("drift detection after settling an entry", "entry", e.ID, "endpoint", e.EndpointID, "error", err)
+		}
 	}
 	return true, nil
 }

@@ -40,6 +40,14 @@ func settleFromEvidence(e *audit.Entry, live *vpcep.Endpoint, next *audit.Entry,
 		f.Outcome, f.Note = audit.OutcomeUnknown, "Settled by "+who+": the endpoint no longer exists."
 	default:
 		f.Outcome, f.Note = judgeLive(policy.CanonicalJSON(live.PolicyStatement), before, requested, "Settled by "+who+": the live policy is")
+		if f.Outcome == audit.OutcomeUnknown {
+			// Found long after the change, not read back after its PUT:
+			// not a version this change made (the history would take it
+			// as one the console established), but one made outside the
+			// console, which drift detection records next.
+			f.ReadbackPolicy = ""
+			f.Note += " It is not recorded as this change's result: it was changed outside the console."
+		}
 	}
 	return f
 }
