@@ -87,6 +87,7 @@ func New(cfg config.Config, pool *pgxpool.Pool, upstream *vpcep.Client, schema h
 	// the same age after which the next change to an endpoint settles it.
 	c.Reconciler = change.NewReconciler(upstream, c.Audit, pool, c.Applier.SettleAfter(), logger)
 	c.Reconciler.SetObserver(c.Metrics)
+	c.Reconciler.SetDrift(c.Drift)
 	c.Deps = handlers.Deps{
 		Store: c.Store, Upstream: upstream, Audit: c.Audit, Applier: c.Applier, Drift: c.Drift,
 		Refresher: c.Refresher, Schema: schema, Logger: logger,

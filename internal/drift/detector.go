@@ -296,6 +296,8 @@ func describeHow(how string) string {
 		return "the policy editor"
 	case ByChange:
 		return "a change, before it was sent"
+	case change.ByReconciler:
+		return "the settling of a change a crash left pending"
 	}
 	return how
 }

@@ -122,6 +122,8 @@ func detectedByWords(how string) string {
 		return "when the policy editor read it live"
 	case "change":
 		return "when a change through the console read it live"
+	case "reconciler":
+		return "when the console settled a change a crash left pending"
 	case "baseline":
 		return "the first time the console saw this endpoint"
 	case "":
