@@ -69,10 +69,11 @@ func (l *Log) Append(ctx context.Context, tx pgx.Tx, entries []Complete) ([]*Ent
 			Action: s.Action, Reason: s.Reason, RollbackOf: s.RollbackOf, Restores: s.Restores,
 			PolicyBefore: []byte(s.PolicyBefore), PolicyRequested: []byte(s.PolicyRequested),
 			AcknowledgedWarnings: sortedSet(s.AcknowledgedWarnings),
-			DetectedBy:           s.DetectedBy, RefersTo: s.RefersTo, Attribution: utcTraces(s.Attribution),
+			DetectedBy:           s.DetectedBy, RefersTo: s.RefersTo,
 			Outcome: OutcomePending, FormatVersion: l.format.version,
 			ID: newIDs[i], StartedAt: now, PrevHash: prev,
 		}
+		e.setAttribution(s.Attribution)
 		e.Hash = l.format.hash(e, byHash)
 		batch.Queue(l.format.insertSQL, l.format.insertArgs(e)...)
 		f := c.Final

@@ -65,7 +65,8 @@ func TestBeginFinaliseGet(t *testing.T) {
 		!*got.ReadbackMatches || got.RequestBody != `{"policy_statement":[]}`+"\n" {
 		t.Fatalf("finalised entry %+v", got)
 	}
-	if diff := cmp.Diff(e, got); diff != "" {
+	// AllowUnexported: the attribution text stored is part of what must match.
+	if diff := cmp.Diff(e, got, cmp.AllowUnexported(audit.Entry{})); diff != "" {
 		t.Errorf("Get mismatch with what Finalise recorded (-want +got):\n%s", diff)
 	}
 	if err := log.Finalise(ctx, got, succeeded()); err == nil {

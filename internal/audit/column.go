@@ -298,64 +298,126 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// tracesColumn is a nullable text column holding a list of CTS traces as
-// compact JSON, held in a []cts.Trace: an empty list is stored as NULL,
-// hashed as [] and shown as "". Times are kept in UTC, so that the JSON
-// read back encodes to the bytes that were hashed.
-type tracesColumn struct{ get func(*Entry) *[]cts.Trace }
+// tracesColumn is the attribution column: a nullable text column holding
+// the CTS traces of an attribute entry as a JSON array in the audit's own
+// encoding (storedTrace, appendTraces). An Entry holds it twice: as the
+// text stored (attributionText), which is what is written, hashed and
+// shown, and decoded (Attribution), for reading. Hashing the stored bytes,
+// not a re-encoding of the decoded traces, makes any edit of the text an
+// alteration Verify sees, and keeps every hash independent of cts.Trace. No
+// traces are NULL, hashed as "" (as policy_before's NULL is).
+type tracesColumn struct{}
 
-func (c tracesColumn) dest(e *Entry) any { return (*jsonTraces)(c.get(e)) }
+func (tracesColumn) dest(e *Entry) any { return tracesText{e} }
 
 func (c tracesColumn) arg(e *Entry) any {
-	if len(*c.get(e)) == 0 {
-		return nil
-	}
-	return c.text(e)
-}
-
-func (c tracesColumn) appendHashed(b []byte, e *Entry) []byte {
-	if len(*c.get(e)) == 0 {
-		return append(b, "[]"...)
-	}
-	return append(b, c.text(e)...)
-}
-
-func (c tracesColumn) text(e *Entry) string {
-	if len(*c.get(e)) == 0 {
-		return ""
-	}
-	out, err := json.Marshal(*c.get(e))
-	if err != nil {
-		return ""
-	}
-	return string(out)
-}
-
-// jsonTraces scans a nullable text column of a JSON array of traces, NULL
-// as nil. Text that is not such an array reads as one trace naming it, so
-// that Verify reports the entry as altered rather than failing to read it.
-type jsonTraces []cts.Trace
-
-func (j *jsonTraces) ScanText(v pgtype.Text) error {
-	*j = nil
-	if !v.Valid || v.String == "" {
-		return nil
-	}
-	if err := json.Unmarshal([]byte(v.String), (*[]cts.Trace)(j)); err != nil {
-		*j = jsonTraces{{TraceID: "unreadable: " + v.String}}
+	if s := c.text(e); s != "" {
+		return s
 	}
 	return nil
 }
 
-// utcTraces is traces with their times in UTC (see tracesColumn).
-func utcTraces(traces []cts.Trace) []cts.Trace {
-	if len(traces) == 0 {
+func (c tracesColumn) appendHashed(b []byte, e *Entry) []byte {
+	return appendJSONString(b, c.text(e))
+}
+
+// text is the stored text; an Entry built by hand rather than by Begin,
+// Append or a scan has none, and stores its traces' encoding.
+func (tracesColumn) text(e *Entry) string {
+	if e.attributionText != "" || len(e.Attribution) == 0 {
+		return e.attributionText
+	}
+	return string(appendTraces(nil, e.Attribution))
+}
+
+// storedTrace is one CTS trace as audit format 4 stores it in attribution:
+// these keys, in this order, each a JSON string (appendJSONString), time in
+// UTC as RFC 3339 with nanoseconds. It is part of the format: never change
+// it; recording more of a trace is a new format version with a new field.
+// It is the audit's own so that a change to cts.Trace changes no entry.
+type storedTrace struct {
+	TraceID    string `json:"trace_id"`
+	TraceName  string `json:"trace_name"`
+	ResourceID string `json:"resource_id"`
+	User       string `json:"user"`
+	SourceIP   string `json:"source_ip"`
+	Time       string `json:"time"`
+	RequestID  string `json:"request_id"`
+}
+
+// appendTraces appends traces as attribution stores them: a compact JSON
+// array of storedTrace, spelled out here (as appendJSONString is) so that
+// it never moves with cts.Trace or encoding/json.
+func appendTraces(b []byte, traces []cts.Trace) []byte {
+	b = append(b, '[')
+	for i, t := range traces {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		for j, kv := range [...][2]string{
+			{"trace_id", t.TraceID},
+			{"trace_name", t.TraceName},
+			{"resource_id", t.ResourceID},
+			{"user", t.User},
+			{"source_ip", t.SourceIP},
+			{"time", t.Time.UTC().Format(time.RFC3339Nano)},
+			{"request_id", t.RequestID},
+		} {
+			if j == 0 {
+				b = append(b, '{')
+			} else {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, kv[0])
+			b = append(b, ':')
+			b = appendJSONString(b, kv[1])
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// decodeTraces reads stored attribution text back into traces, times in
+// UTC; nil for "". Text that is not an array of storedTrace reads as one
+// trace naming it, so that it shows rather than fails to read (its hash,
+// over the text, tells whether it was altered).
+func decodeTraces(text string) []cts.Trace {
+	if text == "" {
 		return nil
 	}
-	out := make([]cts.Trace, len(traces))
-	for i, t := range traces {
-		t.Time = t.Time.UTC()
-		out[i] = t
+	var stored []storedTrace
+	if err := json.Unmarshal([]byte(text), &stored); err != nil {
+		return []cts.Trace{{TraceID: "unreadable: " + text}}
+	}
+	out := make([]cts.Trace, len(stored))
+	for i, s := range stored {
+		at, err := time.Parse(time.RFC3339Nano, s.Time)
+		if err != nil {
+			return []cts.Trace{{TraceID: "unreadable: " + text}}
+		}
+		out[i] = cts.Trace{TraceID: s.TraceID, TraceName: s.TraceName, ResourceID: s.ResourceID, User: s.User,
+			SourceIP: s.SourceIP, Time: at.UTC(), RequestID: s.RequestID}
 	}
 	return out
+}
+
+// setAttribution records traces on an entry being built: the text to store
+// and hash, and the traces as reading it back gives them (so the entry
+// Begin returns equals the one Get reads).
+func (e *Entry) setAttribution(traces []cts.Trace) {
+	e.attributionText, e.Attribution = "", nil
+	if len(traces) > 0 {
+		e.attributionText = string(appendTraces(nil, traces))
+		e.Attribution = decodeTraces(e.attributionText)
+	}
+}
+
+// tracesText scans the attribution column into an entry: the text as
+// stored (NULL as "") and its traces.
+type tracesText struct{ e *Entry }
+
+func (t tracesText) ScanText(v pgtype.Text) error {
+	t.e.attributionText = v.String // "" when !v.Valid
+	t.e.Attribution = decodeTraces(v.String)
+	return nil
 }

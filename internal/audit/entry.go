@@ -78,8 +78,10 @@ type Entry struct {
 	DetectedBy string `json:"detected_by,omitempty"`
 	// RefersTo is the drift entry an adopt or attribute entry is about.
 	RefersTo *int64 `json:"refers_to,omitempty"`
-	// Attribution is who made a drift, per CTS (attribute entries).
+	// Attribution is who made a drift, per CTS (attribute entries), as read
+	// from the text stored (attributionText): the hash covers that text.
 	Attribution     []cts.Trace     `json:"attribution,omitempty"`
+	attributionText string          // the attribution column as stored, "" for NULL (see tracesColumn)
 	Restores        string          `json:"restores,omitempty"`
 	PolicyBefore    json.RawMessage `json:"policy_before"`
 	PolicyRequested json.RawMessage `json:"policy_requested"`

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/vpcep-console/vpcep-console/internal/cts"
 )
 
 // CurrentFormatVersion is the format version Begin writes new entries
@@ -20,7 +18,9 @@ import (
 // version is detected like any other edit; version 3 adds
 // acknowledged_warnings, the lint warnings the actor acknowledged; version
 // 4 adds detected_by, refers_to and attribution, for the entries of changes
-// made outside the console (drift, baseline, adopt, attribute).
+// made outside the console (drift, baseline, adopt, attribute);
+// attribution is hashed as the text stored, in the audit's own encoding of
+// traces (storedTrace), never as a re-encoding of cts.Trace.
 const CurrentFormatVersion = 4
 
 // stage is when a field is written.
@@ -77,7 +77,7 @@ var entryFields = []field{
 	{"acknowledged_warnings", 3, atStart, byHash, stringsColumn{func(e *Entry) *[]string { return &e.AcknowledgedWarnings }}},
 	{"detected_by", 4, atStart, byHash, textColumn{func(e *Entry) *string { return &e.DetectedBy }, true}},
 	{"refers_to", 4, atStart, byHash, optIntColumn[int64]{func(e *Entry) **int64 { return &e.RefersTo }}},
-	{"attribution", 4, atStart, byHash, tracesColumn{func(e *Entry) *[]cts.Trace { return &e.Attribution }}},
+	{"attribution", 4, atStart, byHash, tracesColumn{}},
 	{"prev_hash", 1, atStart, byHash, textColumn{func(e *Entry) *string { return &e.PrevHash }, false}},
 	// hash is written at the start but, as the link to the start, is the
 	// first thing final_hash covers.

@@ -99,9 +99,10 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		Action: s.Action, Reason: s.Reason, RollbackOf: s.RollbackOf, Restores: s.Restores,
 		PolicyBefore: json.RawMessage(s.PolicyBefore), PolicyRequested: json.RawMessage(s.PolicyRequested),
 		AcknowledgedWarnings: sortedSet(s.AcknowledgedWarnings),
-		DetectedBy:           s.DetectedBy, RefersTo: s.RefersTo, Attribution: utcTraces(s.Attribution),
+		DetectedBy:           s.DetectedBy, RefersTo: s.RefersTo,
 		Outcome: OutcomePending, FormatVersion: l.format.version,
 	}
+	e.setAttribution(s.Attribution)
 	err := l.appendPending(ctx, e)
 	// Every append holds the chain lock, so the look-ups above cannot race
 	// another insert; the unique constraints are the backstop.
