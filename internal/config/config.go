@@ -15,8 +15,7 @@ import (
 	"strings"
 	"time"
 
-	ctsregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cts/v3/region"
-	sdkregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1/region"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
 // Config is everything `web serve` needs.
@@ -317,6 +316,23 @@ func (c *Config) validate(extra []string) []error {
 	default:
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
 	}
+	return append(errs, c.validateUpstream()...)
+}
+
+// LoadUpstream reads and checks only the upstream's settings (where the
+// VPCEP API is and how to sign in to it, CTS): for a caller that needs a
+// project's description and not a server's.
+func LoadUpstream(getenv func(string) string) (Config, error) {
+	env := &envReader{getenv: getenv}
+	var c Config
+	env.readUpstream(&c)
+	return c, errors.Join(append(env.errs, c.validateUpstream()...)...)
+}
+
+// validateUpstream checks the upstream's settings, each error naming its
+// variable.
+func (c Config) validateUpstream() []error {
+	var errs []error
 	if c.CTSEndpoint != "" && !isHTTPURL(c.CTSEndpoint) {
 		errs = append(errs, fmt.Errorf("CTS_ENDPOINT: %q is not an http(s) URL", c.CTSEndpoint))
 	}
@@ -335,14 +351,14 @@ func (c *Config) validate(extra []string) []error {
 	case c.Region == "":
 		errs = append(errs, errors.New("VPCEP_REGION (e.g. cn-north-4) or VPCEP_ENDPOINT is required unless --demo"))
 	default:
-		if _, err := sdkregion.SafeValueOf(c.Region); err != nil {
+		if _, err := vpcep.VPCEPEndpoint(c.Region); err != nil {
 			errs = append(errs, fmt.Errorf("VPCEP_REGION: unknown region %q", c.Region))
 		}
 	}
 	if c.CTSEnabled && c.CTSEndpoint == "" && c.Region != "" {
 		// A region the SDK's VPCEP table knows may still be missing from
 		// its CTS table.
-		if reg, err := ctsregion.SafeValueOf(c.Region); err != nil || reg == nil || len(reg.Endpoints) == 0 {
+		if _, err := vpcep.CTSEndpoint(c.Region); err != nil {
 			errs = append(errs, fmt.Errorf("CTS_ENDPOINT is required with CTS_ENABLED: the SDK knows no CTS endpoint for region %q", c.Region))
 		}
 	}

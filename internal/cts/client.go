@@ -10,13 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
-	sdkconfig "github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/impl"
 	sdk "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cts/v3"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cts/v3/model"
-	sdkregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cts/v3/region"
 
 	"github.com/vpcep-console/vpcep-console/internal/config"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
@@ -121,11 +117,11 @@ func Endpoint(region string) (string, error) {
 	if region == "" {
 		return "", errors.New("cts: CTS_ENDPOINT or a region (VPCEP_REGION) is required")
 	}
-	reg, err := sdkregion.SafeValueOf(region)
-	if err != nil || reg == nil || len(reg.Endpoints) == 0 {
+	endpoint, err := vpcep.CTSEndpoint(region)
+	if err != nil {
 		return "", fmt.Errorf("cts: region %q has no CTS endpoint the SDK knows: set CTS_ENDPOINT", region)
 	}
-	return reg.Endpoints[0], nil
+	return endpoint, nil
 }
 
 // NewClient validates cfg and returns a Client.
@@ -187,14 +183,7 @@ func (c *Client) Endpoint() string { return c.endpoint }
 // sdkClient builds an SDK client for one call, as the VPCEP client does:
 // the SDK takes no context, so the call's transport carries it.
 func (c *Client) sdkClient(ctx context.Context) *sdk.CtsClient {
-	cfg := sdkconfig.DefaultHttpConfig().
-		WithTimeout(c.timeout).
-		WithUserAgent(c.userAgent).
-		WithHttpRoundTripper(vpcep.CallTransport(ctx, c.transport))
-	hc := core.NewHcHttpClient(impl.NewDefaultHttpClient(cfg)).
-		WithEndpoints([]string{c.endpoint}).
-		WithCredential(c.credential)
-	return sdk.NewCtsClient(hc)
+	return sdk.NewCtsClient(vpcep.SDKHTTPClient(c.endpoint, c.credential, c.timeout, c.userAgent, vpcep.CallTransport(ctx, c.transport)))
 }
 
 // PolicyTraces returns the policy operations CTS recorded on the endpoint

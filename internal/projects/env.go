@@ -1,10 +1,10 @@
 package projects
 
 import (
-	"errors"
-	"fmt"
-	"net/url"
 	"strings"
+
+	"github.com/vpcep-console/vpcep-console/internal/config"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
 // DefaultName is the name of the one project FromEnv configures.
@@ -14,53 +14,35 @@ const DefaultName = "default"
 // VPCEP_REGION, VPCEP_ENDPOINT, HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK or
 // VPCEP_AUTH_TOKEN, and CTS_ENDPOINT) into a one-project Config named
 // DefaultName, so that a console configured before projects existed keeps
-// working. It checks what internal/config checks, naming the variable at
-// fault; AK/SK wins over a token when both are set, as in vpcep.New.
+// working. They are read and checked by internal/config, the one reader of
+// the environment, so both say the same of the same variables.
 func FromEnv(getenv func(string) string) (*Config, error) {
+	c, err := config.LoadUpstream(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return FromConfig(c), nil
+}
+
+// FromConfig is the one project of a checked single-project configuration.
+// AK/SK wins over a token when both are set, as in vpcep.New.
+func FromConfig(c config.Config) *Config {
 	p := Project{
-		Name:        DefaultName,
-		Region:      strings.TrimSpace(getenv("VPCEP_REGION")),
-		ProjectID:   strings.TrimSpace(getenv("VPCEP_PROJECT_ID")),
-		Endpoint:    strings.TrimRight(strings.TrimSpace(getenv("VPCEP_ENDPOINT")), "/"),
-		CTSEndpoint: strings.TrimRight(strings.TrimSpace(getenv("CTS_ENDPOINT")), "/"),
+		Name: DefaultName, Region: c.Region, ProjectID: c.ProjectID,
+		Endpoint:    strings.TrimRight(c.Endpoint, "/"),
+		CTSEndpoint: strings.TrimRight(c.CTSEndpoint, "/"),
 	}
-	var errs []error
-	if p.ProjectID == "" {
-		errs = append(errs, errors.New("VPCEP_PROJECT_ID is required unless --demo"))
+	if p.Endpoint == "" {
+		p.Endpoint, _ = vpcep.VPCEPEndpoint(c.Region) // config checked that the SDK knows it
+	}
+	if c.Region != "" {
+		p.IAMEndpoint, _ = vpcep.IAMEndpoint(c.Region) // for validating a fixed token, when known
 	}
 	switch {
-	case p.Endpoint != "":
-		u, err := url.Parse(p.Endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("VPCEP_ENDPOINT: %q is not an http(s) URL", p.Endpoint))
-		}
-	case p.Region == "":
-		errs = append(errs, errors.New("VPCEP_REGION (e.g. cn-north-4) or VPCEP_ENDPOINT is required unless --demo"))
-	default:
-		ep, err := VPCEPEndpoint(p.Region)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("VPCEP_REGION: unknown region %q", p.Region))
-		}
-		p.Endpoint = ep
+	case c.AK != "":
+		p.Credentials = Credentials{Kind: CredentialAKSK, AK: Secret(c.AK), SK: Secret(c.SK)}
+	case c.Token != "":
+		p.Credentials = Credentials{Kind: CredentialToken, Token: Secret(c.Token)}
 	}
-	if p.Region != "" {
-		p.IAMEndpoint, _ = IAMEndpoint(p.Region) // for validating a fixed token, when known
-	}
-	ak, sk, token := getenv("HUAWEICLOUD_SDK_AK"), getenv("HUAWEICLOUD_SDK_SK"), getenv("VPCEP_AUTH_TOKEN")
-	switch {
-	case ak != "" && sk == "":
-		errs = append(errs, errors.New("HUAWEICLOUD_SDK_SK is required when HUAWEICLOUD_SDK_AK is set"))
-	case sk != "" && ak == "":
-		errs = append(errs, errors.New("HUAWEICLOUD_SDK_AK is required when HUAWEICLOUD_SDK_SK is set"))
-	case ak != "":
-		p.Credentials = Credentials{Kind: CredentialAKSK, AK: Secret(ak), SK: Secret(sk)}
-	case token != "":
-		p.Credentials = Credentials{Kind: CredentialToken, Token: Secret(token)}
-	default:
-		errs = append(errs, errors.New("credentials are required unless --demo: set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, or VPCEP_AUTH_TOKEN"))
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return &Config{Projects: []Project{p}}, nil
+	return &Config{Projects: []Project{p}}
 }

@@ -1,6 +1,7 @@
 package projects_test
 
 import (
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 	"strings"
 	"testing"
 
@@ -128,18 +129,18 @@ func TestRegionEndpoints(t *testing.T) {
 		{"eu-west-101", "https://vpcep.eu-west-101.myhuaweicloud.eu", "https://iam.eu-west-101.myhuaweicloud.eu"},
 	}
 	for _, tt := range tests {
-		if got, err := projects.VPCEPEndpoint(tt.region); err != nil || got != tt.vpcep {
+		if got, err := vpcep.VPCEPEndpoint(tt.region); err != nil || got != tt.vpcep {
 			t.Errorf("VPCEPEndpoint(%s) = %q, %v; want %q", tt.region, got, err, tt.vpcep)
 		}
-		if got, err := projects.IAMEndpoint(tt.region); err != nil || got != tt.iam {
+		if got, err := vpcep.IAMEndpoint(tt.region); err != nil || got != tt.iam {
 			t.Errorf("IAMEndpoint(%s) = %q, %v; want %q", tt.region, got, err, tt.iam)
 		}
 	}
 	for _, bad := range []string{"", "mars-north-1"} {
-		if got, err := projects.VPCEPEndpoint(bad); err == nil {
+		if got, err := vpcep.VPCEPEndpoint(bad); err == nil {
 			t.Errorf("VPCEPEndpoint(%q) = %q, want an error", bad, got)
 		}
-		if got, err := projects.IAMEndpoint(bad); err == nil {
+		if got, err := vpcep.IAMEndpoint(bad); err == nil {
 			t.Errorf("IAMEndpoint(%q) = %q, want an error", bad, got)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 	"io"
 	"net"
 	"net/url"
@@ -310,7 +311,7 @@ func (r *resolver) project(rp rawProject, node *yaml.Node) Project {
 	case p.Region == "":
 		r.errorf(at("region"), name, "region", "is required (e.g. cn-north-4)")
 	case p.Endpoint == "":
-		ep, err := VPCEPEndpoint(p.Region)
+		ep, err := vpcep.VPCEPEndpoint(p.Region)
 		if err != nil {
 			r.errorf(at("region"), name, "region", "%q is not in the SDK's VPCEP region table: give the project an endpoint", p.Region)
 		}
@@ -330,7 +331,7 @@ func (r *resolver) project(rp rawProject, node *yaml.Node) Project {
 		}
 	}
 	if p.IAMEndpoint == "" && p.Region != "" {
-		p.IAMEndpoint, _ = IAMEndpoint(p.Region) // needed only for iam_user, checked there
+		p.IAMEndpoint, _ = vpcep.IAMEndpoint(p.Region) // needed only for iam_user, checked there
 	}
 	p.Credentials = r.credentials(rp.Credentials, name, node, &p)
 	return p

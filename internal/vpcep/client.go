@@ -9,14 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
-	sdkconfig "github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/impl"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	sdk "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1/model"
-	sdkregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1/region"
 )
 
 // MaxPageSize is the largest page ListEndpoints may ask for.
@@ -67,11 +63,10 @@ func New(cfg Config) (*Client, error) {
 		if cfg.Region == "" {
 			return nil, errors.New("vpcep: a region or an endpoint is required")
 		}
-		reg, err := sdkregion.SafeValueOf(cfg.Region)
-		if err != nil {
+		var err error
+		if endpoint, err = VPCEPEndpoint(cfg.Region); err != nil {
 			return nil, fmt.Errorf("vpcep: unknown region %q", cfg.Region)
 		}
-		endpoint = reg.Endpoints[0]
 	}
 	if !strings.HasPrefix(endpoint, "http://") && !strings.HasPrefix(endpoint, "https://") {
 		endpoint = "https://" + endpoint
@@ -121,14 +116,7 @@ func (c *Client) WithObserver(o Observer) *Client {
 // context (deadline, cancellation, recorder); the underlying transport and its
 // connection pool are shared.
 func (c *Client) sdkClient(ctx context.Context) *sdk.VpcepClient {
-	cfg := sdkconfig.DefaultHttpConfig().
-		WithTimeout(c.timeout).
-		WithUserAgent(c.userAgent).
-		WithHttpRoundTripper(&callTransport{ctx: ctx, base: c.transport})
-	hc := core.NewHcHttpClient(impl.NewDefaultHttpClient(cfg)).
-		WithEndpoints([]string{c.endpoint}).
-		WithCredential(c.credential)
-	return sdk.NewVpcepClient(hc)
+	return sdk.NewVpcepClient(SDKHTTPClient(c.endpoint, c.credential, c.timeout, c.userAgent, &callTransport{ctx: ctx, base: c.transport}))
 }
 
 // ListOptions filters and pages ListEndpoints. Zero values are not sent.

@@ -9,9 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
-	sdkconfig "github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/impl"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
 	iam "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/iam/v3"
@@ -89,13 +87,7 @@ func NewIAMClient(cfg IAMConfig) (*IAMClient, error) {
 // sdkClient builds an SDK IAM client for one call on ctx, authenticated by
 // cred.
 func (c *IAMClient) sdkClient(ctx context.Context, cred auth.ICredential) *iam.IamClient {
-	cfg := sdkconfig.DefaultHttpConfig().
-		WithTimeout(c.timeout).
-		WithUserAgent(c.userAgent).
-		WithHttpRoundTripper(&contextTransport{ctx: ctx, base: c.transport})
-	return iam.NewIamClient(core.NewHcHttpClient(impl.NewDefaultHttpClient(cfg)).
-		WithEndpoints([]string{c.endpoint}).
-		WithCredential(cred))
+	return iam.NewIamClient(SDKHTTPClient(c.endpoint, cred, c.timeout, c.userAgent, &contextTransport{ctx: ctx, base: c.transport}))
 }
 
 // CreateProjectToken obtains a token scoped to projectID for user

@@ -5,6 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
+	sdkconfig "github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/impl"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
@@ -55,6 +60,16 @@ func CallTransport(ctx context.Context, base http.RoundTripper) http.RoundTrippe
 		base = http.DefaultTransport
 	}
 	return &callTransport{ctx: ctx, base: base}
+}
+
+// SDKHTTPClient is the SDK's HTTP client for one call to endpoint, signed
+// by cred, through rt (which carries the call's context: CallTransport, or
+// RenewingTransport over it). The SDK takes no context, so each call gets
+// its own thin client; rt's underlying transport and its connections are
+// shared. Every service's client here (VPCEP, IAM, CTS) is built by it.
+func SDKHTTPClient(endpoint string, cred auth.ICredential, timeout time.Duration, userAgent string, rt http.RoundTripper) *core.HcHttpClient {
+	cfg := sdkconfig.DefaultHttpConfig().WithTimeout(timeout).WithUserAgent(userAgent).WithHttpRoundTripper(rt)
+	return core.NewHcHttpClient(impl.NewDefaultHttpClient(cfg)).WithEndpoints([]string{endpoint}).WithCredential(cred)
 }
 
 // WrapSDKError turns what an SDK call returned into an *Error for op: the

@@ -1,9 +1,10 @@
-package projects
+package vpcep
 
 import (
 	"fmt"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/region"
+	ctsregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cts/v3/region"
 	iamregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/iam/v3/region"
 	vpcepregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1/region"
 )
@@ -21,6 +22,13 @@ func VPCEPEndpoint(regionID string) (string, error) {
 // as VPCEPEndpoint.
 func IAMEndpoint(regionID string) (string, error) {
 	return sdkEndpoint("IAM", regionID, iamregion.SafeValueOf)
+}
+
+// CTSEndpoint is Cloud Trace Service's base URL in region, from the SDK's
+// CTS region table, as VPCEPEndpoint. A region VPCEP's table knows may be
+// missing from it.
+func CTSEndpoint(regionID string) (string, error) {
+	return sdkEndpoint("CTS", regionID, ctsregion.SafeValueOf)
 }
 
 // sdkEndpoint looks regionID up with a service's SafeValueOf, which turns
