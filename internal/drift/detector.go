@@ -185,17 +185,11 @@ func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, 
 		}
 		checked = true
 		switch {
-		case !s.hasHistory:
-			es, err := d.log.Append(ctx, tx, []audit.Complete{d.baseline(ep, liveJSON)})
-			if err != nil {
-				return err
-			}
-			recorded = es[0]
-			return state(liveFP, recorded.ID, &recorded.ID, nil)
-		case s.seen == nil:
-			// A history with no version in it (only changes whose live
-			// read failed): the policy as found now is the baseline, so
-			// that later changes are measured from a recorded version.
+		case !s.hasHistory || s.seen == nil:
+			// First sight, or a history with no version in it (only
+			// changes whose live read failed): the policy as found now is
+			// the baseline, so later changes are measured from a recorded
+			// version.
 			es, err := d.log.Append(ctx, tx, []audit.Complete{d.baseline(ep, liveJSON)})
 			if err != nil {
 				return err

@@ -177,16 +177,15 @@ func (d *Detector) checkListed(ctx context.Context, eps []vpcep.Endpoint, listed
 			case s.pending != nil:
 				busy++
 				continue
-			case !s.hasHistory:
-				recheck = append(recheck, *ep) // a baseline, decided under the chain lock
+			case !s.hasHistory || s.seen == nil:
+				// A baseline (first sight, or no version in its history),
+				// decided by observe under the chain lock.
+				recheck = append(recheck, *ep)
 				continue
 			}
 			live := policy.Policy(ep.PolicyStatement)
 			liveFP := policy.Fingerprint(live)
 			switch {
-			case s.seen == nil:
-				recheck = append(recheck, *ep) // no version in its history: a baseline, under its own lock
-				continue
 			case s.seenFP == liveFP:
 				st.addSeen(ep.ID, liveFP, s.newestID, entryID(s.knownEntry), entryID(s.drift), listedSince)
 				continue
@@ -242,8 +241,6 @@ func (d *Detector) checkListed(ctx context.Context, eps []vpcep.Endpoint, listed
 	}
 	if len(recorded) > 0 {
 		d.Kick()
-	}
-	if len(recorded) > 0 {
 		d.changed()
 	}
 	return recheck, nil
