@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -30,14 +29,9 @@ const (
 	backEditor   = "editor"
 )
 
-// driftTimesDepth is how many of the newest drift entries a list page reads
-// to say when its drifted rows were seen: one query per page, never one
-// per row. A drift older than these shows its badge without the time.
-const driftTimesDepth = 200
-
 // driftMarks are the list's drift badges for the endpoints of one page:
 // the drift map (Store.Drifts, once per page) and, when the page has a
-// drifted row, when each was seen (one read of the newest drift entries).
+// drifted row, when each was seen (one read of those entries' times).
 func (s *Server) driftMarks(ctx context.Context, eps []vpcep.Endpoint) (map[string]views.DriftMark, error) {
 	drifts, err := s.Store.Drifts(ctx)
 	if err != nil || len(drifts) == 0 {
@@ -52,15 +46,15 @@ func (s *Server) driftMarks(ctx context.Context, eps []vpcep.Endpoint) (map[stri
 	if len(marks) == 0 {
 		return nil, nil
 	}
-	page, err := s.Audit.List(ctx, audit.Filter{Action: audit.ActionDrift}, "", driftTimesDepth)
+	ids := make([]int64, 0, len(marks))
+	for _, m := range marks {
+		ids = append(ids, m.EntryID)
+	}
+	seen, err := s.Audit.StartedAt(ctx, ids)
 	if err != nil {
 		// The badges still say which rows drifted; only the times are missing.
 		s.Logger.WarnContext(ctx, "endpoint list: reading when drifts were seen", "err", err)
 		return marks, nil
-	}
-	seen := make(map[int64]time.Time, len(page.Entries))
-	for _, e := range page.Entries {
-		seen[e.ID] = e.StartedAt
 	}
 	for id, m := range marks {
 		m.SeenAt = seen[m.EntryID]
