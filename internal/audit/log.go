@@ -363,6 +363,18 @@ type Filter struct {
 	// matches as typed, in any case.
 	Text     string
 	From, To time.Time // started_at in [From, To)
+	// ProjectIDs restricts the entries to these projects (the ones the
+	// reader may view); nil: every project.
+	ProjectIDs []string
+	ProjectID  string // exactly this project id
+	Region     string // exactly this region
+}
+
+// IsZero reports whether f filters nothing.
+func (f Filter) IsZero() bool {
+	return f.EndpointID == "" && f.EndpointPrefix == "" && f.Actor == "" && f.Action == "" &&
+		f.Outcome == "" && f.Text == "" && f.From.IsZero() && f.To.IsZero() &&
+		f.ProjectIDs == nil && f.ProjectID == "" && f.Region == ""
 }
 
 // CountLimit is how far Count counts exactly: past it, a count is "more".
@@ -487,7 +499,7 @@ func (l *Log) page(ctx context.Context, f Filter, before int64, limit int, order
 	query := `SELECT ` + l.format.columns + ` FROM audit_entries ` + w.Clause() +
 		` ORDER BY ` + string(order) + ` LIMIT ` + w.Param(limit)
 	args := w.Args()
-	if f != (Filter{}) {
+	if !f.IsZero() {
 		args = planned(args)
 	}
 	rows, err := l.pool.Query(ctx, query, args...)

@@ -30,6 +30,11 @@ const (
 
 var roleRank = map[Role]int{Viewer: 1, Editor: 2, Admin: 3}
 
+// NoAccess is a per-project grant that takes a project away from an
+// account (Account.Projects): it allows nothing. It is never an account's
+// own role.
+const NoAccess Role = "none"
+
 // ParseRole reads a role name.
 func ParseRole(s string) (Role, error) {
 	r := Role(s)
@@ -50,6 +55,22 @@ type Account struct {
 	Disabled    bool
 	CreatedAt   time.Time
 	LastLoginAt *time.Time
+	// Projects are the account's per-project grants, by project name; a
+	// project not in it gets Role (see RoleIn).
+	Projects map[string]Role
+}
+
+// RoleIn is what a may do in the project named project: everything for a
+// console admin (admin stays global), else the project's grant when there
+// is one (NoAccess: nothing), else the account's role.
+func (a *Account) RoleIn(project string) Role {
+	if a.Role == Admin {
+		return Admin
+	}
+	if r, ok := a.Projects[project]; ok {
+		return r
+	}
+	return a.Role
 }
 
 // Errors of the account store.

@@ -23,7 +23,12 @@ type Reconciler struct {
 	logger   *slog.Logger
 	observer Observer
 	drift    DriftRecorder
+	project  string // settles only this project's entries; "" all
 }
+
+// SetProject has r settle only the entries of the project with this id
+// (each project's upstream answers for its own endpoints). Call before Run.
+func (r *Reconciler) SetProject(projectID string) { r.project = projectID }
 
 // ByReconciler is the detected_by of a drift the Reconciler finds while
 // settling an entry.

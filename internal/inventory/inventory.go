@@ -45,6 +45,7 @@ type Refresher struct {
 
 	presses  pressLimiter  // manual presses per account (RefreshManual)
 	coalesce time.Duration // a refresh this recent is reused by a press; set before any press
+	limit    *Limit        // shared with other projects' refreshers; nil: no bound
 }
 
 // NewRefresher returns a Refresher that refreshes every interval when Run.

@@ -19,12 +19,22 @@ const defaultConnectTimeout = 5 * time.Second
 
 // Store reads and writes the console's tables.
 type Store struct {
-	pool  *pgxpool.Pool
-	cache inventoryCache // the inventory's read model (WatchInventory)
+	pool    *pgxpool.Pool
+	project string         // the project id whose inventory this is ("" before projects)
+	cache   inventoryCache // the inventory's read model (WatchInventory)
 }
 
 // New returns a Store over pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool) *Store { return NewProject(pool, "") }
+
+// NewProject returns a Store over pool whose inventory is the project's
+// (its project id).
+func NewProject(pool *pgxpool.Pool, project string) *Store {
+	return &Store{pool: pool, project: project}
+}
+
+// Project is the project id whose inventory s holds.
+func (s *Store) Project() string { return s.project }
 
 // Open connects to the database at url and checks that it answers.
 func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
