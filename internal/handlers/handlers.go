@@ -65,7 +65,11 @@ type Deps struct {
 	TrustedProxies []*net.IPNet
 	ProjectID      string
 	Region         string
-	Demo           bool
+	// Projects are every project served, the first the default; when
+	// empty, New makes the one of ProjectID and Region from the fields
+	// above (Store, Upstream, Applier, Drift, Refresher).
+	Projects []*Project
+	Demo     bool
 	// Metrics, when set, is told about every request answered.
 	Metrics RequestObserver
 	// PerPage is the list page size; 50 when zero.
