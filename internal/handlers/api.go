@@ -185,14 +185,15 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 	ctx := c.Request().Context()
 	// The state is read before the list: should a refresh land in between,
 	// the list is newer than the state says, never older.
-	st, err := s.Refresher.Status(ctx, s.Now())
+	p := project(c)
+	st, err := p.Refresher.Status(ctx, s.Now())
 	if err != nil {
 		return err
 	}
 	if err := st.Err(); err != nil {
 		return err
 	}
-	eps, renderings, next, err := s.Store.ListInventoryRowsAfter(ctx,
+	eps, renderings, next, err := p.Store.ListInventoryRowsAfter(ctx,
 		store.InventoryFilter{Type: f.Type, Status: f.Status, VpcID: f.VpcID, Search: f.Search, Drifted: drifted}, c.QueryParam("cursor"), limit)
 	if err != nil {
 		return err // a bad cursor is answered by the error table
@@ -201,7 +202,7 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 		eps = []vpcep.Endpoint{}
 	}
 	// One map per answer (the read model's), not a query per endpoint.
-	drifts, err := s.Store.Drifts(ctx)
+	drifts, err := p.Store.Drifts(ctx)
 	if err != nil {
 		return err
 	}
@@ -267,7 +268,7 @@ func (s *Server) apiGetEndpoint(c echo.Context) error {
 		return apiFail(c, http.StatusNotFound, apiErrorBody{Error: apiError{Code: "not_found", Message: "No endpoint has this id."}})
 	}
 	ctx, rec := vpcep.WithRecorder(c.Request().Context())
-	ep, err := s.Upstream.GetEndpoint(ctx, id)
+	ep, err := project(c).Upstream.GetEndpoint(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -282,7 +283,7 @@ func (s *Server) apiGetEndpoint(c echo.Context) error {
 	body.Editable, _ = change.Editable(ep)
 	if body.Editable {
 		// A live read: a detection point (a drift is recorded here).
-		if st := s.observeDrift(c.Request().Context(), ep, drift.ByDetail); st != nil {
+		if st := s.observeDrift(c.Request().Context(), project(c), ep, drift.ByDetail); st != nil {
 			d := newAPIDrift(st)
 			body.Drift = &d
 		}
@@ -329,7 +330,7 @@ func (s *Server) apiUpdatePolicy(c echo.Context) error {
 		return apiInvalid(c, "invalid_request", errs)
 	}
 	warnings := policy.Lint(p)
-	res, err := s.Applier.Apply(c.Request().Context(), change.Request{
+	res, err := project(c).Applier.Apply(c.Request().Context(), change.Request{
 		Actor: actor(c), EndpointID: c.Param("id"), Policy: p, Reason: strings.TrimSpace(reason),
 		Fingerprint: fingerprint, SubmissionKey: idempotencyKey(c), Action: audit.ActionUpdate,
 		Acknowledged: acknowledged,
@@ -458,7 +459,7 @@ func apiInvalid(c echo.Context, code string, errs policy.FieldErrors) error {
 
 // apiListAudit is GET /api/v1/audit.
 func (s *Server) apiListAudit(c echo.Context) error {
-	_, f, err := parseAuditFilter(c)
+	_, f, err := s.parseAuditFilter(c)
 	if err != nil {
 		return err // the error handler answers the API in JSON
 	}
@@ -522,11 +523,15 @@ func (s *Server) apiRollback(c echo.Context) error {
 	if err != nil {
 		return apiInvalidRequest(c, http.StatusBadRequest, "restores", `restores must be "before", "after" or (to revert a drift entry to the known version) "known".`)
 	}
+	p, err := s.entryProject(c, e, editor)
+	if err != nil {
+		return err
+	}
 	var plan *change.Rollback
-	if restores == audit.RestoresKnown && s.Drift != nil {
+	if restores == audit.RestoresKnown && p.Drift != nil {
 		// Reverting a change made outside the console: the version the
 		// console knew, which the drift detector derives from the log.
-		plan, err = s.Drift.PlanRevert(c.Request().Context(), e.ID)
+		plan, err = p.Drift.PlanRevert(c.Request().Context(), e.ID)
 	} else {
 		plan, err = change.PlanRollback(e, restores)
 	}
@@ -536,7 +541,7 @@ func (s *Server) apiRollback(c echo.Context) error {
 	warnings := policy.Lint(plan.Target)
 	req := plan.Request(actor(c), strings.TrimSpace(body.Reason), body.Fingerprint, idempotencyKey(c))
 	req.Acknowledged = acknowledged
-	res, err := s.Applier.Apply(c.Request().Context(), req)
+	res, err := p.Applier.Apply(c.Request().Context(), req)
 	if err != nil {
 		return err
 	}

@@ -53,11 +53,11 @@ func newAPIDrift(st *drift.Status) apiDrift {
 // version the console knows (recording a drift or a baseline), and returns
 // the endpoint's drift status; nil when detection is off or failed (the
 // failure is logged: a page is never refused for it).
-func (s *Server) observeDrift(ctx context.Context, ep *vpcep.Endpoint, how string) *drift.Status {
-	if s.Drift == nil {
+func (s *Server) observeDrift(ctx context.Context, p *Project, ep *vpcep.Endpoint, how string) *drift.Status {
+	if p.Drift == nil {
 		return nil
 	}
-	st, err := s.Drift.Observe(ctx, ep, how)
+	st, err := p.Drift.Observe(ctx, ep, how)
 	if err != nil {
 		s.Logger.Warn("drift detection on a live read failed", "endpoint", ep.ID, "error", err)
 		return nil
@@ -111,14 +111,18 @@ func (s *Server) apiAdopt(c echo.Context) error {
 	if !ok {
 		return nil
 	}
-	if s.Drift == nil {
-		return apiFail(c, http.StatusNotFound, apiErrorBody{Error: apiError{Code: "not_found", Message: "Drift detection is not enabled on this console."}})
-	}
 	e, err := s.getEntry(c)
 	if err != nil {
 		return err
 	}
-	adopted, err := s.Drift.Adopt(c.Request().Context(), actor(c), e.ID, strings.TrimSpace(reason))
+	p, err := s.entryProject(c, e, editor)
+	if err != nil {
+		return err
+	}
+	if p.Drift == nil {
+		return apiFail(c, http.StatusNotFound, apiErrorBody{Error: apiError{Code: "not_found", Message: "Drift detection is not enabled on this console."}})
+	}
+	adopted, err := p.Drift.Adopt(c.Request().Context(), actor(c), e.ID, strings.TrimSpace(reason))
 	if err != nil {
 		return err // the error table answers it
 	}

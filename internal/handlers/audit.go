@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
+	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/views"
@@ -30,8 +31,10 @@ const auditPageSize = 50
 // the filter it makes, and an error at each field that is not valid (the
 // filter then leaves that field out). Times are UTC: 2026-11-27 10:00,
 // 2026-11-27T10:00, RFC 3339 or a date.
-func readAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter) {
+func (s *Server) readAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter) {
 	vf := views.AuditFilter{
+		Project:  c.QueryParam("project"),
+		Region:   c.QueryParam("region"),
 		Endpoint: strings.TrimSpace(c.QueryParam("endpoint")),
 		Actor:    strings.TrimSpace(c.QueryParam("actor")),
 		Action:   c.QueryParam("action"),
@@ -78,13 +81,57 @@ func readAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter) {
 		fail("to", `"To" must be after "from".`)
 		f.To = time.Time{}
 	}
+	s.scopeAuditFilter(c, &vf, &f, fail)
 	return vf, f
+}
+
+// scopeAuditFilter restricts f to the projects the reader may view and
+// reads the project and region filters. Under /p/{name}/ the project is
+// that one; without a prefix (several projects) /audit shows them all.
+// With one project there is nothing to choose.
+func (s *Server) scopeAuditFilter(c echo.Context, vf *views.AuditFilter, f *audit.Filter, fail func(field, msg string)) {
+	if len(s.Projects) == 1 {
+		vf.Project, vf.Region = "", ""
+		return
+	}
+	a := account(c)
+	f.ProjectIDs = s.viewableProjectIDs(a)
+	if p := scoped(c); p != nil {
+		vf.Project = p.Name
+	}
+	if vf.Project != "" {
+		p := s.projectNamed(vf.Project)
+		switch {
+		case p == nil || a == nil || !a.RoleIn(p.Name).Allows(viewer):
+			fail("project", "No project you may view has this name.")
+		default:
+			f.ProjectID = p.ProjectID
+		}
+	}
+	if vf.Region != "" {
+		if !slices.Contains(s.regions(), vf.Region) {
+			fail("region", "The region must be one of "+strings.Join(s.regions(), ", ")+".")
+		} else {
+			f.Region = vf.Region
+		}
+	}
+}
+
+// regions are the regions of the projects served, in their order, once each.
+func (s *Server) regions() []string {
+	var out []string
+	for _, p := range s.Projects {
+		if p.Region != "" && !slices.Contains(out, p.Region) {
+			out = append(out, p.Region)
+		}
+	}
+	return out
 }
 
 // parseAuditFilter is readAuditFilter for the exports and the API, which
 // answer a bad filter with 400 and its first error.
-func parseAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter, error) {
-	vf, f := readAuditFilter(c)
+func (s *Server) parseAuditFilter(c echo.Context) (views.AuditFilter, audit.Filter, error) {
+	vf, f := s.readAuditFilter(c)
 	if len(vf.Errors) > 0 {
 		return vf, f, badRequest(fmt.Sprintf("The %s filter: %s", vf.Errors[0].Field, vf.Errors[0].Message))
 	}
@@ -98,9 +145,12 @@ func hasControlCharacter(s string) bool { return strings.IndexFunc(s, unicode.Is
 // many entries match. A filter that is not valid is shown at its field,
 // with what was typed, on the whole page (422), never a dead end.
 func (s *Server) listAudit(c echo.Context) error {
-	vf, f := readAuditFilter(c)
+	vf, f := s.readAuditFilter(c)
 	ctx := c.Request().Context()
 	p := views.AuditListPage{Base: s.base(c, "Audit log"), Filter: vf}
+	if len(s.Projects) > 1 {
+		p.ProjectOptions, p.RegionOptions = s.viewableNames(account(c)), s.regions()
+	}
 	if len(vf.Errors) > 0 {
 		return render(c, http.StatusUnprocessableEntity, views.AuditListView(p))
 	}
@@ -131,7 +181,26 @@ func (s *Server) getEntry(c echo.Context) (*audit.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.Audit.Get(c.Request().Context(), id) // audit.ErrNotFound is a 404 in the error table
+	e, err := s.Audit.Get(c.Request().Context(), id) // audit.ErrNotFound is a 404 in the error table
+	if err != nil {
+		return nil, err
+	}
+	if ids := s.viewableProjectIDs(account(c)); ids != nil && !slices.Contains(ids, e.ProjectID) {
+		// An entry of a project the account may not see reads as no entry.
+		return nil, audit.ErrNotFound
+	}
+	return e, nil
+}
+
+// entryProject is the project an entry belongs to, when the caller may act
+// on it as role (403 and a security event when not: mayIn).
+func (s *Server) entryProject(c echo.Context, e *audit.Entry, role auth.Role) (*Project, error) {
+	p := s.projectWithID(e.ProjectID, e.Region)
+	if err := s.mayIn(c, p, role); err != nil {
+		return nil, err
+	}
+	s.enter(c, p)
+	return p, nil
 }
 
 // showEntry serves /audit/{id}.
@@ -183,8 +252,12 @@ func (s *Server) planRollback(c echo.Context, restores string) (*change.Rollback
 	if err != nil {
 		return nil, err
 	}
+	p, err := s.entryProject(c, e, editor)
+	if err != nil {
+		return nil, err
+	}
 	if side == audit.RestoresKnown {
-		return s.planRevert(c.Request().Context(), e)
+		return s.planRevert(c.Request().Context(), p, e)
 	}
 	return change.PlanRollback(e, side)
 }
@@ -211,7 +284,7 @@ func (s *Server) confirmRollback(c echo.Context) error {
 // the fingerprint of the live policy shown, so the rollback is checked
 // against what the admin confirmed.
 func (s *Server) rollbackPage(c echo.Context, plan *change.Rollback, form views.EditorForm, errs policy.FieldErrors) (views.RollbackPage, error) {
-	live, err := s.editableEndpoint(c.Request().Context(), plan.Of.EndpointID)
+	live, err := s.editableEndpoint(c.Request().Context(), project(c), plan.Of.EndpointID)
 	if err != nil {
 		return views.RollbackPage{}, err
 	}
@@ -254,7 +327,7 @@ func (s *Server) rollbackEntry(c echo.Context) error {
 	}
 	req := plan.Request(actor(c), strings.TrimSpace(form.Reason), form.Fingerprint, scopedKey(c, "form", form.SubmissionKey))
 	req.Acknowledged = warningCodes(policy.Lint(plan.Target)) // the box was ticked for exactly these
-	res, err := s.Applier.Apply(c.Request().Context(), req)
+	res, err := project(c).Applier.Apply(c.Request().Context(), req)
 	if err != nil {
 		return err
 	}
@@ -271,7 +344,7 @@ func (s *Server) endpointHistory(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	ctx := c.Request().Context()
-	page, err := s.Audit.List(ctx, audit.Filter{EndpointID: id}, "", historyLength)
+	page, err := s.Audit.List(ctx, audit.Filter{EndpointID: id, ProjectID: project(c).ProjectID}, "", historyLength)
 	if err != nil {
 		return err
 	}
@@ -280,7 +353,7 @@ func (s *Server) endpointHistory(c echo.Context) error {
 		p.ServiceName = page.Entries[0].EndpointServiceName
 	}
 	var live policy.Policy
-	if ep, err := s.Upstream.GetEndpoint(ctx, id); err != nil {
+	if ep, err := project(c).Upstream.GetEndpoint(ctx, id); err != nil {
 		p.LiveErr = "The live policy could not be read: " + err.Error()
 	} else {
 		p.LiveKnown, live = true, ep.PolicyStatement
@@ -383,7 +456,7 @@ var errAuditUnreadable = errors.New("handlers: the audit log could not be read")
 // exportCSV streams the filtered audit log as CSV, one row per entry, as the
 // rows arrive from the database.
 func (s *Server) exportCSV(c echo.Context) error {
-	_, f, err := parseAuditFilter(c)
+	_, f, err := s.parseAuditFilter(c)
 	if err != nil {
 		return err
 	}
@@ -442,7 +515,7 @@ func (s *Server) exportCSV(c echo.Context) error {
 
 // exportJSON streams the filtered audit log as a JSON array.
 func (s *Server) exportJSON(c echo.Context) error {
-	_, f, err := parseAuditFilter(c)
+	_, f, err := s.parseAuditFilter(c)
 	if err != nil {
 		return err
 	}

@@ -69,8 +69,9 @@ func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path,
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
-		if p := c.Request().URL.Path; strings.HasPrefix(p, "/static/") || p == "/healthz" || p == "/readyz" {
-			return next(c) // public and frequent: no need to know who asks
+		if p := c.Request().URL.Path; strings.HasPrefix(p, "/static/") || p == "/healthz" ||
+			(p == "/readyz" && c.Request().Header.Get("Authorization") == "" && !hasCookie(c, s.sessionCookie())) {
+			return next(c) // public and frequent: no need to know who asks (an admin's /readyz says more)
 		}
 		if h := c.Request().Header.Get("Authorization"); h != "" {
 			scheme, token, _ := strings.Cut(strings.TrimSpace(h), " ")
@@ -97,9 +98,11 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 			if t.ReadOnly {
-				// A token made on /account reads only, whatever the account may do.
+				// A token made on /account reads only, whatever the account may do,
+				// in every project.
 				viewerOnly := *a
 				viewerOnly.Role = auth.Viewer
+				viewerOnly.Projects = readOnlyGrants(a.Projects)
 				a = &viewerOnly
 			}
 			c.Set(ctxAccount, a)
@@ -147,10 +150,17 @@ func (s *Server) require(role auth.Role) echo.MiddlewareFunc {
 			if a == nil {
 				return s.unauthenticated(c, "Sign in to use the console.")
 			}
-			if !a.Role.Allows(role) {
+			if have := s.roleHere(c, a); !have.Allows(role) {
+				where := ""
+				if p := scoped(c); p != nil && len(s.Projects) > 1 {
+					where = " in project " + p.Name
+				}
+				if have == "" || have == auth.NoAccess {
+					have = "no access"
+				}
 				s.event(c, auth.EventAccessDenied, c.Request().Method+" "+c.Request().URL.Path,
-					fmt.Sprintf("role %s, needs %s", a.Role, role))
-				msg := fmt.Sprintf("Your role (%s) cannot do this: it needs %s. Nothing was changed.", a.Role, role)
+					fmt.Sprintf("role%s %s, needs %s", where, have, role))
+				msg := fmt.Sprintf("Your role%s (%s) cannot do this: it needs %s. Nothing was changed.", where, have, role)
 				if isAPI(c) {
 					return apiFail(c, http.StatusForbidden, apiErrorBody{Error: apiError{Code: "forbidden", Message: msg}})
 				}
@@ -460,4 +470,23 @@ func (s *Server) logout(c echo.Context) error {
 	s.clearSessionCookie(c)
 	s.clearCSRFCookie(c)
 	return c.Redirect(http.StatusSeeOther, "/login?done=signed-out")
+}
+
+// readOnlyGrants are an account's per-project grants as a read-only token
+// has them: a project it may see it may only read.
+func readOnlyGrants(grants map[string]auth.Role) map[string]auth.Role {
+	out := make(map[string]auth.Role, len(grants))
+	for name, r := range grants {
+		if r.Allows(viewer) {
+			r = viewer
+		}
+		out[name] = r
+	}
+	return out
+}
+
+// hasCookie reports whether the request carries the cookie name.
+func hasCookie(c echo.Context, name string) bool {
+	ck, err := c.Cookie(name)
+	return err == nil && ck.Value != ""
 }

@@ -32,8 +32,8 @@ const (
 // driftMarks are the list's drift badges for the endpoints of one page:
 // the drift map (Store.Drifts, once per page) and, when the page has a
 // drifted row, when each was seen (one read of those entries' times).
-func (s *Server) driftMarks(ctx context.Context, eps []vpcep.Endpoint) (map[string]views.DriftMark, error) {
-	drifts, err := s.Store.Drifts(ctx)
+func (s *Server) driftMarks(ctx context.Context, st *store.Store, eps []vpcep.Endpoint) (map[string]views.DriftMark, error) {
+	drifts, err := st.Drifts(ctx)
 	if err != nil || len(drifts) == 0 {
 		return nil, err
 	}
@@ -68,11 +68,12 @@ func (s *Server) driftMarks(ctx context.Context, eps []vpcep.Endpoint) (map[stri
 // banner to show, or why the check failed. A failure never keeps the page
 // from being shown: it is logged and said on the page.
 func (s *Server) observeDriftPage(c echo.Context, ep *vpcep.Endpoint, how, back string) (*views.DriftBanner, string) {
-	if s.Drift == nil {
+	d := project(c).Drift
+	if d == nil {
 		return nil, ""
 	}
 	ctx := c.Request().Context()
-	st, err := s.Drift.Observe(ctx, ep, how)
+	st, err := d.Observe(ctx, ep, how)
 	if err != nil {
 		s.Logger.ErrorContext(ctx, "drift check", "endpoint", ep.ID, "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
 		return nil, driftCheckWords(c, err)
@@ -132,7 +133,11 @@ func (s *Server) adoptDrift(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if de.Action != audit.ActionDrift || s.Drift == nil {
+	p, err := s.entryProject(c, de, editor)
+	if err != nil {
+		return err
+	}
+	if de.Action != audit.ActionDrift || p.Drift == nil {
 		return badRequest(fmt.Sprintf("Entry #%d is not a change made outside the console: only those can be adopted.", de.ID))
 	}
 	back := c.FormValue("back")
@@ -141,7 +146,7 @@ func (s *Server) adoptDrift(c echo.Context) error {
 	}
 	reason := c.FormValue("reason")
 	ctx := c.Request().Context()
-	adopted, err := s.Drift.Adopt(ctx, actor(c), de.ID, strings.TrimSpace(reason))
+	adopted, err := p.Drift.Adopt(ctx, actor(c), de.ID, strings.TrimSpace(reason))
 	var (
 		invalid *drift.InvalidError
 		moved   *drift.MovedError
@@ -149,7 +154,7 @@ func (s *Server) adoptDrift(c echo.Context) error {
 	)
 	switch {
 	case err == nil:
-		return c.Redirect(http.StatusSeeOther, backPath(back, de.EndpointID)+"?adopted="+strconv.FormatInt(adopted.ID, 10))
+		return c.Redirect(http.StatusSeeOther, s.prefixOf(p)+backPath(back, de.EndpointID)+"?adopted="+strconv.FormatInt(adopted.ID, 10))
 	case errors.As(err, &invalid):
 		return s.driftPage(c, http.StatusUnprocessableEntity, de.EndpointID, back, reason,
 			policy.FieldErrors{{Field: invalid.Field, Message: invalid.Message}}, "")
@@ -183,7 +188,7 @@ func backPath(back, endpointID string) string {
 // the banner keeping the reason typed and its error, and notice on top.
 func (s *Server) driftPage(c echo.Context, status int, endpointID, back, reason string, errs policy.FieldErrors, notice string) error {
 	if back == backEditor {
-		ep, err := s.editableEndpoint(c.Request().Context(), endpointID)
+		ep, err := s.editableEndpoint(c.Request().Context(), project(c), endpointID)
 		if err != nil {
 			return err
 		}
@@ -208,11 +213,11 @@ func (s *Server) driftPage(c echo.Context, status int, endpointID, back, reason 
 // planRevert plans the revert of an open drift (restores=known): a
 // rollback to the version the console knew. A drift that is no longer open
 // or an entry that is no drift cannot be reverted, said in plain words.
-func (s *Server) planRevert(ctx context.Context, e *audit.Entry) (*change.Rollback, error) {
-	if s.Drift == nil || e.Action != audit.ActionDrift {
+func (s *Server) planRevert(ctx context.Context, p *Project, e *audit.Entry) (*change.Rollback, error) {
+	if p.Drift == nil || e.Action != audit.ActionDrift {
 		return nil, &change.NotRestorableError{Reason: fmt.Sprintf("Only an open change made outside the console can be reverted to the known version; entry #%d is a %s entry.", e.ID, e.Action)}
 	}
-	plan, err := s.Drift.PlanRevert(ctx, e.ID)
+	plan, err := p.Drift.PlanRevert(ctx, e.ID)
 	var notOpen *drift.NotOpenError
 	switch {
 	case errors.As(err, &notOpen):
@@ -257,8 +262,8 @@ func (s *Server) driftFacts(ctx context.Context, p *views.AuditEntryPage) error 
 			p.Attributions = append(p.Attributions, r)
 		}
 	}
-	if s.Drift != nil {
-		st, err := s.Drift.Status(ctx, e.EndpointID)
+	if proj := s.projectWithID(e.ProjectID, e.Region); proj != nil && proj.Drift != nil {
+		st, err := proj.Drift.Status(ctx, e.EndpointID)
 		if err != nil {
 			s.Logger.WarnContext(ctx, "audit entry: drift status", "entry", e.ID, "err", err)
 		} else {

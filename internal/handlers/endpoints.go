@@ -100,12 +100,12 @@ func (s *Server) listEndpoints(c echo.Context) error {
 	}
 	if results.Page != f.Page && isFragment(c) {
 		// htmx pushes the URL it asked for; the page shown is another.
-		c.Response().Header().Set("HX-Push-Url", results.Filter.URL(results.Page))
+		c.Response().Header().Set("HX-Push-Url", here(c, results.Filter.URL(results.Page)))
 	}
 	if isFragment(c) {
 		return render(c, status, views.EndpointResults(results))
 	}
-	facets, err := s.Store.InventoryFacets(c.Request().Context())
+	facets, err := project(c).Store.InventoryFacets(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (s *Server) refreshEndpoints(c echo.Context) error {
 		who = strconv.FormatInt(a.ID, 10)
 	}
 	var throttled *inventory.ThrottledError
-	switch outcome, err := s.Refresher.RefreshManual(ctx, who); {
+	switch outcome, err := project(c).Refresher.RefreshManual(ctx, who); {
 	case errors.As(err, &throttled):
 		return err // 429 with Retry-After, through the error table
 	case outcome == inventory.Running:
@@ -146,14 +146,14 @@ func (s *Server) refreshEndpoints(c echo.Context) error {
 		}
 	}
 	if !isFragment(c) {
-		return c.Redirect(http.StatusSeeOther, f.URL(f.Page))
+		return c.Redirect(http.StatusSeeOther, here(c, f.URL(f.Page)))
 	}
 	results, status, err := s.endpointList(c, f, ferr)
 	if err != nil {
 		return err
 	}
 	if results.Page != f.Page {
-		c.Response().Header().Set("HX-Replace-Url", results.Filter.URL(results.Page))
+		c.Response().Header().Set("HX-Replace-Url", here(c, results.Filter.URL(results.Page)))
 	}
 	results.Notice = notice
 	return render(c, status, views.EndpointResults(results))
@@ -167,7 +167,8 @@ func (s *Server) endpointList(c echo.Context, f views.EndpointFilter, ferr *view
 	ctx := c.Request().Context()
 	// The state is read before the list: should a refresh land in between,
 	// the list is newer than the state says, never older.
-	st, err := s.Refresher.Status(ctx, s.Now())
+	p := project(c)
+	st, err := p.Refresher.Status(ctx, s.Now())
 	if err != nil {
 		return views.EndpointList{}, 0, err
 	}
@@ -181,7 +182,7 @@ func (s *Server) endpointList(c echo.Context, f views.EndpointFilter, ferr *view
 	}
 	q := queryFilter(f, ferr)
 	read := func(n int) (store.InventoryPage, error) {
-		return s.Store.ListInventory(ctx, store.InventoryFilter{
+		return p.Store.ListInventory(ctx, store.InventoryFilter{
 			Type: q.Type, Status: q.Status, VpcID: q.VpcID, Search: q.Search, Drifted: q.Drifted, Page: n, PerPage: s.PerPage,
 		})
 	}
@@ -198,7 +199,7 @@ func (s *Server) endpointList(c echo.Context, f views.EndpointFilter, ferr *view
 	}
 	list.Endpoints, list.Total = page.Endpoints, page.Total
 	list.RowCaches = rowCaches(page.Renderings)
-	if list.Drifts, err = s.driftMarks(ctx, page.Endpoints); err != nil {
+	if list.Drifts, err = s.driftMarks(ctx, p.Store, page.Endpoints); err != nil {
 		return views.EndpointList{}, 0, err
 	}
 	status := http.StatusOK
@@ -303,7 +304,7 @@ func (s *Server) endpointPage(c echo.Context, id string) (views.EndpointPage, er
 		return views.EndpointPage{}, echo.NewHTTPError(http.StatusNotFound)
 	}
 	ctx, rec := vpcep.WithRecorder(c.Request().Context())
-	ep, err := s.Upstream.GetEndpoint(ctx, id)
+	ep, err := project(c).Upstream.GetEndpoint(ctx, id)
 	if err != nil {
 		return views.EndpointPage{}, err
 	}

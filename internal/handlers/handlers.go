@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,6 +89,7 @@ type Server struct {
 type Handler struct {
 	e      *echo.Echo
 	access map[string]auth.Role // "METHOD path" -> the role required ("" public)
+	scoped map[string]bool      // "METHOD path" of the routes of one project (needProject)
 }
 
 // ServeHTTP serves a request.
@@ -98,6 +100,9 @@ type Route struct {
 	Method, Path string
 	Role         auth.Role
 	Checked      bool // registered with an access rule
+	// Scoped: the route acts in one project, named by /p/{name}/ (or the
+	// only one), and its role is the account's in that project.
+	Scoped bool
 }
 
 // Routes lists every route the router serves, with its access rule, so a
@@ -106,7 +111,7 @@ func (h *Handler) Routes() []Route {
 	var out []Route
 	for _, r := range h.e.Routes() {
 		role, ok := h.access[r.Method+" "+r.Path]
-		out = append(out, Route{Method: r.Method, Path: r.Path, Role: role, Checked: ok})
+		out = append(out, Route{Method: r.Method, Path: r.Path, Role: role, Checked: ok, Scoped: h.scoped[r.Method+" "+r.Path]})
 	}
 	return out
 }
@@ -125,15 +130,25 @@ func New(d Deps) *Handler {
 	if d.Sessions.Absolute == 0 {
 		d.Sessions.Absolute = 12 * time.Hour
 	}
+	if len(d.Projects) == 0 {
+		d.Projects = []*Project{{Name: defaultProjectName, Region: d.Region, ProjectID: d.ProjectID,
+			Store: d.Store, Upstream: d.Upstream, Applier: d.Applier, Drift: d.Drift, Refresher: d.Refresher}}
+	}
+	if d.Store == nil {
+		d.Store = d.Projects[0].Store // the shared database's pool: /readyz pings it
+	}
 	s := &Server{Deps: d}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(d.TrustedProxies)
-	h := &Handler{e: e, access: map[string]auth.Role{}}
-	s.routes(e, h.access)
+	h := &Handler{e: e, access: map[string]auth.Role{}, scoped: map[string]bool{}}
+	s.routes(e, h.access, h.scoped)
 	return h
 }
+
+// defaultProjectName names the one project of Deps without Projects.
+const defaultProjectName = "default"
 
 // ipExtractor reads the client address from the connection, or from
 // X-Forwarded-For only when the connection comes from a trusted proxy, so a
@@ -153,16 +168,63 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 func (s *Server) base(c echo.Context, title string) views.Base {
 	b := views.Base{
 		Title:     title,
-		ProjectID: s.ProjectID,
-		Region:    s.Region,
 		Demo:      s.Demo,
 		RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
 	}
 	b.CSRF = csrfToken(c)
-	if a := account(c); a != nil {
-		b.Account = &views.Account{Name: a.Name, Role: a.Role}
+	here := scoped(c)
+	if here != nil {
+		b.ProjectID, b.Region = here.ProjectID, here.Region
+		if len(s.Projects) > 1 {
+			b.Project = here.Name
+		}
+	}
+	a := account(c)
+	if a == nil {
+		return b
+	}
+	b.Account = &views.Account{Name: a.Name, Role: s.roleHere(c, a)}
+	for _, p := range s.Projects {
+		if p.Credential == nil || (here != nil && p != here) || !a.RoleIn(p.Name).Allows(viewer) {
+			continue
+		}
+		if n := p.Credential(s.Now()); n.Warning != "" {
+			if len(s.Projects) > 1 {
+				n.Warning = "Project " + p.Name + ": " + n.Warning
+			}
+			b.Notices = append(b.Notices, n.Warning)
+		}
+	}
+	if len(s.Projects) > 1 {
+		b.Projects = s.switcher(c, a, here)
 	}
 	return b
+}
+
+// switcher is the project switcher of a page: each project the account
+// may view, linking to this page's kind (the endpoint list, or the audit
+// log) in that project, with the state of its inventory.
+func (s *Server) switcher(c echo.Context, a *auth.Account, here *Project) []views.ProjectTab {
+	page := "/endpoints"
+	if strings.HasPrefix(c.Request().URL.Path, "/audit") {
+		page = "/audit"
+	}
+	ctx := c.Request().Context()
+	var tabs []views.ProjectTab
+	for _, p := range s.Projects {
+		if !a.RoleIn(p.Name).Allows(viewer) {
+			continue
+		}
+		t := views.ProjectTab{Name: p.Name, Region: p.Region, Href: "/p/" + p.Name + page, Current: p == here}
+		if st, err := p.Refresher.Status(ctx, s.Now()); err == nil {
+			t.State = string(st.State)
+			if st.State != inventory.Fresh {
+				t.Problem = st.Reason()
+			}
+		}
+		tabs = append(tabs, t)
+	}
+	return tabs
 }
 
 // csrfToken is the token the CSRF middleware left for this request's forms.

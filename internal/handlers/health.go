@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/vpcep-console/vpcep-console/internal/auth"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 )
 
@@ -25,6 +26,9 @@ func (s *Server) healthz(c echo.Context) error {
 type readiness struct {
 	Status string            `json:"status"` // ok | unavailable
 	Checks map[string]string `json:"checks"`
+	// Credentials are said to a signed-in admin only (session or token):
+	// per project, what its credentials' notice says, when anything.
+	Credentials map[string]apiCredential `json:"credentials,omitempty"`
 }
 
 // The states of /readyz's checks.
@@ -67,13 +71,33 @@ func (s *Server) readyz(c echo.Context) error {
 		fail("schema", checkUnknown, err)
 	}
 
-	switch st, err := s.Refresher.Status(ctx, s.Now()); {
-	case err != nil:
-		fail("inventory", checkUnknown, err)
-	case !st.Ready:
-		fail("inventory", string(st.State), errors.New(st.Reason()))
-	default:
-		r.Checks["inventory"] = string(st.State)
+	if len(s.Projects) == 1 {
+		switch st, err := s.Projects[0].Refresher.Status(ctx, s.Now()); {
+		case err != nil:
+			fail("inventory", checkUnknown, err)
+		case !st.Ready:
+			fail("inventory", string(st.State), errors.New(st.Reason()))
+		default:
+			r.Checks["inventory"] = string(st.State)
+		}
+	} else {
+		s.projectsReady(ctx, &r, requestID)
+	}
+	if a := account(c); a != nil && a.Role == auth.Admin {
+		for _, p := range s.Projects {
+			if p.Credential == nil {
+				continue
+			}
+			n := p.Credential(s.Now())
+			ac := apiCredential{Warning: n.Warning}
+			if !n.ExpiresAt.IsZero() {
+				ac.ExpiresAt = &n.ExpiresAt
+			}
+			if r.Credentials == nil {
+				r.Credentials = map[string]apiCredential{}
+			}
+			r.Credentials[p.Name] = ac
+		}
 	}
 
 	status := http.StatusOK
@@ -81,4 +105,29 @@ func (s *Server) readyz(c echo.Context) error {
 		status = http.StatusServiceUnavailable
 	}
 	return c.JSON(status, r)
+}
+
+// projectsReady checks each project's inventory (check "inventory:NAME").
+// The console is ready while any project's inventory is usable: one
+// project whose upstream or credentials fail must not take the others out
+// of the load balancer. With none usable, it is not ready.
+func (s *Server) projectsReady(ctx context.Context, r *readiness, requestID string) {
+	ready := false
+	for _, p := range s.Projects {
+		check := "inventory:" + p.Name
+		switch st, err := p.Refresher.Status(ctx, s.Now()); {
+		case err != nil:
+			r.Checks[check] = checkUnknown
+			s.Logger.Warn("readiness check failed", "check", check, "request_id", requestID, "error", err)
+		case !st.Ready:
+			r.Checks[check] = string(st.State)
+			s.Logger.Warn("readiness check failed", "check", check, "request_id", requestID, "error", st.Reason())
+		default:
+			r.Checks[check], ready = string(st.State), true
+		}
+	}
+	delete(r.Checks, "inventory")
+	if !ready {
+		r.Status = "unavailable"
+	}
 }

@@ -85,7 +85,7 @@ func (s *Server) pageChangeAnswer(c echo.Context, res *change.Result, form views
 			Base: s.base(c, "Nothing to change"), Heading: "Nothing to change", Message: a.message,
 			Links: []views.Link{
 				{Label: fmt.Sprintf("The audit entry #%d", res.Entry.ID), URL: entryPath(res.Entry.ID)},
-				{Label: "The endpoint", URL: "/endpoints/" + res.Entry.EndpointID},
+				{Label: "The endpoint", URL: here(c, "/endpoints/"+res.Entry.EndpointID)},
 			},
 		}))
 	}

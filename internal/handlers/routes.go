@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/vpcep-console/vpcep-console/internal/auth"
+	"github.com/vpcep-console/vpcep-console/internal/views"
 	"github.com/vpcep-console/vpcep-console/static"
 )
 
@@ -30,7 +31,8 @@ const (
 
 // routes registers every route with the role it requires, and the middleware
 // around them. The whole surface reads here in one screen.
-func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
+func (s *Server) routes(e *echo.Echo, access map[string]auth.Role, scopedRoutes map[string]bool) {
+	e.Pre(s.scopeProject) // /p/{name}/... is that project's (projects.go)
 	if s.Metrics != nil {
 		e.Use(s.measureRequests) // outermost: it sees the answer a panic became
 	}
@@ -49,9 +51,15 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	// Routes on one endpoint (:id below /endpoints) check its id (endpointID, input.go).
 
 	// route adds a route: mw (the endpoint id check) runs before the role
-	// is checked, as the global middleware does.
+	// is checked, as the global middleware does. A route of one project's
+	// endpoints is scoped: it needs a project (needProject), and its role
+	// is the one the account has in that project.
 	route := func(method, path string, role auth.Role, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
 		access[method+" "+path] = role
+		if projectScoped(path) {
+			scopedRoutes[method+" "+path] = true
+			mw = append([]echo.MiddlewareFunc{s.needProject}, mw...)
+		}
 		e.Add(method, path, h, append(mw, s.require(role))...)
 	}
 	get := func(path string, role auth.Role, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
@@ -78,7 +86,9 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	get("/favicon.ico", public, serveFavicon)
 
 	// Browsing
-	get("/", viewer, func(c echo.Context) error { return c.Redirect(http.StatusFound, "/endpoints") })
+	get("/", viewer, func(c echo.Context) error {
+		return c.Redirect(http.StatusFound, views.Prefix(c.Request().Context())+"/endpoints")
+	})
 	get("/endpoints", viewer, s.listEndpoints)
 	post("/endpoints/refresh", viewer, s.refreshEndpoints) // re-reads the upstream; changes no policy
 	get("/endpoints/:id", viewer, s.showEndpoint, endpointID)
@@ -114,6 +124,7 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	get("/security-events", admin, s.securityEvents)
 
 	// JSON API (Bearer token or session)
+	get("/api/v1/projects", viewer, s.apiListProjects)
 	get("/api/v1/endpoints", viewer, s.apiListEndpoints)
 	get("/api/v1/endpoints/:id", viewer, s.apiGetEndpoint, endpointID)
 	route(http.MethodPut, "/api/v1/endpoints/:id/policy", editor, s.apiUpdatePolicy, endpointID)
@@ -121,6 +132,13 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role) {
 	get("/api/v1/audit/:id", viewer, s.apiGetAudit)
 	post("/api/v1/audit/:id/rollback", editor, s.apiRollback)
 	post("/api/v1/audit/:id/adopt", editor, s.apiAdopt)
+}
+
+// projectScoped reports whether a route acts on one project's endpoints:
+// the endpoint pages, the editor, the refresh and the endpoint API.
+func projectScoped(path string) bool {
+	return path == "/" || path == "/endpoints" || strings.HasPrefix(path, "/endpoints/") ||
+		path == "/api/v1/endpoints" || strings.HasPrefix(path, "/api/v1/endpoints/")
 }
 
 // compress gzips every answer for a client that accepts it: pages, assets

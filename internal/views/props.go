@@ -27,6 +27,28 @@ type Base struct {
 	RequestID string // the console's id for this request, shown on error pages
 	CSRF      string // the CSRF token every state-changing form and htmx request carries
 	Account   *Account
+	// Project is the name of the page's project; "" on a page of every
+	// project (or with only one).
+	Project string
+	// Projects is the project switcher: every project the account may
+	// view, when the console serves more than one.
+	Projects []ProjectTab
+	// Notices are warnings about the credentials of the page's project
+	// (every project's on a page of all): a token about to expire, a
+	// renewal that failed. Shown to every signed-in reader.
+	Notices []string
+}
+
+// ProjectTab is one project in the switcher.
+type ProjectTab struct {
+	Name, Region string
+	Href         string // the same page in this project, where there is one
+	Current      bool
+	// State is the project's inventory: fresh, stale, never_loaded (as
+	// inventory.State), or "" when unknown.
+	State string
+	// Problem is why the project's inventory is not fresh, in plain words.
+	Problem string
 }
 
 // Account is the signed-in account, as the frame shows it.

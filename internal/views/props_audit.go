@@ -15,7 +15,9 @@ import (
 // field that is not valid.
 type AuditFilter struct {
 	Endpoint, Actor, Action, Outcome, Text, From, To string
-	Errors                                           policy.FieldErrors
+	// Project (a name) and Region, when the console serves several projects.
+	Project, Region string
+	Errors          policy.FieldErrors
 }
 
 // Query returns the filter as a query string, with cursor when set.
@@ -33,6 +35,8 @@ func (f AuditFilter) Query(cursor string) string {
 	set("q", f.Text)
 	set("from", f.From)
 	set("to", f.To)
+	set("project", f.Project)
+	set("region", f.Region)
 	set("cursor", cursor)
 	return v.Encode()
 }
@@ -56,6 +60,8 @@ type AuditListPage struct {
 	CountMore  bool // more than audit.CountLimit match
 	// RowCaches keep each entry's rendered row (none: render every row).
 	RowCaches []RowCache
+	// The project and region filters' choices; none with one project.
+	ProjectOptions, RegionOptions []string
 }
 
 // cachedAuditRow is auditRow, rendered once per cache.
