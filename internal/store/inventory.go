@@ -471,7 +471,7 @@ func policyFingerprint(ep *vpcep.Endpoint) any {
 }
 
 // ClaimUnscopedInventory gives the inventory rows and refresh history
-// written before projects (project '') to project, the project id of a
+// written before projects (project "") to project, the project id of a
 // one-project configuration: its list is served at once, not after a
 // refresh. With project "" (several projects: whose the rows are is not
 // known) they are deleted instead, and each project lists its own. The

@@ -350,7 +350,7 @@ func TestClaimUnscopedInventory(t *testing.T) {
 }
 
 // Migration 00016 applies to a database holding version 15's schema with
-// rows: they become project '' (store.New's), until claimed.
+// rows: they become project ""'s (store.New's), until claimed.
 func TestMigration16KeepsTheInventory(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
