@@ -44,6 +44,14 @@ func ParseRole(s string) (Role, error) {
 	return r, nil
 }
 
+// ParseGrant reads a per-project grant: a role, or "none" (NoAccess).
+func ParseGrant(s string) (Role, error) {
+	if r := Role(s); r == NoAccess || roleRank[r] > 0 {
+		return r, nil
+	}
+	return "", fmt.Errorf("auth: a project grant must be none, viewer, editor or admin, not %q", s)
+}
+
 // Allows reports whether r includes required.
 func (r Role) Allows(required Role) bool { return roleRank[r] >= roleRank[required] && roleRank[r] > 0 }
 
@@ -132,11 +140,21 @@ func (s *Store) CreateAccount(ctx context.Context, name, password string, role R
 	return a, nil
 }
 
-const accountColumns = `id, name, role, disabled, created_at, last_login_at`
+// accountColumns are what Account holds of the accounts row a (in this
+// order: accountFields), its grants included: read in the same query, so
+// the session lookup on every request stays one round trip (one probe of
+// account_project_roles' primary key).
+const accountColumns = `a.id, a.name, a.role, a.disabled, a.created_at, a.last_login_at,
+	(SELECT coalesce(json_object_agg(g.project, g.role), '{}') FROM account_project_roles g WHERE g.account_id = a.id)`
+
+// accountFields are where accountColumns are scanned to.
+func accountFields(a *Account) []any {
+	return []any{&a.ID, &a.Name, &a.Role, &a.Disabled, &a.CreatedAt, &a.LastLoginAt, &a.Projects}
+}
 
 func scanAccount(row pgx.Row) (*Account, error) {
 	var a Account
-	err := row.Scan(&a.ID, &a.Name, &a.Role, &a.Disabled, &a.CreatedAt, &a.LastLoginAt)
+	err := row.Scan(accountFields(&a)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -148,12 +166,12 @@ func scanAccount(row pgx.Row) (*Account, error) {
 
 // AccountByName returns the account called name.
 func (s *Store) AccountByName(ctx context.Context, name string) (*Account, error) {
-	return scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE name = $1`, name))
+	return scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE a.name = $1`, name))
 }
 
 // Accounts lists every account by name.
 func (s *Store) Accounts(ctx context.Context) ([]*Account, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY name`)
+	rows, err := s.pool.Query(ctx, `SELECT `+accountColumns+` FROM accounts a ORDER BY a.name`)
 	if err != nil {
 		return nil, fmt.Errorf("auth: list accounts: %w", err)
 	}
@@ -165,8 +183,8 @@ func (s *Store) Accounts(ctx context.Context) ([]*Account, error) {
 func (s *Store) accountWithHash(ctx context.Context, name string) (*Account, string, error) {
 	var hash string
 	var a Account
-	err := s.pool.QueryRow(ctx, `SELECT `+accountColumns+`, password_hash FROM accounts WHERE name = $1`, name).
-		Scan(&a.ID, &a.Name, &a.Role, &a.Disabled, &a.CreatedAt, &a.LastLoginAt, &hash)
+	err := s.pool.QueryRow(ctx, `SELECT `+accountColumns+`, a.password_hash FROM accounts a WHERE a.name = $1`, name).
+		Scan(append(accountFields(&a), &hash)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, "", ErrNotFound
 	}
@@ -227,6 +245,39 @@ func (s *Store) SetRole(ctx context.Context, name string, role Role) error {
 // SetDisabled disables or enables an account; disabling ends its sessions at once.
 func (s *Store) SetDisabled(ctx context.Context, name string, disabled bool) error {
 	return s.updateAndSignOut(ctx, name, `UPDATE accounts SET disabled = $2 WHERE name = $1 RETURNING id`, disabled)
+}
+
+// SetProjectRole sets the account's grant in the project named project
+// (NoAccess takes the project away), or removes it when role is "". Its
+// sessions stay: the grant applies from its next request, which reads the
+// grants with the account.
+func (s *Store) SetProjectRole(ctx context.Context, accountName, project string, role Role) error {
+	if project == "" {
+		return errors.New("auth: a project grant needs a project")
+	}
+	var err error
+	if role == "" {
+		err = s.pool.QueryRow(ctx, `
+			WITH a AS (SELECT id FROM accounts WHERE name = $1),
+			gone AS (DELETE FROM account_project_roles g USING a WHERE g.account_id = a.id AND g.project = $2)
+			SELECT id FROM a`, accountName, project).Scan(new(int64))
+	} else {
+		if _, err := ParseGrant(string(role)); err != nil {
+			return err
+		}
+		err = s.pool.QueryRow(ctx, `
+			INSERT INTO account_project_roles (account_id, project, role)
+			SELECT id, $2, $3 FROM accounts WHERE name = $1
+			ON CONFLICT (account_id, project) DO UPDATE SET role = EXCLUDED.role
+			RETURNING account_id`, accountName, project, role).Scan(new(int64))
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("auth: set project role: %w", err)
+	}
+	return nil
 }
 
 // updateAndSignOut runs an account update and deletes the account's

@@ -51,9 +51,9 @@ func (s *Store) SessionAccount(ctx context.Context, token string, cfg SessionCon
 	var lastSeen time.Time
 	var a Account
 	err := s.pool.QueryRow(ctx, `
-		SELECT s.account_id, s.created_at, s.last_seen_at, a.id, a.name, a.role, a.disabled, a.created_at, a.last_login_at
+		SELECT s.account_id, s.created_at, s.last_seen_at, `+accountColumns+`
 		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1`, hash,
-	).Scan(&sess.AccountID, &sess.SignedIn, &lastSeen, &a.ID, &a.Name, &a.Role, &a.Disabled, &a.CreatedAt, &a.LastLoginAt)
+	).Scan(append([]any{&sess.AccountID, &sess.SignedIn, &lastSeen}, accountFields(&a)...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, Session{}, ErrNoSession
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -96,7 +97,7 @@ func (s *Store) readToken(ctx context.Context, token, clientIP string) (tokenRea
 	var touch bool
 	err := s.pool.QueryRow(ctx, `
 		SELECT t.id, t.account_id, t.name, t.created_at, t.expires_at, t.revoked_at, t.read_only,
-			a.id, a.name, a.role, a.disabled, a.created_at, a.last_login_at,
+			`+accountColumns+`,
 			t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute',
 			f.n, f.wait
 		FROM api_tokens t JOIN accounts a ON a.id = t.account_id,
@@ -105,8 +106,8 @@ func (s *Store) readToken(ctx context.Context, token, clientIP string) (tokenRea
 				FROM token_failures WHERE client_ip = $2 AND at > now() - interval '1 hour'
 			) f
 		WHERE t.token_hash = $1`, hashToken(token), clientIP,
-	).Scan(&t.ID, &t.AccountID, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.ReadOnly,
-		&a.ID, &a.Name, &a.Role, &a.Disabled, &a.CreatedAt, &a.LastLoginAt, &touch, &r.failures, &waitSeconds)
+	).Scan(slices.Concat([]any{&t.ID, &t.AccountID, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.ReadOnly},
+		accountFields(&a), []any{&touch, &r.failures, &waitSeconds})...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, ErrBadToken
 	}

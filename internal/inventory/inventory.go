@@ -72,8 +72,9 @@ func (r *Refresher) SetDriftDetector(detect func(ctx context.Context, listedSinc
 func (r *Refresher) Interval() time.Duration { return r.interval }
 
 // Refresh reads every endpoint from the upstream and replaces the inventory.
-// The attempt is recorded, failed or not. Only one replica refreshes at a
-// time (a Postgres advisory lock); a concurrent call gets ErrBusy.
+// The attempt is recorded, failed or not. Only one replica refreshes a
+// project at a time (a Postgres advisory lock); a concurrent call gets
+// ErrBusy. With a Limit (SetLimit), it first waits for a slot, or for ctx.
 func (r *Refresher) Refresh(ctx context.Context, trigger string) error {
 	return r.refresh(ctx, trigger, 0)
 }
@@ -82,7 +83,17 @@ func (r *Refresher) Refresh(ctx context.Context, trigger string) error {
 // coalesce, checked once the lock is held, so that one another replica
 // finished moments ago is seen. Taking the lock is no dearer than checking
 // first: a single try, never a wait.
+//
+// A slot of the shared Limit is taken before the lock, and given back once
+// the listing is stored: a refresh waiting for its turn holds no pooled
+// connection (the lock holds one, and 20 projects waiting would hold the
+// whole pool), and is queued, not busy.
 func (r *Refresher) refresh(ctx context.Context, trigger string, coalesce time.Duration) error {
+	releaseSlot, err := r.limit.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer releaseSlot()
 	release, ok, err := r.store.TryRefreshLock(ctx)
 	if err != nil {
 		return err
@@ -107,6 +118,7 @@ func (r *Refresher) refresh(ctx context.Context, trigger string, coalesce time.D
 	}
 	started := time.Now().UTC()
 	count, err := r.store.ReplaceInventoryFrom(ctx, r.upstream.EndpointPages(vpcep.ListOptions{}), started)
+	releaseSlot() // read and stored: the next project's refresh may start
 	rec := store.Refresh{Trigger: trigger, StartedAt: started, FinishedAt: time.Now().UTC(), Succeeded: err == nil, EndpointCount: count}
 	if err != nil {
 		rec.Error, rec.Failure = err.Error(), failure(err)

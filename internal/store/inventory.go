@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vpcep-console/vpcep-console/internal/pglock"
@@ -87,7 +88,7 @@ func (s *Store) ReplaceInventoryFrom(ctx context.Context, next EndpointPages, re
 	if err != nil {
 		return count, err
 	}
-	changed, err := mergeIncoming(ctx, conn)
+	changed, err := mergeIncoming(ctx, conn, s.project)
 	if err != nil || changed == 0 {
 		return count, err
 	}
@@ -95,7 +96,13 @@ func (s *Store) ReplaceInventoryFrom(ctx context.Context, next EndpointPages, re
 	// Fresh statistics and visibility map right away, rather than whenever
 	// autovacuum comes by: the list queries then plan well and count and
 	// page with index-only scans. It cannot run inside the transaction.
-	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) inventory_endpoints, inventory_endpoint_bodies"); err != nil {
+	// The bodies are only ever read by id: they are vacuumed, not analysed,
+	// since sampling them reads nearly every page of every project's bodies
+	// (about 1 KiB each) on each project's refresh.
+	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) inventory_endpoints"); err != nil {
+		return count, fmt.Errorf("store: vacuum inventory: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "VACUUM inventory_endpoint_bodies"); err != nil {
 		return count, fmt.Errorf("store: vacuum inventory: %w", err)
 	}
 	return count, nil
@@ -154,42 +161,47 @@ func incomingRows(page []vpcep.Endpoint, refreshedAt time.Time) pgx.CopyFromSour
 	})
 }
 
-// mergeIncoming makes the inventory what inventory_incoming holds, in one
-// transaction that notifies the replicas when anything changed, and returns
-// how many rows changed.
-func mergeIncoming(ctx context.Context, conn *pgxpool.Conn) (int64, error) {
+// mergeIncoming makes project's inventory what inventory_incoming holds, in
+// one transaction that notifies the replicas when anything changed, and
+// returns how many rows changed. Other projects' rows are never touched: an
+// id another project's inventory holds already (ids are unique across
+// projects, so only a misconfigured simulator repeats one) stays that
+// project's, and is not stored for this one.
+func mergeIncoming(ctx context.Context, conn *pgxpool.Conn, project string) (int64, error) {
 	var changed int64
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		// Bodies go with their endpoint (ON DELETE CASCADE).
 		tag, err := tx.Exec(ctx, `
 			DELETE FROM inventory_endpoints e
-			WHERE NOT EXISTS (SELECT 1 FROM inventory_incoming i WHERE i.id = e.id)`)
+			WHERE e.project = $1 AND NOT EXISTS (SELECT 1 FROM inventory_incoming i WHERE i.id = e.id)`, project)
 		if err != nil {
 			return fmt.Errorf("store: drop vanished endpoints: %w", err)
 		}
 		changed += tag.RowsAffected()
 		tag, err = tx.Exec(ctx, `
 			INSERT INTO inventory_endpoints AS e
-				(id, service_name, service_type, status, vpc_id, has_policy, created_at, updated_at, refreshed_at, policy_fingerprint)
-			SELECT id, service_name, service_type, status, vpc_id, has_policy, created_at, updated_at, refreshed_at, policy_fingerprint
+				(project, id, service_name, service_type, status, vpc_id, has_policy, created_at, updated_at, refreshed_at, policy_fingerprint)
+			SELECT $1, id, service_name, service_type, status, vpc_id, has_policy, created_at, updated_at, refreshed_at, policy_fingerprint
 			FROM inventory_incoming
 			ON CONFLICT (id) DO UPDATE SET
 				service_name = EXCLUDED.service_name, service_type = EXCLUDED.service_type,
 				status = EXCLUDED.status, vpc_id = EXCLUDED.vpc_id, has_policy = EXCLUDED.has_policy,
 				created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
 				refreshed_at = EXCLUDED.refreshed_at, policy_fingerprint = EXCLUDED.policy_fingerprint
-			WHERE (e.service_name, e.service_type, e.status, e.vpc_id, e.has_policy, e.created_at, e.updated_at, e.policy_fingerprint)
+			WHERE e.project = EXCLUDED.project
+				AND (e.service_name, e.service_type, e.status, e.vpc_id, e.has_policy, e.created_at, e.updated_at, e.policy_fingerprint)
 				IS DISTINCT FROM (EXCLUDED.service_name, EXCLUDED.service_type, EXCLUDED.status,
-					EXCLUDED.vpc_id, EXCLUDED.has_policy, EXCLUDED.created_at, EXCLUDED.updated_at, EXCLUDED.policy_fingerprint)`)
+					EXCLUDED.vpc_id, EXCLUDED.has_policy, EXCLUDED.created_at, EXCLUDED.updated_at, EXCLUDED.policy_fingerprint)`, project)
 		if err != nil {
 			return fmt.Errorf("store: upsert inventory: %w", err)
 		}
 		changed += tag.RowsAffected()
+		// Only the bodies of the project's own rows (see above).
 		tag, err = tx.Exec(ctx, `
 			INSERT INTO inventory_endpoint_bodies AS b (id, body)
-			SELECT id, body FROM inventory_incoming
+			SELECT i.id, i.body FROM inventory_incoming i JOIN inventory_endpoints e ON e.id = i.id AND e.project = $1
 			ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body
-			WHERE b.body IS DISTINCT FROM EXCLUDED.body`)
+			WHERE b.body IS DISTINCT FROM EXCLUDED.body`, project)
 		if err != nil {
 			return fmt.Errorf("store: upsert inventory bodies: %w", err)
 		}
@@ -197,14 +209,16 @@ func mergeIncoming(ctx context.Context, conn *pgxpool.Conn) (int64, error) {
 		if changed == 0 {
 			return nil
 		}
-		return notify(ctx, tx, notifyEndpoints)
+		return notify(ctx, tx, notifyEndpoints, project)
 	})
 	return changed, err
 }
 
-// inventoryWhere turns f into conditions over inventory_endpoints.
-func inventoryWhere(f InventoryFilter) *sqlwhere.Where {
+// inventoryWhere turns f into conditions over project's rows of
+// inventory_endpoints.
+func inventoryWhere(project string, f InventoryFilter) *sqlwhere.Where {
 	w := &sqlwhere.Where{}
+	w.Add("project = $?", project)
 	w.Equal("service_type", f.Type)
 	w.Equal("status", f.Status)
 	w.Equal("vpc_id", f.VpcID)
@@ -219,7 +233,8 @@ func inventoryWhere(f InventoryFilter) *sqlwhere.Where {
 
 // PutInventoryEndpoint writes one endpoint into the inventory, as read just
 // now: after a policy change the list shows it without waiting for the next
-// refresh. An endpoint the inventory does not know yet is left to the refresh.
+// refresh. An endpoint the project's inventory does not know yet is left to
+// the refresh.
 func (s *Store) PutInventoryEndpoint(ctx context.Context, ep *vpcep.Endpoint) error {
 	body, err := json.Marshal(ep)
 	if err != nil {
@@ -235,15 +250,15 @@ func (s *Store) PutInventoryEndpoint(ctx context.Context, ep *vpcep.Endpoint) er
 		tag, err := tx.Exec(ctx, `
 			UPDATE inventory_endpoints SET service_name = $2, service_type = $3, status = $4, vpc_id = $5,
 				has_policy = $6, created_at = $7, updated_at = $8, refreshed_at = now(), policy_fingerprint = $9
-			WHERE id = $1`,
-			ep.ID, ep.ServiceName, ep.ServiceType, ep.Status, ep.VpcID, ep.HasPolicy(), ep.CreatedAt, ep.UpdatedAt, policyFingerprint(ep))
+			WHERE id = $1 AND project = $10`,
+			ep.ID, ep.ServiceName, ep.ServiceType, ep.Status, ep.VpcID, ep.HasPolicy(), ep.CreatedAt, ep.UpdatedAt, policyFingerprint(ep), s.project)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
 		if _, err = tx.Exec(ctx, `UPDATE inventory_endpoint_bodies SET body = $2 WHERE id = $1`, ep.ID, string(body)); err != nil {
 			return err
 		}
-		return notify(ctx, tx, notifyEndpoints)
+		return notify(ctx, tx, notifyEndpoints, s.project)
 	})
 	if err == nil {
 		s.cache.changed(notifyEndpoints)
@@ -260,7 +275,7 @@ func (s *Store) ListInventory(ctx context.Context, f InventoryFilter) (Inventory
 		}
 		return m.page(f), nil
 	}
-	w := inventoryWhere(f)
+	w := inventoryWhere(s.project, f)
 	perPage := max(f.PerPage, 1)
 	page := max(f.Page, 1)
 
@@ -333,7 +348,7 @@ func (s *Store) ListInventoryAfter(ctx context.Context, f InventoryFilter, curso
 	} else if m != nil {
 		eps, more = m.after(f, name, id, limit)
 	} else {
-		w := inventoryWhere(f)
+		w := inventoryWhere(s.project, f)
 		if cursor != "" {
 			w.Add("(service_name, id) > ($?, $?)", name, id)
 		}
@@ -391,9 +406,10 @@ type InventoryFacets struct {
 	Statuses []string
 }
 
-// InventoryFacets returns the VPCs and statuses present in the inventory.
-// Each list is a loose index scan: one index probe per distinct value, so it
-// costs the same at 10,000 endpoints as at 10.
+// InventoryFacets returns the VPCs and statuses present in the project's
+// inventory. Each list is a loose index scan over (project, column): one
+// index probe per distinct value, so it costs the same at 10,000 endpoints
+// as at 10.
 func (s *Store) InventoryFacets(ctx context.Context) (InventoryFacets, error) {
 	if m, err := s.inventoryModel(ctx); err != nil || m != nil {
 		if err != nil {
@@ -405,12 +421,12 @@ func (s *Store) InventoryFacets(ctx context.Context) (InventoryFacets, error) {
 	distinct := func(column string) ([]string, error) {
 		rows, err := s.pool.Query(ctx, strings.ReplaceAll(`
 			WITH RECURSIVE v AS (
-				(SELECT COL FROM inventory_endpoints ORDER BY COL LIMIT 1)
+				(SELECT COL FROM inventory_endpoints WHERE project = $1 ORDER BY COL LIMIT 1)
 				UNION ALL
-				SELECT (SELECT e.COL FROM inventory_endpoints e WHERE e.COL > v.COL ORDER BY e.COL LIMIT 1)
+				SELECT (SELECT e.COL FROM inventory_endpoints e WHERE e.project = $1 AND e.COL > v.COL ORDER BY e.COL LIMIT 1)
 				FROM v WHERE v.COL IS NOT NULL
 			)
-			SELECT COL FROM v WHERE COL IS NOT NULL`, "COL", column))
+			SELECT COL FROM v WHERE COL IS NOT NULL`, "COL", column), s.project)
 		if err != nil {
 			return nil, err
 		}
@@ -427,10 +443,11 @@ func (s *Store) InventoryFacets(ctx context.Context) (InventoryFacets, error) {
 }
 
 // TryRefreshLock takes a session-level advisory lock so that one replica at
-// a time refreshes the inventory. It returns a release func, or ok=false when
-// another replica holds the lock.
+// a time refreshes the project's inventory (other projects' refreshes run
+// meanwhile). It returns a release func, or ok=false when another replica
+// holds the lock.
 func (s *Store) TryRefreshLock(ctx context.Context) (release func(), ok bool, err error) {
-	l, ok, err := pglock.TryLock(ctx, s.pool, refreshLockName)
+	l, ok, err := pglock.TryLock(ctx, s.pool, refreshLockName(s.project))
 	if err != nil {
 		return nil, false, fmt.Errorf("store: refresh lock: %w", err)
 	}
@@ -440,8 +457,14 @@ func (s *Store) TryRefreshLock(ctx context.Context) (release func(), ok bool, er
 	return l.Release, true, nil
 }
 
-// refreshLockName names the inventory refresh's advisory lock.
-const refreshLockName = "vpcep-inventory-refresh"
+// refreshLockName names the advisory lock of project's inventory refresh;
+// project "" keeps the name from before projects.
+func refreshLockName(project string) string {
+	if project == "" {
+		return "vpcep-inventory-refresh"
+	}
+	return "vpcep-inventory-refresh:" + project
+}
 
 // policyFingerprint is the policy.Fingerprint of ep's policy when it can be
 // edited (change.Editable: a gateway whose service takes a
@@ -451,4 +474,53 @@ func policyFingerprint(ep *vpcep.Endpoint) any {
 		return nil
 	}
 	return policy.Fingerprint(ep.PolicyStatement)
+}
+
+// ClaimUnscopedInventory gives the inventory rows and refresh history
+// written before projects (project "") to project, the project id of a
+// one-project configuration: its list is served at once, not after a
+// refresh. With project "" (several projects: whose the rows are is not
+// known) they are deleted instead, and each project lists its own. The
+// console calls it once at start; with nothing unscoped it changes nothing.
+func ClaimUnscopedInventory(ctx context.Context, pool *pgxpool.Pool, project string) error {
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		var endpoints, refreshes pgconn.CommandTag
+		var err error
+		if project == "" {
+			if endpoints, err = tx.Exec(ctx, `DELETE FROM inventory_endpoints WHERE project = ''`); err != nil {
+				return err
+			}
+			refreshes, err = tx.Exec(ctx, `DELETE FROM inventory_refreshes WHERE project = ''`)
+		} else {
+			if endpoints, err = tx.Exec(ctx, `UPDATE inventory_endpoints SET project = $1 WHERE project = ''`, project); err != nil {
+				return err
+			}
+			refreshes, err = tx.Exec(ctx, `UPDATE inventory_refreshes SET project = $1 WHERE project = ''`, project)
+		}
+		if err != nil {
+			return err
+		}
+		// The read models of both projects ('' and project) reload.
+		owners := []string{""}
+		if project != "" {
+			owners = append(owners, project)
+		}
+		for _, owner := range owners {
+			if endpoints.RowsAffected() > 0 {
+				if err := notify(ctx, tx, notifyEndpoints, owner); err != nil {
+					return err
+				}
+			}
+			if refreshes.RowsAffected() > 0 {
+				if err := notify(ctx, tx, notifyRefreshes, owner); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: claim the inventory from before projects: %w", err)
+	}
+	return nil
 }

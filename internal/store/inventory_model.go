@@ -19,24 +19,34 @@ import (
 )
 
 // The inventory's read model. Each replica keeps the whole inventory (and
-// the newest refresh state) in memory and answers the list, its counts,
-// facets and pages from there, with no database round trip. Postgres stays
-// the one source of truth: every write to the inventory or the refresh
-// history sends a NOTIFY in its transaction, each replica LISTENs on a
-// connection of its own, and a notification (or a write of its own) makes
-// the next read load the model again. While no LISTEN is held (the watcher
-// is not running, or its connection broke) reads go to the database as
-// before, so no replica ever serves a model it cannot know is current.
+// the newest refresh state) of each project it serves in memory and answers
+// the list, its counts, facets and pages from there, with no database round
+// trip. Postgres stays the one source of truth: every write to the
+// inventory or the refresh history sends a NOTIFY in its transaction, each
+// replica LISTENs on a connection of its own (one for all its projects,
+// WatchInventories), and a notification (or a write of its own) makes the
+// next read of that project load the model again. While no LISTEN is held
+// (the watcher is not running, or its connection broke) reads go to the
+// database as before, so no replica ever serves a model it cannot know is
+// current.
 
 // inventoryChannel is the NOTIFY channel of inventory changes; the payload
-// says what changed.
+// says what changed, and in which project: "endpoints:<project id>". A
+// payload without a project ("endpoints") concerns every project.
 const inventoryChannel = "vpcep_inventory"
 
-// Payloads on inventoryChannel.
+// What changed, the first part of a payload on inventoryChannel.
 const (
 	notifyEndpoints = "endpoints" // inventory_endpoints or their bodies changed
 	notifyRefreshes = "refreshes" // a refresh attempt was recorded
 )
+
+// notificationOf splits a payload into what changed and the project it
+// concerns; all is true when it names no project.
+func notificationOf(payload string) (what, project string, all bool) {
+	what, project, scoped := strings.Cut(payload, ":")
+	return what, project, !scoped
+}
 
 // inventoryCache is a Store's read model and what says whether it is current.
 type inventoryCache struct {
@@ -131,9 +141,10 @@ func (c *inventoryCache) changed(what string) {
 	}
 }
 
-// notify sends what changed to every replica, in tx: delivered on commit.
-func notify(ctx context.Context, tx pgx.Tx, what string) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, inventoryChannel, what); err != nil {
+// notify sends what changed in project to every replica, in tx: delivered
+// on commit.
+func notify(ctx context.Context, tx pgx.Tx, what, project string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, inventoryChannel, what+":"+project); err != nil {
 		return fmt.Errorf("store: notify %s: %w", what, err)
 	}
 	return nil
@@ -142,30 +153,57 @@ func notify(ctx context.Context, tx pgx.Tx, what string) error {
 // WatchInventory holds a LISTEN for inventory changes on a connection of its
 // own until ctx ends, reconnecting when it breaks; while it holds one, the
 // inventory is read from memory. The model is loaded by its first reader,
-// then again after every change, so requests rarely wait for a load.
+// then again after every change, so requests rarely wait for a load. A
+// console serving several projects watches all their stores at once with
+// WatchInventories instead.
 func (s *Store) WatchInventory(ctx context.Context, logger *slog.Logger) {
-	pglisten.Watch(ctx, s.pool, inventoryChannel, logger,
+	WatchInventories(ctx, logger, s)
+}
+
+// WatchInventories is WatchInventory for several stores (one per project)
+// on one database, over a single LISTEN connection (configured as the first
+// store's pool): a console serving 20 projects holds one, not 20. Each
+// notification reloads only the stores of the project it names (every
+// store for one that names none), one after the other.
+func WatchInventories(ctx context.Context, logger *slog.Logger, stores ...*Store) {
+	if len(stores) == 0 {
+		return
+	}
+	pglisten.Watch(ctx, stores[0].pool, inventoryChannel, logger,
 		"inventory change notifications lost; reading the inventory from the database until they are back",
 		pglisten.Handler{
 			Listening: func(ctx context.Context) {
 				// Anything may have changed while nothing listened: both
 				// models are reloaded before they are served.
-				s.cache.changed(notifyEndpoints)
-				s.cache.changed(notifyRefreshes)
-				s.cache.listening.Store(true)
+				for _, s := range stores {
+					s.cache.changed(notifyEndpoints)
+					s.cache.changed(notifyRefreshes)
+					s.cache.listening.Store(true)
+				}
 				// Only the refresh state (one row, what /readyz needs) is
 				// read now; the inventory waits for its first reader, so
 				// that decoding it does not compete with the start and its
 				// refresh for the CPU.
-				if _, _, err := s.cachedRefreshState(ctx); err != nil && ctx.Err() == nil {
-					logger.Warn("load the inventory's refresh state", "error", err)
+				for _, s := range stores {
+					if _, _, err := s.cachedRefreshState(ctx); err != nil && ctx.Err() == nil {
+						logger.Warn("load the inventory's refresh state", "project", s.project, "error", err)
+					}
 				}
 			},
 			Notified: func(ctx context.Context, payload string) {
-				s.cache.changed(payload)
-				s.warm(ctx, logger)
+				what, project, all := notificationOf(payload)
+				for _, s := range stores {
+					if all || s.project == project {
+						s.cache.changed(what)
+						s.warm(ctx, logger)
+					}
+				}
 			},
-			Lost: func() { s.cache.listening.Store(false) },
+			Lost: func() {
+				for _, s := range stores {
+					s.cache.listening.Store(false)
+				}
+			},
 		})
 }
 
@@ -173,10 +211,10 @@ func (s *Store) WatchInventory(ctx context.Context, logger *slog.Logger) {
 // the refresh state first (one row; /readyz needs it), then the inventory.
 func (s *Store) warm(ctx context.Context, logger *slog.Logger) {
 	if _, _, err := s.cachedRefreshState(ctx); err != nil && ctx.Err() == nil {
-		logger.Warn("load the inventory's refresh state", "error", err)
+		logger.Warn("load the inventory's refresh state", "project", s.project, "error", err)
 	}
 	if _, err := s.inventoryModel(ctx); err != nil && ctx.Err() == nil {
-		logger.Warn("load the inventory's read model", "error", err)
+		logger.Warn("load the inventory's read model", "project", s.project, "error", err)
 	}
 }
 
@@ -215,15 +253,16 @@ func (s *Store) inventoryModel(ctx context.Context) (*inventoryModel, error) {
 	return m, nil
 }
 
-// loadInventoryModel reads the whole inventory, in the list's order, one
-// row at a time (no second copy of the result set is held).
+// loadInventoryModel reads the project's whole inventory, in the list's
+// order, one row at a time (no second copy of the result set is held).
 func (s *Store) loadInventoryModel(ctx context.Context, sizeHint int) (*inventoryModel, error) {
 	started := time.Now()
 	rows, err := s.pool.Query(ctx, `
 		SELECT e.service_type, e.status, e.vpc_id, e.search_text, coalesce(v.drift_entry_id, 0), b.body
 		FROM inventory_endpoints e JOIN inventory_endpoint_bodies b USING (id)
 			LEFT JOIN endpoint_versions v ON v.endpoint_id = e.id
-		ORDER BY e.service_name, e.id`)
+		WHERE e.project = $1
+		ORDER BY e.service_name, e.id`, s.project)
 	if err != nil {
 		return nil, fmt.Errorf("store: load inventory: %w", err)
 	}
@@ -399,8 +438,9 @@ func (s *Store) cachedRefreshState(ctx context.Context) (RefreshState, bool, err
 // a LISTEN is held, so the read model is known to be current.
 func (s *Store) InventoryInMemory() bool { return s.cache.listening.Load() }
 
-// Drifts are the endpoints with an open drift (a change made outside the
-// console that nobody adopted or reverted yet), each with its drift entry:
+// Drifts are the project's endpoints with an open drift (a change made
+// outside the console that nobody adopted or reverted yet), each with its
+// drift entry:
 // one map per request, so the list badges its rows without a query per row.
 // From the read model when it is current, else from the database.
 func (s *Store) Drifts(ctx context.Context) (map[string]int64, error) {
@@ -411,7 +451,10 @@ func (s *Store) Drifts(ctx context.Context) (map[string]int64, error) {
 	if m != nil {
 		return m.drifts, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT endpoint_id, drift_entry_id FROM endpoint_versions WHERE drift_entry_id IS NOT NULL`)
+	rows, err := s.pool.Query(ctx, `
+		SELECT v.endpoint_id, v.drift_entry_id
+		FROM endpoint_versions v JOIN inventory_endpoints e ON e.id = v.endpoint_id
+		WHERE v.drift_entry_id IS NOT NULL AND e.project = $1`, s.project)
 	if err != nil {
 		return nil, fmt.Errorf("store: drifted endpoints: %w", err)
 	}

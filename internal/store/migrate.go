@@ -53,6 +53,16 @@ func (m *Migrator) Up(ctx context.Context) (int, error) {
 	return len(results), nil
 }
 
+// UpTo applies the pending migrations up to and including version, and
+// returns how many it applied.
+func (m *Migrator) UpTo(ctx context.Context, version int64) (int, error) {
+	results, err := m.provider.UpTo(ctx, version)
+	if err != nil {
+		return len(results), fmt.Errorf("store: migrate up to %d: %w", version, err)
+	}
+	return len(results), nil
+}
+
 // Down rolls back the newest applied migration.
 func (m *Migrator) Down(ctx context.Context) error {
 	if _, err := m.provider.Down(ctx); err != nil {

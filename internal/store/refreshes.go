@@ -36,10 +36,11 @@ const (
 	FailureConsole  = "console"  // the console itself failed, e.g. storing the list
 )
 
-// keptRefreshes bounds the refresh history.
+// keptRefreshes bounds each project's refresh history.
 const keptRefreshes = 1000
 
-// RecordRefresh stores a refresh attempt and prunes the oldest beyond keptRefreshes.
+// RecordRefresh stores a refresh attempt of the project and prunes its
+// oldest beyond keptRefreshes.
 func (s *Store) RecordRefresh(ctx context.Context, r Refresh) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var count *int
@@ -54,19 +55,20 @@ func (s *Store) RecordRefresh(ctx context.Context, r Refresh) error {
 			}
 		}
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO inventory_refreshes (trigger, started_at, finished_at, succeeded, endpoint_count, error,
+			INSERT INTO inventory_refreshes (project, trigger, started_at, finished_at, succeeded, endpoint_count, error,
 				error_source, error_status, error_code, error_message, error_request_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			r.Trigger, r.StartedAt, r.FinishedAt, r.Succeeded, count, errText,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			s.project, r.Trigger, r.StartedAt, r.FinishedAt, r.Succeeded, count, errText,
 			source, status, code, message, requestID); err != nil {
 			return fmt.Errorf("store: record refresh: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `
 			DELETE FROM inventory_refreshes
-			WHERE id <= (SELECT id FROM inventory_refreshes ORDER BY id DESC OFFSET $1 LIMIT 1)`, keptRefreshes); err != nil {
+			WHERE project = $2 AND id <= (SELECT id FROM inventory_refreshes WHERE project = $2 ORDER BY id DESC OFFSET $1 LIMIT 1)`,
+			keptRefreshes, s.project); err != nil {
 			return fmt.Errorf("store: prune refreshes: %w", err)
 		}
-		return notify(ctx, tx, notifyRefreshes)
+		return notify(ctx, tx, notifyRefreshes, s.project)
 	})
 	if err == nil {
 		s.cache.changed(notifyRefreshes)
@@ -95,8 +97,8 @@ type RefreshState struct {
 	LastSuccessSize int
 }
 
-// RefreshState returns the newest refresh attempt and the newest success:
-// from memory while the read model is current (WatchInventory).
+// RefreshState returns the project's newest refresh attempt and newest
+// success: from memory while the read model is current (WatchInventory).
 func (s *Store) RefreshState(ctx context.Context) (RefreshState, error) {
 	if st, ok, err := s.cachedRefreshState(ctx); err != nil || ok {
 		return st, err
@@ -113,7 +115,7 @@ func (s *Store) readRefreshState(ctx context.Context) (RefreshState, error) {
 	err := s.pool.QueryRow(ctx, `
 		SELECT trigger, started_at, finished_at, succeeded, endpoint_count, error,
 			error_source, error_status, error_code, error_message, error_request_id
-		FROM inventory_refreshes ORDER BY id DESC LIMIT 1`,
+		FROM inventory_refreshes WHERE project = $1 ORDER BY id DESC LIMIT 1`, s.project,
 	).Scan(&last.Trigger, &last.StartedAt, &last.FinishedAt, &last.Succeeded, &count, &errText,
 		&source, &status, &code, &message, &requestID)
 	switch {
@@ -147,7 +149,7 @@ func (s *Store) readRefreshState(ctx context.Context) (RefreshState, error) {
 	}
 	err = s.pool.QueryRow(ctx, `
 		SELECT finished_at, endpoint_count FROM inventory_refreshes
-		WHERE succeeded ORDER BY id DESC LIMIT 1`,
+		WHERE project = $1 AND succeeded ORDER BY id DESC LIMIT 1`, s.project,
 	).Scan(&st.LastSuccessAt, &count)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -161,13 +163,13 @@ func (s *Store) readRefreshState(ctx context.Context) (RefreshState, error) {
 	return st, nil
 }
 
-// RefreshedWithin reports whether the newest refresh attempt, succeeded or
-// failed, finished less than window ago, by the database's clock.
+// RefreshedWithin reports whether the project's newest refresh attempt,
+// succeeded or failed, finished less than window ago, by the database's clock.
 func (s *Store) RefreshedWithin(ctx context.Context, window time.Duration) (bool, error) {
 	var recent bool
 	err := s.pool.QueryRow(ctx, `
-		SELECT coalesce(now() - max(finished_at) < $1::interval, false) FROM inventory_refreshes`,
-		window).Scan(&recent)
+		SELECT coalesce(now() - max(finished_at) < $1::interval, false) FROM inventory_refreshes WHERE project = $2`,
+		window, s.project).Scan(&recent)
 	if err != nil {
 		return false, fmt.Errorf("store: newest refresh: %w", err)
 	}
