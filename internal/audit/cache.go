@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -52,9 +53,15 @@ type readCache struct {
 // their time zone.
 type cacheKey struct {
 	endpointID, endpointPrefix, actor, action, outcome, text string
-	from, to                                                 int64
-	before                                                   int64
-	limit                                                    int
+	projectID, region                                        string
+	// projectIDs is Filter.ProjectIDs as a set, sorted and joined by NUL
+	// (no project id holds one); restricted tells nil (every project)
+	// from empty (none).
+	projectIDs string
+	restricted bool
+	from, to   int64
+	before     int64
+	limit      int
 }
 
 type cachedCount struct {
@@ -64,7 +71,9 @@ type cachedCount struct {
 
 func keyOf(f Filter, before int64, limit int) cacheKey {
 	k := cacheKey{endpointID: f.EndpointID, endpointPrefix: f.EndpointPrefix, actor: f.Actor, action: f.Action,
-		outcome: f.Outcome, text: f.Text, before: before, limit: limit}
+		outcome: f.Outcome, text: f.Text, projectID: f.ProjectID, region: f.Region,
+		restricted: f.ProjectIDs != nil, projectIDs: strings.Join(sortedSet(f.ProjectIDs), "\x00"),
+		before: before, limit: limit}
 	if !f.From.IsZero() {
 		k.from = f.From.UnixNano()
 	}
