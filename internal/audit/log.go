@@ -344,11 +344,19 @@ func (l *Log) RolledBackBy(ctx context.Context, id int64) ([]*Entry, error) {
 
 // Pending returns the entries pending for longer than minAge, oldest first.
 func (l *Log) Pending(ctx context.Context, minAge time.Duration) ([]*Entry, error) {
+	return l.PendingIn(ctx, "", minAge)
+}
+
+// PendingIn is Pending for the entries of one project ("": every project).
+func (l *Log) PendingIn(ctx context.Context, projectID string, minAge time.Duration) ([]*Entry, error) {
 	// Ages are measured on the database's clock, which wrote started_at:
-	// replicas whose clocks disagree still agree on an entry's age.
+	// replicas whose clocks disagree still agree on an entry's age. The
+	// partial index on pending entries finds them; the project is checked
+	// on those few.
 	return l.many(ctx, "pending entries",
-		`WHERE outcome = 'pending' AND started_at < clock_timestamp() - $1 * interval '1 microsecond' ORDER BY id`,
-		minAge.Microseconds())
+		`WHERE outcome = 'pending' AND started_at < clock_timestamp() - $1 * interval '1 microsecond'
+			AND ($2 = '' OR project_id = $2) ORDER BY id`,
+		minAge.Microseconds(), projectID)
 }
 
 // Filter selects entries. Empty fields match all.
