@@ -627,3 +627,43 @@ func (l *Log) count(ctx context.Context, f Filter, most int) (n int, more bool, 
 	}
 	return n, false, nil
 }
+
+// ProjectRegion is a project that has entries in the log, and its region.
+type ProjectRegion struct {
+	ProjectID string
+	Region    string
+}
+
+// Projects are the projects that have entries, ordered by project id, each
+// with the region of its newest entry (a project lives in one region): the
+// choices of /audit's project and region filters, including projects no
+// longer configured. A loose scan of the (project_id, id) index costs two
+// index probes per project however long the log; the answer is cached
+// with the counts.
+func (l *Log) Projects(ctx context.Context) ([]ProjectRegion, error) {
+	if projects, ok := l.cache.cachedProjects(); ok {
+		return projects, nil
+	}
+	gen, cache := l.cache.generation()
+	// Each step of the recursion finds the next project id above the
+	// last through the index, rather than reading every entry.
+	rows, err := l.pool.Query(ctx, `
+		WITH RECURSIVE p AS (
+			(SELECT project_id FROM audit_entries ORDER BY project_id LIMIT 1)
+			UNION ALL
+			SELECT (SELECT a.project_id FROM audit_entries a WHERE a.project_id > p.project_id ORDER BY a.project_id LIMIT 1)
+			FROM p WHERE p.project_id IS NOT NULL)
+		SELECT p.project_id, (SELECT a.region FROM audit_entries a WHERE a.project_id = p.project_id ORDER BY a.id DESC LIMIT 1)
+		FROM p WHERE p.project_id IS NOT NULL ORDER BY p.project_id`)
+	if err != nil {
+		return nil, fmt.Errorf("audit: projects: %w", err)
+	}
+	projects, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ProjectRegion])
+	if err != nil {
+		return nil, fmt.Errorf("audit: projects: %w", err)
+	}
+	if cache {
+		l.cache.putProjects(gen, projects)
+	}
+	return projects, nil
+}
