@@ -43,3 +43,21 @@ func TestCacheKeyOfProjectIDs(t *testing.T) {
 		t.Error("different sets of projects share a key")
 	}
 }
+
+func TestAllowsProject(t *testing.T) {
+	tests := []struct {
+		ids  []string
+		want bool
+	}{
+		{nil, true},
+		{[]string{}, false},
+		{[]string{"a"}, true},
+		{[]string{"b", "a"}, true},
+		{[]string{"b"}, false},
+	}
+	for _, tt := range tests {
+		if got := (Filter{ProjectIDs: tt.ids}).AllowsProject("a"); got != tt.want {
+			t.Errorf("Filter{ProjectIDs: %#v}.AllowsProject(a) = %v, want %v", tt.ids, got, tt.want)
+		}
+	}
+}

@@ -385,6 +385,12 @@ func (f Filter) IsZero() bool {
 		f.ProjectIDs == nil && f.ProjectID == "" && f.Region == ""
 }
 
+// AllowsProject reports whether f's ProjectIDs let its reader see entries
+// of projectID: what a page of one entry (Get) checks, as List does.
+func (f Filter) AllowsProject(projectID string) bool {
+	return f.ProjectIDs == nil || slices.Contains(f.ProjectIDs, projectID)
+}
+
 // CountLimit is how far Count counts exactly: past it, a count is "more".
 const CountLimit = 10000
 
