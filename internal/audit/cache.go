@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -45,6 +46,8 @@ type readCache struct {
 	at     uint64 // the generation counts and pages were computed in
 	counts map[cacheKey]cachedCount
 	pages  map[cacheKey][]*Entry
+	// projects is what Projects answered; nil: not cached.
+	projects []ProjectRegion
 }
 
 // cacheKey is a filter, and for a page where it starts and how long it is.
@@ -52,9 +55,15 @@ type readCache struct {
 // their time zone.
 type cacheKey struct {
 	endpointID, endpointPrefix, actor, action, outcome, text string
-	from, to                                                 int64
-	before                                                   int64
-	limit                                                    int
+	projectID, region                                        string
+	// projectIDs is Filter.ProjectIDs as a set, sorted and joined by NUL
+	// (no project id holds one); restricted tells nil (every project)
+	// from empty (none).
+	projectIDs string
+	restricted bool
+	from, to   int64
+	before     int64
+	limit      int
 }
 
 type cachedCount struct {
@@ -64,7 +73,9 @@ type cachedCount struct {
 
 func keyOf(f Filter, before int64, limit int) cacheKey {
 	k := cacheKey{endpointID: f.EndpointID, endpointPrefix: f.EndpointPrefix, actor: f.Actor, action: f.Action,
-		outcome: f.Outcome, text: f.Text, before: before, limit: limit}
+		outcome: f.Outcome, text: f.Text, projectID: f.ProjectID, region: f.Region,
+		restricted: f.ProjectIDs != nil, projectIDs: strings.Join(sortedSet(f.ProjectIDs), "\x00"),
+		before: before, limit: limit}
 	if !f.From.IsZero() {
 		k.from = f.From.UnixNano()
 	}
@@ -95,7 +106,7 @@ func (c *readCache) syncLocked(gen uint64) bool {
 		if gen < c.at {
 			return false // an answer computed before the cache moved on
 		}
-		c.at, c.counts, c.pages = gen, nil, nil
+		c.at, c.counts, c.pages, c.projects = gen, nil, nil, nil
 	}
 	return true
 }
@@ -160,6 +171,29 @@ func (c *readCache) putPage(gen uint64, k cacheKey, entries []*Entry) {
 	}
 	evictOne(c.pages, cachedPagesMax)
 	c.pages[k] = slices.Clone(entries)
+}
+
+// cachedProjects returns the cached answer of Projects, as a slice of its own.
+func (c *readCache) cachedProjects() ([]ProjectRegion, bool) {
+	gen, ok := c.generation()
+	if !ok {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.syncLocked(gen) || c.projects == nil {
+		return nil, false
+	}
+	return slices.Clone(c.projects), true
+}
+
+func (c *readCache) putProjects(gen uint64, projects []ProjectRegion) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen.Load() || !c.syncLocked(gen) {
+		return
+	}
+	c.projects = append([]ProjectRegion{}, projects...) // never nil once cached
 }
 
 // evictOne drops one arbitrary key of a full map, so it never grows past most.

@@ -344,11 +344,19 @@ func (l *Log) RolledBackBy(ctx context.Context, id int64) ([]*Entry, error) {
 
 // Pending returns the entries pending for longer than minAge, oldest first.
 func (l *Log) Pending(ctx context.Context, minAge time.Duration) ([]*Entry, error) {
+	return l.PendingIn(ctx, "", minAge)
+}
+
+// PendingIn is Pending for the entries of one project ("": every project).
+func (l *Log) PendingIn(ctx context.Context, projectID string, minAge time.Duration) ([]*Entry, error) {
 	// Ages are measured on the database's clock, which wrote started_at:
-	// replicas whose clocks disagree still agree on an entry's age.
+	// replicas whose clocks disagree still agree on an entry's age. The
+	// partial index on pending entries finds them; the project is checked
+	// on those few.
 	return l.many(ctx, "pending entries",
-		`WHERE outcome = 'pending' AND started_at < clock_timestamp() - $1 * interval '1 microsecond' ORDER BY id`,
-		minAge.Microseconds())
+		`WHERE outcome = 'pending' AND started_at < clock_timestamp() - $1 * interval '1 microsecond'
+			AND ($2 = '' OR project_id = $2) ORDER BY id`,
+		minAge.Microseconds(), projectID)
 }
 
 // Filter selects entries. Empty fields match all.
@@ -364,7 +372,7 @@ type Filter struct {
 	Text     string
 	From, To time.Time // started_at in [From, To)
 	// ProjectIDs restricts the entries to these projects (the ones the
-	// reader may view); nil: every project.
+	// reader may view); nil: every project, empty: none.
 	ProjectIDs []string
 	ProjectID  string // exactly this project id
 	Region     string // exactly this region
@@ -375,6 +383,12 @@ func (f Filter) IsZero() bool {
 	return f.EndpointID == "" && f.EndpointPrefix == "" && f.Actor == "" && f.Action == "" &&
 		f.Outcome == "" && f.Text == "" && f.From.IsZero() && f.To.IsZero() &&
 		f.ProjectIDs == nil && f.ProjectID == "" && f.Region == ""
+}
+
+// AllowsProject reports whether f's ProjectIDs let its reader see entries
+// of projectID: what a page of one entry (Get) checks, as List does.
+func (f Filter) AllowsProject(projectID string) bool {
+	return f.ProjectIDs == nil || slices.Contains(f.ProjectIDs, projectID)
 }
 
 // CountLimit is how far Count counts exactly: past it, a count is "more".
@@ -526,6 +540,19 @@ func (f Filter) where() *sqlwhere.Where {
 	}
 	w.Equal("action", f.Action)
 	w.Equal("outcome", f.Outcome)
+	switch {
+	case f.ProjectIDs == nil:
+	case len(f.ProjectIDs) == 1:
+		// An equality, not = ANY: the (project_id, id) index then gives
+		// the newest first, as the project filter's does.
+		w.Add("project_id = $?", f.ProjectIDs[0])
+	default:
+		// An empty list matches nothing: a reader who may view no
+		// project sees no entry.
+		w.Add("project_id = ANY($?)", f.ProjectIDs)
+	}
+	w.Equal("project_id", f.ProjectID)
+	w.Equal("region", f.Region)
 	if f.Text != "" {
 		// search_document is derived from reason and note by the database
 		// (migration 00009), in the 'simple' configuration.
@@ -605,4 +632,44 @@ func (l *Log) count(ctx context.Context, f Filter, most int) (n int, more bool, 
 		return most, true, nil
 	}
 	return n, false, nil
+}
+
+// ProjectRegion is a project that has entries in the log, and its region.
+type ProjectRegion struct {
+	ProjectID string
+	Region    string
+}
+
+// Projects are the projects that have entries, ordered by project id, each
+// with the region of its newest entry (a project lives in one region): the
+// choices of /audit's project and region filters, including projects no
+// longer configured. A loose scan of the (project_id, id) index costs two
+// index probes per project however long the log; the answer is cached
+// with the counts.
+func (l *Log) Projects(ctx context.Context) ([]ProjectRegion, error) {
+	if projects, ok := l.cache.cachedProjects(); ok {
+		return projects, nil
+	}
+	gen, cache := l.cache.generation()
+	// Each step of the recursion finds the next project id above the
+	// last through the index, rather than reading every entry.
+	rows, err := l.pool.Query(ctx, `
+		WITH RECURSIVE p AS (
+			(SELECT project_id FROM audit_entries ORDER BY project_id LIMIT 1)
+			UNION ALL
+			SELECT (SELECT a.project_id FROM audit_entries a WHERE a.project_id > p.project_id ORDER BY a.project_id LIMIT 1)
+			FROM p WHERE p.project_id IS NOT NULL)
+		SELECT p.project_id, (SELECT a.region FROM audit_entries a WHERE a.project_id = p.project_id ORDER BY a.id DESC LIMIT 1)
+		FROM p WHERE p.project_id IS NOT NULL ORDER BY p.project_id`)
+	if err != nil {
+		return nil, fmt.Errorf("audit: projects: %w", err)
+	}
+	projects, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ProjectRegion])
+	if err != nil {
+		return nil, fmt.Errorf("audit: projects: %w", err)
+	}
+	if cache {
+		l.cache.putProjects(gen, projects)
+	}
+	return projects, nil
 }

@@ -27,7 +27,8 @@ type Reconciler struct {
 }
 
 // SetProject has r settle only the entries of the project with this id
-// (each project's upstream answers for its own endpoints). Call before Run.
+// ("": every project's): each project's upstream answers for its own
+// endpoints only, and would call another's gone. Call before Run.
 func (r *Reconciler) SetProject(projectID string) { r.project = projectID }
 
 // ByReconciler is the detected_by of a drift the Reconciler finds while
@@ -66,7 +67,7 @@ func (r *Reconciler) Run(ctx context.Context, interval time.Duration) {
 
 // Once settles every old pending entry it can and returns how many.
 func (r *Reconciler) Once(ctx context.Context) (int, error) {
-	entries, err := r.log.Pending(ctx, r.minAge)
+	entries, err := r.log.PendingIn(ctx, r.project, r.minAge)
 	if err != nil {
 		return 0, err
 	}

@@ -68,7 +68,8 @@ func (d *Detector) Run(ctx context.Context, interval time.Duration) {
 // the modifyEndpointPolicy traces but the console's own; nothing yet, to ask again later; or,
 // once the retry window is over, an attribute entry saying CTS had no
 // record. A failed question keeps its error on the drift and is asked
-// again. It returns how many drifts it asked about. Replicas share the work:
+// again. It returns how many drifts it asked about; only drifts of its
+// project (Config.ProjectID) are its to ask. Replicas share the work:
 // each question is claimed for a lease, and an answer is recorded once.
 func (d *Detector) AttributePass(ctx context.Context) (int, error) {
 	if d.cfg.CTS == nil {
@@ -80,14 +81,17 @@ func (d *Detector) AttributePass(ctx context.Context) (int, error) {
 		from, to, upTo time.Time
 		now            time.Time
 	}
+	// Only the drifts of this Detector's project: another project's
+	// endpoints are in another CTS, asked by that project's Detector. The
+	// drift's entry says its project; only its row of the pair is locked.
 	rows, err := d.pool.Query(ctx, `
 		UPDATE drift_attributions SET attempts = attempts + 1, next_attempt_at = now() + $2 * interval '1 microsecond'
 		WHERE drift_entry_id IN (
-			SELECT drift_entry_id FROM drift_attributions
-			WHERE state IN ('pending', 'failed') AND next_attempt_at <= now()
-			ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+			SELECT q.drift_entry_id FROM drift_attributions q JOIN audit_entries a ON a.id = q.drift_entry_id
+			WHERE q.state IN ('pending', 'failed') AND q.next_attempt_at <= now() AND a.project_id = $3
+			ORDER BY q.next_attempt_at LIMIT $1 FOR UPDATE OF q SKIP LOCKED)
 		RETURNING drift_entry_id, endpoint_id, window_from, window_to, give_up_at, now()`,
-		attributeBatch, attributeLease.Microseconds())
+		attributeBatch, attributeLease.Microseconds(), d.cfg.ProjectID)
 	if err != nil {
 		return 0, fmt.Errorf("drift: claim attributions: %w", err)
 	}

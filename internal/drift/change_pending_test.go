@@ -17,7 +17,7 @@ import (
 // policy to requested whose replica crashed before sending it.
 func (f *fixture) crashLeftPending(requested policy.Policy) *audit.Entry {
 	f.t.Helper()
-	e, err := f.log.Begin(context.Background(), audit.Start{Actor: "alice", ProjectID: "p1", Region: "cn-north-4",
+	e, err := f.log.Begin(context.Background(), audit.Start{Actor: "alice", ProjectID: fixtureProject, Region: "cn-north-4",
 		EndpointID: f.gateway.ID, EndpointServiceName: "obs", Action: audit.ActionUpdate, Reason: "crashed",
 		PolicyBefore: policy.JSON(f.sim.Live(f.t, f.gateway.ID)), PolicyRequested: policy.JSON(requested)})
 	if err != nil {
@@ -75,7 +75,7 @@ func TestChangeAfterACrashRecordsTheOutOfBandChangeFirst(t *testing.T) {
 	crashed := f.crashLeftPending(readOnly("crashed"))
 	f.outOfBand(f.gateway.ID, readOnly("terraform"))
 
-	quick := change.NewApplier(f.client, f.log, f.pool, change.Config{ProjectID: "p1", Region: "cn-north-4",
+	quick := change.NewApplier(f.client, f.log, f.pool, change.Config{ProjectID: fixtureProject, Region: "cn-north-4",
 		Deadline: 3 * time.Second, SettleMargin: 10 * time.Millisecond, LockWait: 10 * time.Second, Drift: f.detector}, discard())
 	f.waitOlder(crashed.ID, quick.SettleAfter())
 	res, err := quick.Apply(ctx, change.Request{Actor: "bob", EndpointID: f.gateway.ID, Policy: readOnly("mine"),

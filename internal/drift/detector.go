@@ -441,10 +441,13 @@ func (d *Detector) attributionOf(ctx context.Context, st *Status) error {
 	return nil
 }
 
-// DriftedIDs are the endpoints with an open drift, per their state rows
-// (the list's filter; the read model carries the same flag).
+// DriftedIDs are the endpoints of the Detector's project with an open
+// drift, per their state rows (the list's filter; the read model carries
+// the same flag). The drift's entry says its project.
 func (d *Detector) DriftedIDs(ctx context.Context) (map[string]int64, error) {
-	rows, err := d.pool.Query(ctx, `SELECT endpoint_id, drift_entry_id FROM endpoint_versions WHERE drift_entry_id IS NOT NULL`)
+	rows, err := d.pool.Query(ctx, `SELECT v.endpoint_id, v.drift_entry_id
+		FROM endpoint_versions v JOIN audit_entries a ON a.id = v.drift_entry_id
+		WHERE v.drift_entry_id IS NOT NULL AND a.project_id = $1`, d.cfg.ProjectID)
 	if err != nil {
 		return nil, fmt.Errorf("drift: drifted endpoints: %w", err)
 	}

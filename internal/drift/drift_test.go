@@ -31,6 +31,11 @@ var dbURL string
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m, &dbURL)) }
 
+// fixtureProject is the project id of the fixture's console: the key of its
+// inventory rows (store.NewProject) and of its entries, one key for both
+// as the app wires each project. "" is the one-project store's (store.New).
+const fixtureProject = ""
+
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // replica is one console's parts over a pool of its own.
@@ -64,15 +69,15 @@ func newFixture(t *testing.T, src cts.Source) *fixture {
 // replica of the same console.
 func (f *fixture) newReplica(src cts.Source) *replica {
 	pool := testdb.Pool(f.t, f.url)
-	r := &replica{pool: pool, log: audit.New(pool), store: store.New(pool)}
-	r.detector = drift.New(pool, r.log, drift.Config{ProjectID: "p1", Region: "cn-north-4", Upstream: f.client, CTS: src,
+	r := &replica{pool: pool, log: audit.New(pool), store: store.NewProject(pool, fixtureProject)}
+	r.detector = drift.New(pool, r.log, drift.Config{ProjectID: fixtureProject, Region: "cn-north-4", Upstream: f.client, CTS: src,
 		AttributeRetry: time.Microsecond}, discard())
 	r.refresher = inventory.NewRefresher(f.client, r.store, time.Hour, discard())
 	r.refresher.SetDriftDetector(func(ctx context.Context, since time.Time) error {
 		_, err := r.detector.DetectInventory(ctx, since)
 		return err
 	})
-	r.applier = change.NewApplier(f.client, r.log, pool, change.Config{ProjectID: "p1", Region: "cn-north-4",
+	r.applier = change.NewApplier(f.client, r.log, pool, change.Config{ProjectID: fixtureProject, Region: "cn-north-4",
 		Deadline: 10 * time.Second, LockWait: 10 * time.Second, Drift: r.detector}, discard())
 	return r
 }
@@ -148,7 +153,7 @@ func TestBaselineOnFirstSightAndNoneForEndpointsWithHistory(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, nil)
 	// A change made by an earlier version, before detection existed.
-	plain := change.NewApplier(f.client, f.log, f.pool, change.Config{ProjectID: "p1", Region: "cn-north-4"}, discard())
+	plain := change.NewApplier(f.client, f.log, f.pool, change.Config{ProjectID: fixtureProject, Region: "cn-north-4"}, discard())
 	res, err := plain.Apply(ctx, change.Request{Actor: "alice", EndpointID: f.gateway.ID, Policy: readOnly("early"),
 		Reason: "before drift detection", Action: audit.ActionUpdate})
 	if err != nil || res.Outcome != change.Applied {

@@ -23,7 +23,7 @@ func TestAnUnknownOutcomesForeignReadbackIsADrift(t *testing.T) {
 	f.refresh(t) // baselines
 	id := f.gateway.ID
 	before := policy.JSON(f.sim.Live(t, id))
-	e, err := f.log.Begin(ctx, audit.Start{Actor: "alice", ProjectID: "p1", Region: "cn-north-4", EndpointID: id,
+	e, err := f.log.Begin(ctx, audit.Start{Actor: "alice", ProjectID: fixtureProject, Region: "cn-north-4", EndpointID: id,
 		Action: audit.ActionUpdate, Reason: "r", PolicyBefore: before, PolicyRequested: policy.JSON(readOnly("mine"))})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func TestAHistoryWithoutAVersionGetsABaseline(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, nil)
 	id := f.gateway.ID
-	e, err := f.log.Begin(ctx, audit.Start{Actor: "alice", ProjectID: "p1", Region: "cn-north-4", EndpointID: id,
+	e, err := f.log.Begin(ctx, audit.Start{Actor: "alice", ProjectID: fixtureProject, Region: "cn-north-4", EndpointID: id,
 		Action: audit.ActionUpdate, Reason: "r", PolicyBefore: "null", PolicyRequested: policy.JSON(readOnly("mine"))})
 	if err != nil {
 		t.Fatal(err)

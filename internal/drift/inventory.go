@@ -25,8 +25,10 @@ type Summary struct {
 	Failed    int // endpoints whose check failed (kept on their state)
 }
 
-// DetectInventory compares the stored inventory (just refreshed) with what
-// the console last saw of each editable endpoint. listedSince is when the
+// DetectInventory compares the stored inventory of the Detector's project
+// (Config.ProjectID; just refreshed) with what the console last saw of each
+// editable endpoint: another project's rows are its own Detector's, read
+// from its own upstream. listedSince is when the
 // refresh began to list the upstream, on the database's clock (zero: not
 // known). One query finds the endpoints that need a look: those never
 // seen, those whose policy's fingerprint (stored by the refresh) differs
@@ -46,10 +48,10 @@ func (d *Detector) DetectInventory(ctx context.Context, listedSince time.Time) (
 	rows, err := d.pool.Query(ctx, `
 		SELECT e.id, v.endpoint_id IS NULL AND NOT EXISTS (SELECT 1 FROM audit_entries a WHERE a.endpoint_id = e.id)
 		FROM inventory_endpoints e LEFT JOIN endpoint_versions v ON v.endpoint_id = e.id
-		WHERE e.policy_fingerprint IS NOT NULL
+		WHERE e.project = $1 AND e.policy_fingerprint IS NOT NULL
 			AND (v.endpoint_id IS NULL OR v.fingerprint IS DISTINCT FROM e.policy_fingerprint
 				OR coalesce(v.log_entry_id, 0) > coalesce(v.entry_id, 0) OR v.last_error IS NOT NULL)
-		ORDER BY e.id`)
+		ORDER BY e.id`, d.cfg.ProjectID)
 	if err != nil {
 		return sum, fmt.Errorf("drift: compare the inventory: %w", err)
 	}
