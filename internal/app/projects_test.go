@@ -41,10 +41,10 @@ func twoProjects(t testing.TB, n int) *testapp.Console {
 func peakMemory() (stop func() (heap, rss uint64)) {
 	done := make(chan struct{})
 	var (
-		wg              sync.WaitGroup
-		peakHeap, pRSS  uint64
-		ms              runtime.MemStats
-		sample          = func() {
+		wg             sync.WaitGroup
+		peakHeap, pRSS uint64
+		ms             runtime.MemStats
+		sample         = func() {
 			runtime.ReadMemStats(&ms)
 			peakHeap = max(peakHeap, ms.HeapInuse)
 			pRSS = max(pRSS, residentBytes())
