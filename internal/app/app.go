@@ -209,7 +209,7 @@ func (c *Console) newProject(cfg config.Config, pu ProjectUpstream, limit *inven
 }
 
 // ClaimUnscopedInventory settles the inventory rows written before the
-// console served projects (project ”): with one project they become its
+// console served projects (project ""): with one project they become its
 // own (no refetch needed), with several they are dropped (each project
 // refetches its own). It runs once; Start calls it, and a caller that
 // refreshes before Start (the demo) calls it first.
