@@ -248,3 +248,33 @@ func TestAChangeInEachProjectLandsInItsOwn(t *testing.T) {
 		}
 	}
 }
+
+// TestAHungUpstreamHoldsUpNoOtherProject starts a console whose second
+// project's upstream never answers a list: the first project's inventory
+// is refreshed all the same.
+func TestAHungUpstreamHoldsUpNoOtherProject(t *testing.T) {
+	t.Parallel()
+	c := twoProjects(t, 12)
+	c.Projects[1].Sim.SetRouteLatency(vpcepsim.RouteList, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() {
+		cancel()
+		c.Wait()
+	}()
+	c.Start(ctx)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		page, err := c.Projects[0].Store.ListInventory(ctx, store.InventoryFilter{PerPage: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total == 12 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the healthy project's inventory was not refreshed while the other's upstream hung")
+		}
+	}
+	if st, err := c.Projects[1].Store.RefreshState(ctx); err != nil || (st.Last != nil && st.Last.Succeeded) {
+		t.Errorf("the hung project's refresh state = %+v, %v: want no success", st.Last, err)
+	}
+}
