@@ -222,7 +222,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	console.Start(workers)
 	// From the signal on, no new change starts; those under way finish
 	// while the server drains.
-	defer context.AfterFunc(ctx, console.Applier.Close)()
+	defer context.AfterFunc(ctx, console.CloseChanges)()
 
 	var metricsSrv *http.Server
 	if cfg.MetricsAddr != "" {
@@ -242,8 +242,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	err = serveHTTP(ctx, cfg, handlers.New(console.Deps), cfg.Timeout+console.Applier.Deadline(), logger)
 	// Changes run detached from their requests: wait for every one to be
 	// recorded before the workers stop and the pool closes (deferred above).
-	console.Applier.Close()
-	console.Applier.Wait()
+	console.CloseChanges()
+	console.WaitChanges()
 	if metricsSrv != nil {
 		// Served until the requests in flight were answered, so the drain
 		// can be watched.

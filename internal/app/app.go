@@ -273,6 +273,21 @@ func (c *Console) run(f func()) {
 	}()
 }
 
+// CloseChanges has every project's applier refuse new changes; those under
+// way run to their end (WaitChanges).
+func (c *Console) CloseChanges() {
+	for _, p := range c.Projects {
+		p.Applier.Close()
+	}
+}
+
+// WaitChanges returns once every project's changes under way are recorded.
+func (c *Console) WaitChanges() {
+	for _, p := range c.Projects {
+		p.Applier.Wait()
+	}
+}
+
 // Wait returns once the workers Start started have returned, which they do
 // soon after Start's context ends: a refresh or a settlement under way is
 // cut short (a refresh is still recorded; an entry left pending is settled

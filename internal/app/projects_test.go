@@ -278,3 +278,44 @@ func TestAHungUpstreamHoldsUpNoOtherProject(t *testing.T) {
 		t.Errorf("the hung project's refresh state = %+v, %v: want no success", st.Last, err)
 	}
 }
+
+// TestShutdownWaitsForEveryProjectsChanges closes the console for changes
+// while one is in flight in the second project: every project refuses new
+// changes, and WaitChanges returns once the one in flight is recorded.
+func TestShutdownWaitsForEveryProjectsChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := twoProjects(t, 12)
+	second := c.Projects[1]
+	gw := second.Sim.Gateway(t, 1)
+	requested := policy.Policy{{Effect: "Allow", Action: []string{"obs:object:GetObject"}, Resource: []string{"obs:*:*:object:late/*"}}}
+	hold := second.Sim.HoldNext(vpcepsim.RouteUpdatePolicy)
+	applied := make(chan error, 1)
+	go func() {
+		_, err := second.Applier.Apply(ctx, change.Request{Actor: "alice", EndpointID: gw.ID, Policy: requested,
+			Reason: "in flight at shutdown", Action: audit.ActionUpdate})
+		applied <- err
+	}()
+	<-hold.Arrived()
+	c.CloseChanges()
+	for _, p := range c.Projects {
+		other := p.Sim.Gateway(t, 2)
+		if _, err := p.Applier.Apply(ctx, change.Request{Actor: "alice", EndpointID: other.ID, Policy: requested,
+			Reason: "after close", Action: audit.ActionUpdate}); !errors.Is(err, change.ErrShuttingDown) {
+			t.Errorf("%s: a change after CloseChanges = %v, want ErrShuttingDown", p.Name, err)
+		}
+	}
+	hold.Apply()
+	hold.Answer()
+	c.WaitChanges()
+	var outcome string
+	if err := c.Pool.QueryRow(ctx, `SELECT outcome FROM audit_entries WHERE endpoint_id = $1`, gw.ID).Scan(&outcome); err != nil {
+		t.Fatal(err)
+	}
+	if outcome != audit.OutcomeSucceeded {
+		t.Errorf("the change in flight is %s once WaitChanges returned, want succeeded", outcome)
+	}
+	if err := <-applied; err != nil {
+		t.Errorf("the change in flight: %v", err)
+	}
+}
