@@ -176,12 +176,21 @@ func TestRefreshTwoProjectsOneFailing(t *testing.T) {
 // BenchmarkRefreshTwoProjects refreshes two projects of 10,000 endpoints
 // each at once, as Start does, and reports the time per round and the
 // peak heap and resident set (the simulators run in this process: their
-// memory is in the figures).
+// memory is in the figures). BenchmarkRefreshOneProject is the same for
+// one project, to compare.
 //
-//	go test -run '^$' -bench RefreshTwoProjects -benchtime 3x ./internal/app
-func BenchmarkRefreshTwoProjects(b *testing.B) {
-	const n = 10000
-	c := twoProjects(b, n)
+//	go test -run '^$' -bench 'Refresh(One|Two)Project' -benchtime 3x ./internal/app
+func BenchmarkRefreshTwoProjects(b *testing.B) { benchmarkRefresh(b, twoProjects(b, 10000), 10000) }
+
+// BenchmarkRefreshOneProject: see BenchmarkRefreshTwoProjects.
+func BenchmarkRefreshOneProject(b *testing.B) {
+	c := testapp.New(b, testapp.Options{Projects: []testapp.ProjectOptions{
+		{Name: "beijing", Endpoints: vpcepsim.GeneratedEndpoints(1, 10000, time.Now())},
+	}})
+	benchmarkRefresh(b, c, 10000)
+}
+
+func benchmarkRefresh(b *testing.B, c *testapp.Console, n int) {
 	ctx := context.Background()
 	runtime.GC()
 	stopSampling := peakMemory()
