@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,6 +38,14 @@ type settings struct {
 
 	ctsUser string
 	ctsLag  time.Duration
+
+	region   string // names the services
+	dataSeed int    // another seed, other endpoint ids: a second simulator's
+	// iamUser (NAME@DOMAIN) may obtain project-scoped tokens from the
+	// simulated IAM, with iamPassword; they live tokenLifetime.
+	iamUser       string
+	iamPassword   string
+	tokenLifetime time.Duration
 
 	outOfBand      string // endpoint id, "demo", or "" for none
 	outOfBandAfter time.Duration
@@ -84,6 +93,10 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.IntVar(&s.seed, "seed", 0, "serve N generated endpoints instead of the 36 demo endpoints")
 	fs.StringVar(&s.project, "project", "0605767a3300d5762fb7c0186d9e1779", "project id to accept")
 	fs.StringVar(&s.token, "token", "", "also accept this X-Auth-Token")
+	fs.StringVar(&s.region, "region", "cn-north-4", "the region the services are named for")
+	fs.IntVar(&s.dataSeed, "data-seed", 1, "seed of the endpoints served: another gives other endpoint ids (a second simulator's, for a second project)")
+	fs.StringVar(&s.iamUser, "iam-user", "", "serve IAM tokens (POST /v3/auth/tokens) to this user, NAME@DOMAIN, with VPCEP_SIM_IAM_PASSWORD (random when unset)")
+	fs.DurationVar(&s.tokenLifetime, "token-lifetime", vpcepsim.DefaultTokenLifetime, "how long an IAM token lives")
 	fs.DurationVar(&s.latency, "latency", 0, "delay every answer by this much (with --latency-route, only that route's)")
 	fs.StringVar(&s.latRoute, "latency-route", "", "delay only this route's answers by --latency: "+routes)
 	fs.BoolVar(&s.logReqs, "log-requests", false, "print the method and path of each request on stderr as it arrives")
@@ -110,6 +123,18 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if s.ctsLag < 0 {
 		errs = append(errs, errors.New("--cts-lag must not be negative"))
+	}
+	if s.dataSeed < 1 {
+		errs = append(errs, errors.New("--data-seed must be at least 1"))
+	}
+	if s.tokenLifetime <= 0 {
+		errs = append(errs, errors.New("--token-lifetime must be positive"))
+	}
+	if s.iamUser != "" {
+		if name, domain, ok := strings.Cut(s.iamUser, "@"); !ok || name == "" || domain == "" {
+			errs = append(errs, fmt.Errorf("--iam-user: %q is not NAME@DOMAIN", s.iamUser))
+		}
+		s.iamPassword = getenv("VPCEP_SIM_IAM_PASSWORD")
 	}
 	if s.outOfBand != "" {
 		if s.outOfBandAfter < 0 {
@@ -139,13 +164,21 @@ func main() {
 	if s.ak != "" && s.sk != "" {
 		ak, sk = s.ak, s.sk
 	}
-	endpoints := vpcepsim.DemoEndpoints(1, time.Now())
+	endpoints := vpcepsim.RegionDemoEndpoints(s.region, uint64(s.dataSeed), time.Now())
 	if s.seed > 0 {
-		endpoints = vpcepsim.GeneratedEndpoints(1, s.seed, time.Now())
+		endpoints = vpcepsim.RegionGeneratedEndpoints(s.region, uint64(s.dataSeed), s.seed, time.Now())
+	}
+	iam := vpcepsim.IAMOptions{ProjectName: s.region, TokenLifetime: s.tokenLifetime}
+	if s.iamUser != "" {
+		name, domain, _ := strings.Cut(s.iamUser, "@")
+		if s.iamPassword == "" {
+			_, s.iamPassword = vpcepsim.NewCredentials()
+		}
+		iam.Users = []vpcepsim.IAMUser{{Name: name, Password: s.iamPassword, Domain: domain}}
 	}
 	sim := vpcepsim.New(vpcepsim.Options{
 		ProjectID: s.project, AK: ak, SK: sk, Token: s.token, Endpoints: endpoints,
-		CTSUser: s.ctsUser, CTSLag: s.ctsLag,
+		CTSUser: s.ctsUser, CTSLag: s.ctsLag, IAM: iam,
 	})
 	if s.latRoute != "" {
 		sim.SetRouteLatency(s.latRoute, s.latency)
@@ -188,6 +221,13 @@ func main() {
 		fmt.Printf("VPCEP_AUTH_TOKEN=%s\n", s.token)
 	}
 	fmt.Printf("CTS_ENABLED=true\nCTS_ENDPOINT=%s\n", url)
+	if len(iam.Users) > 0 {
+		u := iam.Users[0]
+		// A project of a projects file (web serve --config), the password
+		// in VPCEP_SIM_IAM_PASSWORD's place.
+		fmt.Printf("\nVPCEP_SIM_IAM_PASSWORD=%s\n\n  - name: sim-%s\n    region: %s\n    project_id: %s\n    endpoint: %s\n    iam_endpoint: %s\n    cts_endpoint: %s\n    credentials:\n      iam_user:\n        name: %s\n        domain: %s\n        password: {env: VPCEP_SIM_IAM_PASSWORD}\n",
+			u.Password, s.region, s.region, s.project, url, url, url, u.Name, u.Domain)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -36,10 +36,22 @@ func TestParseFlags(t *testing.T) {
 		t.Fatalf("flags: %+v", s)
 	}
 
+	s, err = parseFlags([]string{"--iam-user", "console@acme", "--token-lifetime", "2m", "--region", "ap-southeast-1", "--data-seed", "2"},
+		func(k string) string { return map[string]string{"VPCEP_SIM_IAM_PASSWORD": "pw"}[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.iamUser != "console@acme" || s.iamPassword != "pw" || s.tokenLifetime != 2*time.Minute || s.region != "ap-southeast-1" || s.dataSeed != 2 {
+		t.Fatalf("IAM and data flags: %+v", s)
+	}
+
 	for _, tc := range []struct {
 		args    []string
 		wantErr string
 	}{
+		{[]string{"--iam-user", "console"}, `--iam-user: "console" is not NAME@DOMAIN`},
+		{[]string{"--token-lifetime", "0s"}, "--token-lifetime must be positive"},
+		{[]string{"--data-seed", "0"}, "--data-seed must be at least 1"},
 		{[]string{"--out-of-band", "x", "--out-of-band-ip", "10.0.8"}, `--out-of-band-ip: "10.0.8" is not an IP address`},
 		{[]string{"--out-of-band", "x", "--out-of-band-after", "-1s"}, "--out-of-band-after must not be negative"},
 		{[]string{"--out-of-band", "x", "--out-of-band-user", ""}, "--out-of-band-user must not be empty"},

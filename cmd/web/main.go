@@ -30,13 +30,14 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/cts"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
+	"github.com/vpcep-console/vpcep-console/internal/projects"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
 )
 
 const usage = `usage:
-  web [serve] [--listen ADDR] [--metrics-addr ADDR] [--demo] [--no-migrate]
+  web [serve] [--listen ADDR] [--metrics-addr ADDR] [--config FILE | --demo] [--no-migrate]
   web migrate up|down|status
   web audit verify
   web user add NAME --role viewer|editor|admin    (password on stdin)
@@ -44,7 +45,8 @@ const usage = `usage:
   web user disable NAME | enable NAME | list
   web token create ACCOUNT [--name LABEL] [--expires 90d]
 
-Configuration comes from the environment; see README.md.`
+Configuration comes from the environment (one project) or a projects
+file (--config, VPCEP_CONFIG); see README.md.`
 
 func main() {
 	// The first SIGTERM or interrupt starts a graceful shutdown; from then
@@ -162,14 +164,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		logger.Debug("soft memory limit", "bytes", limit)
 	}
 
-	var sim *vpcepsim.Server
-	if cfg.Demo {
-		var stopSim func()
-		sim, stopSim, err = startDemoSimulator(&cfg, logger)
+	var (
+		pcfg *projects.Config
+		sims []*vpcepsim.Server // the demo's, one per project
+	)
+	switch {
+	case cfg.Demo:
+		var stopSims func()
+		pcfg, sims, stopSims, err = startDemoSimulators(&cfg, logger)
 		if err != nil {
 			return err
 		}
-		defer stopSim()
+		defer stopSims()
+	case cfg.ProjectsFile != "":
+		// The loader's message names the file, line and field at fault.
+		if pcfg, err = projects.Load(cfg.ProjectsFile, getenv); err != nil {
+			return fmt.Errorf("configuration: %w", err)
+		}
+	default:
+		pcfg = projects.FromConfig(cfg)
+	}
+	ups, err := projectUpstreams(cfg, pcfg, logger)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
 	}
 	pool, migrator, err := openDatabase(ctx, cfg, logger)
 	if err != nil {
@@ -177,23 +194,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer pool.Close()
 	defer migrator.Close()
-	client, err := newUpstream(cfg)
-	if err != nil {
-		return err
-	}
 
-	console := app.New(cfg, pool, client, migrator, logger)
-	traces, err := cts.New(cfg)
-	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	console.SetCTS(traces) // nil: CTS not enabled, drifts are recorded without a name
+	console := app.New(cfg, pool, ups, migrator, logger)
 	if cfg.Demo {
 		if err := demoAdmin(ctx, console.Auth, stdout); err != nil {
 			return err
 		}
-		if err := demoDrift(ctx, console, sim, logger); err != nil {
+		// Before the demo's first refreshes write the projects' rows.
+		if err := console.ClaimUnscopedInventory(ctx); err != nil {
 			return err
+		}
+		for i, p := range console.Projects {
+			if err := demoDrift(ctx, p, sims[i], logger); err != nil {
+				return err
+			}
 		}
 	}
 	// The workers outlive ctx until the requests in flight are answered:
@@ -208,7 +222,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	console.Start(workers)
 	// From the signal on, no new change starts; those under way finish
 	// while the server drains.
-	defer context.AfterFunc(ctx, console.Applier.Close)()
+	defer context.AfterFunc(ctx, console.CloseChanges)()
 
 	var metricsSrv *http.Server
 	if cfg.MetricsAddr != "" {
@@ -218,15 +232,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// On stdout, for the person who ran `make run`: where to go.
 	fmt.Fprintf(stdout, "  Open %s in a browser (Ctrl-C stops the console).\n\n", consoleURL(cfg.Listen, cfg.TLSCert != ""))
-	logger.Info("serving", "addr", cfg.Listen, "upstream", client.Endpoint(), "project", cfg.ProjectID, "demo", cfg.Demo)
+	for _, p := range console.Projects {
+		logger.Info("serving project", "project", p.Name, "region", p.Region, "project_id", p.ProjectID, "upstream", p.Upstream.Endpoint())
+	}
+	logger.Info("serving", "addr", cfg.Listen, "projects", len(console.Projects), "demo", cfg.Demo)
 	// A change that took its endpoint's lock just before the signal may
 	// still read the live policy (up to the upstream timeout) and then run
 	// to its deadline.
 	err = serveHTTP(ctx, cfg, handlers.New(console.Deps), cfg.Timeout+console.Applier.Deadline(), logger)
 	// Changes run detached from their requests: wait for every one to be
 	// recorded before the workers stop and the pool closes (deferred above).
-	console.Applier.Close()
-	console.Applier.Wait()
+	console.CloseChanges()
+	console.WaitChanges()
 	if metricsSrv != nil {
 		// Served until the requests in flight were answered, so the drain
 		// can be watched.
@@ -287,12 +304,36 @@ func migrateOnStart(ctx context.Context, migrator *store.Migrator, noMigrate boo
 	return nil
 }
 
-// newUpstream builds the VPCEP client from the configuration.
-func newUpstream(cfg config.Config) (*vpcep.Client, error) {
-	return vpcep.New(vpcep.Config{
-		Region: cfg.Region, Endpoint: cfg.Endpoint, ProjectID: cfg.ProjectID,
-		AK: cfg.AK, SK: cfg.SK, Token: cfg.Token, Timeout: cfg.Timeout,
-	})
+// projectUpstreams builds each project's VPCEP client (and CTS client,
+// with CTS_ENABLED) from its configuration; VPCEP_TIMEOUT applies to all.
+// An error names the project.
+func projectUpstreams(cfg config.Config, pcfg *projects.Config, logger *slog.Logger) ([]app.ProjectUpstream, error) {
+	var out []app.ProjectUpstream
+	for i := range pcfg.Projects {
+		p := &pcfg.Projects[i]
+		u, err := p.Upstream(vpcep.Config{Timeout: cfg.Timeout}, logger)
+		if err != nil {
+			return nil, err
+		}
+		client, err := vpcep.New(u.Config)
+		if err != nil {
+			return nil, fmt.Errorf("project %q: %w", p.Name, err)
+		}
+		pu := app.ProjectUpstream{Name: p.Name, Region: p.Region, ProjectID: p.ProjectID, Client: client, Upstream: u}
+		if cfg.CTSEnabled {
+			// Signed in as the project's VPCEP client is.
+			traces, err := cts.NewClient(cts.Config{
+				Region: p.Region, Endpoint: p.CTSEndpoint, ProjectID: p.ProjectID, Timeout: cfg.Timeout,
+				AK: u.Config.AK, SK: u.Config.SK, Token: u.Config.Token, TokenSource: u.Config.TokenSource,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("project %q: CTS_ENABLED: %w", p.Name, err)
+			}
+			pu.CTS = traces
+		}
+		out = append(out, pu)
+	}
+	return out, nil
 }
 
 // serveHTTP serves handler on cfg.Listen (over TLS when configured) until
@@ -406,43 +447,84 @@ func demoAdmin(ctx context.Context, accounts *auth.Store, stdout io.Writer) erro
 	return nil
 }
 
-// startDemoSimulator runs the simulator in-process with the demo data and
-// points cfg at it with a freshly generated AK/SK, for VPCEP and for CTS.
-func startDemoSimulator(cfg *config.Config, logger *slog.Logger) (sim *vpcepsim.Server, stop func(), err error) {
-	ak, sk := vpcepsim.NewCredentials()
-	const demoProject = "0605767a3300d5762fb7c0186d9e1779"
-	endpoints := vpcepsim.DemoEndpoints(1, time.Now())
-	if cfg.DemoEndpoints > 0 {
-		endpoints = vpcepsim.GeneratedEndpoints(1, cfg.DemoEndpoints, time.Now())
+// demoTokenLifetime is how long the demo's IAM tokens live: short, so
+// that the log shows the console renewing its IAM user's token.
+const demoTokenLifetime = 10 * time.Minute
+
+// startDemoSimulators runs one simulator per demo project in-process, each
+// with demo data of its own (endpoint ids differ: another seed) and its
+// CTS, and returns the demo's projects pointed at them: the first signs in
+// with a freshly generated AK/SK, the second as an IAM user whose token the
+// console obtains from its simulator's IAM and renews.
+func startDemoSimulators(cfg *config.Config, logger *slog.Logger) (*projects.Config, []*vpcepsim.Server, func(), error) {
+	var (
+		sims      []*vpcepsim.Server
+		upstreams []projects.DemoUpstream
+		servers   []*http.Server
+	)
+	stop := func() {
+		for _, srv := range servers {
+			_ = srv.Close()
+		}
 	}
-	sim = vpcepsim.New(vpcepsim.Options{ProjectID: demoProject, AK: ak, SK: sk, Endpoints: endpoints})
-	url, srv, err := vpcepsim.Listen(sim, "127.0.0.1:0")
+	for i, d := range projects.DemoProjects {
+		seed := uint64(i + 1)
+		endpoints := vpcepsim.RegionDemoEndpoints(d.Region, seed, time.Now())
+		if cfg.DemoEndpoints > 0 {
+			endpoints = vpcepsim.RegionGeneratedEndpoints(d.Region, seed, cfg.DemoEndpoints, time.Now())
+		}
+		ak, sk := vpcepsim.NewCredentials()
+		opts := vpcepsim.Options{ProjectID: d.ProjectID, Endpoints: endpoints}
+		cred := projects.Credentials{Kind: projects.CredentialAKSK, AK: projects.Secret(ak), SK: projects.Secret(sk)}
+		if i == 1 {
+			user := vpcepsim.IAMUser{Name: "console-demo", Password: sk, Domain: "demo"}
+			opts.IAM = vpcepsim.IAMOptions{Users: []vpcepsim.IAMUser{user}, ProjectName: d.Region, TokenLifetime: demoTokenLifetime}
+			cred = projects.Credentials{Kind: projects.CredentialIAMUser,
+				IAMUser: projects.IAMUser{Name: user.Name, Password: projects.Secret(user.Password), Domain: user.Domain}}
+		} else {
+			opts.AK, opts.SK = ak, sk
+		}
+		sim := vpcepsim.New(opts)
+		url, srv, err := vpcepsim.Listen(sim, "127.0.0.1:0")
+		if err != nil {
+			stop()
+			return nil, nil, nil, fmt.Errorf("demo simulator: %w", err)
+		}
+		sims, servers = append(sims, sim), append(servers, srv)
+		upstreams = append(upstreams, projects.DemoUpstream{Endpoint: url, IAMEndpoint: url, Credentials: cred})
+		logger.Info("demo mode: serving a built-in VPCEP simulator", "project", d.Name, "region", d.Region,
+			"url", url, "endpoints", len(endpoints), "credentials", cred)
+	}
+	pcfg, err := projects.Demo(upstreams...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("demo simulator: %w", err)
+		stop()
+		return nil, nil, nil, err
 	}
-	cfg.Endpoint, cfg.Region, cfg.ProjectID = url, "cn-north-4", demoProject
-	cfg.AK, cfg.SK, cfg.Token = ak, sk, ""
-	cfg.CTSEnabled, cfg.CTSEndpoint = true, url
-	logger.Info("demo mode: serving the built-in VPCEP simulator", "url", url, "endpoints", len(endpoints))
-	return sim, func() { _ = srv.Close() }, nil
+	for i := range pcfg.Projects {
+		pcfg.Projects[i].CTSEndpoint = upstreams[i].Endpoint // each simulator serves its project's CTS
+	}
+	cfg.CTSEnabled = true
+	return pcfg, sims, stop, nil
 }
 
-// demoDrift shows a new user drift detection. The simulator is new at
-// every start, but the database is the last run's: first the simulator
-// takes up the policies the audit log last saw (as the cloud would have
-// kept them), so a restart is no drift; then, when no endpoint is drifted,
-// one policy is changed as if by Terraform from elsewhere, after a refresh
-// has recorded what the console knows. The refresh at start finds it, and
-// the simulator's CTS names who did it.
-func demoDrift(ctx context.Context, console *app.Console, sim *vpcepsim.Server, logger *slog.Logger) error {
+// demoDrift shows a new user drift detection in project p. Its simulator
+// is new at every start, but the database is the last run's: first the
+// simulator takes up the policies the audit log last saw (as the cloud
+// would have kept them), so a restart is no drift; then, when none of its
+// endpoints is drifted, one policy is changed as if by Terraform from
+// elsewhere, after a refresh has recorded what the console knows. The
+// refresh at start finds it, and the simulator's CTS names who did it.
+func demoDrift(ctx context.Context, p *app.Project, sim *vpcepsim.Server, logger *slog.Logger) error {
 	eps := sim.Endpoints()
 	ids := make([]string, len(eps))
+	mine := make(map[string]bool, len(eps))
 	for i, ep := range eps {
 		ids[i] = ep.ID
+		mine[ep.ID] = true
 	}
-	seen, err := console.Drift.LastSeen(ctx, ids)
+	seen, err := p.Drift.LastSeen(ctx, ids)
 	if err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return fmt.Errorf("demo %s: %w", p.Name, err)
 	}
 	for _, ep := range eps {
 		raw, ok := seen[ep.ID]
@@ -451,23 +533,28 @@ func demoDrift(ctx context.Context, console *app.Console, sim *vpcepsim.Server, 
 		}
 		var statements []vpcepsim.Statement
 		if err := json.Unmarshal(raw, &statements); err != nil {
-			return fmt.Errorf("demo: the last policy seen on %s: %w", ep.ID, err)
+			return fmt.Errorf("demo %s: the last policy seen on %s: %w", p.Name, ep.ID, err)
 		}
 		ep.Statements = statements
 		sim.PutEndpoint(ep)
 	}
-	drifted, err := console.Drift.DriftedIDs(ctx)
-	if err != nil || len(drifted) > 0 {
+	drifted, err := p.Drift.DriftedIDs(ctx)
+	if err != nil {
 		return err
 	}
-	if err := console.Refresher.Refresh(ctx, inventory.TriggerStartup); err != nil {
-		return fmt.Errorf("demo: first refresh: %w", err)
+	for id := range drifted {
+		if mine[id] { // an open drift of this project's
+			return nil
+		}
+	}
+	if err := p.Refresher.Refresh(ctx, inventory.TriggerStartup); err != nil {
+		return fmt.Errorf("demo %s: first refresh: %w", p.Name, err)
 	}
 	id, err := vpcepsim.DemoOutOfBand(sim)
 	if err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return fmt.Errorf("demo %s: %w", p.Name, err)
 	}
-	logger.Info("demo mode: changed one policy outside the console, as Terraform would", "endpoint", id,
+	logger.Info("demo mode: changed one policy outside the console, as Terraform would", "project", p.Name, "endpoint", id,
 		"user", vpcepsim.DemoOutOfBandUser)
 	return nil
 }

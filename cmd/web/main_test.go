@@ -18,6 +18,8 @@ import (
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/proctest"
+	"github.com/vpcep-console/vpcep-console/internal/projects"
+	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
 	"github.com/vpcep-console/vpcep-console/migrations"
 )
@@ -87,9 +89,9 @@ func TestServeDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	dbURL := testdb.Migrated(t)
-	stdout := &proctest.LockedBuffer{}
+	stdout, stderr := &proctest.LockedBuffer{}, &proctest.LockedBuffer{}
 	go func() {
-		done <- run(ctx, []string{"--demo", "--listen", addr}, envOf(map[string]string{"DATABASE_URL": dbURL}), strings.NewReader(""), stdout, io.Discard)
+		done <- run(ctx, []string{"--demo", "--listen", addr}, envOf(map[string]string{"DATABASE_URL": dbURL}), strings.NewReader(""), stdout, stderr)
 	}()
 
 	base := "http://" + addr
@@ -103,11 +105,30 @@ func TestServeDemo(t *testing.T) {
 	if n := strings.Count(string(body), `data-testid="endpoint-row"`); n < 30 {
 		t.Errorf("demo lists %d endpoints, want at least 30", n)
 	}
-	// The demo starts with one policy changed outside the console, and its
-	// simulator's CTS names who changed it.
+	// Two projects in two regions, each with its own endpoints (no id in
+	// both), the second reached with an IAM user's token from its
+	// simulator's IAM.
 	pool := testdb.Pool(t, dbURL)
-	waitRows(t, pool, `SELECT count(*) FROM audit_entries WHERE action = 'drift'`, 1)
-	waitRows(t, pool, `SELECT count(*) FROM audit_entries WHERE action = 'attribute' AND attribution LIKE '%terraform-ci%'`, 1)
+	ids := map[string]string{}
+	for _, p := range projects.DemoProjects {
+		for _, id := range waitInventory(t, store.NewProject(pool, p.ProjectID), 36) {
+			if other, ok := ids[id]; ok {
+				t.Errorf("endpoint %s is in projects %s and %s", id, other, p.Name)
+			}
+			ids[id] = p.Name
+		}
+	}
+	if !strings.Contains(stderr.String(), "obtained an IAM token") {
+		t.Errorf("the IAM project's token was never obtained; log:\n%s", stderr.String())
+	}
+	if strings.Contains(stderr.String(), "MIIsim") {
+		t.Error("an IAM token is in the log")
+	}
+	// Each project starts with one policy changed outside the console, and
+	// its simulator's CTS names who changed it.
+	waitRows(t, pool, `SELECT count(DISTINCT project_id) FROM audit_entries WHERE action = 'drift'`, 2)
+	waitRows(t, pool, `SELECT count(*) FROM audit_entries WHERE action = 'drift'`, 2)
+	waitRows(t, pool, `SELECT count(*) FROM audit_entries WHERE action = 'attribute' AND attribution LIKE '%terraform-ci%'`, 2)
 	resp, err := client.Get(base + "/endpoints?drifted=true")
 	if err != nil {
 		t.Fatal(err)
@@ -122,8 +143,8 @@ func TestServeDemo(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 
-	// A restart on the same database brings a new simulator, which takes up
-	// what the log last saw: no drift is recorded for it, and no second
+	// A restart on the same database brings new simulators, which take up
+	// what the log last saw: no drift is recorded for them, and no second
 	// change is made while the first is open.
 	restarted := time.Now().UTC()
 	ctx, cancel = context.WithCancel(context.Background())
@@ -134,10 +155,11 @@ func TestServeDemo(t *testing.T) {
 	waitReady(t, base, done)
 	demoSignIn(t, client, base, stdout) // the demo's admin has a new password at every start
 	waitRows(t, pool, fmt.Sprintf(`SELECT count(*) FROM inventory_refreshes WHERE succeeded AND started_at >= '%s'`,
-		restarted.Format(time.RFC3339Nano)), 1) // the restart's own, which would see a drift
+		restarted.Format(time.RFC3339Nano)), 2) // each project's restart refresh, which would see a drift
 	// The endpoint's page reads it live and checks it for drift at once.
 	var drifted string
-	if err := pool.QueryRow(context.Background(), `SELECT endpoint_id FROM audit_entries WHERE action = 'drift'`).Scan(&drifted); err != nil {
+	if err := pool.QueryRow(context.Background(), `SELECT endpoint_id FROM audit_entries WHERE action = 'drift' AND project_id = $1`,
+		projects.DemoProjects[0].ProjectID).Scan(&drifted); err != nil {
 		t.Fatal(err)
 	}
 	resp, err = client.Get(base + "/endpoints/" + drifted)
@@ -149,11 +171,33 @@ func TestServeDemo(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "changed outside the console") {
 		t.Errorf("the drifted endpoint's page after a restart: %d %s, no drift banner: %.3000s", resp.StatusCode, resp.Request.URL, body)
 	}
-	waitRows(t, pool, `SELECT count(*) FROM audit_entries WHERE action = 'drift'`, 1)
+	waitRows(t, pool, `SELECT count(*) FROM audit_entries WHERE action = 'drift'`, 2)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v", err)
 	}
+}
+
+// waitInventory waits up to 10 s for st's inventory to hold want
+// endpoints, and returns their ids.
+func waitInventory(t *testing.T, st *store.Store, want int) []string {
+	t.Helper()
+	var page store.InventoryPage
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var err error
+		if page, err = st.ListInventory(context.Background(), store.InventoryFilter{PerPage: want + 1}); err != nil {
+			t.Fatal(err)
+		}
+		if page.Total == want {
+			ids := make([]string, len(page.Endpoints))
+			for i, ep := range page.Endpoints {
+				ids[i] = ep.ID
+			}
+			return ids
+		}
+	}
+	t.Fatalf("project %s's inventory holds %d endpoints, want %d", st.Project(), page.Total, want)
+	return nil
 }
 
 // demoSignIn signs client in as the demo's admin, with the password the

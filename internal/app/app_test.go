@@ -43,7 +43,7 @@ func wire(t testing.TB, cfg config.Config, n int) *app.Console {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { migrator.Close() })
-	return app.New(cfg.WithDefaults(), pool, client, migrator, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return app.New(cfg.WithDefaults(), pool, app.OneProject(cfg, client), migrator, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func TestNewWiresThePartsFromTheConfig(t *testing.T) {

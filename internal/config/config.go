@@ -20,12 +20,15 @@ import (
 
 // Config is everything `web serve` needs.
 type Config struct {
-	Listen          string        // LISTEN_ADDR, --listen
-	MetricsAddr     string        // METRICS_ADDR, --metrics-addr: /metrics on its own listener; off when ""
-	DatabaseURL     string        // DATABASE_URL
-	NoMigrate       bool          // --no-migrate
-	Demo            bool          // VPCEP_DEMO, --demo
-	DemoEndpoints   int           // VPCEP_DEMO_ENDPOINTS: generated endpoints instead of the demo set
+	Listen        string // LISTEN_ADDR, --listen
+	MetricsAddr   string // METRICS_ADDR, --metrics-addr: /metrics on its own listener; off when ""
+	DatabaseURL   string // DATABASE_URL
+	NoMigrate     bool   // --no-migrate
+	Demo          bool   // VPCEP_DEMO, --demo
+	DemoEndpoints int    // VPCEP_DEMO_ENDPOINTS: generated endpoints instead of the demo set
+	// ProjectsFile lists the projects served (VPCEP_CONFIG, --config); when
+	// empty, the single-project variables below are the one project.
+	ProjectsFile    string
 	Region          string        // VPCEP_REGION
 	ProjectID       string        // VPCEP_PROJECT_ID
 	Endpoint        string        // VPCEP_ENDPOINT
@@ -33,6 +36,9 @@ type Config struct {
 	Token           string        // VPCEP_AUTH_TOKEN
 	Timeout         time.Duration // VPCEP_TIMEOUT, per upstream call
 	RefreshInterval time.Duration // INVENTORY_REFRESH_INTERVAL
+	// RefreshConcurrency bounds how many projects' refreshes read their
+	// upstream at once (INVENTORY_REFRESH_CONCURRENCY; 4 when unset).
+	RefreshConcurrency int
 	// ChangeDeadline bounds a change's PUT, read-back and finalise
 	// (CHANGE_DEADLINE; 2 x VPCEP_TIMEOUT + 15 s when unset).
 	ChangeDeadline time.Duration
@@ -173,6 +179,7 @@ func (e *envReader) readServer(c *Config) {
 	c.MetricsAddr = e.getenv("METRICS_ADDR")
 	c.DatabaseURL = e.getenv("DATABASE_URL")
 	c.Demo = e.bool("VPCEP_DEMO")
+	c.ProjectsFile = e.getenv("VPCEP_CONFIG")
 	c.DemoEndpoints = e.int("VPCEP_DEMO_ENDPOINTS")
 	c.LogLevel = e.stringOr("LOG_LEVEL", "info")
 }
@@ -190,6 +197,7 @@ func (e *envReader) readUpstream(c *Config) {
 	c.CTSEnabled = e.bool("CTS_ENABLED")
 	c.CTSEndpoint = e.getenv("CTS_ENDPOINT")
 	c.RefreshInterval = e.duration("INVENTORY_REFRESH_INTERVAL", 60*time.Second)
+	c.RefreshConcurrency = e.int("INVENTORY_REFRESH_CONCURRENCY")
 	c.MemoryLimit = e.byteSize("MEMORY_LIMIT", DefaultMemoryLimit)
 	c.ChangeDeadline = e.duration("CHANGE_DEADLINE", 0)       // WithDefaults when unset
 	c.ReconcileInterval = e.duration("RECONCILE_INTERVAL", 0) // WithDefaults when unset
@@ -259,7 +267,8 @@ func parseFlags(c *Config, args []string, stderr io.Writer) ([]string, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to serve on (LISTEN_ADDR)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "serve /metrics on this address of its own; off when empty (METRICS_ADDR)")
-	fs.BoolVar(&c.Demo, "demo", c.Demo, "serve the built-in simulator's demo data (VPCEP_DEMO)")
+	fs.BoolVar(&c.Demo, "demo", c.Demo, "serve the built-in simulators' demo data, two projects (VPCEP_DEMO)")
+	fs.StringVar(&c.ProjectsFile, "config", c.ProjectsFile, "serve the projects listed in this YAML file (VPCEP_CONFIG)")
 	fs.BoolVar(&c.NoMigrate, "no-migrate", false, "do not apply pending migrations at start; refuse to serve if any are pending")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve HTTPS with this certificate file (TLS_CERT_FILE)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "the certificate's key file (TLS_KEY_FILE)")
@@ -316,7 +325,33 @@ func (c *Config) validate(extra []string) []error {
 	default:
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
 	}
+	if c.ProjectsFile != "" {
+		return append(errs, c.validateProjectsFile()...)
+	}
 	return append(errs, c.validateUpstream()...)
+}
+
+// validateProjectsFile checks that a projects file is the only place the
+// projects are given: a single-project variable beside it would be
+// silently ignored, so it is refused, by name.
+func (c Config) validateProjectsFile() []error {
+	if c.Demo {
+		return []error{errors.New("--demo and VPCEP_CONFIG (--config) exclude each other: the demo brings its own projects")}
+	}
+	var set []string
+	for _, v := range []struct{ name, value string }{
+		{"VPCEP_PROJECT_ID", c.ProjectID}, {"VPCEP_REGION", c.Region}, {"VPCEP_ENDPOINT", c.Endpoint},
+		{"HUAWEICLOUD_SDK_AK", c.AK}, {"HUAWEICLOUD_SDK_SK", c.SK}, {"VPCEP_AUTH_TOKEN", c.Token},
+		{"CTS_ENDPOINT", c.CTSEndpoint},
+	} {
+		if v.value != "" {
+			set = append(set, v.name)
+		}
+	}
+	if len(set) > 0 {
+		return []error{fmt.Errorf("VPCEP_CONFIG (--config) lists the projects: unset %s (a project's settings go in the file)", strings.Join(set, ", "))}
+	}
+	return nil
 }
 
 // LoadUpstream reads and checks only the upstream's settings (where the

@@ -71,6 +71,13 @@ func TestLoad(t *testing.T) {
 		{"CTS without a region", with(map[string]string{"CTS_ENABLED": "true", "VPCEP_REGION": "", "VPCEP_ENDPOINT": "http://127.0.0.1:9090"}), nil, "CTS_ENDPOINT is required with CTS_ENABLED"},
 		{"CTS with the endpoint alone", with(map[string]string{"CTS_ENABLED": "true", "VPCEP_REGION": "", "VPCEP_ENDPOINT": "http://127.0.0.1:9090", "CTS_ENDPOINT": "http://127.0.0.1:9090"}), nil, ""},
 		{"CTS in an unknown region", with(map[string]string{"CTS_ENABLED": "true", "VPCEP_REGION": "mars-1", "VPCEP_ENDPOINT": "http://127.0.0.1:9090"}), nil, `CTS_ENDPOINT is required with CTS_ENABLED: the SDK knows no CTS endpoint for region "mars-1"`},
+		{"projects file", map[string]string{"DATABASE_URL": "postgres://x/y", "VPCEP_CONFIG": "projects.yaml"}, nil, ""},
+		{"projects file from the flag", map[string]string{"DATABASE_URL": "postgres://x/y"}, []string{"--config", "projects.yaml"}, ""},
+		{"projects file and the single-project variables", with(map[string]string{"VPCEP_CONFIG": "projects.yaml"}), nil,
+			"VPCEP_CONFIG (--config) lists the projects: unset VPCEP_PROJECT_ID, VPCEP_REGION, HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK"},
+		{"projects file and the demo", map[string]string{"DATABASE_URL": "postgres://x/y", "VPCEP_CONFIG": "projects.yaml"}, []string{"--demo"}, "--demo and VPCEP_CONFIG (--config) exclude each other"},
+		{"refresh concurrency", with(map[string]string{"INVENTORY_REFRESH_CONCURRENCY": "2"}), nil, ""},
+		{"bad refresh concurrency", with(map[string]string{"INVENTORY_REFRESH_CONCURRENCY": "many"}), nil, "INVENTORY_REFRESH_CONCURRENCY"},
 		{"CTS off in an unknown region", with(map[string]string{"VPCEP_REGION": "mars-1", "VPCEP_ENDPOINT": "http://127.0.0.1:9090"}), nil, ""},
 	}
 	for _, tt := range tests {

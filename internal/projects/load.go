@@ -154,6 +154,9 @@ func parse(path string, data []byte, getenv func(string) string) (*Config, error
 	r := resolver{path: path, dir: filepath.Dir(path), getenv: getenv}
 	cfg := &Config{}
 	firstLine := map[string]int{}
+	// A project id is the project's key in the database: two entries with
+	// one id would share, and overwrite, one inventory.
+	idOwner := map[string]Project{}
 	for i, rp := range raw.Projects {
 		node := &yaml.Node{Line: 1, Column: 1}
 		if i < len(items) {
@@ -164,6 +167,11 @@ func parse(path string, data []byte, getenv func(string) string) (*Config, error
 			r.errorf(fieldNode(node, "name"), p.Name, "name", "already used by the project at line %d: names must be unique", first)
 		} else {
 			firstLine[p.Name] = node.Line
+		}
+		if owner, ok := idOwner[p.ProjectID]; ok && projectIDPattern.MatchString(p.ProjectID) {
+			r.errorf(fieldNode(node, "project_id"), p.Name, "project_id", "%s is already the project id of %s (line %d): each project is listed once", p.ProjectID, owner.Name, owner.Line)
+		} else {
+			idOwner[p.ProjectID] = p
 		}
 		cfg.Projects = append(cfg.Projects, p)
 	}

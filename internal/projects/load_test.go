@@ -196,6 +196,11 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 			want: []string{":8:", `project "p1"`, "already used by the project at line 2"},
 		},
 		{
+			name: "duplicate project ids",
+			body: "projects:\n" + project("p1", "", aksk) + project("p2", "", aksk),
+			want: []string{":10:", `project "p2"`, "project_id", "already the project id of p1 (line 2)"},
+		},
+		{
 			name: "name not a slug",
 			body: "projects:\n" + project("Prod CN", "", aksk),
 			want: []string{":2:", "name", `"Prod CN" is not a slug`},
@@ -364,7 +369,7 @@ func TestLoadSizeLimits(t *testing.T) {
 func TestLoadKeepsSpacesInSecrets(t *testing.T) {
 	t.Parallel()
 	path := writeConfig(t, "projects:\n"+project("p1", "", "      token: {file: spaced.txt}\n")+
-		project("p2", "", "      token: {env: SPACED}\n"))
+		strings.Replace(project("p2", "", "      token: {env: SPACED}\n"), pidA, pidB, 1))
 	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "spaced.txt"), []byte(" tok en \r\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -15,18 +15,20 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
 )
 
-// ProjectID is the project the simulator serves.
+// ProjectID is the project the simulator serves unless Options say.
 const ProjectID = "0605767a3300d5762fb7c0186d9e1779"
 
 // Upstream is a running simulator and what a client needs to reach it.
 type Upstream struct {
 	*vpcepsim.Server
-	URL    string
-	AK, SK string
+	URL       string
+	AK, SK    string
+	ProjectID string
 }
 
 // Options shape an Upstream.
 type Options struct {
+	ProjectID string               // ProjectID when empty
 	Endpoints []*vpcepsim.Endpoint // the demo endpoints when nil
 	Token     string               // accepted in token mode when set
 	// CTSUser and CTSLag shape the simulated CTS (vpcepsim.Options).
@@ -42,23 +44,26 @@ func Start(t testing.TB, o Options) *Upstream {
 	if o.Endpoints == nil {
 		o.Endpoints = vpcepsim.DemoEndpoints(1, time.Now().Add(-time.Hour))
 	}
+	if o.ProjectID == "" {
+		o.ProjectID = ProjectID
+	}
 	ak, sk := vpcepsim.NewCredentials()
-	sim := vpcepsim.New(vpcepsim.Options{ProjectID: ProjectID, AK: ak, SK: sk, Token: o.Token, Endpoints: o.Endpoints,
+	sim := vpcepsim.New(vpcepsim.Options{ProjectID: o.ProjectID, AK: ak, SK: sk, Token: o.Token, Endpoints: o.Endpoints,
 		CTSUser: o.CTSUser, CTSLag: o.CTSLag, IAM: o.IAM})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	return &Upstream{Server: sim, URL: srv.URL, AK: ak, SK: sk}
+	return &Upstream{Server: sim, URL: srv.URL, AK: ak, SK: sk, ProjectID: o.ProjectID}
 }
 
 // Config is a client configuration for the simulator in AK/SK mode.
 func (u *Upstream) Config() vpcep.Config {
-	return vpcep.Config{Endpoint: u.URL, ProjectID: ProjectID, AK: u.AK, SK: u.SK, Timeout: 5 * time.Second}
+	return vpcep.Config{Endpoint: u.URL, ProjectID: u.ProjectID, AK: u.AK, SK: u.SK, Timeout: 5 * time.Second}
 }
 
 // CTSConfig is a CTS client configuration for the simulator's traces route
 // in AK/SK mode.
 func (u *Upstream) CTSConfig() cts.Config {
-	return cts.Config{Endpoint: u.URL, ProjectID: ProjectID, AK: u.AK, SK: u.SK, Timeout: 5 * time.Second}
+	return cts.Config{Endpoint: u.URL, ProjectID: u.ProjectID, AK: u.AK, SK: u.SK, Timeout: 5 * time.Second}
 }
 
 // CTS is a CTS client of the simulator; adjust changes its configuration first.

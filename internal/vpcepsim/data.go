@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
@@ -11,15 +12,21 @@ import (
 const demoRegion = "cn-north-4"
 
 // services is the catalogue the generated endpoints connect to.
-var services = []Service{
-	{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c01", Name: "com.myhuaweicloud." + demoRegion + ".obs", Type: "gateway", PolicyKind: PolicyStatementKind},
-	{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c02", Name: "com.myhuaweicloud." + demoRegion + ".sfsturbo", Type: "gateway", PolicyKind: PolicyStatementKind},
-	{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c03", Name: "com.myhuaweicloud." + demoRegion + ".obs.legacy", Type: "gateway"},
-	{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c04", Name: "com.myhuaweicloud." + demoRegion + ".dns", Type: "interface"},
-	{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c05", Name: "com.myhuaweicloud." + demoRegion + ".apig", Type: "interface", PolicyKind: PolicyDocumentKind},
-	{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c06", Name: "com.myhuaweicloud." + demoRegion + ".swr", Type: "interface"},
-	{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c07", Name: demoRegion + ".payments-api.8a41c2d6", Type: "interface", PolicyKind: PolicyDocumentKind},
-	{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c08", Name: demoRegion + ".ledger-db-proxy.51f0e9b3", Type: "interface"},
+var services = servicesIn(demoRegion)
+
+// servicesIn is the catalogue of region: the same services, named as the
+// region names them.
+func servicesIn(region string) []Service {
+	return []Service{
+		{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c01", Name: "com.myhuaweicloud." + region + ".obs", Type: "gateway", PolicyKind: PolicyStatementKind},
+		{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c02", Name: "com.myhuaweicloud." + region + ".sfsturbo", Type: "gateway", PolicyKind: PolicyStatementKind},
+		{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c03", Name: "com.myhuaweicloud." + region + ".obs.legacy", Type: "gateway"},
+		{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c04", Name: "com.myhuaweicloud." + region + ".dns", Type: "interface"},
+		{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c05", Name: "com.myhuaweicloud." + region + ".apig", Type: "interface", PolicyKind: PolicyDocumentKind},
+		{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c06", Name: "com.myhuaweicloud." + region + ".swr", Type: "interface"},
+		{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c07", Name: region + ".payments-api.8a41c2d6", Type: "interface", PolicyKind: PolicyDocumentKind},
+		{ID: "6e1bd4f6-3c1a-4a5e-9b1e-0b8e2f1a0c08", Name: region + ".ledger-db-proxy.51f0e9b3", Type: "interface"},
+	}
 }
 
 // Indexes into services, for readable generation rules.
@@ -52,27 +59,44 @@ var demoBuckets = []string{"logs-prod", "backups-prod", "ml-datasets", "web-asse
 // DemoEndpoints returns the demo data: 36 endpoints over 3 VPCs, gateway
 // endpoints to OBS and SFS Turbo with realistic policies, interface
 // endpoints, every status, failed endpoints with their error list, tags and
-// route tables. The same seed gives the same data.
+// route tables. The same seed gives the same data; another seed, other
+// endpoint ids.
 func DemoEndpoints(seed uint64, now time.Time) []*Endpoint {
-	return generate(rand.New(rand.NewPCG(seed, 0x5eed)), 36, now)
+	return RegionDemoEndpoints(demoRegion, seed, now)
+}
+
+// RegionDemoEndpoints is DemoEndpoints with region's service names: the
+// demo's project in another region.
+func RegionDemoEndpoints(region string, seed uint64, now time.Time) []*Endpoint {
+	return generate(rand.New(rand.NewPCG(seed, 0x5eed)), region, 36, now)
 }
 
 // GeneratedEndpoints returns n endpoints built by the demo rules, for scale work.
 func GeneratedEndpoints(seed uint64, n int, now time.Time) []*Endpoint {
-	return generate(rand.New(rand.NewPCG(seed, 0x5ca1e)), n, now)
+	return RegionGeneratedEndpoints(demoRegion, seed, n, now)
 }
 
-func generate(rng *rand.Rand, n int, now time.Time) []*Endpoint {
+// RegionGeneratedEndpoints is GeneratedEndpoints with region's service
+// names.
+func RegionGeneratedEndpoints(region string, seed uint64, n int, now time.Time) []*Endpoint {
+	return generate(rand.New(rand.NewPCG(seed, 0x5ca1e)), region, n, now)
+}
+
+func generate(rng *rand.Rand, region string, n int, now time.Time) []*Endpoint {
+	catalogue := services
+	if region != demoRegion {
+		catalogue = servicesIn(region)
+	}
 	out := make([]*Endpoint, 0, n)
 	for i := range n {
-		out = append(out, generateOne(rng, i, now))
+		out = append(out, generateOne(rng, catalogue, region, i, now))
 	}
 	return out
 }
 
 // generateOne makes endpoint i. The service cycles so that every kind
 // appears in any run of eight; statuses are mostly accepted.
-func generateOne(rng *rand.Rand, i int, now time.Time) *Endpoint {
+func generateOne(rng *rand.Rand, services []Service, region string, i int, now time.Time) *Endpoint {
 	svc := services[i%len(services)]
 	v := vpcs[(i/len(services)+i)%len(vpcs)]
 	created := now.Add(-time.Duration(24*30+rng.IntN(24*365)) * time.Hour).Truncate(time.Second)
@@ -123,7 +147,7 @@ func generateOne(rng *rand.Rand, i int, now time.Time) *Endpoint {
 		ep.SubnetID = v.subnetID
 		ep.EnableDNS = i%2 == 0
 		if ep.EnableDNS {
-			ep.DNSNames = []string{fmt.Sprintf("%s.%s.vpcep.%s.myhuaweicloud.com", ep.ID[:8], shortService(svc), demoRegion)}
+			ep.DNSNames = []string{fmt.Sprintf("%s.%s.vpcep.%s.myhuaweicloud.com", ep.ID[:8], shortService(svc), region)}
 		}
 		ep.IP = fmt.Sprintf("192.168.%d.%d", 1+rng.IntN(250), 2+rng.IntN(250))
 		ep.EnableWhitelist = i%4 == 1
@@ -139,7 +163,7 @@ func generateOne(rng *rand.Rand, i int, now time.Time) *Endpoint {
 
 // demoPolicy returns a realistic policy_statement for a gateway endpoint.
 func demoPolicy(rng *rand.Rand, svc Service, i int) []Statement {
-	if svc.Name == services[svcSFSTurbo].Name {
+	if strings.HasSuffix(svc.Name, ".sfsturbo") {
 		return []Statement{{
 			Effect:   "Allow",
 			Action:   []string{"sfsturbo:*:*"},
