@@ -219,7 +219,7 @@ func (c *Console) ClaimUnscopedInventory(ctx context.Context) error {
 		if len(c.Projects) == 1 {
 			project = c.Projects[0].ProjectID
 		}
-		if err := claimUnscopedInventory(ctx, c.pool, project); err != nil {
+		if err := store.ClaimUnscopedInventory(ctx, c.pool, project); err != nil {
 			c.claimErr = fmt.Errorf("inventory from before projects: %w", err)
 		}
 	})
@@ -250,7 +250,7 @@ func (c *Console) Start(ctx context.Context) {
 	for i, p := range c.Projects {
 		stores[i] = p.Store
 	}
-	c.run(func() { watchInventories(ctx, c.logger, stores) })
+	c.run(func() { store.WatchInventories(ctx, c.logger, stores...) })
 	for _, p := range c.Projects {
 		c.run(func() { p.Drift.Run(ctx, attributeInterval) }) // returns at once without CTS
 		c.run(func() { p.Refresher.Run(ctx) })
