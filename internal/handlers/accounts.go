@@ -239,7 +239,16 @@ func (s *Server) adminAccounts(c echo.Context) error {
 	return s.renderAdmin(c, http.StatusOK, views.AdminPage{Notice: adminNotices[c.QueryParam("done")], NewToken: s.takeNewToken(c)})
 }
 
+// grantWords says a project grant as the security events record it.
+func grantWords(r auth.Role) string {
+	if r == "" {
+		return "the account's role"
+	}
+	return string(r)
+}
+
 var adminNotices = map[string]string{
+	"project":  "The account's role in the project was set; it applies from its next request.",
 	"added":    "The account was added.",
 	"role":     "The role was changed; the account's sessions were ended.",
 	"disable":  "The account was disabled; its sessions were ended.",
@@ -261,8 +270,18 @@ func (s *Server) renderAdmin(c echo.Context, status int, p views.AdminPage) erro
 	}
 	p.Base = s.base(c, "Accounts")
 	for _, a := range accounts {
-		p.Accounts = append(p.Accounts, views.AccountRow{Name: a.Name, Role: string(a.Role), Disabled: a.Disabled,
-			Created: stamp(&a.CreatedAt), LastLogin: stamp(a.LastLoginAt)})
+		row := views.AccountRow{Name: a.Name, Role: string(a.Role), Disabled: a.Disabled,
+			Created: stamp(&a.CreatedAt), LastLogin: stamp(a.LastLoginAt)}
+		for project, r := range a.Projects {
+			if row.Grants == nil {
+				row.Grants = map[string]string{}
+			}
+			row.Grants[project] = string(r)
+		}
+		p.Accounts = append(p.Accounts, row)
+	}
+	if len(s.Projects) > 1 {
+		p.ProjectNames = s.projectNames()
 	}
 	p.Tokens = tokenRows(tokens)
 	if p.Form.Role == "" {
@@ -317,6 +336,19 @@ func (s *Server) changeAccount(c echo.Context) error {
 			return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: "You cannot demote yourself; ask another admin."})
 		}
 		err, kind, detail = s.Auth.SetRole(ctx, name, role), auth.EventRoleChanged, "to "+string(role)
+	case "project":
+		project, grant := c.FormValue("project"), c.FormValue("role")
+		if s.projectNamed(project) == nil {
+			return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: "There is no project named " + visibleName(project) + "."})
+		}
+		role := auth.Role(grant)
+		switch role {
+		case "", auth.NoAccess, auth.Viewer, auth.Editor:
+		default:
+			return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{
+				Error: "A project role is none, viewer or editor (or the account's own role again): admin is console-wide, set it as the account's role."})
+		}
+		err, kind, detail = s.Auth.SetProjectRole(ctx, name, project, role), auth.EventRoleChanged, "in project "+project+" to "+grantWords(role)
 	case "disable":
 		if self {
 			return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: "You cannot disable yourself; ask another admin."})

@@ -69,9 +69,19 @@ func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path,
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
-		if p := c.Request().URL.Path; strings.HasPrefix(p, "/static/") || p == "/healthz" ||
-			(p == "/readyz" && c.Request().Header.Get("Authorization") == "" && !hasCookie(c, s.sessionCookie())) {
-			return next(c) // public and frequent: no need to know who asks (an admin's /readyz says more)
+		switch p := c.Request().URL.Path; {
+		case strings.HasPrefix(p, "/static/") || p == "/healthz":
+			return next(c) // public and frequent: no need to know who asks
+		case p == "/readyz":
+			// Public: an admin's session is asked for only to say more, and
+			// a probe is never refused for a bad credential or a database
+			// that cannot tell (readyz reports that itself).
+			if cookie, err := c.Cookie(s.sessionCookie()); err == nil && cookie.Value != "" {
+				if a, _, err := s.Auth.SessionAccount(ctx, cookie.Value, s.Sessions); err == nil {
+					c.Set(ctxAccount, a)
+				}
+			}
+			return next(c)
 		}
 		if h := c.Request().Header.Get("Authorization"); h != "" {
 			scheme, token, _ := strings.Cut(strings.TrimSpace(h), " ")
@@ -483,10 +493,4 @@ func readOnlyGrants(grants map[string]auth.Role) map[string]auth.Role {
 		out[name] = r
 	}
 	return out
-}
-
-// hasCookie reports whether the request carries the cookie name.
-func hasCookie(c echo.Context, name string) bool {
-	ck, err := c.Cookie(name)
-	return err == nil && ck.Value != ""
 }

@@ -60,8 +60,11 @@ func problemFor(err error) problem {
 		driftInvalid  *drift.InvalidError
 		driftNotOpen  *drift.NotOpenError
 		driftMoved    *drift.MovedError
+		forbidden     *forbiddenError
 	)
 	switch {
+	case errors.As(err, &forbidden):
+		return problem{status: http.StatusForbidden, code: "forbidden", heading: "Not allowed", message: forbidden.message}
 	case errors.As(err, &driftInvalid):
 		return problem{status: http.StatusBadRequest, code: "invalid_request", heading: "The request is not valid",
 			message: driftInvalid.Message, field: driftInvalid.Field}

@@ -266,11 +266,15 @@ func (s *Server) mayIn(c echo.Context, p *Project, role auth.Role) error {
 	default:
 		return nil
 	}
-	if isAPI(c) {
-		return apiFail(c, http.StatusForbidden, apiErrorBody{Error: apiError{Code: "forbidden", Message: msg}})
-	}
-	return echo.NewHTTPError(http.StatusForbidden, msg)
+	return &forbiddenError{message: msg}
 }
+
+// forbiddenError is mayIn's refusal, answered 403 (the error table) on a
+// page as in the API. It is an error, never an answer written here: the
+// handler that asked must stop.
+type forbiddenError struct{ message string }
+
+func (e *forbiddenError) Error() string { return "forbidden: " + e.message }
 
 // apiProject is one project in GET /api/v1/projects.
 type apiProject struct {
