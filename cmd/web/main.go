@@ -43,6 +43,7 @@ const usage = `usage:
   web user add NAME --role viewer|editor|admin    (password on stdin)
   web user passwd NAME                           (password on stdin)
   web user disable NAME | enable NAME | list
+  web user grant NAME --project P --role none|viewer|editor|default
   web token create ACCOUNT [--name LABEL] [--expires 90d]
 
 Configuration comes from the environment (one project) or a projects

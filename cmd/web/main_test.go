@@ -312,12 +312,33 @@ func TestUserAndTokenCommands(t *testing.T) {
 	if !strings.HasPrefix(token, "vpcep_") || strings.Contains(token, " ") || strings.Count(out, "\n") != 1 {
 		t.Fatalf("token create printed %q, want only the token", out)
 	}
+	// Roles per project: set, shown, taken back; admin is console-wide.
+	for _, bad := range [][]string{{"--project", "prod", "--role", "admin"}, {"--project", "Not A Slug", "--role", "viewer"}, {"--role", "viewer"}} {
+		if _, err := cli("", append([]string{"user", "grant", "alice"}, bad...)...); err == nil {
+			t.Errorf("grant %v was accepted", bad)
+		}
+	}
+	if _, err := cli("", "user", "grant", "nobody", "--project", "prod", "--role", "viewer"); err == nil {
+		t.Error("a grant for an unknown account")
+	}
+	if _, err := cli("", "user", "grant", "alice", "--project", "prod", "--role", "none"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli("", "user", "grant", "alice", "--project", "lab", "--role", "viewer"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli("", "user", "grant", "alice", "--project", "lab", "--role", "default"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := cli("", "user", "disable", "alice"); err != nil {
 		t.Fatal(err)
 	}
 	list, err := cli("", "user", "list")
 	if err != nil || !strings.Contains(list, "alice") || !strings.Contains(list, "disabled") || strings.Contains(list, "password") {
 		t.Fatalf("list: %q %v", list, err)
+	}
+	if !strings.Contains(list, "projects: prod=none") || strings.Contains(list, "lab=") {
+		t.Errorf("list does not show alice's role per project as set: %q", list)
 	}
 	if _, err := cli("", "token", "create", "nobody"); err == nil {
 		t.Error("a token for an unknown account")

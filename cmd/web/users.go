@@ -7,11 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vpcep-console/vpcep-console/internal/auth"
+	"github.com/vpcep-console/vpcep-console/internal/projects"
 )
 
 // openAccounts connects to DATABASE_URL for the account commands.
@@ -45,7 +47,7 @@ func cliEvent(ctx context.Context, accounts *auth.Store, kind, subject, detail s
 // userCommand is `web user add|passwd|disable|enable|list`.
 func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("user needs one of: add, passwd, disable, enable, list")
+		return errors.New("user needs one of: add, passwd, disable, enable, grant, list")
 	}
 	accounts, closeDB, err := openAccounts(ctx, getenv)
 	if err != nil {
@@ -67,6 +69,8 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		return setUserPassword(ctx, accounts, name, stdin, stdout)
 	case "disable", "enable":
 		return setUserDisabled(ctx, accounts, name, cmd == "disable", stdout)
+	case "grant":
+		return grantUser(ctx, accounts, name, args, stdout)
 	default:
 		return fmt.Errorf("unknown user command %q", cmd)
 	}
@@ -83,7 +87,7 @@ func listUsers(ctx context.Context, accounts *auth.Store, stdout io.Writer) erro
 		if a.Disabled {
 			status = "disabled"
 		}
-		fmt.Fprintf(stdout, "%-24s %-7s %s\n", a.Name, a.Role, status)
+		fmt.Fprintf(stdout, "%-24s %-7s %s%s\n", a.Name, a.Role, status, grantsText(a.Projects))
 	}
 	return nil
 }
@@ -187,4 +191,56 @@ func parseLifetime(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("--expires %q: use e.g. 90d or 12h", v)
 	}
 	return d, nil
+}
+
+// grantUser is `web user grant NAME --project P --role none|viewer|editor|default`:
+// the account's role in one project (default: its own role again).
+func grantUser(ctx context.Context, accounts *auth.Store, name string, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("user grant", flag.ContinueOnError)
+	project := fs.String("project", "", "the project's name, as in the projects file")
+	roleName := fs.String("role", "", "none, viewer, editor, or default (the account's own role)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if !projects.ValidName(*project) {
+		return errors.New("--project must name a project as the projects file does (a slug such as prod-beijing)")
+	}
+	var role auth.Role
+	switch *roleName {
+	case "default":
+	case string(auth.NoAccess), string(auth.Viewer), string(auth.Editor):
+		role = auth.Role(*roleName)
+	default:
+		return errors.New("--role must be none, viewer, editor or default: admin is console-wide (web user add/--role)")
+	}
+	if err := accounts.SetProjectRole(ctx, name, *project, role); err != nil {
+		return err
+	}
+	words := string(role)
+	if role == "" {
+		words = "the account's role"
+	}
+	if err := cliEvent(ctx, accounts, auth.EventRoleChanged, name, "in project "+*project+" to "+words); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: in project %s, %s\n", name, *project, words)
+	return nil
+}
+
+// grantsText lists an account's per-project roles for `web user list`.
+func grantsText(grants map[string]auth.Role) string {
+	if len(grants) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(grants))
+	for p := range grants {
+		names = append(names, p)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	b.WriteString("  projects:")
+	for _, p := range names {
+		fmt.Fprintf(&b, " %s=%s", p, grants[p])
+	}
+	return b.String()
 }
