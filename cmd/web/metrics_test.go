@@ -55,9 +55,10 @@ func TestMetricsOnTheirOwnListenerOnly(t *testing.T) {
 		`vpcep_console_changes_total{outcome="applied"} 0`,
 		`vpcep_console_reconciler_settlements_total{outcome="unknown"} 0`,
 		"vpcep_console_audit_pending_entries 0",
-		"vpcep_console_inventory_last_refresh_failed 0",
-		"vpcep_console_inventory_endpoints 36",
-		"vpcep_console_inventory_age_seconds ",
+		`vpcep_console_inventory_last_refresh_failed{project="demo-beijing"} 0`,
+		`vpcep_console_inventory_endpoints{project="demo-beijing"} 36`,
+		`vpcep_console_inventory_endpoints{project="demo-singapore"} 36`,
+		`vpcep_console_inventory_age_seconds{project="demo-singapore"} `,
 		"go_goroutines ",
 		"process_resident_memory_bytes ",
 	} {

@@ -138,10 +138,11 @@ func New(cfg config.Config, pool *pgxpool.Pool, ps []ProjectUpstream, schema han
 	}
 	first := c.Projects[0]
 	c.Store, c.Refresher, c.Applier, c.Reconciler, c.Drift = first.Store, first.Refresher, first.Applier, first.Reconciler, first.Drift
-	// TODO(issue 13): the inventory metrics are the first project's until
-	// metrics.WatchState takes every project's store (one collector; a
-	// second registration would panic).
-	c.Metrics.WatchState(c.Audit, c.Store)
+	inventories := make([]metrics.ProjectInventory, len(c.Projects))
+	for i, p := range c.Projects {
+		inventories[i] = metrics.ProjectInventory{Project: p.Name, Store: p.Store}
+	}
+	c.Metrics.WatchState(c.Audit, inventories...)
 
 	c.Deps = handlers.Deps{
 		Store: c.Store, Upstream: first.Upstream, Audit: c.Audit, Applier: c.Applier, Drift: c.Drift,

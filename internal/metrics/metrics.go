@@ -179,25 +179,32 @@ const scrapeTimeout = 5 * time.Second
 // of pending audit entries (from log) and the inventory's freshness (from
 // st's RefreshState). Every replica reports the same values: they share the
 // database.
-func (m *Metrics) WatchState(log *audit.Log, st *store.Store) {
-	m.registry.MustRegister(&stateCollector{log: log, store: st})
+func (m *Metrics) WatchState(log *audit.Log, projects ...ProjectInventory) {
+	m.registry.MustRegister(&stateCollector{log: log, projects: projects})
+}
+
+// ProjectInventory is one project's inventory, reported under its name
+// (the project label).
+type ProjectInventory struct {
+	Project string
+	Store   *store.Store
 }
 
 var (
 	pendingDesc = prometheus.NewDesc(namespace+"_audit_pending_entries",
 		"Audit entries still pending: changes in flight, or left unsettled by a crash or a lost answer until the reconciler settles them.", nil, nil)
 	inventoryAgeDesc = prometheus.NewDesc(namespace+"_inventory_age_seconds",
-		"Seconds since the last successful inventory refresh; absent before the first.", nil, nil)
+		"Seconds since the last successful inventory refresh of the project; absent before the first.", []string{"project"}, nil)
 	inventoryFailedDesc = prometheus.NewDesc(namespace+"_inventory_last_refresh_failed",
-		"1 when the newest inventory refresh attempt failed, 0 when it succeeded; absent before the first.", nil, nil)
+		"1 when the project's newest inventory refresh attempt failed, 0 when it succeeded; absent before the first.", []string{"project"}, nil)
 	inventorySizeDesc = prometheus.NewDesc(namespace+"_inventory_endpoints",
-		"Endpoints in the inventory as of the last successful refresh.", nil, nil)
+		"Endpoints in the project's inventory as of its last successful refresh.", []string{"project"}, nil)
 )
 
 // stateCollector reads the state at scrape time, with cheap queries.
 type stateCollector struct {
-	log   *audit.Log
-	store *store.Store
+	log      *audit.Log
+	projects []ProjectInventory
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -218,20 +225,22 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(pending))
 	}
 
-	st, err := c.store.RefreshState(ctx)
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(inventoryAgeDesc, err)
-		return
-	}
-	if st.Last != nil {
-		failed := 0.0
-		if !st.Last.Succeeded {
-			failed = 1
+	for _, p := range c.projects {
+		st, err := p.Store.RefreshState(ctx)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(inventoryAgeDesc, err)
+			return
 		}
-		ch <- prometheus.MustNewConstMetric(inventoryFailedDesc, prometheus.GaugeValue, failed)
-	}
-	if !st.LastSuccessAt.IsZero() {
-		ch <- prometheus.MustNewConstMetric(inventoryAgeDesc, prometheus.GaugeValue, time.Since(st.LastSuccessAt).Seconds())
-		ch <- prometheus.MustNewConstMetric(inventorySizeDesc, prometheus.GaugeValue, float64(st.LastSuccessSize))
+		if st.Last != nil {
+			failed := 0.0
+			if !st.Last.Succeeded {
+				failed = 1
+			}
+			ch <- prometheus.MustNewConstMetric(inventoryFailedDesc, prometheus.GaugeValue, failed, p.Project)
+		}
+		if !st.LastSuccessAt.IsZero() {
+			ch <- prometheus.MustNewConstMetric(inventoryAgeDesc, prometheus.GaugeValue, time.Since(st.LastSuccessAt).Seconds(), p.Project)
+			ch <- prometheus.MustNewConstMetric(inventorySizeDesc, prometheus.GaugeValue, float64(st.LastSuccessSize), p.Project)
+		}
 	}
 }

@@ -163,7 +163,7 @@ func TestStateIsReadAtScrapeTime(t *testing.T) {
 	pool := testdb.Pool(t, testdb.Migrated(t))
 	st := store.New(pool)
 	m := metrics.New()
-	m.WatchState(audit.New(pool), st)
+	m.WatchState(audit.New(pool), metrics.ProjectInventory{Project: "prod", Store: st})
 
 	// Before anything happened: nothing pending, no refresh yet.
 	got := scrape(t, m)
@@ -201,8 +201,8 @@ func TestStateIsReadAtScrapeTime(t *testing.T) {
 	got = scrape(t, m)
 	want := map[string]map[string]float64{
 		"vpcep_console_audit_pending_entries":         {"": 2},
-		"vpcep_console_inventory_last_refresh_failed": {"": 1},
-		"vpcep_console_inventory_endpoints":           {"": 12},
+		"vpcep_console_inventory_last_refresh_failed": {"project=prod": 1},
+		"vpcep_console_inventory_endpoints":           {"project=prod": 12},
 	}
 	for name, w := range want {
 		if diff := cmp.Diff(w, series(t, got, name)); diff != "" {
@@ -210,7 +210,7 @@ func TestStateIsReadAtScrapeTime(t *testing.T) {
 		}
 	}
 	// The age counts from the last success, an hour ago (a bound, not a time).
-	if age := series(t, got, "vpcep_console_inventory_age_seconds")[""]; age < 3600 {
+	if age := series(t, got, "vpcep_console_inventory_age_seconds")["project=prod"]; age < 3600 {
 		t.Errorf("inventory age %v s, want at least an hour", age)
 	}
 }
@@ -219,7 +219,7 @@ func TestStateUnreadableLeavesTheRestServed(t *testing.T) {
 	t.Parallel()
 	pool := testdb.Pool(t, testdb.Migrated(t))
 	m := metrics.New()
-	m.WatchState(audit.New(pool), store.New(pool))
+	m.WatchState(audit.New(pool), metrics.ProjectInventory{Project: "prod", Store: store.New(pool)})
 	m.ChangeFinished(change.Applied)
 	pool.Close() // the database is gone
 
