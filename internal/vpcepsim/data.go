@@ -29,18 +29,6 @@ func servicesIn(region string) []Service {
 	}
 }
 
-// Indexes into services, for readable generation rules.
-const (
-	svcOBS = iota
-	svcSFSTurbo
-	svcOBSLegacy
-	svcDNS
-	svcAPIG
-	svcSWR
-	svcPayments
-	svcLedger
-)
-
 type vpc struct {
 	id, name   string
 	subnetID   string
