@@ -95,9 +95,9 @@ func TestEveryPartReportsToTheMetrics(t *testing.T) {
 		`vpcep_console_changes_total{outcome="applied"} 1`,
 		`vpcep_console_reconciler_settlements_total{outcome="failed"} 1`,
 		`vpcep_console_audit_pending_entries 0`,
-		`vpcep_console_inventory_last_refresh_failed 0`,
-		`vpcep_console_inventory_endpoints 36`,
-		`vpcep_console_inventory_age_seconds `,
+		`vpcep_console_inventory_last_refresh_failed{project="default"} 0`,
+		`vpcep_console_inventory_endpoints{project="default"} 36`,
+		`vpcep_console_inventory_age_seconds{project="default"} `,
 	} {
 		if !strings.Contains(got, want+"\n") && !strings.Contains(got, want) {
 			t.Errorf("no %s in /metrics", want)
