@@ -14,6 +14,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/vpcep-console/vpcep-console/internal/auth"
+	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/testapp"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
@@ -350,5 +351,105 @@ func TestRoutesScoped(t *testing.T) {
 		if r.Scoped != want {
 			t.Errorf("%s %s: scoped %v, want %v", r.Method, r.Path, r.Scoped, want)
 		}
+	}
+}
+
+// TestScopedRoutesRefuseAProjectWithoutAccess walks every scoped route
+// under the prefix of a project the account has no access to: each is
+// refused (403), whatever the account may do elsewhere, and nothing
+// reaches that project's upstream.
+func TestScopedRoutesRefuseAProjectWithoutAccess(t *testing.T) {
+	t.Parallel()
+	tp := newTwoProjects(t, "")
+	beta := tp.project("beta")
+	name := tp.account(t, auth.Editor)
+	if err := tp.auth.SetProjectRole(context.Background(), name, "beta", auth.NoAccess); err != nil {
+		t.Fatal(err)
+	}
+	tp.signIn(t, name)
+	gw := beta.Sim.Gateway(t, 1)
+	puts := beta.Sim.Puts()
+	n := 0
+	for _, r := range tp.handler.Routes() {
+		if !r.Scoped {
+			continue
+		}
+		n++
+		target := "/p/beta" + concrete(r.Path, gw.ID, name)
+		body := url.Values{"reason": {"x"}, "policy_json": {"[]"}, "_csrf": {tp.cookies["__Host-csrf"]}}
+		req := httptest.NewRequest(r.Method, target, strings.NewReader(body.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if rec := tp.send(req, nil); rec.Code != http.StatusForbidden {
+			t.Errorf("%s %s: %d, want 403", r.Method, target, rec.Code)
+		}
+	}
+	if n < 8 {
+		t.Fatalf("only %d scoped routes", n)
+	}
+	if beta.Sim.Puts() != puts {
+		t.Error("a refused request reached the project's upstream")
+	}
+	// The same routes in the project it may edit are not refused for the role.
+	alpha := tp.project("alpha")
+	if rec := tp.get(t, "/p/alpha/endpoints/"+alpha.Sim.Gateway(t, 1).ID+"/policy/edit"); rec.Code != http.StatusOK {
+		t.Errorf("the editor's own project: %d", rec.Code)
+	}
+}
+
+// TestCredentialNotices: a project's credential warning (a fixed token
+// about to expire) is on every page of that project for every reader, and
+// in /readyz for an admin only.
+func TestCredentialNotices(t *testing.T) {
+	t.Parallel()
+	expires := time.Now().Add(40 * time.Minute).UTC().Truncate(time.Second)
+	warning := "This project's fixed IAM token expires soon: replace it."
+	c := testapp.New(t, testapp.Options{
+		Projects: []testapp.ProjectOptions{
+			{Name: "alpha", Region: "cn-north-4", Endpoints: vpcepsim.DemoEndpoints(1, time.Now())},
+			{Name: "beta", Region: "ap-southeast-1", Endpoints: vpcepsim.RegionDemoEndpoints("ap-southeast-1", 2, time.Now())},
+		},
+		Deps: func(d *handlers.Deps) {
+			d.Projects[1].Credential = func(time.Time) handlers.CredentialNotice {
+				return handlers.CredentialNotice{Warning: warning, ExpiresAt: expires}
+			}
+		},
+	})
+	for _, p := range c.Projects {
+		if err := p.Refresher.Refresh(context.Background(), inventory.TriggerManual); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := &app{sim: c.Sim, store: c.Store, audit: c.Audit, pool: c.Pool, auth: c.Auth,
+		refresher: c.Refresher, handler: c.Handler, logs: c.Logs, cookies: map[string]string{}}
+	a.signIn(t, a.account(t, auth.Viewer))
+	if got := a.get(t, "/p/beta/endpoints").text(testid("credential-notice")); !strings.Contains(got, "beta") || !strings.Contains(got, warning) {
+		t.Errorf("beta's page: notice %q", got)
+	}
+	if got := a.get(t, "/p/alpha/endpoints").doc.Find(testid("credential-notice")).Length(); got != 0 {
+		t.Errorf("alpha's page shows %d notices of another project", got)
+	}
+	if body := a.get(t, "/readyz").Body.String(); strings.Contains(body, "credentials") {
+		t.Errorf("/readyz tells a viewer of credentials: %s", body)
+	}
+	anon := &app{handler: c.Handler, cookies: map[string]string{}}
+	if body := anon.get(t, "/readyz").Body.String(); strings.Contains(body, "credentials") {
+		t.Errorf("/readyz tells anyone of credentials: %s", body)
+	}
+	a.cookies = map[string]string{}
+	a.signIn(t, a.account(t, auth.Admin))
+	var r struct {
+		Status      string
+		Checks      map[string]string
+		Credentials map[string]struct {
+			Warning   string
+			ExpiresAt time.Time `json:"expires_at"`
+		}
+	}
+	rec := a.get(t, "/readyz")
+	if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Credentials["beta"]; got.Warning != warning || !got.ExpiresAt.Equal(expires) || r.Checks["inventory:alpha"] != "fresh" || r.Checks["inventory:beta"] != "fresh" {
+		t.Errorf("/readyz for an admin: %s", rec.Body)
 	}
 }
