@@ -46,10 +46,10 @@ func ParseRole(s string) (Role, error) {
 
 // ParseGrant reads a per-project grant: a role, or "none" (NoAccess).
 func ParseGrant(s string) (Role, error) {
-	if r := Role(s); r == NoAccess || roleRank[r] > 0 {
+	if r := Role(s); r == NoAccess || r == Viewer || r == Editor {
 		return r, nil
 	}
-	return "", fmt.Errorf("auth: a project grant must be none, viewer, editor or admin, not %q", s)
+	return "", fmt.Errorf("auth: a project grant must be none, viewer or editor (admin is console-wide), not %q", s)
 }
 
 // Allows reports whether r includes required.
@@ -76,6 +76,9 @@ func (a *Account) RoleIn(project string) Role {
 		return Admin
 	}
 	if r, ok := a.Projects[project]; ok {
+		if r == Admin {
+			return Editor // admin is console-wide: a grant never makes one
+		}
 		return r
 	}
 	return a.Role
@@ -254,6 +257,11 @@ func (s *Store) SetDisabled(ctx context.Context, name string, disabled bool) err
 func (s *Store) SetProjectRole(ctx context.Context, accountName, project string, role Role) error {
 	if project == "" {
 		return errors.New("auth: a project grant needs a project")
+	}
+	if role != "" {
+		if _, err := ParseGrant(string(role)); err != nil {
+			return err
+		}
 	}
 	var err error
 	if role == "" {

@@ -19,7 +19,7 @@ func TestParseGrant(t *testing.T) {
 		{"none", NoAccess, false},
 		{"viewer", Viewer, false},
 		{"editor", Editor, false},
-		{"admin", Admin, false},
+		{"admin", "", true}, // admin is console-wide
 		{"", "", true},
 		{"owner", "", true},
 		{"Viewer", "", true},
@@ -48,7 +48,7 @@ func TestRoleIn(t *testing.T) {
 		{"a grant raises", Viewer, "beijing", Editor, Editor},
 		{"a grant lowers", Admin, "singapore", Admin, Admin}, // a console admin is admin everywhere
 		{"none takes the project away", Editor, "singapore", NoAccess, ""},
-		{"a project admin", Viewer, "frankfurt", Admin, Admin},
+		{"an admin grant makes no admin", Viewer, "frankfurt", Editor, Editor},
 		{"no grant: the account's role", Editor, "paris", Editor, Editor},
 		{"a console admin without grants", Admin, "paris", Admin, Admin},
 	} {
@@ -141,7 +141,7 @@ func TestProjectGrants(t *testing.T) {
 		{"no grants yet", "", "", map[string]Role{}, Viewer, Viewer},
 		{"editor in beijing", "beijing", Editor, map[string]Role{"beijing": Editor}, Editor, Viewer},
 		{"none in singapore", "singapore", NoAccess, map[string]Role{"beijing": Editor, "singapore": NoAccess}, Editor, NoAccess},
-		{"beijing replaced by admin", "beijing", Admin, map[string]Role{"beijing": Admin, "singapore": NoAccess}, Admin, NoAccess},
+		{"beijing replaced by viewer", "beijing", Viewer, map[string]Role{"beijing": Viewer, "singapore": NoAccess}, Viewer, NoAccess},
 		{"beijing removed", "beijing", "", map[string]Role{"singapore": NoAccess}, Viewer, NoAccess},
 	}
 	for _, step := range steps {

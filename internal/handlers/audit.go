@@ -118,9 +118,16 @@ func (s *Server) scopeAuditFilter(c echo.Context, vf *views.AuditFilter, f *audi
 }
 
 // regions are the regions of the projects served, in their order, once each.
-func (s *Server) regions() []string {
+func (s *Server) regions() []string { return s.regionsOf(nil) }
+
+// regionsOf are the regions of the projects a may view (every project's
+// when a is nil), in their order, once each.
+func (s *Server) regionsOf(a *auth.Account) []string {
 	var out []string
 	for _, p := range s.Projects {
+		if a != nil && !a.RoleIn(p.Name).Allows(viewer) {
+			continue
+		}
 		if p.Region != "" && !slices.Contains(out, p.Region) {
 			out = append(out, p.Region)
 		}
@@ -149,7 +156,7 @@ func (s *Server) listAudit(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := views.AuditListPage{Base: s.base(c, "Audit log"), Filter: vf}
 	if len(s.Projects) > 1 {
-		p.ProjectOptions, p.RegionOptions = s.viewableNames(account(c)), s.regions()
+		p.ProjectOptions, p.RegionOptions = s.viewableNames(account(c)), s.regionsOf(account(c))
 	}
 	if len(vf.Errors) > 0 {
 		return render(c, http.StatusUnprocessableEntity, views.AuditListView(p))
@@ -186,7 +193,12 @@ func (s *Server) getEntry(c echo.Context) (*audit.Entry, error) {
 		return nil, err
 	}
 	if ids := s.viewableProjectIDs(account(c)); ids != nil && !slices.Contains(ids, e.ProjectID) {
-		// An entry of a project the account may not see reads as no entry.
+		// An entry of a project the account may not see reads as no entry;
+		// acting on one is a refusal worth recording all the same.
+		if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
+			s.event(c, auth.EventAccessDenied, m+" "+c.Request().URL.Path,
+				fmt.Sprintf("entry #%d of a project without access", e.ID))
+		}
 		return nil, audit.ErrNotFound
 	}
 	return e, nil
@@ -208,6 +220,9 @@ func (s *Server) showEntry(c echo.Context) error {
 	e, err := s.getEntry(c)
 	if err != nil {
 		return err
+	}
+	if p := s.projectWithID(e.ProjectID, e.Region); p != nil {
+		s.enter(c, p) // the frame and switcher show the entry's project
 	}
 	ctx := c.Request().Context()
 	p := views.AuditEntryPage{

@@ -80,6 +80,17 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				if a, _, err := s.Auth.SessionAccount(ctx, cookie.Value, s.Sessions); err == nil {
 					c.Set(ctxAccount, a)
 				}
+			} else if scheme, token, _ := strings.Cut(strings.TrimSpace(c.Request().Header.Get("Authorization")), " "); strings.EqualFold(scheme, "Bearer") && token != "" {
+				// A monitoring script's token: an admin's sees the credentials too
+				// (a read-only one acts as a viewer, which does not).
+				if a, t, err := s.Auth.CheckToken(ctx, strings.TrimSpace(token), c.RealIP()); err == nil {
+					if t.ReadOnly {
+						viewerOnly := *a
+						viewerOnly.Role, viewerOnly.Projects = auth.Viewer, readOnlyGrants(a.Projects)
+						a = &viewerOnly
+					}
+					c.Set(ctxAccount, a)
+				}
 			}
 			return next(c)
 		}
@@ -160,7 +171,11 @@ func (s *Server) require(role auth.Role) echo.MiddlewareFunc {
 			if a == nil {
 				return s.unauthenticated(c, "Sign in to use the console.")
 			}
-			if have := s.roleHere(c, a); !have.Allows(role) {
+			have := s.roleHere(c, a)
+			if role == admin {
+				have = a.Role // administration is console-wide: no project grant makes an admin
+			}
+			if !have.Allows(role) {
 				where := ""
 				if p := scoped(c); p != nil && len(s.Projects) > 1 {
 					where = " in project " + p.Name
@@ -194,7 +209,9 @@ func (s *Server) unauthenticated(c echo.Context, msg string) error {
 		return echo.NewHTTPError(http.StatusUnauthorized, msg)
 	}
 	target := "/login"
-	if next := r.URL.RequestURI(); (r.Method == http.MethodGet || r.Method == http.MethodHead) && safeNext(next) == next {
+	// The address as asked for, its project prefix included (scopeProject
+	// took it off the URL routed on).
+	if next := here(c, r.URL.RequestURI()); (r.Method == http.MethodGet || r.Method == http.MethodHead) && safeNext(next) == next {
 		target += "?next=" + url.QueryEscape(next)
 	}
 	if c.Request().Header.Get("HX-Request") == "true" {

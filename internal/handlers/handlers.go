@@ -172,16 +172,19 @@ func (s *Server) base(c echo.Context, title string) views.Base {
 		RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
 	}
 	b.CSRF = csrfToken(c)
+	a := account(c)
+	if a == nil {
+		return b
+	}
 	here := scoped(c)
+	if here != nil && !a.RoleIn(here.Name).Allows(viewer) {
+		here = nil // a refusal names nothing of the project refused
+	}
 	if here != nil {
 		b.ProjectID, b.Region = here.ProjectID, here.Region
 		if len(s.Projects) > 1 {
 			b.Project = here.Name
 		}
-	}
-	a := account(c)
-	if a == nil {
-		return b
 	}
 	b.Account = &views.Account{Name: a.Name, Role: s.roleHere(c, a)}
 	for _, p := range s.Projects {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -82,6 +83,9 @@ func (s *Server) readyz(c echo.Context) error {
 		}
 	} else {
 		s.projectsReady(ctx, &r, requestID)
+		if a := account(c); a == nil || a.Role != auth.Admin {
+			collapseProjects(&r) // the projects' names are for admins
+		}
 	}
 	if a := account(c); a != nil && a.Role == auth.Admin {
 		for _, p := range s.Projects {
@@ -130,4 +134,27 @@ func (s *Server) projectsReady(ctx context.Context, r *readiness, requestID stri
 	if !ready {
 		r.Status = "unavailable"
 	}
+}
+
+// collapseProjects replaces the per-project inventory checks by one: the
+// state all projects share, else partial (some usable) or unavailable
+// (none usable).
+func collapseProjects(r *readiness) {
+	state := ""
+	for name, st := range r.Checks {
+		if !strings.HasPrefix(name, "inventory:") {
+			continue
+		}
+		delete(r.Checks, name)
+		switch {
+		case state == "":
+			state = st
+		case state != st:
+			state = "partial"
+		}
+	}
+	if r.Status != "ok" && state == "partial" {
+		state = "unavailable"
+	}
+	r.Checks["inventory"] = state
 }

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/vpcep-console/vpcep-console/internal/views"
 )
 
 // Input hygiene: what a request may carry before any handler, database
@@ -153,7 +155,10 @@ func scopedKey(c echo.Context, kind, key string) string {
 	if a := account(c); a != nil {
 		id = a.ID
 	}
-	return kind + ":" + strconv.FormatInt(id, 10) + ":" + key
+	// With several projects a key is the project's too: the same key sent
+	// to two projects is two changes (the prefix is "" with one project,
+	// so keys stored before projects keep their meaning).
+	return kind + views.Prefix(c.Request().Context()) + ":" + strconv.FormatInt(id, 10) + ":" + key
 }
 
 // endpointIDPattern is the form of a VPCEP endpoint id: a UUID, in the

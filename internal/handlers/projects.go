@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -57,15 +58,28 @@ func (s *Server) scopeProject(next echo.HandlerFunc) echo.HandlerFunc {
 		r := c.Request()
 		var p *Project
 		prefix := ""
-		if rest, ok := strings.CutPrefix(r.URL.Path, "/p/"); ok {
-			name, tail, _ := strings.Cut(rest, "/")
+		if rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/p/"); ok {
+			// The prefix is cut from the path as sent (escaped), so that the
+			// path routed on and the project named are the same segment
+			// whatever a client encoded in it.
+			rawName, rawTail, _ := strings.Cut(rest, "/")
+			name, err := url.PathUnescape(rawName)
+			if err != nil {
+				name = rawName
+			}
 			if p = s.projectNamed(name); p == nil {
 				return echo.NewHTTPError(http.StatusNotFound,
 					fmt.Sprintf("This console serves no project named %q.", visibleName(name)))
 			}
+			tail, err := url.PathUnescape("/" + rawTail)
+			if err != nil {
+				return echo.NewHTTPError(http.StatusBadRequest, "The address is not a valid URL path.")
+			}
 			prefix = "/p/" + name
-			r.URL.Path = "/" + tail
-			r.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, prefix)
+			r.URL.Path, r.URL.RawPath = tail, ""
+			if "/"+rawTail != tail {
+				r.URL.RawPath = "/" + rawTail // keep what was escaped (an encoded slash stays one)
+			}
 		} else if len(s.Projects) == 1 {
 			p = s.Projects[0]
 		}

@@ -453,3 +453,18 @@ func TestCredentialNotices(t *testing.T) {
 		t.Errorf("/readyz for an admin: %s", rec.Body)
 	}
 }
+
+// TestReadyzNamesProjectsToAdminsOnly: a probe learns whether the console
+// is ready and how the inventories stand together, not the projects' names.
+func TestReadyzNamesProjectsToAdminsOnly(t *testing.T) {
+	t.Parallel()
+	tp := newTwoProjects(t, "")
+	anon := tp.get(t, "/readyz")
+	if anon.Code != http.StatusOK || strings.Contains(anon.Body.String(), "alpha") || !strings.Contains(anon.Body.String(), `"inventory":"fresh"`) {
+		t.Errorf("/readyz signed out: %d %s", anon.Code, anon.Body)
+	}
+	tp.signIn(t, tp.account(t, auth.Admin))
+	if admin := tp.get(t, "/readyz"); !strings.Contains(admin.Body.String(), `"inventory:alpha":"fresh"`) {
+		t.Errorf("/readyz for an admin: %s", admin.Body)
+	}
+}

@@ -225,7 +225,7 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 			}
 			s.Logger.LogAttrs(c.Request().Context(), level, "request",
 				slog.String("method", v.Method),
-				slog.String("path", v.URIPath),
+				slog.String("path", here(c, v.URIPath)), // as asked for, the project's prefix included
 				slog.Int("status", v.Status),
 				slog.Duration("latency", v.Latency),
 				slog.String("request_id", v.RequestID),
