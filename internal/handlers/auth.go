@@ -140,7 +140,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			default:
 				c.Set(ctxAccount, a)
-				c.Set(ctxActor, a.Name)
+				c.Set(ctxActor, actorName(a))
 				c.Set(ctxSessionToken, cookie.Value)
 			}
 		}
@@ -431,10 +431,11 @@ func (s *Server) showLogin(c echo.Context) error {
 	if account(c) != nil {
 		return c.Redirect(http.StatusSeeOther, next)
 	}
-	p := views.LoginPage{Base: s.base(c, "Sign in"), Next: next}
+	p := views.LoginPage{Base: s.base(c, "Sign in"), Next: next, Local: c.QueryParam("local") == "1"}
 	if c.QueryParam("done") == "signed-out" {
 		p.Notice = "You are signed out."
 	}
+	s.ssoButton(&p)
 	return render(c, http.StatusOK, views.LoginView(p))
 }
 
@@ -447,7 +448,9 @@ func (s *Server) login(c echo.Context) error {
 	ctx := c.Request().Context()
 	name := strings.ToLower(strings.TrimSpace(c.FormValue("name")))
 	password := c.FormValue("password")
-	p := views.LoginPage{Base: s.base(c, "Sign in"), Name: name, Next: safeNext(c.FormValue("next"))}
+	// The password form posted: it stays on screen whatever SSO says.
+	p := views.LoginPage{Base: s.base(c, "Sign in"), Name: name, Next: safeNext(c.FormValue("next")), Local: true}
+	s.ssoButton(&p)
 	if len(name) > 63 {
 		name = name[:63]
 	}
@@ -466,8 +469,11 @@ func (s *Server) login(c echo.Context) error {
 		return render(c, pr.status, views.LoginView(p))
 	case errors.Is(err, auth.ErrBadCredential), errors.Is(err, auth.ErrDisabled):
 		detail := "wrong name or password"
-		if errors.Is(err, auth.ErrDisabled) {
+		switch {
+		case errors.Is(err, auth.ErrDisabled):
 			detail = "account disabled"
+		case errors.Is(err, auth.ErrSSOAccount):
+			detail = "a password for a single sign-on account"
 		}
 		s.eventAs(c, subject, auth.EventSignInFailed, subject, detail)
 		p.Error = "Wrong name or password."
@@ -510,4 +516,15 @@ func readOnlyGrants(grants map[string]auth.Role) map[string]auth.Role {
 		out[name] = r
 	}
 	return out
+}
+
+// actorName is how the audit log and the security events name a signed-in
+// account: its name, and for a single sign-on account the provider's
+// display name and subject as well, so an entry says who it was at the
+// provider even after the account is renamed or gone there.
+func actorName(a *auth.Account) string {
+	if a.Source != auth.SourceOIDC {
+		return a.Name
+	}
+	return fmt.Sprintf("%s (%s, sso subject %s)", a.Name, visibleName(a.DisplayName), visibleName(a.Subject))
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/drift"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
+	"github.com/vpcep-console/vpcep-console/internal/sso"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/views"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
@@ -56,7 +57,9 @@ type Deps struct {
 	Schema    SchemaChecker
 	Logger    *slog.Logger
 	Auth      *auth.Store
-	Sessions  auth.SessionConfig
+	// SSO is single sign-on through OpenID Connect; nil when not set up.
+	SSO      *sso.Provider
+	Sessions auth.SessionConfig
 	// CookieSecure marks cookies Secure (and __Host-); off only for a
 	// plain-http local demo.
 	CookieSecure bool

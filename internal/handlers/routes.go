@@ -73,6 +73,8 @@ func (s *Server) routes(e *echo.Echo, access map[string]auth.Role, scopedRoutes 
 	get("/login", public, s.showLogin)
 	post("/login", public, s.login)
 	post("/logout", public, s.logout)
+	get("/login/sso", public, s.startSSO)           // to the identity provider (sso.go)
+	get("/login/sso/callback", public, s.finishSSO) // and back
 	get("/healthz", public, s.healthz)
 	get("/readyz", public, s.readyz)
 	// Asset URLs carry a content hash (static.Path): cacheable for a year.

@@ -1,0 +1,156 @@
+package handlers
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vpcep-console/vpcep-console/internal/auth"
+	"github.com/vpcep-console/vpcep-console/internal/sso"
+	"github.com/vpcep-console/vpcep-console/internal/views"
+)
+
+// ssoStateCookie ties a sign-in at the provider to the browser that
+// started it: the state it was sent with must come back to that browser
+// (else a stranger's finished sign-in could be planted in it).
+const ssoStateCookie = "__Host-vpcep-sso"
+
+// startSSO is GET /login/sso: to the provider, to come back to next.
+func (s *Server) startSSO(c echo.Context) error {
+	if s.SSO == nil {
+		return echo.NewHTTPError(http.StatusNotFound, "Single sign-on is not set up on this console.")
+	}
+	target, err := s.SSO.Begin(c.Request().Context(), safeNext(c.QueryParam("next")))
+	if err != nil {
+		return s.ssoRefused(c, err, "")
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Query().Get("state") == "" {
+		return s.ssoRefused(c, fmt.Errorf("sso: Begin gave no state: %w", err), "")
+	}
+	c.SetCookie(&http.Cookie{Name: s.ssoCookie(), Value: stateDigest(u.Query().Get("state")), Path: "/",
+		MaxAge: 600, HttpOnly: true, Secure: s.CookieSecure, SameSite: http.SameSiteLaxMode})
+	return c.Redirect(http.StatusSeeOther, target)
+}
+
+// finishSSO is GET /login/sso/callback: the provider sends the browser
+// back with a code (or an error). The state must be one this console
+// issued and not yet used; the ID token is verified (internal/sso); the
+// groups decide the role, recomputed at every sign-in.
+func (s *Server) finishSSO(c echo.Context) error {
+	if s.SSO == nil {
+		return echo.NewHTTPError(http.StatusNotFound, "Single sign-on is not set up on this console.")
+	}
+	ctx := c.Request().Context()
+	q := c.Request().URL.Query()
+	state := q.Get("state")
+	cookie, _ := c.Cookie(s.ssoCookie())
+	c.SetCookie(&http.Cookie{Name: s.ssoCookie(), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.CookieSecure, SameSite: http.SameSiteLaxMode})
+	if cookie == nil || state == "" || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(stateDigest(state))) != 1 {
+		if state != "" {
+			_, _, _ = s.SSO.Finish(ctx, state, "") // the attempt is used up either way
+		}
+		return s.ssoRefused(c, &sso.FlowError{Reason: sso.ReasonBadState,
+			Message: "This sign-in was not started in this browser, or it was already used. Start again from the sign-in page."}, "")
+	}
+	if e := q.Get("error"); e != "" {
+		_, _, _ = s.SSO.Finish(ctx, state, "")
+		return s.ssoRefused(c, &sso.FlowError{Reason: "provider_refused",
+			Message: "The identity provider did not sign you in (" + visibleName(e) + ")."}, "")
+	}
+	id, next, err := s.SSO.Finish(ctx, state, q.Get("code"))
+	if err != nil {
+		return s.ssoRefused(c, err, "")
+	}
+	who := id.Subject
+	role, grants, err := s.SSO.Roles(id)
+	if err != nil {
+		return s.ssoRefused(c, err, who)
+	}
+	a, err := s.Auth.SignInSSO(ctx, auth.SSOIdentity{Issuer: id.Issuer, Subject: id.Subject,
+		PreferredName: id.PreferredName, DisplayName: id.DisplayName}, role, grants)
+	switch {
+	case errors.Is(err, auth.ErrDisabled):
+		return s.ssoRefused(c, &sso.FlowError{Reason: "disabled",
+			Message: "Your account on this console is disabled. Ask an admin."}, who)
+	case err != nil:
+		return err
+	}
+	if old, ok := c.Get(ctxSessionToken).(string); ok {
+		_ = s.Auth.EndSession(ctx, old)
+	}
+	if err := s.startSession(c, a.ID); err != nil {
+		return err
+	}
+	s.eventAs(c, a.Name, auth.EventSignIn, a.Name, fmt.Sprintf("single sign-on as %s (subject %s), role %s%s",
+		visibleName(id.DisplayName), visibleName(id.Subject), role, grantsWords(grants)))
+	return c.Redirect(http.StatusSeeOther, safeNext(next))
+}
+
+// ssoRefused answers a failed single sign-on: a plain page that signs
+// nobody in, and a security event with the reason.
+func (s *Server) ssoRefused(c echo.Context, err error, who string) error {
+	var fe *sso.FlowError
+	if !errors.As(err, &fe) {
+		fe = &sso.FlowError{Reason: "internal", Message: "Single sign-on failed on the console's side.", Err: err}
+		s.Logger.ErrorContext(c.Request().Context(), "single sign-on", "error", err,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	}
+	s.eventAs(c, who, auth.EventSignInFailed, "single sign-on", "refused: "+fe.Reason)
+	status := http.StatusUnauthorized
+	switch fe.Reason {
+	case "provider_unreachable":
+		status = http.StatusBadGateway
+	case "no_group", "disabled":
+		status = http.StatusForbidden
+	}
+	p := views.LoginPage{Base: s.base(c, "Sign in"), Next: safeNext(c.QueryParam("next")), Error: fe.Message}
+	s.ssoButton(&p)
+	return render(c, status, views.LoginView(p))
+}
+
+// ssoButton offers single sign-on on the sign-in page.
+func (s *Server) ssoButton(p *views.LoginPage) {
+	if s.SSO == nil {
+		return
+	}
+	cfg := s.SSO.Config()
+	p.SSOName, p.SSOOnly = cfg.Name, cfg.Only
+}
+
+// ssoCookie is the name of the sign-in's state cookie: __Host- needs
+// Secure, which a plain-http local demo cannot have.
+func (s *Server) ssoCookie() string {
+	if s.CookieSecure {
+		return ssoStateCookie
+	}
+	return strings.TrimPrefix(ssoStateCookie, "__Host-")
+}
+
+// stateDigest is what the state cookie holds: not the state itself.
+func stateDigest(state string) string {
+	sum := sha256.Sum256([]byte("vpcep-sso-state:" + state))
+	return hex.EncodeToString(sum[:])
+}
+
+// grantsWords says per-project roles for a security event.
+func grantsWords(grants map[string]auth.Role) string {
+	if len(grants) == 0 {
+		return ""
+	}
+	var parts []string
+	for p, r := range grants {
+		parts = append(parts, p+"="+string(r))
+	}
+	slices.Sort(parts)
+	return " (projects: " + strings.Join(parts, ", ") + ")"
+}
