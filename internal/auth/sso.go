@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -50,8 +51,8 @@ const noPassword = "!oidc"
 // the provider's groups are the truth at every sign-in. A disabled account
 // is ErrDisabled and nothing is changed. One transaction.
 func (s *Store) SignInSSO(ctx context.Context, id SSOIdentity, role Role, grants map[string]Role) (*Account, error) {
-	if id.Issuer == "" || id.Subject == "" {
-		return nil, errors.New("auth: a single sign-on identity needs an issuer and a subject")
+	if !identityPart(id.Issuer) || !identityPart(id.Subject) {
+		return nil, fmt.Errorf("auth: a single sign-on identity needs an issuer and a subject of 1 to %d bytes of text", maxIdentityPart)
 	}
 	if _, err := ParseRole(string(role)); err != nil {
 		return nil, err
@@ -71,7 +72,7 @@ func (s *Store) SignInSSO(ctx context.Context, id SSOIdentity, role Role, grants
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Two first sign-ins of one person at once (a double click, two
 		// tabs) must not make two accounts: one at a time per identity.
-		if err := pglock.XactLock(ctx, tx, "vpcep-sso-identity:"+id.Issuer+"\x00"+id.Subject); err != nil {
+		if err := pglock.XactLock(ctx, tx, "vpcep-sso-identity:"+hashToken(id.Issuer+"\x00"+id.Subject)); err != nil {
 			return fmt.Errorf("auth: lock single sign-on identity: %w", err)
 		}
 		// FOR UPDATE: an admin disabling the account meanwhile waits for
@@ -109,6 +110,16 @@ func (s *Store) SignInSSO(ctx context.Context, id SSOIdentity, role Role, grants
 		return nil, err
 	}
 	return a, nil
+}
+
+// maxIdentityPart bounds an issuer and a subject: OpenID Connect's sub is
+// at most 255 characters, and both go in one unique index.
+const maxIdentityPart = 1024
+
+// identityPart says whether s can be an issuer or a subject: text Postgres
+// can store (valid UTF-8, no NUL), not empty, not too long.
+func identityPart(s string) bool {
+	return s != "" && len(s) <= maxIdentityPart && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // createSSOAccount inserts the account of a first sign-in under the first
