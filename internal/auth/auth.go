@@ -55,7 +55,8 @@ func ParseGrant(s string) (Role, error) {
 // Allows reports whether r includes required.
 func (r Role) Allows(required Role) bool { return roleRank[r] >= roleRank[required] && roleRank[r] > 0 }
 
-// Account is a local account.
+// Account is an account of the console: local, or made at a first single
+// sign-on (Source).
 type Account struct {
 	ID          int64
 	Name        string
@@ -63,6 +64,13 @@ type Account struct {
 	Disabled    bool
 	CreatedAt   time.Time
 	LastLoginAt *time.Time
+	// Source is SourceLocal or SourceOIDC; Issuer and Subject are the
+	// provider's identity of an SSOIdentity account ("" for a local one),
+	// DisplayName its name at the provider at the last sign-in ("" when none).
+	Source      string
+	Issuer      string
+	Subject     string
+	DisplayName string
 	// Projects are the account's per-project grants, by project name; a
 	// project not in it gets Role (see RoleIn).
 	Projects map[string]Role
@@ -130,7 +138,7 @@ func (s *Store) CreateAccount(ctx context.Context, name, password string, role R
 	if err != nil {
 		return nil, err
 	}
-	a := &Account{Name: name, Role: role}
+	a := &Account{Name: name, Role: role, Source: SourceLocal}
 	err = s.pool.QueryRow(ctx, `INSERT INTO accounts (name, password_hash, role) VALUES ($1, $2, $3) RETURNING id, created_at`,
 		name, hash, role).Scan(&a.ID, &a.CreatedAt)
 	var pgErr *pgconn.PgError
@@ -148,11 +156,13 @@ func (s *Store) CreateAccount(ctx context.Context, name, password string, role R
 // the session lookup on every request stays one round trip (one probe of
 // account_project_roles' primary key).
 const accountColumns = `a.id, a.name, a.role, a.disabled, a.created_at, a.last_login_at,
+	a.source, coalesce(a.issuer, ''), coalesce(a.subject, ''), coalesce(a.display_name, ''),
 	(SELECT coalesce(json_object_agg(g.project, g.role), '{}') FROM account_project_roles g WHERE g.account_id = a.id)`
 
 // accountFields are where accountColumns are scanned to.
 func accountFields(a *Account) []any {
-	return []any{&a.ID, &a.Name, &a.Role, &a.Disabled, &a.CreatedAt, &a.LastLoginAt, &a.Projects}
+	return []any{&a.ID, &a.Name, &a.Role, &a.Disabled, &a.CreatedAt, &a.LastLoginAt,
+		&a.Source, &a.Issuer, &a.Subject, &a.DisplayName, &a.Projects}
 }
 
 func scanAccount(row pgx.Row) (*Account, error) {
@@ -197,18 +207,22 @@ func (s *Store) accountWithHash(ctx context.Context, name string) (*Account, str
 	return &a, hash, nil
 }
 
-// checkPassword checks password against a's hash (a nil: against a dummy
-// hash, so an unknown name takes as long as a wrong password). A disabled
-// account gets ErrDisabled only after its password checked out, so the
-// error does not reveal which accounts exist. The check waits for a slot of
-// the password gate, or fails with ErrBusy.
+// checkPassword checks password against a's hash (a nil, or an account
+// from single sign-on, which has no password: against a dummy hash, so an
+// unknown name or an SSO account takes as long as a wrong password). A
+// disabled account gets ErrDisabled only after its password checked out,
+// so the error does not reveal which accounts exist. The check waits for a
+// slot of the password gate, or fails with ErrBusy.
 func (s *Store) checkPassword(ctx context.Context, a *Account, hash, password string) (*Account, error) {
 	if len(password) > MaxPasswordLength {
 		return nil, ErrBadCredential
 	}
-	if a == nil {
+	if a == nil || a.Source != SourceLocal {
 		if _, err := s.verifyPassword(ctx, password, dummyHash); errors.Is(err, ErrBusy) {
 			return nil, err
+		}
+		if a != nil {
+			return nil, errSSOPasswordSignIn
 		}
 		return nil, ErrBadCredential
 	}
@@ -225,7 +239,8 @@ func (s *Store) checkPassword(ctx context.Context, a *Account, hash, password st
 	return a, nil
 }
 
-// SetPassword changes an account's password and ends its sessions.
+// SetPassword changes an account's password and ends its sessions. An
+// account from single sign-on has none: ErrSSOAccount.
 func (s *Store) SetPassword(ctx context.Context, name, password string) error {
 	if err := CheckPassword(password); err != nil {
 		return err
@@ -234,7 +249,13 @@ func (s *Store) SetPassword(ctx context.Context, name, password string) error {
 	if err != nil {
 		return err
 	}
-	return s.updateAndSignOut(ctx, name, `UPDATE accounts SET password_hash = $2 WHERE name = $1 RETURNING id`, hash)
+	err = s.updateAndSignOut(ctx, name, `UPDATE accounts SET password_hash = $2 WHERE name = $1 AND source = 'local' RETURNING id`, hash)
+	if errors.Is(err, ErrNotFound) {
+		if a, findErr := s.AccountByName(ctx, name); findErr == nil && a.Source != SourceLocal {
+			return ErrSSOAccount
+		}
+	}
+	return err
 }
 
 // SetRole changes an account's role and ends its sessions at once.

@@ -38,7 +38,9 @@ func (e *ThrottledError) Error() string {
 // throttled. subject is what stands for the name in security events: the
 // name itself, or, when no account has it, a keyed hash (see UnknownName).
 // The errors: *ThrottledError (nothing checked), ErrBusy (nothing checked,
-// nothing counted), ErrBadCredential and ErrDisabled (counted).
+// nothing counted), ErrBadCredential and ErrDisabled (counted). An account
+// from single sign-on never signs in here: ErrBadCredential, counted like
+// a wrong password, which is also ErrSSOAccount for the security event.
 func (s *Store) SignIn(ctx context.Context, name, password, clientIP string) (a *Account, subject string, err error) {
 	var hash string
 	err = ErrNotFound // a name no account can have is not looked up: it may hold any bytes
