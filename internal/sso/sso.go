@@ -190,7 +190,9 @@ func (p *Provider) Begin(ctx context.Context, next string) (string, error) {
 // (signature, issuer, audience, expiry and issue time within ClockSkew,
 // nonce) and reads the groups from the ID token, or else from the userinfo
 // endpoint. It returns who signed in and the path to go to. Every failure
-// is a *FlowError.
+// of the flow is a *FlowError; only a database error is not. A callback
+// that carries the provider's error instead of a code (the user cancelled)
+// passes code "": the attempt is used up, ReasonExchangeFailed.
 func (p *Provider) Finish(ctx context.Context, state, code string) (*Identity, string, error) {
 	if state == "" {
 		return nil, "", flowError(ReasonBadState, errors.New("no state"))
