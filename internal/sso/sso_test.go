@@ -374,3 +374,30 @@ func TestNextStaysOnTheConsole(t *testing.T) {
 		}
 	}
 }
+
+// TestStateUsedOnceUnderRace: two callbacks with the same state at once
+// (a double click, or an attacker racing the user): one signs in.
+func TestStateUsedOnceUnderRace(t *testing.T) {
+	t.Parallel()
+	op := startProvider(t)
+	p := newTestProvider(t, op, nil)
+	state, code := begin(t, p, "/")
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, _, err := p.Finish(context.Background(), state, code)
+			errs <- err
+		}()
+	}
+	var signedIn int
+	for range 2 {
+		if err := <-errs; err == nil {
+			signedIn++
+		} else {
+			wantReason(t, err, ReasonBadState)
+		}
+	}
+	if signedIn != 1 {
+		t.Errorf("%d sign-ins from one state, want 1", signedIn)
+	}
+}
