@@ -36,6 +36,14 @@ type codeGrant struct {
 // client as error= on its redirect URI.
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	for k, v := range q {
+		if len(v) > 1 {
+			// RFC 6749 3.1: a repeated parameter makes the request invalid;
+			// which one counts is ambiguous, so nothing is redirected.
+			p.errorPage(w, http.StatusBadRequest, "Invalid sign-in request", "The application sent "+k+" more than once.")
+			return
+		}
+	}
 	req := authRequest{
 		clientID:    q.Get("client_id"),
 		redirectURI: q.Get("redirect_uri"),
@@ -69,6 +77,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 
 	p.mu.Lock()
 	auto := p.autoLogin
+	if hint := q.Get("login_hint"); auto != "" && p.users[hint] != nil {
+		auto = hint
+	}
 	p.mu.Unlock()
 	if auto != "" {
 		p.grantCode(w, r, req, auto)

@@ -194,6 +194,19 @@ func TestSetAutoLogin(t *testing.T) {
 	if c.Subject != "sub-bob" {
 		t.Errorf("sub = %q, want bob's", c.Subject)
 	}
+	// login_hint picks another user for one request.
+	verifier := oauth2.GenerateVerifier()
+	resp, err := noRedirects.Get(p.URL() + "/authorize?" + authorizeParams(verifier).Encode() + "&login_hint=alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := oauthConfig(t, p, oauth2.AuthStyleInHeader).Exchange(context.Background(), redirectQuery(t, resp).Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := verifyIDToken(t, p, tok.Extra("id_token").(string)); err != nil || c.Subject != "sub-alice" {
+		t.Errorf("with login_hint=alice: sub %q, err %v", c.Subject, err)
+	}
 	if err := p.SetAutoLogin(""); err != nil {
 		t.Fatal(err)
 	}

@@ -40,8 +40,8 @@ type User struct {
 // describe the one client (the console) the provider knows.
 type Options struct {
 	// URL is where the provider is reached: its endpoints live under this
-	// URL's path. Start and Serve set it to their listener's URL when
-	// empty; New requires it.
+	// URL's path. New requires it; Serve uses it when set (behind a proxy),
+	// else its listener's URL; Start always uses its test server's URL.
 	URL string
 	// Issuer, when set, is announced in discovery and ID tokens instead of
 	// URL: a provider claiming another identity than where it was found.
@@ -62,7 +62,8 @@ type Options struct {
 
 	// AutoLogin, when set to a username, signs that user in at the
 	// authorization endpoint without showing the form: for handler tests
-	// that follow redirects without a browser.
+	// that follow redirects without a browser. A request's login_hint
+	// naming another user signs that user in instead.
 	AutoLogin string
 	// GroupsClaim names the claim holding groups (default "groups").
 	GroupsClaim string
@@ -149,11 +150,7 @@ func Start(t testing.TB, o Options) *Provider {
 	// the server knows its address.
 	srv := httptest.NewUnstartedServer(p.handler())
 	srv.Start()
-	u := srv.URL
-	if o.URL != "" {
-		u = o.URL
-	}
-	if err := p.setURL(u); err != nil {
+	if err := p.setURL(srv.URL); err != nil {
 		srv.Close()
 		t.Fatal(err)
 	}

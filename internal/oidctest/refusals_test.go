@@ -168,6 +168,7 @@ func TestAuthorizeRefusals(t *testing.T) {
 		wantError string
 	}{
 		{"unknown client", func(q url.Values) { q.Set("client_id", "other") }, ""},
+		{"repeated parameter", func(q url.Values) { q.Add("scope", "openid") }, ""},
 		{"no redirect_uri", func(q url.Values) { q.Del("redirect_uri") }, ""},
 		{"unregistered redirect_uri", func(q url.Values) { q.Set("redirect_uri", "http://evil.test/cb") }, ""},
 		{"redirect_uri with more path", func(q url.Values) { q.Set("redirect_uri", redirectURL+"/more") }, ""},
