@@ -30,7 +30,9 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/cts"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
+	"github.com/vpcep-console/vpcep-console/internal/oidctest"
 	"github.com/vpcep-console/vpcep-console/internal/projects"
+	"github.com/vpcep-console/vpcep-console/internal/sso"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
@@ -189,6 +191,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	// Single sign-on: from the OIDC_* variables, or the demo's provider.
+	var ssoCfg *sso.Config
+	if cfg.Demo {
+		var stopIdP func()
+		if ssoCfg, stopIdP, err = startDemoIdP(cfg, stdout, logger); err != nil {
+			return err
+		}
+		defer stopIdP()
+	} else if ssoCfg, err = sso.ConfigFromEnv(getenv, os.ReadFile); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	pool, migrator, err := openDatabase(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -197,6 +210,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer migrator.Close()
 
 	console := app.New(cfg, pool, ups, migrator, logger)
+	if ssoCfg != nil {
+		for _, p := range pcfg.Projects {
+			ssoCfg.Mapping.Projects = append(ssoCfg.Mapping.Projects, p.Name)
+		}
+		console.Deps.SSO = sso.New(*ssoCfg, pool, logger)
+		logger.Info("single sign-on", "issuer", ssoCfg.Issuer, "client_id", ssoCfg.ClientID, "only", ssoCfg.Only)
+	}
 	if cfg.Demo {
 		if err := demoAdmin(ctx, console.Auth, stdout); err != nil {
 			return err
@@ -446,6 +466,56 @@ func demoAdmin(ctx context.Context, accounts *auth.Store, stdout io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "\n  Demo: sign in as admin with password %s\n\n", password)
 	return nil
+}
+
+// The demo's identity provider: two people in two groups. The network
+// engineers edit every project; the auditors read every project but
+// demo-singapore.
+var demoSSOUsers = []struct{ username, name, group string }{
+	{"alice", "Alice Network", "network-engineers"},
+	{"bob", "Bob Auditor", "auditors"},
+}
+
+const demoGroupRoles = "network-engineers=editor,auditors=viewer,auditors=none@demo-singapore"
+
+// startDemoIdP runs the demo's OpenID Connect provider in-process (the
+// same one the tests use) and returns the console's SSO settings for it.
+// The two users' passwords are new at every start and printed on stdout,
+// like the admin's.
+func startDemoIdP(cfg config.Config, stdout io.Writer, logger *slog.Logger) (*sso.Config, func(), error) {
+	mapping, err := sso.ParseMapping(demoGroupRoles)
+	if err != nil {
+		return nil, nil, err
+	}
+	secret := make([]byte, 24)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, nil, err
+	}
+	redirect := strings.TrimSuffix(consoleURL(cfg.Listen, cfg.TLSCert != ""), "/") + "/login/sso/callback"
+	var users []oidctest.User
+	var lines []string
+	for i, u := range demoSSOUsers {
+		pw := make([]byte, 12)
+		if _, err := rand.Read(pw); err != nil {
+			return nil, nil, err
+		}
+		password := base64.RawURLEncoding.EncodeToString(pw)
+		users = append(users, oidctest.User{Subject: fmt.Sprintf("demo-user-%d", i+1), Username: u.username, Password: password,
+			Name: u.name, Email: u.username + "@example.com", Groups: []string{u.group}})
+		lines = append(lines, fmt.Sprintf("%s / %s (group %s)", u.username, password, u.group))
+	}
+	idp, err := oidctest.Serve("127.0.0.1:0", oidctest.Options{
+		ClientSecret: base64.RawURLEncoding.EncodeToString(secret), RedirectURLs: []string{redirect},
+		Users: users, TokenLifetime: 5 * time.Minute, Logger: logger.With("component", "demo-idp"),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo identity provider: %w", err)
+	}
+	fmt.Fprintf(stdout, "  Demo single sign-on (\"Sign in with demo SSO\"): %s\n\n", strings.Join(lines, "; "))
+	return &sso.Config{
+		Name: "demo SSO", Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(),
+		RedirectURL: redirect, Scopes: strings.Fields(sso.DefaultScopes), GroupsClaim: sso.DefaultGroupsClaim, Mapping: mapping,
+	}, func() { _ = idp.Close() }, nil
 }
 
 // demoTokenLifetime is how long the demo's IAM tokens live: short, so

@@ -50,6 +50,11 @@ func (s *Store) createToken(ctx context.Context, accountName, name string, expir
 	if err != nil {
 		return "", nil, err
 	}
+	if a.Source == SourceOIDC {
+		// Its role follows the provider's groups at each sign-in; a token
+		// would keep acting after the person left the group.
+		return "", nil, ErrSSOAccount
+	}
 	if name == "" || len(name) > 100 {
 		return "", nil, errors.New("auth: a token needs a name of at most 100 characters")
 	}

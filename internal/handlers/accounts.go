@@ -82,6 +82,10 @@ func (s *Server) createOwnToken(c echo.Context) error {
 		return s.renderAccount(c, http.StatusUnprocessableEntity, views.AccountPage{TokenForm: form})
 	}
 	token, t, err := s.Auth.CreateReadOnlyToken(c.Request().Context(), a.Name, form.Name, time.Duration(days)*24*time.Hour)
+	if errors.Is(err, auth.ErrSSOAccount) {
+		form.Error = &views.FieldError{Field: "name", Message: ssoTokenRefusal}
+		return s.renderAccount(c, http.StatusUnprocessableEntity, views.AccountPage{TokenForm: form})
+	}
 	if err != nil {
 		return err
 	}
@@ -91,6 +95,9 @@ func (s *Server) createOwnToken(c echo.Context) error {
 	}
 	return c.Redirect(http.StatusSeeOther, "/account?done=token")
 }
+
+// ssoTokenRefusal says why a single sign-on account has no API token.
+const ssoTokenRefusal = "A single sign-on account has no API tokens: its role follows the identity provider's groups at each sign-in, and a token would outlive a change there. Use a local account's token for scripts."
 
 // parseTokenForm checks a new token's name and lifetime, naming the field at fault.
 func parseTokenForm(f views.TokenForm) (days int, ferr *views.FieldError) {
@@ -383,6 +390,9 @@ func (s *Server) createToken(c echo.Context) error {
 		return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: "A token expires in 1 to 3650 days."})
 	}
 	token, t, err := s.Auth.CreateToken(c.Request().Context(), name, c.FormValue("name"), time.Duration(days)*24*time.Hour)
+	if errors.Is(err, auth.ErrSSOAccount) {
+		return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: ssoTokenRefusal})
+	}
 	if errors.Is(err, auth.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no account "+name+".")
 	}
