@@ -438,7 +438,8 @@ func (p *Provider) SetNonce(nonce string) {
 	p.nonce = nonce
 }
 
-// Down, when on, answers every request with 503 Service Unavailable.
+// Down, when on, answers every request with 503 Service Unavailable. (For
+// a provider that does not answer at all, Close it.)
 func (p *Provider) Down(on bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -483,6 +484,9 @@ func (p *Provider) handler() http.Handler {
 		if !ok || (rest != "" && rest[0] != '/') {
 			http.NotFound(w, r)
 			return
+		}
+		if rest == "" {
+			rest = "/" // not the mux's redirect to "/", outside the prefix
 		}
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = rest
