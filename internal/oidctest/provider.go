@@ -89,14 +89,19 @@ const (
 // Provider is a running OpenID Connect provider. Its methods are safe for
 // concurrent use.
 type Provider struct {
-	log          *slog.Logger
-	clock        func() time.Time
-	clientID     string
-	clientSecret string
-	groupsClaim  string
-	groupsOnlyUI bool
+	// Set once by newProvider (onClose by Start or Serve), then only read.
+	log             *slog.Logger
+	clock           func() time.Time
+	clientID        string
+	clientSecret    string
+	groupsClaim     string
+	groupsOnlyUI    bool
+	defaultLifetime time.Duration
+	onClose         func() error
+	closeOnce       sync.Once
+	closeErr        error
 
-	mu           sync.Mutex
+	mu           sync.Mutex // guards everything below
 	url          string
 	issuer       string // announced in discovery
 	redirectURLs []string
@@ -107,8 +112,6 @@ type Provider struct {
 	codes        map[string]*codeGrant
 	accessTokens map[string]*accessGrant
 
-	defaultLifetime time.Duration
-
 	// Fault knobs.
 	tokenIssuer string
 	audience    string
@@ -117,9 +120,6 @@ type Provider struct {
 	tamper      bool
 	nonce       string
 	down        bool
-	onClose     func() error
-	closeOnce   sync.Once
-	closeErr    error
 }
 
 // New returns a provider and the handler serving it, for mounting at
