@@ -112,6 +112,8 @@ type Provider struct {
 	codes        map[string]*codeGrant
 	accessTokens map[string]*accessGrant
 
+	tokenRequests int
+
 	// Fault knobs.
 	tokenIssuer string
 	audience    string
@@ -363,6 +365,15 @@ func (p *Provider) AllowRedirectURL(u string) error {
 		p.redirectURLs = append(p.redirectURLs, u)
 	}
 	return nil
+}
+
+// TokenRequests counts the requests the token endpoint received, good or
+// bad: a client's test can check that a refused callback (a replayed
+// state, say) never tried to redeem its code.
+func (p *Provider) TokenRequests() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.tokenRequests
 }
 
 // SetGroups replaces a user's groups from the next token on (a user leaving
