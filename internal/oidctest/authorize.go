@@ -119,8 +119,13 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username := r.PostFormValue("username")
-	if !p.checkPassword(username, r.PostFormValue("password")) {
-		p.log.Info("oidctest: sign-in refused", "username", username)
+	if known, ok := p.checkPassword(username, r.PostFormValue("password")); !ok {
+		if known {
+			p.log.Info("oidctest: sign-in refused, wrong password", "username", username)
+		} else {
+			// Not the name typed: it may be a password in the wrong field.
+			p.log.Info("oidctest: sign-in refused, unknown username")
+		}
 		p.loginForm(w, http.StatusUnauthorized, id, *req, username, "Wrong username or password.")
 		return
 	}
@@ -141,14 +146,15 @@ func (p *Provider) takeLogin(id string) bool {
 	return ok
 }
 
-func (p *Provider) checkPassword(username, password string) bool {
+// checkPassword says whether username is a user and password theirs.
+func (p *Provider) checkPassword(username, password string) (known, ok bool) {
 	p.mu.Lock()
 	u := p.users[username]
 	p.mu.Unlock()
 	if u == nil {
-		return false
+		return false, false
 	}
-	return subtle.ConstantTimeCompare([]byte(u.Password), []byte(password)) == 1
+	return true, subtle.ConstantTimeCompare([]byte(u.Password), []byte(password)) == 1
 }
 
 // grantCode signs username in and sends the browser back to the client

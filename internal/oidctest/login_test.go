@@ -163,6 +163,7 @@ func TestLogHoldsNoSecrets(t *testing.T) {
 	verifier := oauth2.GenerateVerifier()
 	_, doc := loginPage(t, p)
 	submit(t, doc, "alice", "wrong-pw-9", "login").Body.Close()
+	submit(t, doc, "alice-pw-7Qx", "", "login").Body.Close() // the password in the username field
 	resp, err := noRedirects.Get(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
 	if err != nil {
 		t.Fatal(err)

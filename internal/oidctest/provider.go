@@ -89,14 +89,19 @@ const (
 // Provider is a running OpenID Connect provider. Its methods are safe for
 // concurrent use.
 type Provider struct {
-	log          *slog.Logger
-	clock        func() time.Time
-	clientID     string
-	clientSecret string
-	groupsClaim  string
-	groupsOnlyUI bool
+	// Set once by newProvider (onClose by Start or Serve), then only read.
+	log             *slog.Logger
+	clock           func() time.Time
+	clientID        string
+	clientSecret    string
+	groupsClaim     string
+	groupsOnlyUI    bool
+	defaultLifetime time.Duration
+	onClose         func() error
+	closeOnce       sync.Once
+	closeErr        error
 
-	mu           sync.Mutex
+	mu           sync.Mutex // guards everything below
 	url          string
 	issuer       string // announced in discovery
 	redirectURLs []string
@@ -107,7 +112,7 @@ type Provider struct {
 	codes        map[string]*codeGrant
 	accessTokens map[string]*accessGrant
 
-	defaultLifetime time.Duration
+	tokenRequests int
 
 	// Fault knobs.
 	tokenIssuer string
@@ -117,9 +122,6 @@ type Provider struct {
 	tamper      bool
 	nonce       string
 	down        bool
-	onClose     func() error
-	closeOnce   sync.Once
-	closeErr    error
 }
 
 // New returns a provider and the handler serving it, for mounting at
@@ -365,6 +367,15 @@ func (p *Provider) AllowRedirectURL(u string) error {
 	return nil
 }
 
+// TokenRequests counts the requests the token endpoint received, good or
+// bad: a client's test can check that a refused callback (a replayed
+// state, say) never tried to redeem its code.
+func (p *Provider) TokenRequests() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.tokenRequests
+}
+
 // SetGroups replaces a user's groups from the next token on (a user leaving
 // a group at the provider).
 func (p *Provider) SetGroups(username string, groups []string) error {
@@ -438,7 +449,8 @@ func (p *Provider) SetNonce(nonce string) {
 	p.nonce = nonce
 }
 
-// Down, when on, answers every request with 503 Service Unavailable.
+// Down, when on, answers every request with 503 Service Unavailable. (For
+// a provider that does not answer at all, Close it.)
 func (p *Provider) Down(on bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -483,6 +495,9 @@ func (p *Provider) handler() http.Handler {
 		if !ok || (rest != "" && rest[0] != '/') {
 			http.NotFound(w, r)
 			return
+		}
+		if rest == "" {
+			rest = "/" // not the mux's redirect to "/", outside the prefix
 		}
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = rest

@@ -157,6 +157,9 @@ func TestCodeSpentByARefusedRedemption(t *testing.T) {
 	if status, code := r.post(t, p); code != "invalid_grant" {
 		t.Errorf("right verifier after a wrong one: %d %q, want invalid_grant", status, code)
 	}
+	if n := p.TokenRequests(); n != 2 {
+		t.Errorf("TokenRequests() = %d, want 2", n)
+	}
 }
 
 func TestAuthorizeRefusals(t *testing.T) {

@@ -47,7 +47,7 @@ func TestNewMountedUnderAPath(t *testing.T) {
 	if err != nil || c.Subject != "s1" || c.Issuer != p.URL() {
 		t.Errorf("ID token: sub %q iss %q err %v", c.Subject, c.Issuer, err)
 	}
-	for _, path := range []string{"/jwks", "/idpx/jwks", "/idp"} {
+	for _, path := range []string{"/jwks", "/idpx/jwks", "/idp", "/idp/"} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)

@@ -33,6 +33,9 @@ type tokenError struct {
 // client authenticated by client_secret_basic or client_secret_post, PKCE
 // S256 verified. A code is consumed by its first redemption, good or bad.
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.tokenRequests++
+	p.mu.Unlock()
 	if err := r.ParseForm(); err != nil {
 		writeJSON(w, http.StatusBadRequest, tokenError{"invalid_request", "the body is not a form"})
 		return
