@@ -513,7 +513,7 @@ func startDemoIdP(cfg config.Config, stdout io.Writer, logger *slog.Logger) (*ss
 	}
 	fmt.Fprintf(stdout, "  Demo single sign-on (\"Sign in with demo SSO\"): %s\n\n", strings.Join(lines, "; "))
 	return &sso.Config{
-		Name: "demo SSO", Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(),
+		Name: "demo SSO", Issuer: idp.URL(), ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(),
 		RedirectURL: redirect, Scopes: strings.Fields(sso.DefaultScopes), GroupsClaim: sso.DefaultGroupsClaim, Mapping: mapping,
 	}, func() { _ = idp.Close() }, nil
 }

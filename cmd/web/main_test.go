@@ -16,6 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/proctest"
 	"github.com/vpcep-console/vpcep-console/internal/projects"
@@ -138,6 +140,7 @@ func TestServeDemo(t *testing.T) {
 	if n := strings.Count(string(body), `data-testid="endpoint-row"`); n != 1 {
 		t.Errorf("the demo's drifted-only list has %d rows, want 1", n)
 	}
+	demoSSO(t, base, stdout.String(), stderr.String())
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v", err)
@@ -363,5 +366,52 @@ func TestConsoleURL(t *testing.T) {
 		if got := consoleURL(tt.listen, tt.tls); got != tt.want {
 			t.Errorf("consoleURL(%q, %v) = %q, want %q", tt.listen, tt.tls, got, tt.want)
 		}
+	}
+}
+
+// demoSSO signs in through the demo's identity provider as alice (network
+// engineers: editor) with the password the demo printed, as a browser
+// would: the console's button, the provider's login form, back.
+func demoSSO(t *testing.T, base, stdout, log string) {
+	t.Helper()
+	m := regexp.MustCompile(`alice / (\S+) \(group network-engineers\)`).FindStringSubmatch(stdout)
+	if m == nil || !strings.Contains(stdout, "bob / ") {
+		t.Fatalf("the demo's SSO users are not printed: %q", stdout)
+	}
+	if strings.Contains(log, m[1]) {
+		t.Error("an SSO user's password is in the log")
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Get(base + "/login/sso?next=/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := doc.Find("form").First()
+	action, _ := form.Attr("action")
+	values := url.Values{}
+	form.Find("input[type=hidden]").Each(func(_ int, in *goquery.Selection) {
+		values.Set(in.AttrOr("name", ""), in.AttrOr("value", ""))
+	})
+	values.Set("username", "alice")
+	values.Set("password", m[1])
+	values.Set("action", "login")
+	target, err := resp.Request.URL.Parse(action)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = client.PostForm(target.String(), values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/audit" || !strings.Contains(string(body), "(editor)") {
+		t.Errorf("SSO sign-in as alice: %d at %s", resp.StatusCode, resp.Request.URL)
 	}
 }
