@@ -277,7 +277,7 @@ func (s *Server) renderAdmin(c echo.Context, status int, p views.AdminPage) erro
 	}
 	p.Base = s.base(c, "Accounts")
 	for _, a := range accounts {
-		row := views.AccountRow{Name: a.Name, Role: string(a.Role), Disabled: a.Disabled,
+		row := views.AccountRow{Name: a.Name, Role: string(a.Role), Disabled: a.Disabled, SSO: a.Source == auth.SourceOIDC,
 			Created: stamp(&a.CreatedAt), LastLogin: stamp(a.LastLoginAt)}
 		for project, r := range a.Projects {
 			if row.Grants == nil {

@@ -158,6 +158,13 @@ func TestSSOSignIn(t *testing.T) {
 		t.Errorf("after leaving the group: %+v %v", a, err)
 	}
 
+	// The admin page marks the account as the provider's.
+	boss := &app{handler: s.handler, auth: s.auth, pool: s.pool, cookies: map[string]string{}}
+	boss.signIn(t, boss.account(t, auth.Admin))
+	if got := boss.get(t, "/admin/accounts").doc.Find(`[data-account="` + carol.Name + `"] ` + testid("sso-account")).Length(); got != 1 {
+		t.Error("the admin page does not mark carol's account as single sign-on")
+	}
+
 	// Disabled locally: refused at the provider's return, no session.
 	if err := s.auth.SetDisabled(ctx, carol.Name, true); err != nil {
 		t.Fatal(err)
