@@ -34,21 +34,11 @@ var (
 	poolErr  error
 )
 
-// testPool is the package database's pool, with the sso_states table.
+// testPool is the package database's pool (migrated: sso_states is 00018's).
 func testPool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
 	poolOnce.Do(func() {
 		pool, poolErr = pgxpool.New(context.Background(), dbURL)
-		if poolErr != nil {
-			return
-		}
-		// TODO(issue 14): remove once migration 00018 (sso_states) is on this
-		// branch: the table is the contract's, made here only until then.
-		_, poolErr = pool.Exec(context.Background(), `DO $$ BEGIN
-			IF to_regclass('sso_states') IS NULL THEN
-				CREATE TABLE sso_states (state_hash text PRIMARY KEY, nonce text NOT NULL, verifier text NOT NULL,
-					next text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL);
-			END IF; END $$`)
 	})
 	if poolErr != nil {
 		t.Fatal(poolErr)
