@@ -202,6 +202,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	} else if ssoCfg, err = sso.ConfigFromEnv(getenv, os.ReadFile); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	if ssoCfg != nil {
+		for _, p := range pcfg.Projects {
+			ssoCfg.Mapping.Projects = append(ssoCfg.Mapping.Projects, p.Name)
+		}
+		if unknown := ssoCfg.Mapping.Unknown(ssoCfg.Mapping.Projects); len(unknown) > 0 {
+			return fmt.Errorf("configuration: OIDC_GROUP_ROLES names projects this console does not serve: %s (it serves %s)",
+				strings.Join(unknown, ", "), strings.Join(ssoCfg.Mapping.Projects, ", "))
+		}
+	}
 	pool, migrator, err := openDatabase(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -211,9 +220,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	console := app.New(cfg, pool, ups, migrator, logger)
 	if ssoCfg != nil {
-		for _, p := range pcfg.Projects {
-			ssoCfg.Mapping.Projects = append(ssoCfg.Mapping.Projects, p.Name)
-		}
 		console.Deps.SSO = sso.New(*ssoCfg, pool, logger)
 		logger.Info("single sign-on", "issuer", ssoCfg.Issuer, "client_id", ssoCfg.ClientID, "only", ssoCfg.Only)
 	}

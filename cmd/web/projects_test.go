@@ -112,3 +112,25 @@ func TestServeProjectsFile(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 }
+
+// TestServeRefusesGroupRolesOfUnknownProjects: a project named in
+// OIDC_GROUP_ROLES that the console does not serve (a typo) stops the
+// start, naming the variable and the project, before anything opens.
+func TestServeRefusesGroupRolesOfUnknownProjects(t *testing.T) {
+	t.Parallel()
+	path := writeProjects(t, `projects:
+  - name: prod
+    region: cn-north-4
+    project_id: 0605767a3300d5762fb7c0186d9e1779
+    credentials:
+      ak: {env: PROD_AK}
+      sk: {env: PROD_SK}
+`)
+	env := map[string]string{"DATABASE_URL": "postgres://127.0.0.1:1/never-reached", "PROD_AK": "ak", "PROD_SK": "sk", "VPCEP_CONFIG": path,
+		"OIDC_ISSUER": "https://idp.example", "OIDC_CLIENT_ID": "console", "OIDC_CLIENT_SECRET_ENV": "IDP_SECRET", "IDP_SECRET": "s3cret-value",
+		"OIDC_REDIRECT_URL": "https://console.example/login/sso/callback", "OIDC_GROUP_ROLES": "netops=editor,auditors=viewer@prd"}
+	err := run(context.Background(), []string{"serve"}, envOf(env), strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "OIDC_GROUP_ROLES") || !strings.Contains(err.Error(), "prd") || strings.Contains(err.Error(), "s3cret-value") {
+		t.Errorf("err = %v, want OIDC_GROUP_ROLES and prd named, and no secret", err)
+	}
+}

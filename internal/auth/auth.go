@@ -30,6 +30,12 @@ const (
 
 var roleRank = map[Role]int{Viewer: 1, Editor: 2, Admin: 3}
 
+// OtherProjects is the grant key for every project the account has no
+// grant of its own in (a person whose single sign-on groups give only
+// some projects has none elsewhere, a project added later included). No
+// project name can be it: names are slugs.
+const OtherProjects = "*"
+
 // NoAccess is a per-project grant that takes a project away from an
 // account (Account.Projects): it allows nothing. It is never an account's
 // own role.
@@ -83,7 +89,11 @@ func (a *Account) RoleIn(project string) Role {
 	if a.Role == Admin {
 		return Admin
 	}
-	if r, ok := a.Projects[project]; ok {
+	r, ok := a.Projects[project]
+	if !ok {
+		r, ok = a.Projects[OtherProjects]
+	}
+	if ok {
 		if r == Admin {
 			return Editor // admin is console-wide: a grant never makes one
 		}

@@ -37,6 +37,10 @@ type SSOIdentity struct {
 // the two apart in its security event.
 var ErrSSOAccount = errors.New("auth: the account signs in through single sign-on and has no password")
 
+// ErrBadSSOIdentity means the provider's identity cannot be an account's:
+// no issuer or subject, or one too long or not text.
+var ErrBadSSOIdentity = errors.New("auth: the identity provider's answer names no usable identity")
+
 var errSSOPasswordSignIn = fmt.Errorf("%w (%w)", ErrBadCredential, ErrSSOAccount)
 
 // noPassword is the password_hash of an account from the provider: not of
@@ -52,7 +56,7 @@ const noPassword = "!oidc"
 // is ErrDisabled and nothing is changed. One transaction.
 func (s *Store) SignInSSO(ctx context.Context, id SSOIdentity, role Role, grants map[string]Role) (*Account, error) {
 	if !identityPart(id.Issuer) || !identityPart(id.Subject) {
-		return nil, fmt.Errorf("auth: a single sign-on identity needs an issuer and a subject of 1 to %d bytes of text", maxIdentityPart)
+		return nil, fmt.Errorf("%w: a single sign-on identity needs an issuer and a subject of 1 to %d bytes of text", ErrBadSSOIdentity, maxIdentityPart)
 	}
 	if _, err := ParseRole(string(role)); err != nil {
 		return nil, err
@@ -237,4 +241,36 @@ func displayName(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// EndSSOAccess takes away what the account of (issuer, subject) may do,
+// when the provider no longer puts the person in any mapped group: its
+// role becomes viewer with no access to any project, and its sessions
+// end, so a browser still signed in elsewhere loses it now rather than at
+// SESSION_LIFETIME. It returns the account's name; found is false when the
+// person never signed in. One transaction.
+func (s *Store) EndSSOAccess(ctx context.Context, issuer, subject string) (name string, found bool, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, `UPDATE accounts SET role = 'viewer'
+			WHERE source = 'oidc' AND issuer = $1 AND subject = $2 RETURNING id, name`, issuer, subject).Scan(&id, &name)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("auth: end single sign-on access: %w", err)
+		}
+		found = true
+		if _, err := tx.Exec(ctx, `DELETE FROM account_project_roles WHERE account_id = $1`, id); err != nil {
+			return fmt.Errorf("auth: end single sign-on access: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO account_project_roles (account_id, project, role) VALUES ($1, $2, 'none')`, id, OtherProjects); err != nil {
+			return fmt.Errorf("auth: end single sign-on access: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE account_id = $1`, id); err != nil {
+			return fmt.Errorf("auth: end sessions: %w", err)
+		}
+		return nil
+	})
+	return name, found, err
 }

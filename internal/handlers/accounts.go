@@ -365,6 +365,10 @@ func (s *Server) changeAccount(c echo.Context) error {
 		err, kind = s.Auth.SetDisabled(ctx, name, false), auth.EventEnabled
 	case "password":
 		err, kind, detail = s.Auth.SetPassword(ctx, name, c.FormValue("password")), auth.EventPasswordSet, "by an admin"
+		if errors.Is(err, auth.ErrSSOAccount) {
+			return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{
+				Error: "A single sign-on account has no password: it signs in through the identity provider."})
+		}
 		if errors.Is(err, auth.ErrWeakPassword) {
 			return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: weakPassword})
 		}

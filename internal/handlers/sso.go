@@ -74,6 +74,18 @@ func (s *Server) finishSSO(c echo.Context) error {
 	who := id.Subject
 	role, grants, err := s.SSO.Roles(id)
 	if err != nil {
+		var fe *sso.FlowError
+		if errors.As(err, &fe) && fe.Reason == sso.ReasonNoGroup {
+			// Out of every mapped group: whatever the account could do ends
+			// now, in every browser, not at its sessions' end.
+			name, found, endErr := s.Auth.EndSSOAccess(ctx, id.Issuer, id.Subject)
+			if endErr != nil {
+				return endErr
+			}
+			if found {
+				s.eventAs(c, name, auth.EventRoleChanged, name, "single sign-on: in no mapped group any more: no project, sessions ended")
+			}
+		}
 		return s.ssoRefused(c, err, who)
 	}
 	a, err := s.Auth.SignInSSO(ctx, auth.SSOIdentity{Issuer: id.Issuer, Subject: id.Subject,
@@ -82,6 +94,9 @@ func (s *Server) finishSSO(c echo.Context) error {
 	case errors.Is(err, auth.ErrDisabled):
 		return s.ssoRefused(c, &sso.FlowError{Reason: "disabled",
 			Message: "Your account on this console is disabled. Ask an admin."}, who)
+	case errors.Is(err, auth.ErrBadSSOIdentity):
+		return s.ssoRefused(c, &sso.FlowError{Reason: sso.ReasonInvalidToken,
+			Message: "The identity provider's answer names no usable identity (its subject is missing or too long), so nobody was signed in.", Err: err}, "")
 	case err != nil:
 		return err
 	}

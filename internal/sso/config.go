@@ -101,7 +101,13 @@ func ConfigFromEnv(getenv func(string) string, readFile func(string) ([]byte, er
 	case file != "":
 		data, err := readFile(file)
 		if err != nil {
-			fail("OIDC_CLIENT_SECRET_FILE: cannot read %s: %v", file, unwrapPathError(err))
+			// The path is printed only when it looks like one: a secret pasted
+			// here by mistake must not end up in the log.
+			what := "the file it names"
+			if strings.ContainsAny(file, `/\`) {
+				what = file
+			}
+			fail("OIDC_CLIENT_SECRET_FILE: cannot read %s: %v (it names the file that holds the secret, not the secret)", what, unwrapPathError(err))
 			break
 		}
 		if c.ClientSecret = trimLineBreaks(string(data)); c.ClientSecret == "" {
@@ -109,11 +115,11 @@ func ConfigFromEnv(getenv func(string) string, readFile func(string) ([]byte, er
 		}
 	case env != "":
 		if !envNamePattern.MatchString(env) {
-			fail("OIDC_CLIENT_SECRET_ENV: %q is not a variable name (it names the variable that holds the secret, not the secret)", env)
+			fail("OIDC_CLIENT_SECRET_ENV is not a variable name (it names the variable that holds the secret, not the secret)")
 			break
 		}
 		if c.ClientSecret = trimLineBreaks(getenv(env)); c.ClientSecret == "" {
-			fail("OIDC_CLIENT_SECRET_ENV: environment variable %s is not set or empty", env)
+			fail("OIDC_CLIENT_SECRET_ENV: the variable it names is not set or empty (put the secret in a variable and name that variable here)")
 		}
 	default:
 		fail("OIDC_CLIENT_SECRET_FILE or OIDC_CLIENT_SECRET_ENV is required with OIDC_ISSUER (the secret is read by reference, from a file or a variable)")

@@ -130,6 +130,8 @@ func (m Mapping) Resolve(groups []string) (role auth.Role, grants map[string]aut
 				grants[p] = auth.NoAccess
 			}
 		}
+		// And every project not named, one added later included.
+		grants[auth.OtherProjects] = auth.NoAccess
 		return role, grants, true
 	}
 	for p := range denied {
@@ -154,6 +156,19 @@ func (m Mapping) named() []string {
 		}
 	}
 	return names
+}
+
+// Unknown returns the projects the mapping names that are not in
+// projects, in the mapping's order: a typo there would silently give a
+// group nothing.
+func (m Mapping) Unknown(projects []string) []string {
+	var out []string
+	for _, r := range m.rules {
+		if r.project != "" && !slices.Contains(projects, r.project) && !slices.Contains(out, r.project) {
+			out = append(out, r.project)
+		}
+	}
+	return out
 }
 
 // String lists the entries as ParseMapping reads them.

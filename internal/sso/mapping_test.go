@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,9 +73,9 @@ func TestResolve(t *testing.T) {
 		{"none denies the project over its grants", []string{"staff", "prod-ops", "contractors"}, auth.Viewer,
 			map[string]auth.Role{"prod": auth.NoAccess}, true},
 		{"project-only groups: viewer, and every other project taken away", []string{"dev-ops"}, auth.Viewer,
-			map[string]auth.Role{"dev": auth.Editor, "prod": auth.NoAccess, "lab": auth.NoAccess}, true},
+			map[string]auth.Role{"dev": auth.Editor, "prod": auth.NoAccess, "lab": auth.NoAccess, auth.OtherProjects: auth.NoAccess}, true},
 		{"project-only groups, one denied: the rest", []string{"dev-ops", "prod-ops", "contractors"}, auth.Viewer,
-			map[string]auth.Role{"dev": auth.Editor, "prod": auth.NoAccess, "lab": auth.NoAccess}, true},
+			map[string]auth.Role{"dev": auth.Editor, "prod": auth.NoAccess, "lab": auth.NoAccess, auth.OtherProjects: auth.NoAccess}, true},
 		{"only a denial gives nothing", []string{"contractors"}, "", nil, false},
 		{"only denied grants give nothing", []string{"prod-ops", "contractors"}, "", nil, false},
 	} {
@@ -98,11 +99,24 @@ func TestResolveWithoutProjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	role, grants, ok := m.Resolve([]string{"dev-ops"})
-	want := map[string]auth.Role{"dev": auth.Editor, "prod": auth.NoAccess}
+	want := map[string]auth.Role{"dev": auth.Editor, "prod": auth.NoAccess, auth.OtherProjects: auth.NoAccess}
 	if role != auth.Viewer || !ok {
 		t.Errorf("Resolve = %q, ok %t; want viewer, ok", role, ok)
 	}
 	if diff := cmp.Diff(want, grants); diff != "" {
 		t.Errorf("grants mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestMappingUnknownProjects(t *testing.T) {
+	m, err := ParseMapping("netops=editor,auditors=viewer@prod,auditors=none@prd,dev=editor@dev,more=viewer@prd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Unknown([]string{"prod", "dev"}); !slices.Equal(got, []string{"prd"}) {
+		t.Errorf("Unknown = %q, want [prd]", got)
+	}
+	if got := m.Unknown([]string{"prod", "dev", "prd"}); got != nil {
+		t.Errorf("Unknown = %q, want none", got)
 	}
 }

@@ -58,9 +58,26 @@ type Provider struct {
 	client *http.Client
 	now    func() time.Time
 
-	mu        sync.Mutex // held while discovery is read
+	mu        sync.Mutex // guards the fields below, never held across a call
 	discovery *discovery // nil until read: retried at each sign-in until it succeeds
+	// inflight is closed when the discovery under way ends: every sign-in
+	// meanwhile waits for that one rather than queueing its own.
+	inflight chan struct{}
+	// failed is the last failure, and until when it is answered at once
+	// (a provider that hangs must not make every visitor wait in turn).
+	failed      error
+	failedUntil time.Time
 }
+
+// discoveryRetry is how long a failed discovery is answered without asking
+// the provider again.
+// A failure that came fast (refused, an error status) is asked again at
+// the next sign-in; one that took longer than slowDiscovery is answered
+// at once for discoveryRetry.
+const (
+	discoveryRetry = 5 * time.Second
+	slowDiscovery  = time.Second
+)
 
 // discovery is what the provider's discovery document gives.
 type discovery struct {
@@ -109,10 +126,55 @@ func (p *Provider) clientContext(ctx context.Context) context.Context {
 // discover returns the provider's discovery, read once.
 func (p *Provider) discover(ctx context.Context) (*discovery, error) {
 	p.mu.Lock()
+	if p.discovery != nil {
+		defer p.mu.Unlock()
+		return p.discovery, nil
+	}
+	if p.failed != nil && p.now().Before(p.failedUntil) {
+		defer p.mu.Unlock()
+		return nil, p.failed
+	}
+	if p.inflight == nil {
+		p.inflight = make(chan struct{})
+		go p.runDiscovery(p.inflight)
+	}
+	done := p.inflight
+	p.mu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, flowError(ReasonProviderUnreachable, ctx.Err())
+	}
+	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.discovery != nil {
 		return p.discovery, nil
 	}
+	return nil, p.failed
+}
+
+// runDiscovery reads the discovery once, on its own clock (a visitor
+// giving up does not fail it for the others), and records its result.
+func (p *Provider) runDiscovery(done chan struct{}) {
+	start := time.Now()
+	d, err := p.readDiscovery(context.Background())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failed, p.failedUntil = err, time.Time{}
+	if err != nil && time.Since(start) > slowDiscovery {
+		// A provider that hangs is not asked again for a while: visitors
+		// are told at once instead of each waiting out the timeout.
+		p.failedUntil = p.now().Add(discoveryRetry)
+	}
+	if err == nil {
+		p.discovery, p.failed = d, nil
+	}
+	p.inflight = nil
+	close(done)
+}
+
+// readDiscovery asks the provider for its discovery document and keys.
+func (p *Provider) readDiscovery(ctx context.Context) (*discovery, error) {
 	dctx, cancel := context.WithTimeout(p.clientContext(ctx), discoveryTimeout)
 	defer cancel()
 	op, err := oidc.NewProvider(dctx, p.cfg.Issuer)
@@ -159,7 +221,6 @@ func (p *Provider) discover(ctx context.Context) (*discovery, error) {
 			SkipClientIDCheck:    true, SkipExpiryCheck: true, SkipIssuerCheck: true,
 		}),
 	}
-	p.discovery = d
 	p.log.Info("sso: provider discovered", "issuer", p.cfg.Issuer)
 	return d, nil
 }
@@ -254,7 +315,10 @@ func (p *Provider) verify(ctx context.Context, d *discovery, rawIDToken, nonce s
 		return nil, flowError(ReasonInvalidToken, err)
 	}
 	// With several audiences, the token must say it was issued to us.
-	if len(idToken.Audience) > 1 && claims.AuthorizedParty != p.cfg.ClientID {
+	// OpenID Connect Core 3.1.3.7: an azp, when present, is this client;
+	// with several audiences it must be there.
+	if (claims.AuthorizedParty != "" && claims.AuthorizedParty != p.cfg.ClientID) ||
+		(len(idToken.Audience) > 1 && claims.AuthorizedParty != p.cfg.ClientID) {
 		return nil, flowError(ReasonWrongAudience, fmt.Errorf("azp %q with audiences %q", claims.AuthorizedParty, idToken.Audience))
 	}
 	latest := p.now().Add(ClockSkew)

@@ -1,0 +1,121 @@
+package handlers_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/vpcep-console/vpcep-console/internal/auth"
+	"github.com/vpcep-console/vpcep-console/internal/handlers"
+	"github.com/vpcep-console/vpcep-console/internal/oidctest"
+	"github.com/vpcep-console/vpcep-console/internal/sso"
+	"github.com/vpcep-console/vpcep-console/internal/testapp"
+	"github.com/vpcep-console/vpcep-console/internal/testdb"
+)
+
+// TestSSOReviewLeavingEveryGroupEndsAccess: a person removed from every
+// mapped group is refused at their next sign-in (no_group), but the account
+// keeps its old role and its other sessions keep acting with it, whereas
+// a mere demotion (editor → viewer) takes effect in every session at once.
+func TestSSOReviewLeavingEveryGroupEndsAccess(t *testing.T) {
+	t.Parallel()
+	s := newSSOApp(t)
+	ctx := context.Background()
+	if done := s.signInSSO(t, "carol", "/endpoints"); done.Code != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d %s", done.Code, done.Body)
+	}
+	laptop := map[string]string{}
+	for k, v := range s.cookies {
+		laptop[k] = v
+	}
+	// Carol leaves every group the console maps.
+	if err := s.idp.SetGroups("carol", []string{"marketing"}); err != nil {
+		t.Fatal(err)
+	}
+	s.cookies = map[string]string{} // another browser
+	if got := s.signInSSO(t, "carol", "/endpoints"); got.Code != http.StatusForbidden {
+		t.Fatalf("sign-in out of every group: %d", got.Code)
+	}
+	var role string
+	if err := s.pool.QueryRow(ctx, `SELECT role FROM accounts WHERE subject = 'sub-carol-1'`).Scan(&role); err != nil {
+		t.Fatal(err)
+	}
+	if role == string(auth.Editor) {
+		t.Errorf("after the refused sign-in the account is still %s", role)
+	}
+	s.cookies = laptop
+	gw := s.sim.Gateway(t, 1)
+	if rec := (&twoProjects{app: s.app}).putPolicy(t, "", gw.ID, "obs:*:*:object:gone/*", nil); rec.Code == http.StatusOK {
+		t.Errorf("the earlier session still changes a policy after carol left every group: %d", rec.Code)
+	}
+}
+
+// TestSSOReviewNewSessionOldEnded: a browser signed in as someone else gets
+// a new session token at the callback and the old session is ended.
+func TestSSOReviewNewSessionOldEnded(t *testing.T) {
+	t.Parallel()
+	s := newSSOApp(t)
+	s.signIn(t, s.account(t, auth.Admin))
+	old := s.cookies["__Host-session"]
+	if done := s.signInSSO(t, "carol", "/endpoints"); done.Code != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", done.Code)
+	}
+	if s.cookies["__Host-session"] == old || s.cookies["__Host-session"] == "" {
+		t.Errorf("session token not renewed")
+	}
+	stale := &app{handler: s.handler, pool: s.pool, cookies: map[string]string{"__Host-session": old}}
+	if got := stale.get(t, "/admin/accounts"); got.Code == http.StatusOK {
+		t.Errorf("the old session still works: %d", got.Code)
+	}
+}
+
+// TestSSOReviewAdminSetsPasswordOfSSOAccount: an admin setting a password
+// on a single sign-on account gets a plain refusal, not an internal error.
+func TestSSOReviewAdminSetsPasswordOfSSOAccount(t *testing.T) {
+	t.Parallel()
+	s := newSSOApp(t)
+	if done := s.signInSSO(t, "carol", "/endpoints"); done.Code != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", done.Code)
+	}
+	var name string
+	if err := s.pool.QueryRow(context.Background(), `SELECT name FROM accounts WHERE subject = 'sub-carol-1'`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	boss := &app{handler: s.handler, auth: s.auth, pool: s.pool, cookies: map[string]string{}}
+	boss.signIn(t, boss.account(t, auth.Admin))
+	boss.get(t, "/admin/accounts")
+	form := url.Values{"password": {"a long enough new password 1"}, "_csrf": {boss.cookies["__Host-csrf"]}}
+	got := boss.do(t, http.MethodPost, "/admin/accounts/"+name+"/password", form, nil)
+	if got.Code != http.StatusUnprocessableEntity {
+		t.Errorf("password of an SSO account set by an admin: %d %s", got.Code, got.Body.String()[:min(300, got.Body.Len())])
+	}
+}
+
+// TestSSOReviewOnlyKeepsPasswordsForBreakGlassAdmins: with OIDC_ONLY the
+// password form is hidden, yet any local account (not only the break-glass
+// admin) still signs in with a password, bypassing the provider's MFA and
+// offboarding.
+func TestSSOReviewOnlyKeepsPasswordsForBreakGlassAdmins(t *testing.T) {
+	t.Parallel()
+	idp := oidctest.Start(t, oidctest.Options{RedirectURLs: []string{consoleCallback}})
+	mapping, err := sso.ParseMapping("network-engineers=editor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbURL := testdb.Migrated(t)
+	pool := testdb.Pool(t, dbURL)
+	c := testapp.New(t, testapp.Options{DBURL: dbURL, Deps: func(d *handlers.Deps) {
+		d.SSO = sso.New(sso.Config{Name: "Acme SSO", Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(),
+			RedirectURL: consoleCallback, Scopes: []string{"openid"}, GroupsClaim: "groups", Mapping: mapping, Only: true},
+			pool, slog.New(slog.DiscardHandler))
+	}})
+	a := &app{handler: c.Handler, auth: c.Auth, pool: c.Pool, cookies: map[string]string{}}
+	name := a.account(t, auth.Editor)
+	a.get(t, "/login?local=1")
+	r := a.do(t, http.MethodPost, "/login", url.Values{"name": {name}, "password": {testPassword}, "_csrf": {a.cookies["__Host-csrf"]}}, nil)
+	if r.Code == http.StatusSeeOther {
+		t.Errorf("with OIDC_ONLY a local editor signed in with a password")
+	}
+}
