@@ -65,6 +65,16 @@ func (s *Server) renderAccount(c echo.Context, status int, p views.AccountPage) 
 		return err
 	}
 	p.Base, p.Tokens = s.base(c, "Your account"), tokenRows(tokens)
+	p.SSO = a.Source == auth.SourceOIDC
+	if len(s.Projects) > 1 {
+		for _, proj := range s.Projects {
+			r := a.RoleIn(proj.Name)
+			if !r.Allows(viewer) {
+				r = "no access"
+			}
+			p.ProjectRoles = append(p.ProjectRoles, proj.Name+": "+string(r))
+		}
+	}
 	if p.TokenForm.ExpiresDays == "" {
 		p.TokenForm.ExpiresDays = "90"
 	}

@@ -97,6 +97,9 @@ func (s *Server) scopeAuditFilter(c echo.Context, vf *views.AuditFilter, f *audi
 	a := account(c)
 	f.ProjectIDs = s.viewableProjectIDs(a)
 	if p := scoped(c); p != nil {
+		if vf.Project != "" && vf.Project != p.Name {
+			fail("project", "This is project "+p.Name+"'s audit log: choose the project on /audit, which shows every project.")
+		}
 		vf.Project = p.Name
 	}
 	if vf.Project != "" {

@@ -183,7 +183,7 @@ func (s *Server) require(role auth.Role) echo.MiddlewareFunc {
 				if have == "" || have == auth.NoAccess {
 					have = "no access"
 				}
-				s.event(c, auth.EventAccessDenied, c.Request().Method+" "+c.Request().URL.Path,
+				s.event(c, auth.EventAccessDenied, c.Request().Method+" "+here(c, c.Request().URL.Path),
 					fmt.Sprintf("role%s %s, needs %s", where, have, role))
 				msg := fmt.Sprintf("Your role%s (%s) cannot do this: it needs %s. Nothing was changed.", where, have, role)
 				if isAPI(c) {

@@ -64,7 +64,7 @@ func problemFor(err error) problem {
 	)
 	switch {
 	case errors.As(err, &forbidden):
-		return problem{status: http.StatusForbidden, code: "forbidden", heading: "Not allowed", message: forbidden.message}
+		return problem{status: http.StatusForbidden, code: "forbidden", heading: http.StatusText(http.StatusForbidden), message: forbidden.message}
 	case errors.As(err, &driftInvalid):
 		return problem{status: http.StatusBadRequest, code: "invalid_request", heading: "The request is not valid",
 			message: driftInvalid.Message, field: driftInvalid.Field}
@@ -140,7 +140,10 @@ func problemFor(err error) problem {
 		p := problem{status: httpErr.Code, code: apiCode(httpErr.Code), heading: http.StatusText(httpErr.Code)}
 		p.message, _ = httpErr.Message.(string)
 		if httpErr.Code == http.StatusNotFound {
-			p.heading, p.message = "Page not found", "There is no page at this address."
+			p.heading = "Page not found"
+			if p.message == "" || p.message == http.StatusText(http.StatusNotFound) {
+				p.message = "There is no page at this address."
+			}
 		}
 		if p.message == "" || p.message == http.StatusText(httpErr.Code) {
 			p.message = "The request could not be served."

@@ -181,7 +181,11 @@ func (s *Server) base(c echo.Context, title string) views.Base {
 	}
 	here := scoped(c)
 	if here != nil && !a.RoleIn(here.Name).Allows(viewer) {
-		here = nil // a refusal names nothing of the project refused
+		// A refusal names nothing of the project refused, and its links
+		// lead out of it (to a project the account may view), not back.
+		here = nil
+		r := c.Request()
+		c.SetRequest(r.WithContext(views.WithPrefix(r.Context(), "")))
 	}
 	if here != nil {
 		b.ProjectID, b.Region = here.ProjectID, here.Region
@@ -190,6 +194,9 @@ func (s *Server) base(c echo.Context, title string) views.Base {
 		}
 	}
 	b.Account = &views.Account{Name: a.Name, Role: s.roleHere(c, a)}
+	if here == nil {
+		b.Account.Role = s.bestRole(a)
+	}
 	for _, p := range s.Projects {
 		if p.Credential == nil || (here != nil && p != here) || !a.RoleIn(p.Name).Allows(viewer) {
 			continue
@@ -202,6 +209,12 @@ func (s *Server) base(c echo.Context, title string) views.Base {
 		}
 	}
 	if len(s.Projects) > 1 {
+		if here == nil && c.Request().URL.Path == "/audit" {
+			// /audit?project=X is X's audit log: say so in the frame.
+			if p := s.projectNamed(c.QueryParam("project")); p != nil && a.RoleIn(p.Name).Allows(viewer) {
+				here, b.Project = p, p.Name
+			}
+		}
 		b.Projects = s.switcher(c, a, here)
 	}
 	return b

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -68,8 +69,20 @@ func (s *Server) scopeProject(next echo.HandlerFunc) echo.HandlerFunc {
 				name = rawName
 			}
 			if p = s.projectNamed(name); p == nil {
-				return echo.NewHTTPError(http.StatusNotFound,
-					fmt.Sprintf("This console serves no project named %q.", visibleName(name)))
+				msg := fmt.Sprintf("This console serves no project named %q. GET /api/v1/projects lists the projects you may view.", visibleName(name))
+				if strings.HasPrefix(rawTail, "api/") {
+					return apiFail(c, http.StatusNotFound, apiErrorBody{Error: apiError{Code: "no_such_project", Message: msg}})
+				}
+				return echo.NewHTTPError(http.StatusNotFound, msg)
+			}
+			if m := r.Method; (m == http.MethodGet || m == http.MethodHead) && entryPage.MatchString("/"+rawTail) {
+				// An audit entry belongs to its own project, whatever prefix
+				// a link put before it: its page is at its unprefixed address.
+				target := "/" + rawTail
+				if r.URL.RawQuery != "" {
+					target += "?" + r.URL.RawQuery
+				}
+				return c.Redirect(http.StatusFound, target)
 			}
 			tail, err := url.PathUnescape("/" + rawTail)
 			if err != nil {
@@ -96,6 +109,9 @@ func (s *Server) scopeProject(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// entryPage is an audit entry's page or rollback confirmation.
+var entryPage = regexp.MustCompile(`^/audit/[0-9]+(/rollback)?$`)
 
 // visibleName keeps a name that came in a URL printable and short.
 func visibleName(name string) string {
@@ -222,13 +238,7 @@ func (s *Server) roleHere(c echo.Context, a *auth.Account) auth.Role {
 	if p := scoped(c); p != nil {
 		return a.RoleIn(p.Name)
 	}
-	best := auth.Role("")
-	for _, p := range s.Projects {
-		if r := a.RoleIn(p.Name); r.Allows(viewer) && (best == "" || r.Allows(best)) {
-			best = r
-		}
-	}
-	return best
+	return s.bestRole(a)
 }
 
 // viewableProjectIDs restricts what an account reads of the audit log:
@@ -274,8 +284,8 @@ func (s *Server) mayIn(c echo.Context, p *Project, role auth.Role) error {
 		if have == "" || have == auth.NoAccess {
 			have = "no access"
 		}
-		s.event(c, auth.EventAccessDenied, c.Request().Method+" "+c.Request().URL.Path,
-			fmt.Sprintf("project %s: role %s, needs %s", p.Name, have, role))
+		s.event(c, auth.EventAccessDenied, c.Request().Method+" "+here(c, c.Request().URL.Path),
+			fmt.Sprintf("role in project %s %s, needs %s", p.Name, have, role))
 		msg = fmt.Sprintf("Your role in project %s (%s) cannot do this: it needs %s. Nothing was changed.", p.Name, have, role)
 	default:
 		return nil
@@ -350,4 +360,16 @@ func (s *Server) viewableNames(a *auth.Account) []string {
 		}
 	}
 	return names
+}
+
+// bestRole is the most a may do in any project (its role on pages of no
+// one project).
+func (s *Server) bestRole(a *auth.Account) auth.Role {
+	best := auth.Role("")
+	for _, p := range s.Projects {
+		if r := a.RoleIn(p.Name); r.Allows(viewer) && (best == "" || r.Allows(best)) {
+			best = r
+		}
+	}
+	return best
 }

@@ -468,3 +468,73 @@ func TestReadyzNamesProjectsToAdminsOnly(t *testing.T) {
 		t.Errorf("/readyz for an admin: %s", admin.Body)
 	}
 }
+
+// TestProjectsAsANewAdminFindsThem: what trying the demo as a new admin
+// found. A refused project's page leads out of it; an entry's page is at
+// its own project's address; an unknown project is said as such (in JSON
+// to the API); a project's audit log refuses another project's filter and
+// the switcher leads to every project's log; an entry names its project.
+func TestProjectsAsANewAdminFindsThem(t *testing.T) {
+	t.Parallel()
+	tp := newTwoProjects(t, "")
+	beta := tp.project("beta")
+	boss := newTwoProjectsSession(tp, t, auth.Editor)
+	if rec := boss.putPolicy(t, "/p/beta", beta.Sim.Gateway(t, 1).ID, "obs:*:*:object:beta/*", nil); rec.Code != http.StatusOK {
+		t.Fatalf("PUT: %d %s", rec.Code, rec.Body)
+	}
+	var betaEntry int64
+	if err := tp.pool.QueryRow(context.Background(), `SELECT max(id) FROM audit_entries WHERE project_id = $1`, beta.ProjectID).Scan(&betaEntry); err != nil {
+		t.Fatal(err)
+	}
+
+	name := tp.account(t, auth.Viewer)
+	if err := tp.auth.SetProjectRole(context.Background(), name, "beta", auth.NoAccess); err != nil {
+		t.Fatal(err)
+	}
+	tp.signIn(t, name)
+	refused := tp.get(t, "/p/beta/endpoints")
+	if refused.Code != http.StatusForbidden {
+		t.Fatalf("no access: %d", refused.Code)
+	}
+	refused.doc.Find("a[href]").Each(func(_ int, a *goquery.Selection) {
+		if href := a.AttrOr("href", ""); strings.HasPrefix(href, "/p/beta") {
+			t.Errorf("the refusal links back into the refused project: %s", href)
+		}
+	})
+	if role := refused.text(`header nav small`); strings.Contains(role, "none") || strings.Contains(role, "no access") {
+		t.Errorf("the frame says the role is %q", role)
+	}
+
+	for target, want := range map[string]string{
+		fmt.Sprintf("/p/alpha/audit/%d", betaEntry):                          fmt.Sprintf("/audit/%d", betaEntry),
+		fmt.Sprintf("/p/alpha/audit/%d/rollback?restores=before", betaEntry): fmt.Sprintf("/audit/%d/rollback?restores=before", betaEntry),
+	} {
+		if rec := tp.get(t, target); rec.Code != http.StatusFound || rec.Header().Get("Location") != want {
+			t.Errorf("%s: %d → %q, want → %q", target, rec.Code, rec.Header().Get("Location"), want)
+		}
+	}
+
+	api := tp.get(t, "/p/nope/api/v1/endpoints")
+	if api.Code != http.StatusNotFound || !strings.Contains(api.Body.String(), `"no_such_project"`) {
+		t.Errorf("an unknown project through the API: %d %s", api.Code, api.Body)
+	}
+	if page := tp.get(t, "/p/nope/endpoints"); page.Code != http.StatusNotFound || !strings.Contains(page.text(testid("error-message")), `no project named "nope"`) {
+		t.Errorf("an unknown project's page: %d %q", page.Code, page.text(testid("error-message")))
+	}
+
+	tp.cookies = map[string]string{}
+	tp.signIn(t, tp.account(t, auth.Admin))
+	if rec := tp.get(t, "/p/alpha/audit?project=beta"); rec.Code != http.StatusUnprocessableEntity {
+		t.Errorf("alpha's audit log filtered on beta: %d", rec.Code)
+	}
+	all := tp.get(t, "/p/alpha/audit")
+	if all.doc.Find(testid("project-tab-all")).AttrOr("href", "") != "/audit" {
+		t.Error("the switcher does not lead to every project's audit log")
+	}
+	if got := tp.get(t, "/audit?project=beta").doc.Find(`[data-testid="project-switcher"] summary`).Text(); !strings.Contains(got, "beta") {
+		t.Errorf("/audit?project=beta says %q in the switcher", got)
+	}
+	if entry := tp.get(t, fmt.Sprintf("/audit/%d", betaEntry)); !strings.Contains(entry.Body.String(), "beta ("+beta.ProjectID+")") {
+		t.Error("the entry page does not name its project")
+	}
+}

@@ -23,6 +23,9 @@ import (
 // (else a stranger's finished sign-in could be planted in it).
 const ssoStateCookie = "__Host-vpcep-sso"
 
+// ctxSSONext is where a sign-in at the provider was going (from its state).
+const ctxSSONext = "vpcep.sso-next"
+
 // startSSO is GET /login/sso: to the provider, to come back to next.
 func (s *Server) startSSO(c echo.Context) error {
 	if s.SSO == nil {
@@ -63,11 +66,13 @@ func (s *Server) finishSSO(c echo.Context) error {
 			Message: "This sign-in was not started in this browser, or it was already used. Start again from the sign-in page."}, "")
 	}
 	if e := q.Get("error"); e != "" {
-		_, _, _ = s.SSO.Finish(ctx, state, "")
+		_, next, _ := s.SSO.Finish(ctx, state, "")
+		c.Set(ctxSSONext, next)
 		return s.ssoRefused(c, &sso.FlowError{Reason: "provider_refused",
 			Message: "The identity provider did not sign you in (" + visibleName(e) + ")."}, "")
 	}
 	id, next, err := s.SSO.Finish(ctx, state, q.Get("code"))
+	c.Set(ctxSSONext, next)
 	if err != nil {
 		return s.ssoRefused(c, err, "")
 	}
@@ -128,7 +133,11 @@ func (s *Server) ssoRefused(c echo.Context, err error, who string) error {
 	case "no_group", "disabled":
 		status = http.StatusForbidden
 	}
-	p := views.LoginPage{Base: s.base(c, "Sign in"), Next: safeNext(c.QueryParam("next")), Error: fe.Message}
+	next := c.QueryParam("next")
+	if n, ok := c.Get(ctxSSONext).(string); ok && n != "" {
+		next = n // where the sign-in was going, kept through a refusal
+	}
+	p := views.LoginPage{Base: s.base(c, "Sign in"), Next: safeNext(next), Error: fe.Message}
 	s.ssoButton(&p)
 	return render(c, status, views.LoginView(p))
 }

@@ -146,6 +146,11 @@ func TestSSOSignIn(t *testing.T) {
 		t.Errorf("%d tokens", n)
 	}
 
+	// Her account page offers no password or token.
+	if page := s.get(t, "/account"); page.doc.Find(testid("sso-account-note")).Length() != 1 || page.doc.Find(testid("new-token-form")).Length() != 0 {
+		t.Error("an SSO account's page offers a password or token form")
+	}
+
 	// Out of the group: viewer at the next sign-in.
 	if err := s.idp.SetGroups("carol", []string{"auditors"}); err != nil {
 		t.Fatal(err)
@@ -296,4 +301,23 @@ func TestSSOOnly(t *testing.T) {
 		t.Error("no password form at /login?local=1")
 	}
 	a.signIn(t, a.account(t, auth.Admin))
+}
+
+// TestSSOCancelKeepsWhereItWasGoing: cancelled at the provider, the
+// sign-in page says so and still leads where the sign-in was going.
+func TestSSOCancelKeepsWhereItWasGoing(t *testing.T) {
+	t.Parallel()
+	s := newSSOApp(t)
+	callback := s.begin(t, "carol", "/audit?actor=x")
+	u, err := url.Parse(callback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Del("code")
+	q.Set("error", "access_denied")
+	got := s.get(t, u.Path+"?"+q.Encode())
+	if got.Code != http.StatusUnauthorized || !strings.Contains(got.doc.Find(testid("sso-sign-in")).AttrOr("href", ""), url.QueryEscape("/audit?actor=x")) {
+		t.Errorf("cancelled: %d, button %q", got.Code, got.doc.Find(testid("sso-sign-in")).AttrOr("href", ""))
+	}
 }

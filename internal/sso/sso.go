@@ -251,7 +251,9 @@ func (p *Provider) Begin(ctx context.Context, next string) (string, error) {
 // (signature, issuer, audience, expiry and issue time within ClockSkew,
 // nonce) and reads the groups from the ID token, or else from the userinfo
 // endpoint. It returns who signed in and the path to go to. Every failure
-// of the flow is a *FlowError; only a database error is not. A callback
+// of the flow is a *FlowError; only a database error is not. Once the
+// attempt is found, its path is returned with a failure too, so the page
+// that says so still leads where the sign-in was going. A callback
 // that carries the provider's error instead of a code (the user cancelled)
 // passes code "": the attempt is used up, ReasonExchangeFailed.
 func (p *Provider) Finish(ctx context.Context, state, code string) (*Identity, string, error) {
@@ -267,31 +269,31 @@ func (p *Provider) Finish(ctx context.Context, state, code string) (*Identity, s
 	}
 	d, err := p.discover(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, attempt.Next, err
 	}
 	if code == "" {
-		return nil, "", flowError(ReasonExchangeFailed, errors.New("the callback carries no code"))
+		return nil, attempt.Next, flowError(ReasonExchangeFailed, errors.New("the callback carries no code"))
 	}
 	token, err := d.oauth.Exchange(p.clientContext(ctx), code, oauth2.VerifierOption(attempt.Verifier))
 	if err != nil {
-		return nil, "", exchangeError(err)
+		return nil, attempt.Next, exchangeError(err)
 	}
 	rawIDToken, _ := token.Extra("id_token").(string)
 	if rawIDToken == "" {
-		return nil, "", flowError(ReasonExchangeFailed, errors.New("the token response has no id_token"))
+		return nil, attempt.Next, flowError(ReasonExchangeFailed, errors.New("the token response has no id_token"))
 	}
 	idToken, err := p.verify(ctx, d, rawIDToken, attempt.Nonce)
 	if err != nil {
-		return nil, "", err
+		return nil, attempt.Next, err
 	}
 	if idToken.AccessTokenHash != "" {
 		if err := idToken.VerifyAccessToken(token.AccessToken); err != nil {
-			return nil, "", flowError(ReasonInvalidToken, err)
+			return nil, attempt.Next, flowError(ReasonInvalidToken, err)
 		}
 	}
 	id, err := p.identity(ctx, d, idToken, token)
 	if err != nil {
-		return nil, "", err
+		return nil, attempt.Next, err
 	}
 	return id, attempt.Next, nil
 }
