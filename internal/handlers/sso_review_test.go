@@ -2,17 +2,12 @@ package handlers_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"testing"
 
 	"github.com/vpcep-console/vpcep-console/internal/auth"
-	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/oidctest"
-	"github.com/vpcep-console/vpcep-console/internal/sso"
-	"github.com/vpcep-console/vpcep-console/internal/testapp"
-	"github.com/vpcep-console/vpcep-console/internal/testdb"
 )
 
 // TestSSOReviewLeavingEveryGroupEndsAccess: a person removed from every
@@ -100,17 +95,7 @@ func TestSSOReviewAdminSetsPasswordOfSSOAccount(t *testing.T) {
 func TestSSOReviewOnlyKeepsPasswordsForBreakGlassAdmins(t *testing.T) {
 	t.Parallel()
 	idp := oidctest.Start(t, oidctest.Options{RedirectURLs: []string{consoleCallback}})
-	mapping, err := sso.ParseMapping("network-engineers=editor")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dbURL := testdb.Migrated(t)
-	pool := testdb.Pool(t, dbURL)
-	c := testapp.New(t, testapp.Options{DBURL: dbURL, Deps: func(d *handlers.Deps) {
-		d.SSO = sso.New(sso.Config{Name: "Acme SSO", Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(),
-			RedirectURL: consoleCallback, Scopes: []string{"openid"}, GroupsClaim: "groups", Mapping: mapping, Only: true},
-			pool, slog.New(slog.DiscardHandler))
-	}})
+	c := ssoConsole(t, idp, "network-engineers=editor", true)
 	a := &app{handler: c.Handler, auth: c.Auth, pool: c.Pool, cookies: map[string]string{}}
 	name := a.account(t, auth.Editor)
 	a.get(t, "/login?local=1")

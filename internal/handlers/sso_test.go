@@ -30,6 +30,23 @@ type ssoApp struct {
 	idp *oidctest.Provider
 }
 
+// ssoConsole is a console whose single sign-on is idp's, with the groups
+// mapped as mapping says; only is OIDC_ONLY.
+func ssoConsole(t *testing.T, idp *oidctest.Provider, mapping string, only bool) *testapp.Console {
+	t.Helper()
+	m, err := sso.ParseMapping(mapping)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbURL := testdb.Migrated(t)
+	pool := testdb.Pool(t, dbURL)
+	return testapp.New(t, testapp.Options{DBURL: dbURL, Deps: func(d *handlers.Deps) {
+		d.SSO = sso.New(sso.Config{Name: "Acme SSO", Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(),
+			RedirectURL: consoleCallback, Scopes: []string{"openid", "profile", "email"}, GroupsClaim: "groups", Mapping: m, Only: only},
+			pool, slog.New(slog.DiscardHandler))
+	}})
+}
+
 func newSSOApp(t *testing.T) *ssoApp {
 	t.Helper()
 	idp := oidctest.Start(t, oidctest.Options{
@@ -41,17 +58,7 @@ func newSSOApp(t *testing.T) *ssoApp {
 		},
 		AutoLogin: "carol",
 	})
-	mapping, err := sso.ParseMapping("network-engineers=editor,auditors=viewer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dbURL := testdb.Migrated(t)
-	pool := testdb.Pool(t, dbURL)
-	c := testapp.New(t, testapp.Options{DBURL: dbURL, Deps: func(d *handlers.Deps) {
-		d.SSO = sso.New(sso.Config{Name: "Acme SSO", Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(),
-			RedirectURL: consoleCallback, Scopes: []string{"openid", "profile", "email"}, GroupsClaim: "groups", Mapping: mapping},
-			pool, slog.New(slog.DiscardHandler))
-	}})
+	c := ssoConsole(t, idp, "network-engineers=editor,auditors=viewer", false)
 	a := &app{sim: c.Sim, store: c.Store, audit: c.Audit, pool: c.Pool, auth: c.Auth,
 		refresher: c.Refresher, handler: c.Handler, logs: c.Logs, cookies: map[string]string{}}
 	a.refresh(t)
@@ -281,17 +288,7 @@ func TestSSOProviderDown(t *testing.T) {
 func TestSSOOnly(t *testing.T) {
 	t.Parallel()
 	idp := oidctest.Start(t, oidctest.Options{RedirectURLs: []string{consoleCallback}})
-	mapping, err := sso.ParseMapping("network-engineers=editor")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dbURL := testdb.Migrated(t)
-	pool := testdb.Pool(t, dbURL)
-	c := testapp.New(t, testapp.Options{DBURL: dbURL, Deps: func(d *handlers.Deps) {
-		d.SSO = sso.New(sso.Config{Name: "Acme SSO", Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(),
-			RedirectURL: consoleCallback, Scopes: []string{"openid"}, GroupsClaim: "groups", Mapping: mapping, Only: true},
-			pool, slog.New(slog.DiscardHandler))
-	}})
+	c := ssoConsole(t, idp, "network-engineers=editor", true)
 	a := &app{handler: c.Handler, auth: c.Auth, pool: c.Pool, cookies: map[string]string{}}
 	page := a.get(t, "/login")
 	if page.doc.Find(testid("login-password")).Length() != 0 || page.doc.Find(testid("local-sign-in")).Length() != 1 {
