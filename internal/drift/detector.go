@@ -265,7 +265,9 @@ func (d *Detector) baseline(ep *vpcep.Endpoint, liveJSON string) audit.Complete 
 
 // driftEntry is the entry of a drift from what s last saw to the live policy.
 func (d *Detector) driftEntry(ep *vpcep.Endpoint, s *derived, liveJSON, how string) audit.Complete {
-	who := "Who made it: not yet known; Cloud Trace Service is asked."
+	// The note is written once and kept as it is: it says what happens
+	// next, not what is known, so it stays true when CTS answers.
+	who := "Who made it is asked of Cloud Trace Service; its answer is recorded in a later entry that refers to this one."
 	if d.cfg.CTS == nil {
 		who = "Who made it: unknown (CTS not enabled)."
 	}

@@ -544,7 +544,7 @@ func TestAttributionFromCTS(t *testing.T) {
 	f.outOfBand(f.gateway.ID, readOnly("alice"))
 	f.refresh(t)
 	d := f.entries(f.gateway.ID, audit.ActionDrift)[0]
-	if !strings.Contains(d.Note, "not yet known") {
+	if !strings.Contains(d.Note, "asked of Cloud Trace Service") {
 		t.Errorf("drift note %q", d.Note)
 	}
 	pass(1)
