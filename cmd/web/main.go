@@ -192,10 +192,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("configuration: %w", err)
 	}
 	// Single sign-on: from the OIDC_* variables, or the demo's provider.
-	var ssoCfg *sso.Config
+	var (
+		ssoCfg           *sso.Config
+		demoSSOUsersLine string // the demo's SSO users and passwords, printed after the admin's
+	)
 	if cfg.Demo {
 		var stopIdP func()
-		if ssoCfg, stopIdP, err = startDemoIdP(cfg, stdout, logger); err != nil {
+		if ssoCfg, stopIdP, demoSSOUsersLine, err = startDemoIdP(cfg, logger); err != nil {
 			return err
 		}
 		defer stopIdP()
@@ -227,6 +230,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if err := demoAdmin(ctx, console.Auth, stdout); err != nil {
 			return err
 		}
+		fmt.Fprintf(stdout, "  Or sign in with demo SSO as %s.\n\n", demoSSOUsersLine)
 		// Before the demo's first refreshes write the projects' rows.
 		if err := console.ClaimUnscopedInventory(ctx); err != nil {
 			return err
@@ -488,14 +492,14 @@ const demoGroupRoles = "network-engineers=editor,auditors=viewer,auditors=none@d
 // same one the tests use) and returns the console's SSO settings for it.
 // The two users' passwords are new at every start and printed on stdout,
 // like the admin's.
-func startDemoIdP(cfg config.Config, stdout io.Writer, logger *slog.Logger) (*sso.Config, func(), error) {
+func startDemoIdP(cfg config.Config, logger *slog.Logger) (*sso.Config, func(), string, error) {
 	mapping, err := sso.ParseMapping(demoGroupRoles)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	secret := make([]byte, 24)
 	if _, err := rand.Read(secret); err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	redirect := strings.TrimSuffix(consoleURL(cfg.Listen, cfg.TLSCert != ""), "/") + "/login/sso/callback"
 	var users []oidctest.User
@@ -503,7 +507,7 @@ func startDemoIdP(cfg config.Config, stdout io.Writer, logger *slog.Logger) (*ss
 	for i, u := range demoSSOUsers {
 		pw := make([]byte, 12)
 		if _, err := rand.Read(pw); err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		password := base64.RawURLEncoding.EncodeToString(pw)
 		users = append(users, oidctest.User{Subject: fmt.Sprintf("demo-user-%d", i+1), Username: u.username, Password: password,
@@ -515,13 +519,12 @@ func startDemoIdP(cfg config.Config, stdout io.Writer, logger *slog.Logger) (*ss
 		Users: users, TokenLifetime: 5 * time.Minute, Logger: logger.With("component", "demo-idp"),
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("demo identity provider: %w", err)
+		return nil, nil, "", fmt.Errorf("demo identity provider: %w", err)
 	}
-	fmt.Fprintf(stdout, "  Demo single sign-on (\"Sign in with demo SSO\"): %s\n\n", strings.Join(lines, "; "))
 	return &sso.Config{
 		Name: "demo SSO", Issuer: idp.URL(), ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(),
 		RedirectURL: redirect, Scopes: strings.Fields(sso.DefaultScopes), GroupsClaim: sso.DefaultGroupsClaim, Mapping: mapping,
-	}, func() { _ = idp.Close() }, nil
+	}, func() { _ = idp.Close() }, strings.Join(lines, " or "), nil
 }
 
 // demoTokenLifetime is how long the demo's IAM tokens live: short, so
