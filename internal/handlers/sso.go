@@ -76,7 +76,7 @@ func (s *Server) finishSSO(c echo.Context) error {
 	if err != nil {
 		return s.ssoRefused(c, err, "")
 	}
-	who := id.Subject
+	who := "sso subject " + visibleName(id.Subject) // the provider's, verified; short and printable in the event
 	role, grants, err := s.SSO.Roles(id)
 	if err != nil {
 		var fe *sso.FlowError
