@@ -52,14 +52,15 @@ $$;
 
 -- Roles per project: an account's grant in a project (by the project's
 -- name, its URL prefix) replaces its own role there; 'none' takes the
--- project away. A console admin stays admin everywhere (auth.Account.RoleIn).
+-- project away. Admin is console-wide: no grant makes one, and a console
+-- admin stays admin everywhere (auth.Account.RoleIn).
 CREATE TABLE account_project_roles (
     account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     project    text   NOT NULL,
-    role       text   NOT NULL CHECK (role IN ('none', 'viewer', 'editor', 'admin')),
+    role       text   NOT NULL CHECK (role IN ('none', 'viewer', 'editor')),
     PRIMARY KEY (account_id, project)
 );
-COMMENT ON COLUMN account_project_roles.project IS 'The project''s name (its URL prefix /p/{name}/), not its id.';
+COMMENT ON COLUMN account_project_roles.project IS 'The project''s name (its URL prefix /p/{name}/), not its id; ''*'' is every project the account has no row of its own for (auth.OtherProjects).';
 
 -- +goose Down
 DROP TABLE account_project_roles;

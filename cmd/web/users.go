@@ -240,7 +240,11 @@ func grantsText(grants map[string]auth.Role) string {
 	var b strings.Builder
 	b.WriteString("  projects:")
 	for _, p := range names {
-		fmt.Fprintf(&b, " %s=%s", p, grants[p])
+		name := p
+		if p == auth.OtherProjects {
+			name = "(every other project)"
+		}
+		fmt.Fprintf(&b, " %s=%s", name, grants[p])
 	}
 	return b.String()
 }

@@ -195,7 +195,7 @@ func (s *Server) getEntry(c echo.Context) (*audit.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ids := s.viewableProjectIDs(account(c)); ids != nil && !slices.Contains(ids, e.ProjectID) {
+	if !(audit.Filter{ProjectIDs: s.viewableProjectIDs(account(c))}).AllowsProject(e.ProjectID) {
 		// An entry of a project the account may not see reads as no entry;
 		// acting on one is a refusal worth recording all the same.
 		if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {

@@ -481,11 +481,11 @@ func (s *Server) login(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	if s.SSO != nil && s.SSO.Config().Only && a.Role != auth.Admin {
+	if s.SSO != nil && s.SSO.Only() && a.Role != auth.Admin {
 		// With OIDC_ONLY, passwords are the admins' way in while the
 		// provider is down: no one else gets round its MFA and offboarding.
 		s.eventAs(c, a.Name, auth.EventSignInFailed, a.Name, "password sign-in of a non-admin with OIDC_ONLY")
-		p.Error = "Only admins sign in with a password on this console: use Sign in with " + s.SSO.Config().Name + "."
+		p.Error = "Only admins sign in with a password on this console: use Sign in with " + s.SSO.Name() + "."
 		return render(c, http.StatusForbidden, views.LoginView(p))
 	}
 	// A new token at every sign-in: a token planted before sign-in is worthless after.

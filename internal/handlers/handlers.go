@@ -46,12 +46,15 @@ type SchemaChecker interface {
 
 // Deps are the handlers' dependencies, built in main.
 type Deps struct {
-	Store    *store.Store
-	Upstream Upstream
-	Audit    *audit.Log
-	Applier  *change.Applier
-	// Drift detects and records changes made outside the console; the
-	// endpoint page, the editor and the API ask it (nil: no detection).
+	// Store is a store over the shared database: /readyz pings it. With
+	// Projects empty it is also the one project's inventory, and Upstream,
+	// Applier, Drift (nil: no detection), Refresher, ProjectID and Region
+	// are that project's: the handlers read every project's parts from
+	// Projects only (New fills it from these when empty).
+	Store     *store.Store
+	Upstream  Upstream
+	Audit     *audit.Log
+	Applier   *change.Applier
 	Drift     *drift.Detector
 	Refresher *inventory.Refresher
 	Schema    SchemaChecker

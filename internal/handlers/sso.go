@@ -68,7 +68,7 @@ func (s *Server) finishSSO(c echo.Context) error {
 	if e := q.Get("error"); e != "" {
 		_, next, _ := s.SSO.Finish(ctx, state, "")
 		c.Set(ctxSSONext, next)
-		return s.ssoRefused(c, &sso.FlowError{Reason: "provider_refused",
+		return s.ssoRefused(c, &sso.FlowError{Reason: sso.ReasonProviderRefused,
 			Message: "The identity provider did not sign you in (" + visibleName(e) + ")."}, "")
 	}
 	id, next, err := s.SSO.Finish(ctx, state, q.Get("code"))
@@ -97,7 +97,7 @@ func (s *Server) finishSSO(c echo.Context) error {
 		PreferredName: id.PreferredName, DisplayName: id.DisplayName}, role, grants)
 	switch {
 	case errors.Is(err, auth.ErrDisabled):
-		return s.ssoRefused(c, &sso.FlowError{Reason: "disabled",
+		return s.ssoRefused(c, &sso.FlowError{Reason: sso.ReasonDisabled,
 			Message: "Your account on this console is disabled. Ask an admin."}, who)
 	case errors.Is(err, auth.ErrBadSSOIdentity):
 		return s.ssoRefused(c, &sso.FlowError{Reason: sso.ReasonInvalidToken,
@@ -120,17 +120,21 @@ func (s *Server) finishSSO(c echo.Context) error {
 // nobody in, and a security event with the reason.
 func (s *Server) ssoRefused(c echo.Context, err error, who string) error {
 	var fe *sso.FlowError
+	requestID := c.Response().Header().Get(echo.HeaderXRequestID)
 	if !errors.As(err, &fe) {
 		fe = &sso.FlowError{Reason: "internal", Message: "Single sign-on failed on the console's side.", Err: err}
-		s.Logger.ErrorContext(c.Request().Context(), "single sign-on", "error", err,
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		s.Logger.ErrorContext(c.Request().Context(), "single sign-on", "error", err, "request_id", requestID)
+	} else {
+		// The cause (a verification error, the token endpoint's answer) is
+		// the operator's, never the page's: it holds no token or secret.
+		s.Logger.WarnContext(c.Request().Context(), "single sign-on refused", "reason", fe.Reason, "error", fe.Err, "request_id", requestID)
 	}
 	s.eventAs(c, who, auth.EventSignInFailed, "single sign-on", "refused: "+fe.Reason)
 	status := http.StatusUnauthorized
 	switch fe.Reason {
-	case "provider_unreachable":
+	case sso.ReasonProviderUnreachable:
 		status = http.StatusBadGateway
-	case "no_group", "disabled":
+	case sso.ReasonNoGroup, sso.ReasonDisabled:
 		status = http.StatusForbidden
 	}
 	next := c.QueryParam("next")
@@ -147,8 +151,7 @@ func (s *Server) ssoButton(p *views.LoginPage) {
 	if s.SSO == nil {
 		return
 	}
-	cfg := s.SSO.Config()
-	p.SSOName, p.SSOOnly = cfg.Name, cfg.Only
+	p.SSOName, p.SSOOnly = s.SSO.Name(), s.SSO.Only()
 }
 
 // ssoCookie is the name of the sign-in's state cookie: __Host- needs

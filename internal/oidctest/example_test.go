@@ -16,7 +16,7 @@ func ExampleServe() {
 		{Subject: "demo-bob", Username: "bob", Password: "generated-2", Name: "Bob", Groups: []string{"network-viewers"}},
 	}
 	p, err := oidctest.Serve("127.0.0.1:0", oidctest.Options{
-		RedirectURLs: []string{"http://localhost:8080/auth/sso/callback"},
+		RedirectURLs: []string{"http://localhost:8080/login/sso/callback"},
 		Users:        users,
 	})
 	if err != nil {

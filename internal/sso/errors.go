@@ -16,6 +16,8 @@ const (
 	ReasonExchangeFailed      = "exchange_failed"      // the token endpoint refused the code, or sent no ID token
 	ReasonInvalidToken        = "invalid_token"        // any other flaw of the ID token or the userinfo answer
 	ReasonNoGroup             = "no_group"             // none of the user's groups is mapped to a role
+	ReasonProviderRefused     = "provider_refused"     // the provider sent the browser back with an error (the user cancelled)
+	ReasonDisabled            = "disabled"             // the console's account of the person is disabled
 )
 
 // messages are what the sign-in page says for each reason: plain words,

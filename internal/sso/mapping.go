@@ -84,10 +84,11 @@ var rank = map[auth.Role]int{auth.NoAccess: 0, auth.Viewer: 1, auth.Editor: 2, a
 //
 // A user whose groups give only per-project roles must not see every other
 // project, yet an account's own role is at least viewer and applies to the
-// projects without a grant. Such a user therefore gets role viewer and
-// NoAccess in every project of m.Projects, and every project the mapping
-// names, that no entry grants. A project added to the console later is
-// taken away at their next sign-in; sessions are bounded by SESSION_LIFETIME.
+// projects without a grant. Such a user therefore gets role viewer, a
+// NoAccess grant for every project (auth.OtherProjects: one added to the
+// console later included), and for readability the same in each project of
+// m.Projects and of the mapping that no entry grants (the admin page lists
+// those by name).
 //
 // ok is false when the groups give nothing: no global role and no project
 // grant above none. That sign-in is refused (ReasonNoGroup).

@@ -115,8 +115,15 @@ func newProvider(cfg Config, states stateStore, logger *slog.Logger) *Provider {
 	return p
 }
 
-// Config returns the provider's settings (Name and Only for the sign-in page).
+// Config returns the provider's settings, its client secret included:
+// for the wiring and tests. The sign-in page needs only Name and Only.
 func (p *Provider) Config() Config { return p.cfg }
+
+// Name is what the sign-in button says after "Sign in with".
+func (p *Provider) Name() string { return p.cfg.Name }
+
+// Only reports OIDC_ONLY: passwords are for local admins alone.
+func (p *Provider) Only() bool { return p.cfg.Only }
 
 // clientContext carries the HTTP client to go-oidc and oauth2.
 func (p *Provider) clientContext(ctx context.Context) context.Context {
@@ -459,7 +466,13 @@ func randomToken() string {
 // localPath returns next when it is a path of this site, else "/": the
 // return address must not send a signed-in browser elsewhere.
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	// Browsers drop tabs and line breaks from a URL and read "\" as "/":
+	// "/\t/evil" and "/\\evil" are other sites. The handlers check next
+	// more closely (safeNext); this keeps Begin's promise on its own.
+	if !strings.HasPrefix(next, "/") || strings.IndexFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return "/"
+	}
+	if rest := strings.TrimLeft(next[1:], "/\\"); len(rest) != len(next)-1 {
 		return "/"
 	}
 	return next

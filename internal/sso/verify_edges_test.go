@@ -74,10 +74,10 @@ func baseClaims(iss, nonce string) map[string]any {
 		"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "groups": []string{"netops"}}
 }
 
-// TestReviewAzpOfAnotherClientRefused: an ID token whose azp names another
+// TestAzpOfAnotherClientRefused: an ID token whose azp names another
 // client was not issued to the console (OpenID Connect Core 3.1.3.7 point 5),
 // even when aud holds the console's client id alone.
-func TestReviewAzpOfAnotherClientRefused(t *testing.T) {
+func TestAzpOfAnotherClientRefused(t *testing.T) {
 	p, start := handIdP(t, nil, func(iss, nonce string) map[string]any {
 		c := baseClaims(iss, nonce)
 		c["azp"] = "another-client"
@@ -91,9 +91,9 @@ func TestReviewAzpOfAnotherClientRefused(t *testing.T) {
 	wantReason(t, err, ReasonWrongAudience)
 }
 
-// TestReviewSymmetricAndUnsignedRefused: HS256 keyed with the client
+// TestSymmetricAndUnsignedRefused: HS256 keyed with the client
 // secret and alg none are refused even when discovery lists them.
-func TestReviewSymmetricAndUnsignedRefused(t *testing.T) {
+func TestSymmetricAndUnsignedRefused(t *testing.T) {
 	hs := func(c map[string]any) string {
 		signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: []byte("the-client-secret-0123456789abcdef")}, nil)
 		raw, _ := jwt.Signed(signer).Claims(c).Serialize()
@@ -115,12 +115,12 @@ func TestReviewSymmetricAndUnsignedRefused(t *testing.T) {
 	}
 }
 
-// TestReviewSecretPastedIntoSecretEnvNotPrinted: an operator who puts the
+// TestSecretPastedIntoSecretEnvNotPrinted: an operator who puts the
 // secret itself in OIDC_CLIENT_SECRET_ENV (the likeliest mistake with a
 // "by reference" setting) must not find it in the start-up error, which
 // goes to the log. Client secrets are often plain alphanumerics, which
 // also pass as a variable's name.
-func TestReviewSecretPastedIntoSecretEnvNotPrinted(t *testing.T) {
+func TestSecretPastedIntoSecretEnvNotPrinted(t *testing.T) {
 	for _, secret := range []string{"s3cr3t-Value!", "Zk3q9VbW7xPa2LmN4rT6yU8iO0pQsDfG"} {
 		_, err := ConfigFromEnv(with(base(), "OIDC_CLIENT_SECRET_FILE", "", "OIDC_CLIENT_SECRET_ENV", secret).getenv, base().readFile)
 		if err == nil {
@@ -132,9 +132,9 @@ func TestReviewSecretPastedIntoSecretEnvNotPrinted(t *testing.T) {
 	}
 }
 
-// TestReviewSecretPastedIntoSecretFileNotPrinted: the same mistake with
+// TestSecretPastedIntoSecretFileNotPrinted: the same mistake with
 // OIDC_CLIENT_SECRET_FILE.
-func TestReviewSecretPastedIntoSecretFileNotPrinted(t *testing.T) {
+func TestSecretPastedIntoSecretFileNotPrinted(t *testing.T) {
 	const secret = "Zk3q9VbW7xPa2LmN4rT6yU8iO0pQsDfG"
 	_, err := ConfigFromEnv(with(base(), "OIDC_CLIENT_SECRET_FILE", secret).getenv, base().readFile)
 	if err == nil || strings.Contains(err.Error(), secret) {
@@ -142,11 +142,11 @@ func TestReviewSecretPastedIntoSecretFileNotPrinted(t *testing.T) {
 	}
 }
 
-// TestReviewProjectOnlyGroupSeesNoOtherProject: a user whose groups give
+// TestProjectOnlyGroupSeesNoOtherProject: a user whose groups give
 // one project only must not read a project the mapping did not know of at
 // their sign-in (one added to the console later): the account's own role
 // (viewer) applies to every project without a grant.
-func TestReviewProjectOnlyGroupSeesNoOtherProject(t *testing.T) {
+func TestProjectOnlyGroupSeesNoOtherProject(t *testing.T) {
 	m, err := ParseMapping("auditors=viewer@prod")
 	if err != nil {
 		t.Fatal(err)
@@ -162,10 +162,10 @@ func TestReviewProjectOnlyGroupSeesNoOtherProject(t *testing.T) {
 	}
 }
 
-// TestReviewHangingProviderDoesNotQueueSignIns: a provider that accepts
+// TestHangingProviderDoesNotQueueSignIns: a provider that accepts
 // connections but never answers costs each sign-in at most the discovery
-// timeout; it must not make the tenth visitor wait for the nine before.
-func TestReviewHangingProviderDoesNotQueueSignIns(t *testing.T) {
+// timeout; it must not make the last of several visitors wait for those before.
+func TestHangingProviderDoesNotQueueSignIns(t *testing.T) {
 	hang := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -196,8 +196,9 @@ func TestReviewHangingProviderDoesNotQueueSignIns(t *testing.T) {
 	}
 }
 
-// Controls (expected to pass): groups type confusion and the expiry leeway.
-func TestReviewControls(t *testing.T) {
+// TestGroupsTypesAndExpiryLeeway: a groups claim of the wrong type is
+// refused, and an ID token expired less than a minute ago is accepted.
+func TestGroupsTypesAndExpiryLeeway(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		edit   func(map[string]any)

@@ -10,11 +10,11 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/oidctest"
 )
 
-// TestSSOReviewLeavingEveryGroupEndsAccess: a person removed from every
+// TestSSOLeavingEveryGroupEndsAccess: a person removed from every
 // mapped group is refused at their next sign-in (no_group), but the account
 // keeps its old role and its other sessions keep acting with it, whereas
 // a mere demotion (editor → viewer) takes effect in every session at once.
-func TestSSOReviewLeavingEveryGroupEndsAccess(t *testing.T) {
+func TestSSOLeavingEveryGroupEndsAccess(t *testing.T) {
 	t.Parallel()
 	s := newSSOApp(t)
 	ctx := context.Background()
@@ -47,9 +47,9 @@ func TestSSOReviewLeavingEveryGroupEndsAccess(t *testing.T) {
 	}
 }
 
-// TestSSOReviewNewSessionOldEnded: a browser signed in as someone else gets
+// TestSSONewSessionOldEnded: a browser signed in as someone else gets
 // a new session token at the callback and the old session is ended.
-func TestSSOReviewNewSessionOldEnded(t *testing.T) {
+func TestSSONewSessionOldEnded(t *testing.T) {
 	t.Parallel()
 	s := newSSOApp(t)
 	s.signIn(t, s.account(t, auth.Admin))
@@ -66,9 +66,9 @@ func TestSSOReviewNewSessionOldEnded(t *testing.T) {
 	}
 }
 
-// TestSSOReviewAdminSetsPasswordOfSSOAccount: an admin setting a password
+// TestSSOAdminSetsPasswordOfSSOAccount: an admin setting a password
 // on a single sign-on account gets a plain refusal, not an internal error.
-func TestSSOReviewAdminSetsPasswordOfSSOAccount(t *testing.T) {
+func TestSSOAdminSetsPasswordOfSSOAccount(t *testing.T) {
 	t.Parallel()
 	s := newSSOApp(t)
 	if done := s.signInSSO(t, "carol", "/endpoints"); done.Code != http.StatusSeeOther {
@@ -88,11 +88,11 @@ func TestSSOReviewAdminSetsPasswordOfSSOAccount(t *testing.T) {
 	}
 }
 
-// TestSSOReviewOnlyKeepsPasswordsForBreakGlassAdmins: with OIDC_ONLY the
+// TestSSOOnlyKeepsPasswordsForBreakGlassAdmins: with OIDC_ONLY the
 // password form is hidden, yet any local account (not only the break-glass
 // admin) still signs in with a password, bypassing the provider's MFA and
 // offboarding.
-func TestSSOReviewOnlyKeepsPasswordsForBreakGlassAdmins(t *testing.T) {
+func TestSSOOnlyKeepsPasswordsForBreakGlassAdmins(t *testing.T) {
 	t.Parallel()
 	idp := oidctest.Start(t, oidctest.Options{RedirectURLs: []string{consoleCallback}})
 	c := ssoConsole(t, idp, "network-engineers=editor", true)
