@@ -89,6 +89,7 @@ type Deps struct {
 type Server struct {
 	Deps
 	auditRows auditRows // rendered rows of the audit list (auditrows.go)
+	ssoStarts ssoStarts // single sign-on attempts started per address (sso.go)
 }
 
 // Handler is the console's HTTP handler.

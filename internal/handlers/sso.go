@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -30,6 +32,14 @@ const ctxSSONext = "vpcep.sso-next"
 func (s *Server) startSSO(c echo.Context) error {
 	if s.SSO == nil {
 		return echo.NewHTTPError(http.StatusNotFound, "Single sign-on is not set up on this console.")
+	}
+	if wait := s.ssoStarts.take(c.RealIP(), s.Now()); wait > 0 {
+		// Each start stores an attempt: a flood from one address must not
+		// grow the table (nor the provider's).
+		s.eventAs(c, "", auth.EventSignInLimited, "single sign-on", fmt.Sprintf("retry after %d s", wholeSeconds(wait)))
+		pr := tooManyRequests(wait, "Too many single sign-on attempts came from this address. Try again in %d seconds.")
+		pr.setRetryAfter(c)
+		return echo.NewHTTPError(pr.status, pr.message)
 	}
 	target, err := s.SSO.Begin(c.Request().Context(), safeNext(c.QueryParam("next")))
 	if err != nil {
@@ -180,4 +190,47 @@ func grantsWords(grants map[string]auth.Role) string {
 	}
 	slices.Sort(parts)
 	return " (projects: " + strings.Join(parts, ", ") + ")"
+}
+
+// ssoStartsPerMinute bounds the sign-ins one address starts: far above a
+// person's, far below a flood's.
+const ssoStartsPerMinute = 30
+
+// ssoStarts counts the single sign-on attempts each address started in
+// its current minute. Per replica: a bound, not an account of them.
+type ssoStarts struct {
+	mu   sync.Mutex
+	seen map[string]ssoWindow
+}
+
+type ssoWindow struct {
+	start time.Time
+	n     int
+}
+
+// take counts a start from ip at now, or says how long until one is
+// allowed again.
+func (l *ssoStarts) take(ip string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = map[string]ssoWindow{}
+	}
+	w := l.seen[ip]
+	if now.Sub(w.start) >= time.Minute {
+		if len(l.seen) > 10000 {
+			for k, old := range l.seen {
+				if now.Sub(old.start) >= time.Minute {
+					delete(l.seen, k)
+				}
+			}
+		}
+		w = ssoWindow{start: now}
+	}
+	if w.n >= ssoStartsPerMinute {
+		return w.start.Add(time.Minute).Sub(now)
+	}
+	w.n++
+	l.seen[ip] = w
+	return 0
 }

@@ -318,3 +318,24 @@ func TestSSOCancelKeepsWhereItWasGoing(t *testing.T) {
 		t.Errorf("cancelled: %d, button %q", got.Code, got.doc.Find(testid("sso-sign-in")).AttrOr("href", ""))
 	}
 }
+
+// TestSSOStartsAreBounded: one address cannot start single sign-on
+// without end (each start stores an attempt): past the bound it is told
+// to wait, with Retry-After, and a security event.
+func TestSSOStartsAreBounded(t *testing.T) {
+	t.Parallel()
+	s := newSSOApp(t)
+	var last response
+	for range 31 {
+		last = s.get(t, "/login/sso?next=/endpoints")
+	}
+	if last.Code != http.StatusTooManyRequests || last.Header().Get("Retry-After") == "" {
+		t.Errorf("start 31 in a minute: %d, Retry-After %q", last.Code, last.Header().Get("Retry-After"))
+	}
+	if n := countRows(t, s.app, `SELECT count(*) FROM sso_states`); n != 30 {
+		t.Errorf("%d attempts stored, want 30", n)
+	}
+	if n := countRows(t, s.app, `SELECT count(*) FROM security_events WHERE kind = 'sign_in_throttled' AND subject = 'single sign-on'`); n != 1 {
+		t.Errorf("%d throttle events", n)
+	}
+}
