@@ -112,25 +112,19 @@ func (s *Server) scopeAuditFilter(c echo.Context, vf *views.AuditFilter, f *audi
 		}
 	}
 	if vf.Region != "" {
-		if !slices.Contains(s.regions(), vf.Region) {
-			fail("region", "The region must be one of "+strings.Join(s.regions(), ", ")+".")
+		if regions := s.regionsOf(a); !slices.Contains(regions, vf.Region) {
+			fail("region", "The region must be one of "+strings.Join(regions, ", ")+".")
 		} else {
 			f.Region = vf.Region
 		}
 	}
 }
 
-// regions are the regions of the projects served, in their order, once each.
-func (s *Server) regions() []string { return s.regionsOf(nil) }
-
-// regionsOf are the regions of the projects a may view (every project's
-// when a is nil), in their order, once each.
+// regionsOf are the regions of the projects a may view, in their order,
+// once each.
 func (s *Server) regionsOf(a *auth.Account) []string {
 	var out []string
-	for _, p := range s.Projects {
-		if a != nil && !a.RoleIn(p.Name).Allows(viewer) {
-			continue
-		}
+	for _, p := range s.viewable(a) {
 		if p.Region != "" && !slices.Contains(out, p.Region) {
 			out = append(out, p.Region)
 		}

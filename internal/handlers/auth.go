@@ -84,12 +84,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				// A monitoring script's token: an admin's sees the credentials too
 				// (a read-only one acts as a viewer, which does not).
 				if a, t, err := s.Auth.CheckToken(ctx, strings.TrimSpace(token), c.RealIP()); err == nil {
-					if t.ReadOnly {
-						viewerOnly := *a
-						viewerOnly.Role, viewerOnly.Projects = auth.Viewer, readOnlyGrants(a.Projects)
-						a = &viewerOnly
-					}
-					c.Set(ctxAccount, a)
+					c.Set(ctxAccount, tokenAccount(a, t))
 				}
 			}
 			return next(c)
@@ -118,14 +113,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			case err != nil:
 				return err
 			}
-			if t.ReadOnly {
-				// A token made on /account reads only, whatever the account may do,
-				// in every project.
-				viewerOnly := *a
-				viewerOnly.Role = auth.Viewer
-				viewerOnly.Projects = readOnlyGrants(a.Projects)
-				a = &viewerOnly
-			}
+			a = tokenAccount(a, t)
 			c.Set(ctxAccount, a)
 			c.Set(ctxActor, "token:"+strconv.FormatInt(t.ID, 10))
 			c.Set(ctxBearer, true)
@@ -510,6 +498,17 @@ func (s *Server) logout(c echo.Context) error {
 	s.clearSessionCookie(c)
 	s.clearCSRFCookie(c)
 	return c.Redirect(http.StatusSeeOther, "/login?done=signed-out")
+}
+
+// tokenAccount is the account as token t acts for it: a token made on
+// /account reads only, whatever the account may do, in every project.
+func tokenAccount(a *auth.Account, t *auth.Token) *auth.Account {
+	if !t.ReadOnly {
+		return a
+	}
+	viewerOnly := *a
+	viewerOnly.Role, viewerOnly.Projects = auth.Viewer, readOnlyGrants(a.Projects)
+	return &viewerOnly
 }
 
 // readOnlyGrants are an account's per-project grants as a read-only token

@@ -92,15 +92,10 @@ func (s *Server) readyz(c echo.Context) error {
 			if p.Credential == nil {
 				continue
 			}
-			n := p.Credential(s.Now())
-			ac := apiCredential{Warning: n.Warning}
-			if !n.ExpiresAt.IsZero() {
-				ac.ExpiresAt = &n.ExpiresAt
-			}
 			if r.Credentials == nil {
 				r.Credentials = map[string]apiCredential{}
 			}
-			r.Credentials[p.Name] = ac
+			r.Credentials[p.Name] = *newAPICredential(p.Credential(s.Now()))
 		}
 	}
 

@@ -12,12 +12,11 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/vpcep-console/vpcep-console/internal/auth"
-	"github.com/vpcep-console/vpcep-console/internal/views"
-
 	"github.com/vpcep-console/vpcep-console/internal/change"
 	"github.com/vpcep-console/vpcep-console/internal/drift"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/store"
+	"github.com/vpcep-console/vpcep-console/internal/views"
 )
 
 // Project is one Huawei Cloud project the console serves, and the parts
@@ -209,14 +208,8 @@ func (s *Server) needProject(next echo.HandlerFunc) echo.HandlerFunc {
 		if a == nil {
 			return s.unauthenticated(c, "Sign in to use the console.")
 		}
-		for _, p := range s.Projects {
-			if a.RoleIn(p.Name).Allows(viewer) {
-				r := c.Request()
-				if r.Method != http.MethodGet && r.Method != http.MethodHead {
-					break
-				}
-				return c.Redirect(http.StatusFound, "/p/"+p.Name+r.URL.RequestURI())
-			}
+		if ps, r := s.viewable(a), c.Request(); len(ps) > 0 && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			return c.Redirect(http.StatusFound, "/p/"+ps[0].Name+r.URL.RequestURI())
 		}
 		return echo.NewHTTPError(http.StatusNotFound,
 			"Choose a project: this console serves several, and this address names none. Nothing was changed.")
@@ -245,22 +238,26 @@ func (s *Server) roleHere(c echo.Context, a *auth.Account) auth.Role {
 // nil when it may view every project served (and what the log holds of
 // projects no longer served), else the ids of the projects it may view.
 func (s *Server) viewableProjectIDs(a *auth.Account) []string {
-	if a == nil {
-		return []string{}
-	}
-	ids := []string{}
-	all := true
-	for _, p := range s.Projects {
-		if a.RoleIn(p.Name).Allows(viewer) {
-			ids = append(ids, p.ProjectID)
-		} else {
-			all = false
-		}
-	}
-	if all {
+	ps := s.viewable(a)
+	if a != nil && len(ps) == len(s.Projects) {
 		return nil
 	}
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ProjectID
+	}
 	return ids
+}
+
+// viewable are the projects a may view, in order (none when a is nil).
+func (s *Server) viewable(a *auth.Account) []*Project {
+	var out []*Project
+	for _, p := range s.Projects {
+		if a != nil && a.RoleIn(p.Name).Allows(viewer) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // mayIn checks that the caller may act as role in p (the project of the
@@ -317,6 +314,15 @@ type apiCredential struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
+// newAPICredential is n as the API and /readyz say it.
+func newAPICredential(n CredentialNotice) *apiCredential {
+	ac := &apiCredential{Warning: n.Warning}
+	if !n.ExpiresAt.IsZero() {
+		ac.ExpiresAt = &n.ExpiresAt
+	}
+	return ac
+}
+
 // apiListProjects is GET /api/v1/projects: the projects the caller may
 // view, each with its URL prefix, the caller's role there and the state of
 // its inventory.
@@ -339,12 +345,7 @@ func (s *Server) apiListProjects(c echo.Context) error {
 			return err
 		}
 		if a.Role == auth.Admin && p.Credential != nil {
-			n := p.Credential(s.Now())
-			ac := &apiCredential{Warning: n.Warning}
-			if !n.ExpiresAt.IsZero() {
-				ac.ExpiresAt = &n.ExpiresAt
-			}
-			ap.Credential = ac
+			ap.Credential = newAPICredential(p.Credential(s.Now()))
 		}
 		out.Projects = append(out.Projects, ap)
 	}
@@ -354,10 +355,8 @@ func (s *Server) apiListProjects(c echo.Context) error {
 // viewableNames are the names of the projects a may view, in order.
 func (s *Server) viewableNames(a *auth.Account) []string {
 	var names []string
-	for _, p := range s.Projects {
-		if a != nil && a.RoleIn(p.Name).Allows(viewer) {
-			names = append(names, p.Name)
-		}
+	for _, p := range s.viewable(a) {
+		names = append(names, p.Name)
 	}
 	return names
 }
