@@ -197,12 +197,13 @@ func (s *Server) base(c echo.Context, title string) views.Base {
 			b.Project = here.Name
 		}
 	}
-	b.Account = &views.Account{Name: a.Name, Role: s.roleHere(c, a)}
-	if here == nil {
-		b.Account.Role = s.bestRole(a)
+	role := s.bestRole(a) // on a page of no project (or of one refused)
+	if here != nil {
+		role = a.RoleIn(here.Name)
 	}
-	for _, p := range s.Projects {
-		if p.Credential == nil || (here != nil && p != here) || !a.RoleIn(p.Name).Allows(viewer) {
+	b.Account = &views.Account{Name: a.Name, Role: role}
+	for _, p := range s.viewable(a) {
+		if p.Credential == nil || (here != nil && p != here) {
 			continue
 		}
 		if n := p.Credential(s.Now()); n.Warning != "" {
@@ -234,10 +235,7 @@ func (s *Server) switcher(c echo.Context, a *auth.Account, here *Project) []view
 	}
 	ctx := c.Request().Context()
 	var tabs []views.ProjectTab
-	for _, p := range s.Projects {
-		if !a.RoleIn(p.Name).Allows(viewer) {
-			continue
-		}
+	for _, p := range s.viewable(a) {
 		t := views.ProjectTab{Name: p.Name, Region: p.Region, Href: "/p/" + p.Name + page, Current: p == here}
 		if st, err := p.Refresher.Status(ctx, s.Now()); err == nil {
 			t.State = string(st.State)
