@@ -205,13 +205,13 @@ func grantUser(ctx context.Context, accounts *auth.Store, name string, args []st
 	if !projects.ValidName(*project) {
 		return errors.New("--project must name a project as the projects file does (a slug such as prod-beijing)")
 	}
-	var role auth.Role
-	switch *roleName {
-	case "default":
-	case string(auth.NoAccess), string(auth.Viewer), string(auth.Editor):
-		role = auth.Role(*roleName)
-	default:
-		return errors.New("--role must be none, viewer, editor or default: admin is console-wide (web user add/--role)")
+	var role auth.Role // "default": the grant is removed
+	if *roleName != "default" {
+		r, err := auth.ParseGrant(*roleName)
+		if err != nil {
+			return errors.New("--role must be none, viewer, editor or default: admin is console-wide (web user add/--role)")
+		}
+		role = r
 	}
 	if err := accounts.SetProjectRole(ctx, name, *project, role); err != nil {
 		return err

@@ -201,7 +201,7 @@ func (c *Console) newProject(cfg config.Config, pu ProjectUpstream, limit *inven
 		case u.Renewing != nil:
 			p.Renewing = u.Renewing
 			p.Handlers.Credential = renewingNotice(u.Renewing)
-		case u.Config.Token != "" && u.Config.AK == "":
+		case u.Kind == projects.CredentialToken:
 			p.fixed = &fixedToken{iam: u.IAM, token: u.Config.Token, logger: logger}
 			p.Handlers.Credential = p.fixed.notice
 		}

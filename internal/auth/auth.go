@@ -58,6 +58,9 @@ func ParseGrant(s string) (Role, error) {
 	return "", fmt.Errorf("auth: a project grant must be none, viewer or editor (admin is console-wide), not %q", s)
 }
 
+// Rank orders roles: 0 for none (and no role), then viewer, editor, admin.
+func (r Role) Rank() int { return roleRank[r] }
+
 // Allows reports whether r includes required.
 func (r Role) Allows(required Role) bool { return roleRank[r] >= roleRank[required] && roleRank[r] > 0 }
 
@@ -301,9 +304,6 @@ func (s *Store) SetProjectRole(ctx context.Context, accountName, project string,
 			gone AS (DELETE FROM account_project_roles g USING a WHERE g.account_id = a.id AND g.project = $2)
 			SELECT id FROM a`, accountName, project).Scan(new(int64))
 	} else {
-		if _, err := ParseGrant(string(role)); err != nil {
-			return err
-		}
 		err = s.pool.QueryRow(ctx, `
 			INSERT INTO account_project_roles (account_id, project, role)
 			SELECT id, $2, $3 FROM accounts WHERE name = $1

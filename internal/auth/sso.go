@@ -99,13 +99,8 @@ func (s *Store) SignInSSO(ctx context.Context, id SSOIdentity, role Role, grants
 			accountID, role, displayName(id.DisplayName), s.now()); err != nil {
 			return fmt.Errorf("auth: update single sign-on account: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM account_project_roles WHERE account_id = $1`, accountID); err != nil {
-			return fmt.Errorf("auth: replace project grants: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO account_project_roles (account_id, project, role)
-			SELECT $1, p, r FROM unnest($2::text[], $3::text[]) AS g (p, r)`, accountID, projects, roles); err != nil {
-			return fmt.Errorf("auth: replace project grants: %w", err)
+		if err := replaceGrants(ctx, tx, accountID, projects, roles); err != nil {
+			return err
 		}
 		a, err = scanAccount(tx.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE a.id = $1`, accountID))
 		return err
@@ -261,11 +256,8 @@ func (s *Store) EndSSOAccess(ctx context.Context, issuer, subject string) (name 
 			return fmt.Errorf("auth: end single sign-on access: %w", err)
 		}
 		found = true
-		if _, err := tx.Exec(ctx, `DELETE FROM account_project_roles WHERE account_id = $1`, id); err != nil {
-			return fmt.Errorf("auth: end single sign-on access: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO account_project_roles (account_id, project, role) VALUES ($1, $2, 'none')`, id, OtherProjects); err != nil {
-			return fmt.Errorf("auth: end single sign-on access: %w", err)
+		if err := replaceGrants(ctx, tx, id, []string{OtherProjects}, []string{string(NoAccess)}); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE account_id = $1`, id); err != nil {
 			return fmt.Errorf("auth: end sessions: %w", err)
@@ -273,4 +265,18 @@ func (s *Store) EndSSOAccess(ctx context.Context, issuer, subject string) (name 
 		return nil
 	})
 	return name, found, err
+}
+
+// replaceGrants makes an account's per-project grants exactly projects[i]
+// -> roles[i], in tx.
+func replaceGrants(ctx context.Context, tx pgx.Tx, accountID int64, projects, roles []string) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM account_project_roles WHERE account_id = $1`, accountID); err != nil {
+		return fmt.Errorf("auth: replace project grants: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO account_project_roles (account_id, project, role)
+		SELECT $1, p, r FROM unnest($2::text[], $3::text[]) AS g (p, r)`, accountID, projects, roles); err != nil {
+		return fmt.Errorf("auth: replace project grants: %w", err)
+	}
+	return nil
 }

@@ -89,17 +89,14 @@ func (s *Server) finishSSO(c echo.Context) error {
 	who := "sso subject " + visibleName(id.Subject) // the provider's, verified; short and printable in the event
 	role, grants, err := s.SSO.Roles(id)
 	if err != nil {
-		var fe *sso.FlowError
-		if errors.As(err, &fe) && fe.Reason == sso.ReasonNoGroup {
-			// Out of every mapped group: whatever the account could do ends
-			// now, in every browser, not at its sessions' end.
-			name, found, endErr := s.Auth.EndSSOAccess(ctx, id.Issuer, id.Subject)
-			if endErr != nil {
-				return endErr
-			}
-			if found {
-				s.eventAs(c, name, auth.EventRoleChanged, name, "single sign-on: in no mapped group any more: no project, sessions ended")
-			}
+		// In no mapped group (Roles' one refusal): whatever the account
+		// could do ends now, in every browser, not at its sessions' end.
+		name, found, endErr := s.Auth.EndSSOAccess(ctx, id.Issuer, id.Subject)
+		if endErr != nil {
+			return endErr
+		}
+		if found {
+			s.eventAs(c, name, auth.EventRoleChanged, name, "single sign-on: in no mapped group any more: no project, sessions ended")
 		}
 		return s.ssoRefused(c, err, who)
 	}
@@ -199,8 +196,9 @@ const ssoStartsPerMinute = 30
 // ssoStarts counts the single sign-on attempts each address started in
 // its current minute. Per replica: a bound, not an account of them.
 type ssoStarts struct {
-	mu   sync.Mutex
-	seen map[string]ssoWindow
+	mu        sync.Mutex
+	seen      map[string]ssoWindow
+	lastSweep time.Time
 }
 
 type ssoWindow struct {
@@ -218,7 +216,8 @@ func (l *ssoStarts) take(ip string, now time.Time) time.Duration {
 	}
 	w := l.seen[ip]
 	if now.Sub(w.start) >= time.Minute {
-		if len(l.seen) > 10000 {
+		if len(l.seen) > 10000 && now.Sub(l.lastSweep) >= time.Minute {
+			l.lastSweep = now
 			for k, old := range l.seen {
 				if now.Sub(old.start) >= time.Minute {
 					delete(l.seen, k)

@@ -11,9 +11,9 @@ import (
 )
 
 // TestSSOLeavingEveryGroupEndsAccess: a person removed from every
-// mapped group is refused at their next sign-in (no_group), but the account
-// keeps its old role and its other sessions keep acting with it, whereas
-// a mere demotion (editor → viewer) takes effect in every session at once.
+// mapped group is refused at their next sign-in (no_group), and then the
+// account loses its role and its other sessions end: the browser still
+// signed in elsewhere can change nothing.
 func TestSSOLeavingEveryGroupEndsAccess(t *testing.T) {
 	t.Parallel()
 	s := newSSOApp(t)
@@ -88,10 +88,9 @@ func TestSSOAdminSetsPasswordOfSSOAccount(t *testing.T) {
 	}
 }
 
-// TestSSOOnlyKeepsPasswordsForBreakGlassAdmins: with OIDC_ONLY the
-// password form is hidden, yet any local account (not only the break-glass
-// admin) still signs in with a password, bypassing the provider's MFA and
-// offboarding.
+// TestSSOOnlyKeepsPasswordsForBreakGlassAdmins: with OIDC_ONLY a local
+// account other than an admin (the break-glass way in) is refused a
+// password sign-in: nobody gets round the provider's MFA and offboarding.
 func TestSSOOnlyKeepsPasswordsForBreakGlassAdmins(t *testing.T) {
 	t.Parallel()
 	idp := oidctest.Start(t, oidctest.Options{RedirectURLs: []string{consoleCallback}})

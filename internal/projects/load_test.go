@@ -109,9 +109,6 @@ func TestLoadGoodFile(t *testing.T) {
 	if diff := cmp.Diff(want, cfg.Projects); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}
-	if p, ok := cfg.Project("eu"); !ok || p.ProjectID != pidB {
-		t.Errorf("Project(eu) = %v, %v", p, ok)
-	}
 }
 
 // project is one project's YAML with the given credentials block (indented

@@ -18,16 +18,6 @@ type Config struct {
 	Projects []Project
 }
 
-// Project returns the project named name.
-func (c *Config) Project(name string) (*Project, bool) {
-	for i := range c.Projects {
-		if c.Projects[i].Name == name {
-			return &c.Projects[i], true
-		}
-	}
-	return nil, false
-}
-
 // Project is one Huawei Cloud project: one region, one project id.
 type Project struct {
 	// Name is unique and URL-safe (a slug): it is the project's path

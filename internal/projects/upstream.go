@@ -12,6 +12,7 @@ import (
 // them.
 type Upstream struct {
 	Config vpcep.Config
+	Kind   CredentialKind // how Config signs in
 	// IAM is the project's IAM client, when its IAM endpoint is known: it
 	// obtains CredentialIAMUser's tokens and tells a fixed token's expiry
 	// (vpcep.FixedTokenExpiry).
@@ -62,7 +63,7 @@ func (p *Project) Upstream(base vpcep.Config, logger *slog.Logger) (*Upstream, e
 	default:
 		return nil, fmt.Errorf("project %q: no credentials", p.Name)
 	}
-	u.Config = cfg
+	u.Config, u.Kind = cfg, p.Credentials.Kind
 	return u, nil
 }
 

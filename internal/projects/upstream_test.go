@@ -62,7 +62,7 @@ func TestDemoProjectsReachTheirSimulators(t *testing.T) {
 		if (up.Renewing != nil) != renewing {
 			t.Errorf("%s: Renewing = %v for %s credentials", p.Name, up.Renewing, p.Credentials)
 		}
-		if renewing && (up.Renewing.Status().State != vpcep.StateValid || up.Renewing.ExpiresAt().IsZero()) {
+		if renewing && (up.Renewing.Status().State != vpcep.StateValid || up.Renewing.Status().ExpiresAt.IsZero()) {
 			t.Errorf("%s: status %+v after a call", p.Name, up.Renewing.Status())
 		}
 	}

@@ -56,13 +56,14 @@ func ParseMapping(s string) (Mapping, error) {
 			}
 			r.role = g
 		} else {
-			if role != string(auth.NoAccess) && role != string(auth.Viewer) && role != string(auth.Editor) {
+			g, err := auth.ParseGrant(role)
+			if err != nil {
 				return Mapping{}, fmt.Errorf("entry %d (%q): a role in one project is none, viewer or editor, not %q (admin is for every project)", i+1, entry, role)
 			}
 			if !projects.ValidName(project) {
 				return Mapping{}, fmt.Errorf("entry %d (%q): %q is not a project name", i+1, entry, project)
 			}
-			r.role, r.project = auth.Role(role), project
+			r.role, r.project = g, project
 		}
 		m.rules = append(m.rules, r)
 	}
@@ -71,9 +72,6 @@ func ParseMapping(s string) (Mapping, error) {
 	}
 	return m, nil
 }
-
-// rank orders roles for "the highest wins"; NoAccess is below viewer.
-var rank = map[auth.Role]int{auth.NoAccess: 0, auth.Viewer: 1, auth.Editor: 2, auth.Admin: 3}
 
 // Resolve returns what groups give: role, the highest global role of the
 // matched groups, and grants, one per project that a matched per-project
@@ -101,13 +99,13 @@ func (m Mapping) Resolve(groups []string) (role auth.Role, grants map[string]aut
 		}
 		switch {
 		case r.project == "":
-			if rank[r.role] > rank[role] {
+			if r.role.Rank() > role.Rank() {
 				role = r.role
 			}
 		case r.role == auth.NoAccess:
 			denied[r.project] = true
 		default:
-			if rank[r.role] > rank[projectRole[r.project]] {
+			if r.role.Rank() > projectRole[r.project].Rank() {
 				projectRole[r.project] = r.role
 			}
 		}
@@ -141,7 +139,7 @@ func (m Mapping) Resolve(groups []string) (role auth.Role, grants map[string]aut
 	// A grant no higher than the global role changes nothing: RoleIn gives
 	// the global role to a project without one.
 	for p, g := range grants {
-		if g != auth.NoAccess && rank[g] <= rank[role] {
+		if g != auth.NoAccess && g.Rank() <= role.Rank() {
 			delete(grants, p)
 		}
 	}

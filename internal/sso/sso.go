@@ -115,10 +115,6 @@ func newProvider(cfg Config, states stateStore, logger *slog.Logger) *Provider {
 	return p
 }
 
-// Config returns the provider's settings, its client secret included:
-// for the wiring and tests. The sign-in page needs only Name and Only.
-func (p *Provider) Config() Config { return p.cfg }
-
 // Name is what the sign-in button says after "Sign in with".
 func (p *Provider) Name() string { return p.cfg.Name }
 
@@ -274,12 +270,14 @@ func (p *Provider) Finish(ctx context.Context, state, code string) (*Identity, s
 	if err != nil {
 		return nil, "", err
 	}
+	if code == "" {
+		// Spent without asking the provider (it may be down): a cancel, or
+		// an answer brought by another browser.
+		return nil, attempt.Next, flowError(ReasonExchangeFailed, errors.New("the callback carries no code"))
+	}
 	d, err := p.discover(ctx)
 	if err != nil {
 		return nil, attempt.Next, err
-	}
-	if code == "" {
-		return nil, attempt.Next, flowError(ReasonExchangeFailed, errors.New("the callback carries no code"))
 	}
 	token, err := d.oauth.Exchange(p.clientContext(ctx), code, oauth2.VerifierOption(attempt.Verifier))
 	if err != nil {

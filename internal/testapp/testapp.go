@@ -126,13 +126,6 @@ func New(t testing.TB, o Options) *Console {
 		ProjectID: first.ProjectID, Region: first.Region,
 		RefreshInterval: time.Minute, CookieSecure: true, Timeout: 5 * time.Second,
 	}
-	if single {
-		clientCfg := sims[0].Sim.Config()
-		if o.Client != nil {
-			o.Client(&clientCfg)
-		}
-		cfg.Endpoint, cfg.AK, cfg.SK, cfg.Token, cfg.Timeout = clientCfg.Endpoint, clientCfg.AK, clientCfg.SK, clientCfg.Token, clientCfg.Timeout
-	}
 	cfg = cfg.WithDefaults()
 	if o.Config != nil {
 		o.Config(&cfg)

@@ -344,14 +344,6 @@ func (r *renewal) wait(ctx context.Context) (string, error) {
 	}
 }
 
-// ExpiresAt is when the current token expires (on this machine's clock);
-// zero when there is none yet.
-func (c *RenewingCredential) ExpiresAt() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.expiresAt
-}
-
 // Status says how the credential stands, for /readyz and the page banner.
 func (c *RenewingCredential) Status() CredentialStatus {
 	c.mu.Lock()

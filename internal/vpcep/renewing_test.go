@@ -223,7 +223,7 @@ func TestRenewalAcrossExpiryWithCallsInFlight(t *testing.T) {
 	if n := f.sim.TokensIssued(); n != 1 {
 		t.Fatalf("%d tokens issued for the first calls, want 1", n)
 	}
-	first := cred.ExpiresAt()
+	first := cred.Status().ExpiresAt
 
 	// Past the renewal point (half the lifetime): one renewal, in the
 	// background, while the callers go on with the old token.
@@ -238,8 +238,8 @@ func TestRenewalAcrossExpiryWithCallsInFlight(t *testing.T) {
 	if n := f.sim.TokensIssued(); n != 2 {
 		t.Fatalf("%d tokens issued after the scheduled renewal, want 2", n)
 	}
-	if !cred.ExpiresAt().After(first) {
-		t.Errorf("ExpiresAt %s did not move past %s", cred.ExpiresAt(), first)
+	if !cred.Status().ExpiresAt.After(first) {
+		t.Errorf("ExpiresAt %s did not move past %s", cred.Status().ExpiresAt, first)
 	}
 
 	// The simulator's clock runs on: the second token expires there
@@ -361,8 +361,8 @@ func TestRenewalFailure(t *testing.T) {
 	if s.State != vpcep.StateFailing || !errors.As(s.LastError, &ie) || ie.Status != http.StatusUnauthorized {
 		t.Errorf("status %+v, want failing with IAM's 401", s)
 	}
-	if !cred.ExpiresAt().IsZero() {
-		t.Errorf("ExpiresAt = %s with no token", cred.ExpiresAt())
+	if !cred.Status().ExpiresAt.IsZero() {
+		t.Errorf("ExpiresAt = %s with no token", cred.Status().ExpiresAt)
 	}
 	if strings.Contains(f.logs.String(), iamPassword) {
 		t.Errorf("the log holds the password:\n%s", f.logs.String())

@@ -96,16 +96,23 @@ func (s *Server) ExpireTokens() {
 // it never issued or has forgotten since it expired; otherwise problem is
 // "" for a valid token, else why it is refused.
 func (iam *simIAM) checkToken(tok string) (known bool, problem string) {
+	_, known, problem = iam.lookup(tok)
+	return known, problem
+}
+
+// lookup is the token tok, whether it was issued, and why it is refused
+// ("" when it is valid).
+func (iam *simIAM) lookup(tok string) (t iamToken, known bool, problem string) {
 	iam.mu.Lock()
 	t, ok := iam.tokens[tok]
 	iam.mu.Unlock()
 	switch {
 	case !ok:
-		return false, ""
+		return t, false, ""
 	case !iam.now().Before(t.expiresAt):
-		return true, "token expired"
+		return t, true, "token expired"
 	}
-	return true, ""
+	return t, true, ""
 }
 
 // serveIAM answers the IAM token API and reports whether r was for it. It
@@ -213,10 +220,8 @@ func (iam *simIAM) validateToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	subject := r.Header.Get("X-Subject-Token")
-	iam.mu.Lock()
-	t, ok := iam.tokens[subject]
-	iam.mu.Unlock()
-	if !ok || !iam.now().Before(t.expiresAt) {
+	t, known, problem := iam.lookup(subject)
+	if !known || problem != "" {
 		writeIAMError(w, http.StatusNotFound, "The token could not be found.")
 		return
 	}
