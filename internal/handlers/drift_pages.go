@@ -170,10 +170,8 @@ func (s *Server) adoptDrift(c echo.Context) error {
 	case errors.Is(err, drift.ErrBusy):
 		return s.driftPage(c, http.StatusConflict, de.EndpointID, back, reason, nil,
 			"Nothing was adopted: a change to this endpoint is in progress right now. Wait a moment and adopt again.")
-	case errors.Is(err, drift.ErrNotDrift):
-		return badRequest(fmt.Sprintf("Entry #%d is not a change made outside the console: only those can be adopted.", de.ID))
 	}
-	return err
+	return err // ErrNotDrift cannot come: the entry was checked to be a drift above
 }
 
 // backPath is the page Adopt returns to.

@@ -346,10 +346,24 @@ func createReadOnlyToken(t *testing.T, a *app, name string) (int64, string) {
 func TestRoutesScoped(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, signedOut())
+	want := map[string]bool{
+		"GET /": true, "GET /endpoints": true, "POST /endpoints/refresh": true,
+		"GET /endpoints/:id": true, "GET /endpoints/:id/history": true,
+		"GET /endpoints/:id/policy/edit": true, "POST /endpoints/:id/policy/edit": true,
+		"POST /endpoints/:id/policy/preview": true, "POST /endpoints/:id/policy": true,
+		"GET /api/v1/endpoints": true, "GET /api/v1/endpoints/:id": true, "PUT /api/v1/endpoints/:id/policy": true,
+	}
+	seen := map[string]bool{}
 	for _, r := range a.handler.Routes() {
-		want := r.Path == "/" || strings.HasPrefix(r.Path, "/endpoints") || strings.HasPrefix(r.Path, "/api/v1/endpoints")
-		if r.Scoped != want {
-			t.Errorf("%s %s: scoped %v, want %v", r.Method, r.Path, r.Scoped, want)
+		key := r.Method + " " + r.Path
+		if r.Scoped != want[key] {
+			t.Errorf("%s: scoped %v, want %v", key, r.Scoped, want[key])
+		}
+		seen[key] = true
+	}
+	for key := range want {
+		if !seen[key] {
+			t.Errorf("%s is not registered", key)
 		}
 	}
 }

@@ -229,7 +229,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		st, err := p.Store.RefreshState(ctx)
 		if err != nil {
 			ch <- prometheus.NewInvalidMetric(inventoryAgeDesc, err)
-			return
+			continue // the other projects' figures are still worth having
 		}
 		if st.Last != nil {
 			failed := 0.0

@@ -231,3 +231,28 @@ func TestStateUnreadableLeavesTheRestServed(t *testing.T) {
 		t.Errorf("changes_total{applied} = %v, want 1", v)
 	}
 }
+
+// TestOneProjectsUnreadableStateHidesNoOther: a project whose refresh
+// state cannot be read leaves the other projects' inventory figures in
+// the scrape.
+func TestOneProjectsUnreadableStateHidesNoOther(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testdb.Migrated(t)
+	pool := testdb.Pool(t, url)
+	gone := testdb.Pool(t, url)
+	gone.Close()
+	good := store.NewProject(pool, "p-good")
+	now := time.Now().UTC()
+	if err := good.RecordRefresh(ctx, store.Refresh{Trigger: "startup", StartedAt: now, FinishedAt: now, Succeeded: true, EndpointCount: 7}); err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New()
+	m.WatchState(audit.New(pool),
+		metrics.ProjectInventory{Project: "broken", Store: store.NewProject(gone, "p-broken")},
+		metrics.ProjectInventory{Project: "good", Store: good})
+	got := scrape(t, m)
+	if v := series(t, got, "vpcep_console_inventory_endpoints")["project=good"]; v != 7 {
+		t.Errorf("the good project's endpoints = %v, want 7", v)
+	}
+}

@@ -71,6 +71,11 @@ func (c driftRowCache) wantKey() string {
 // rowDriftKey is the data-drift value a rendered row carries ("" if none).
 func rowDriftKey(html string) string {
 	const attr = `data-drift="`
+	// The attribute is on the row's start tag: the rest of the row (most
+	// of it) is never searched. Attribute values are escaped: no '>'.
+	if end := strings.IndexByte(html, '>'); end >= 0 {
+		html = html[:end]
+	}
 	i := strings.Index(html, attr)
 	if i < 0 {
 		return ""
