@@ -7,8 +7,7 @@
 -- the other filters' do, so the newest-first keyset page of one project
 -- is an index walk, and a count up to 10,000 an index-only scan (at a
 -- million entries, a project holding 1% of them: page 17 ms -> 1 ms, count
--- 340 ms -> 5 ms). The project index also lists the projects for the
--- filter (audit.Log.Projects) by a loose index scan.
+-- 340 ms -> 5 ms).
 CREATE INDEX CONCURRENTLY IF NOT EXISTS audit_entries_project_id_id ON audit_entries (project_id, id);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS audit_entries_region_id ON audit_entries (region, id);
 -- A project lives in one region, so a filter on both matches what the

@@ -62,18 +62,8 @@ func (l *Log) Append(ctx context.Context, tx pgx.Tx, entries []Complete) ([]*Ent
 	out := make([]*Entry, len(entries))
 	batch := &pgx.Batch{}
 	for i, c := range entries {
-		s := c.Start
-		e := &Entry{
-			SubmissionKey: s.SubmissionKey, Actor: s.Actor,
-			ProjectID: s.ProjectID, Region: s.Region, EndpointID: s.EndpointID, EndpointServiceName: s.EndpointServiceName,
-			Action: s.Action, Reason: s.Reason, RollbackOf: s.RollbackOf, Restores: s.Restores,
-			PolicyBefore: []byte(s.PolicyBefore), PolicyRequested: []byte(s.PolicyRequested),
-			AcknowledgedWarnings: sortedSet(s.AcknowledgedWarnings),
-			DetectedBy:           s.DetectedBy, RefersTo: s.RefersTo,
-			Outcome: OutcomePending, FormatVersion: l.format.version,
-			ID: newIDs[i], StartedAt: now, PrevHash: prev,
-		}
-		e.setAttribution(s.Attribution)
+		e := l.newEntry(c.Start)
+		e.ID, e.StartedAt, e.PrevHash = newIDs[i], now, prev
 		e.Hash = l.format.hash(e, byHash)
 		batch.Queue(l.format.insertSQL, l.format.insertArgs(e)...)
 		f := c.Final

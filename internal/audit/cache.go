@@ -46,8 +46,6 @@ type readCache struct {
 	at     uint64 // the generation counts and pages were computed in
 	counts map[cacheKey]cachedCount
 	pages  map[cacheKey][]*Entry
-	// projects is what Projects answered; nil: not cached.
-	projects []ProjectRegion
 }
 
 // cacheKey is a filter, and for a page where it starts and how long it is.
@@ -106,7 +104,7 @@ func (c *readCache) syncLocked(gen uint64) bool {
 		if gen < c.at {
 			return false // an answer computed before the cache moved on
 		}
-		c.at, c.counts, c.pages, c.projects = gen, nil, nil, nil
+		c.at, c.counts, c.pages = gen, nil, nil
 	}
 	return true
 }
@@ -171,29 +169,6 @@ func (c *readCache) putPage(gen uint64, k cacheKey, entries []*Entry) {
 	}
 	evictOne(c.pages, cachedPagesMax)
 	c.pages[k] = slices.Clone(entries)
-}
-
-// cachedProjects returns the cached answer of Projects, as a slice of its own.
-func (c *readCache) cachedProjects() ([]ProjectRegion, bool) {
-	gen, ok := c.generation()
-	if !ok {
-		return nil, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.syncLocked(gen) || c.projects == nil {
-		return nil, false
-	}
-	return slices.Clone(c.projects), true
-}
-
-func (c *readCache) putProjects(gen uint64, projects []ProjectRegion) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen.Load() || !c.syncLocked(gen) {
-		return
-	}
-	c.projects = append([]ProjectRegion{}, projects...) // never nil once cached
 }
 
 // evictOne drops one arbitrary key of a full map, so it never grows past most.

@@ -90,9 +90,9 @@ type Start struct {
 	Attribution []cts.Trace
 }
 
-// Begin commits a pending entry, chained to the newest one. It must succeed
-// before anything is sent upstream: that is what makes the log write-ahead.
-func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
+// newEntry is the pending entry s starts, in the log's format: what Begin
+// and Append record (and hash) alike; they set its id, time and chain link.
+func (l *Log) newEntry(s Start) *Entry {
 	e := &Entry{
 		SubmissionKey: s.SubmissionKey, Actor: s.Actor,
 		ProjectID: s.ProjectID, Region: s.Region, EndpointID: s.EndpointID, EndpointServiceName: s.EndpointServiceName,
@@ -103,6 +103,13 @@ func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
 		Outcome: OutcomePending, FormatVersion: l.format.version,
 	}
 	e.setAttribution(s.Attribution)
+	return e
+}
+
+// Begin commits a pending entry, chained to the newest one. It must succeed
+// before anything is sent upstream: that is what makes the log write-ahead.
+func (l *Log) Begin(ctx context.Context, s Start) (*Entry, error) {
+	e := l.newEntry(s)
 	err := l.appendPending(ctx, e)
 	// Every append holds the chain lock, so the look-ups above cannot race
 	// another insert; the unique constraints are the backstop.
@@ -380,9 +387,9 @@ type Filter struct {
 
 // IsZero reports whether f filters nothing.
 func (f Filter) IsZero() bool {
-	return f.EndpointID == "" && f.EndpointPrefix == "" && f.Actor == "" && f.Action == "" &&
-		f.Outcome == "" && f.Text == "" && f.From.IsZero() && f.To.IsZero() &&
-		f.ProjectIDs == nil && f.ProjectID == "" && f.Region == ""
+	// The cache key holds every field (TestCacheKeyCoversEveryFilterField):
+	// a field added later cannot be forgotten here.
+	return keyOf(f, 0, 0) == cacheKey{}
 }
 
 // AllowsProject reports whether f's ProjectIDs let its reader see entries
@@ -632,44 +639,4 @@ func (l *Log) count(ctx context.Context, f Filter, most int) (n int, more bool, 
 		return most, true, nil
 	}
 	return n, false, nil
-}
-
-// ProjectRegion is a project that has entries in the log, and its region.
-type ProjectRegion struct {
-	ProjectID string
-	Region    string
-}
-
-// Projects are the projects that have entries, ordered by project id, each
-// with the region of its newest entry (a project lives in one region): the
-// choices of /audit's project and region filters, including projects no
-// longer configured. A loose scan of the (project_id, id) index costs two
-// index probes per project however long the log; the answer is cached
-// with the counts.
-func (l *Log) Projects(ctx context.Context) ([]ProjectRegion, error) {
-	if projects, ok := l.cache.cachedProjects(); ok {
-		return projects, nil
-	}
-	gen, cache := l.cache.generation()
-	// Each step of the recursion finds the next project id above the
-	// last through the index, rather than reading every entry.
-	rows, err := l.pool.Query(ctx, `
-		WITH RECURSIVE p AS (
-			(SELECT project_id FROM audit_entries ORDER BY project_id LIMIT 1)
-			UNION ALL
-			SELECT (SELECT a.project_id FROM audit_entries a WHERE a.project_id > p.project_id ORDER BY a.project_id LIMIT 1)
-			FROM p WHERE p.project_id IS NOT NULL)
-		SELECT p.project_id, (SELECT a.region FROM audit_entries a WHERE a.project_id = p.project_id ORDER BY a.id DESC LIMIT 1)
-		FROM p WHERE p.project_id IS NOT NULL ORDER BY p.project_id`)
-	if err != nil {
-		return nil, fmt.Errorf("audit: projects: %w", err)
-	}
-	projects, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ProjectRegion])
-	if err != nil {
-		return nil, fmt.Errorf("audit: projects: %w", err)
-	}
-	if cache {
-		l.cache.putProjects(gen, projects)
-	}
-	return projects, nil
 }

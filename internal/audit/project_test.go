@@ -166,39 +166,3 @@ func TestAuditCacheKeepsProjectsApart(t *testing.T) {
 		}
 	}
 }
-
-// Projects lists each project with entries and its region, for the
-// filters; a cached answer gives way to a write, as counts do.
-func TestProjects(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	log := watchedLog(t, testdb.Migrated(t))
-	got, err := log.Projects(ctx)
-	if err != nil || len(got) != 0 {
-		t.Fatalf("an empty log: Projects = %v, %v", got, err)
-	}
-	projectLog(t, log)
-	want := []audit.ProjectRegion{{ProjectID: projectA, Region: regionA}, {ProjectID: projectB, Region: regionB}}
-	for range 2 { // the second from the cache
-		got, err := log.Projects(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Fatalf("Projects mismatch (-want +got):\n%s", diff)
-		}
-	}
-	s := start("ep-c1", "dave")
-	s.ProjectID, s.Region = "0000cccc0000cccc0000cccc0000cccc", "eu-west-101"
-	if _, err := log.Begin(ctx, s); err != nil {
-		t.Fatal(err)
-	}
-	want = append([]audit.ProjectRegion{{ProjectID: s.ProjectID, Region: s.Region}}, want...)
-	got, err = log.Projects(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("after a new project's entry, Projects mismatch (-want +got):\n%s", diff)
-	}
-}

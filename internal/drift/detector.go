@@ -87,13 +87,6 @@ func New(pool *pgxpool.Pool, log *audit.Log, cfg Config, logger *slog.Logger) *D
 	return &Detector{pool: pool, log: log, cfg: cfg, logger: logger, kick: make(chan struct{}, 1)}
 }
 
-// SetCTS sets the CTS source (nil: not enabled). Call it before the
-// Detector is used.
-func (d *Detector) SetCTS(src cts.Source) { d.cfg.CTS = src }
-
-// CTSEnabled reports whether drifts are attributed through CTS.
-func (d *Detector) CTSEnabled() bool { return d.cfg.CTS != nil }
-
 // Observe compares ep, just read live, with the version the console last
 // saw and records what it finds: a baseline on the first sight of an
 // editable endpoint without history, a drift when the live policy moved
@@ -176,8 +169,9 @@ func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, 
 		if err == nil && !s.hasHistory {
 			// A baseline batch does not take endpoint locks: read again
 			// under the chain lock, which every append takes.
-			if _, err = d.log.WithEntries(ctx, tx, []string{ep.ID}); err == nil {
-				s, err = d.derive(ctx, tx, ep.ID)
+			var has map[string]bool
+			if has, err = d.log.WithEntries(ctx, tx, []string{ep.ID}); err == nil && has[ep.ID] {
+				s, err = d.derive(ctx, tx, ep.ID) // one came meanwhile
 			}
 		}
 		if err != nil || s.pending != nil {
