@@ -322,22 +322,6 @@ func (l *Log) Age(ctx context.Context, id int64) (time.Duration, error) {
 	return time.Duration(us) * time.Microsecond, nil
 }
 
-// StartedAt is when each of ids was started (ids not found are left out):
-// one indexed read for what a list needs of a few entries, not the entries.
-func (l *Log) StartedAt(ctx context.Context, ids []int64) (map[int64]time.Time, error) {
-	rows, err := l.pool.Query(ctx, `SELECT id, started_at FROM audit_entries WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("audit: start times: %w", err)
-	}
-	out := make(map[int64]time.Time, len(ids))
-	var id int64
-	var at time.Time
-	if _, err := pgx.ForEachRow(rows, []any{&id, &at}, func() error { out[id] = at.UTC(); return nil }); err != nil {
-		return nil, fmt.Errorf("audit: start times: %w", err)
-	}
-	return out, nil
-}
-
 // NextForEndpoint returns the first entry for the endpoint after the entry
 // after, or ErrNotFound: what that change found live is what this one left.
 func (l *Log) NextForEndpoint(ctx context.Context, endpointID string, after int64) (*Entry, error) {

@@ -31,7 +31,7 @@ const (
 
 // driftMarks are the list's drift badges for the endpoints of one page:
 // the drift map (Store.Drifts, once per page) and, when the page has a
-// drifted row, when each was seen (one read of those entries' times).
+// drifted row, when each was seen (Store.DriftSeen: from the read model).
 func (s *Server) driftMarks(ctx context.Context, st *store.Store, eps []vpcep.Endpoint) (map[string]views.DriftMark, error) {
 	drifts, err := st.Drifts(ctx)
 	if err != nil || len(drifts) == 0 {
@@ -50,7 +50,7 @@ func (s *Server) driftMarks(ctx context.Context, st *store.Store, eps []vpcep.En
 	for _, m := range marks {
 		ids = append(ids, m.EntryID)
 	}
-	seen, err := s.Audit.StartedAt(ctx, ids)
+	seen, err := st.DriftSeen(ctx, ids)
 	if err != nil {
 		// The badges still say which rows drifted; only the times are missing.
 		s.Logger.WarnContext(ctx, "endpoint list: reading when drifts were seen", "err", err)

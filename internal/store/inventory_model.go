@@ -68,7 +68,10 @@ type inventoryModel struct {
 	gen     uint64
 	rows    []modelRow
 	drifts  map[string]int64 // drifted endpoints: their open drift entry
-	facets  InventoryFacets
+	// driftSeen is when each open drift entry was recorded (it never
+	// changes): the list's badges say it without a query per view.
+	driftSeen map[int64]time.Time
+	facets    InventoryFacets
 	loadDur time.Duration
 }
 
@@ -258,9 +261,10 @@ func (s *Store) inventoryModel(ctx context.Context) (*inventoryModel, error) {
 func (s *Store) loadInventoryModel(ctx context.Context, sizeHint int) (*inventoryModel, error) {
 	started := time.Now()
 	rows, err := s.pool.Query(ctx, `
-		SELECT e.service_type, e.status, e.vpc_id, e.search_text, coalesce(v.drift_entry_id, 0), b.body
+		SELECT e.service_type, e.status, e.vpc_id, e.search_text, coalesce(v.drift_entry_id, 0), d.started_at, b.body
 		FROM inventory_endpoints e JOIN inventory_endpoint_bodies b USING (id)
 			LEFT JOIN endpoint_versions v ON v.endpoint_id = e.id
+			LEFT JOIN audit_entries d ON d.id = v.drift_entry_id
 		WHERE e.project = $1
 		ORDER BY e.service_name, e.id`, s.project)
 	if err != nil {
@@ -269,12 +273,13 @@ func (s *Store) loadInventoryModel(ctx context.Context, sizeHint int) (*inventor
 	defer rows.Close()
 	m := &inventoryModel{rows: make([]modelRow, 0, sizeHint)}
 	vpcs, statuses := map[string]struct{}{}, map[string]struct{}{}
-	m.drifts = map[string]int64{}
+	m.drifts, m.driftSeen = map[string]int64{}, map[int64]time.Time{}
 	var body []byte
+	var seen *time.Time
 	for rows.Next() {
 		m.rows = append(m.rows, modelRow{}) // decoded in place: a row holds atomics, not to be copied
 		r := &m.rows[len(m.rows)-1]
-		if err := rows.Scan(&r.serviceType, &r.status, &r.vpcID, &r.searchText, &r.driftEntry, &body); err != nil {
+		if err := rows.Scan(&r.serviceType, &r.status, &r.vpcID, &r.searchText, &r.driftEntry, &seen, &body); err != nil {
 			return nil, fmt.Errorf("store: load inventory: %w", err)
 		}
 		if err := json.Unmarshal(body, &r.endpoint); err != nil {
@@ -283,6 +288,9 @@ func (s *Store) loadInventoryModel(ctx context.Context, sizeHint int) (*inventor
 		vpcs[r.vpcID], statuses[r.status] = struct{}{}, struct{}{}
 		if r.driftEntry != 0 {
 			m.drifts[r.endpoint.ID] = r.driftEntry
+			if seen != nil {
+				m.driftSeen[r.driftEntry] = seen.UTC()
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -463,6 +471,35 @@ func (s *Store) Drifts(ctx context.Context) (map[string]int64, error) {
 	var entry int64
 	if _, err := pgx.ForEachRow(rows, []any{&id, &entry}, func() error { out[id] = entry; return nil }); err != nil {
 		return nil, fmt.Errorf("store: drifted endpoints: %w", err)
+	}
+	return out, nil
+}
+
+// DriftSeen is when each of the drift entries ids was recorded (ids not
+// found are left out): from the read model when it is current, else one
+// indexed read.
+func (s *Store) DriftSeen(ctx context.Context, ids []int64) (map[int64]time.Time, error) {
+	m, err := s.inventoryModel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]time.Time, len(ids))
+	if m != nil {
+		for _, id := range ids {
+			if at, ok := m.driftSeen[id]; ok {
+				out[id] = at
+			}
+		}
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, started_at FROM audit_entries WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("store: when drifts were seen: %w", err)
+	}
+	var id int64
+	var at time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&id, &at}, func() error { out[id] = at.UTC(); return nil }); err != nil {
+		return nil, fmt.Errorf("store: when drifts were seen: %w", err)
 	}
 	return out, nil
 }
