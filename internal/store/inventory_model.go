@@ -65,14 +65,14 @@ type inventoryCache struct {
 // inventoryModel is the whole inventory in the list's order (service name,
 // then id, byte-wise as the "C" collation orders them).
 type inventoryModel struct {
-	gen     uint64
-	rows    []modelRow
-	drifts  map[string]int64 // drifted endpoints: their open drift entry
+	gen    uint64
+	rows   []modelRow
+	drifts map[string]int64 // drifted endpoints: their open drift entry
 	// driftSeen is when each open drift entry was recorded (it never
 	// changes): the list's badges say it without a query per view.
 	driftSeen map[int64]time.Time
 	facets    InventoryFacets
-	loadDur time.Duration
+	loadDur   time.Duration
 }
 
 // modelRow is one endpoint and the columns the filters match.
