@@ -18,6 +18,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/pglock"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/sqlwhere"
+	"github.com/vpcep-console/vpcep-console/internal/unsynced"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
@@ -240,30 +241,34 @@ func (s *Store) PutInventoryEndpoint(ctx context.Context, ep *vpcep.Endpoint) er
 	if err != nil {
 		return fmt.Errorf("store: encode endpoint %s: %w", ep.ID, err)
 	}
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		// A copy of what the upstream holds, which the next refresh
-		// writes again: its commit need not wait for the disk (the
-		// change's audit entry, the record that matters, already did).
-		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `
-			UPDATE inventory_endpoints SET service_name = $2, service_type = $3, status = $4, vpc_id = $5,
-				has_policy = $6, created_at = $7, updated_at = $8, refreshed_at = now(), policy_fingerprint = $9
-			WHERE id = $1 AND project = $10`,
-			ep.ID, ep.ServiceName, ep.ServiceType, ep.Status, ep.VpcID, ep.HasPolicy(), ep.CreatedAt, ep.UpdatedAt, policyFingerprint(ep), s.project)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		if _, err = tx.Exec(ctx, `UPDATE inventory_endpoint_bodies SET body = $2 WHERE id = $1`, ep.ID, string(body)); err != nil {
-			return err
-		}
-		return notify(ctx, tx, notifyEndpoints, s.project)
+	// A copy of what the upstream holds, which the next refresh writes
+	// again (the change's audit entry, the record that matters, already
+	// waited for the disk): one round trip, unsynced. Nothing happens to
+	// an endpoint the project's inventory does not hold.
+	var written bool
+	err = unsynced.Write(ctx, s.pool, func(b *pgx.Batch) {
+		b.Queue(`
+			WITH row AS (
+				UPDATE inventory_endpoints SET service_name = $2, service_type = $3, status = $4, vpc_id = $5,
+					has_policy = $6, created_at = $7, updated_at = $8, refreshed_at = now(), policy_fingerprint = $9
+				WHERE id = $1 AND project = $10
+				RETURNING id),
+			body AS (UPDATE inventory_endpoint_bodies SET body = $11 WHERE id IN (SELECT id FROM row))
+			SELECT pg_notify($12, $13) FROM row`,
+			ep.ID, ep.ServiceName, ep.ServiceType, ep.Status, ep.VpcID, ep.HasPolicy(), ep.CreatedAt, ep.UpdatedAt, policyFingerprint(ep), s.project,
+			string(body), inventoryChannel, payloadOf(notifyEndpoints, s.project),
+		).Exec(func(tag pgconn.CommandTag) error {
+			written = tag.RowsAffected() > 0
+			return nil
+		})
 	})
-	if err == nil {
+	if err != nil {
+		return fmt.Errorf("store: put endpoint %s: %w", ep.ID, err)
+	}
+	if written {
 		s.cache.changed(notifyEndpoints)
 	}
-	return err
+	return nil
 }
 
 // ListInventory returns one page of the inventory matching f, ordered by

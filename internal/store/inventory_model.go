@@ -41,6 +41,9 @@ const (
 	notifyRefreshes = "refreshes" // a refresh attempt was recorded
 )
 
+// payloadOf is the payload of a notification that what changed in project.
+func payloadOf(what, project string) string { return what + ":" + project }
+
 // notificationOf splits a payload into what changed and the project it
 // concerns; all is true when it names no project.
 func notificationOf(payload string) (what, project string, all bool) {
@@ -147,7 +150,7 @@ func (c *inventoryCache) changed(what string) {
 // notify sends what changed in project to every replica, in tx: delivered
 // on commit.
 func notify(ctx context.Context, tx pgx.Tx, what, project string) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, inventoryChannel, what+":"+project); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, inventoryChannel, payloadOf(what, project)); err != nil {
 		return fmt.Errorf("store: notify %s: %w", what, err)
 	}
 	return nil
