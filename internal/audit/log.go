@@ -231,13 +231,8 @@ func pendingFor(ctx context.Context, q interface {
 
 // Finalise records the outcome of a pending entry. e is updated in place.
 func (l *Log) Finalise(ctx context.Context, e *Entry, f Final) error {
-	if f.Outcome == OutcomePending || f.Outcome == "" {
-		return errors.New("audit: finalise needs an outcome")
-	}
-	// The final hash covers the fields of the entry's own version, which
-	// may be older than this binary's.
-	if !l.format.knows(e.FormatVersion) {
-		return fmt.Errorf("audit: entry %d has format version %d, which this binary does not know", e.ID, e.FormatVersion)
+	if err := l.finalisable(e, f); err != nil {
+		return err
 	}
 	// finished_at is on the database's clock, as started_at is, so an entry
 	// never finishes before it started whatever a replica's clock says: the
@@ -259,6 +254,45 @@ func (l *Log) Finalise(ctx context.Context, e *Entry, f Final) error {
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("audit: finalise entry %d: %w", e.ID, ErrNotPending)
+	}
+	return nil
+}
+
+// QueueFinalise is Finalise as a statement of the caller's batch b, in the
+// transaction b opens: so what must be written with the outcome (the
+// endpoint's state) commits with it, in one round trip. e is finalised in
+// place now; the batch's results say whether the log took it (an error
+// wrapping ErrNotPending when the entry was no longer pending). f must
+// carry the change's measured Duration: a batch reads no clock first.
+func (l *Log) QueueFinalise(b *pgx.Batch, e *Entry, f Final) error {
+	if err := l.finalisable(e, f); err != nil {
+		return err
+	}
+	if f.Duration <= 0 {
+		return errors.New("audit: a queued finalise needs the change's duration")
+	}
+	e.apply(f, e.StartedAt.Add(f.Duration))
+	e.FinalHash = l.format.hash(e, byFinalHash)
+	id := e.ID
+	b.Queue(l.format.finaliseSQL, l.format.finaliseArgs(e)...).Exec(func(tag pgconn.CommandTag) error {
+		l.changed()
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("audit: finalise entry %d: %w", id, ErrNotPending)
+		}
+		return nil
+	})
+	return nil
+}
+
+// finalisable refuses a final without an outcome, and an entry whose final
+// hash this binary cannot compute: it covers the fields of the entry's own
+// version, which may be older than this binary's.
+func (l *Log) finalisable(e *Entry, f Final) error {
+	if f.Outcome == OutcomePending || f.Outcome == "" {
+		return errors.New("audit: finalise needs an outcome")
+	}
+	if !l.format.knows(e.FormatVersion) {
+		return fmt.Errorf("audit: entry %d has format version %d, which this binary does not know", e.ID, e.FormatVersion)
 	}
 	return nil
 }

@@ -34,6 +34,9 @@ type Lock struct {
 	conn *pgxpool.Conn
 	name string
 	once sync.Once
+	// unlocked is set when an unlock queued with QueueRelease confirmed
+	// it: Release then only hands the connection back.
+	unlocked bool
 }
 
 // TryLock takes the named lock if it is free. ok is false, with a nil
@@ -97,6 +100,24 @@ func (l *Lock) Check(ctx context.Context) error {
 	return nil
 }
 
+// SendBatch sends b on the lock's session in one round trip: work that
+// must be done while the lock is held, and, queued last with QueueRelease,
+// the unlock. Nothing else may use the lock (Check) until its results are
+// closed.
+func (l *Lock) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return l.conn.SendBatch(ctx, b)
+}
+
+// QueueRelease queues the unlock as b's next statement, for SendBatch: the
+// lock is given back in the same round trip as the work before it, and
+// only after that work (a failed statement skips the rest of a batch).
+// Release must still be called: it unlocks when the queued unlock did not.
+func (l *Lock) QueueRelease(b *pgx.Batch) {
+	b.Queue(`SELECT pg_advisory_unlock(`+key+`)`, l.name).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&l.unlocked)
+	})
+}
+
 // XactLock takes the named lock for the rest of the transaction tx, waiting
 // for it: the lock ends with the transaction, so it can never outlive its
 // work or be lost apart from it. Names share the key space of Lock's.
@@ -115,9 +136,20 @@ func (l *Lock) Release() {
 		// A fresh context: the unlock must run even when the caller's is done.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		var unlocked bool
-		if err := l.conn.QueryRow(ctx, `SELECT pg_advisory_unlock(`+key+`)`, l.name).Scan(&unlocked); err != nil || !unlocked {
-			_ = l.conn.Conn().Close(ctx)
+		if !l.unlocked {
+			// A batch sent on the session (SendBatch) may have failed
+			// inside its transaction: end it first, or the unlock fails.
+			var err error
+			if l.conn.Conn().PgConn().TxStatus() != 'I' {
+				_, err = l.conn.Exec(ctx, `ROLLBACK`)
+			}
+			var unlocked bool
+			if err == nil {
+				err = l.conn.QueryRow(ctx, `SELECT pg_advisory_unlock(`+key+`)`, l.name).Scan(&unlocked)
+			}
+			if err != nil || !unlocked {
+				_ = l.conn.Conn().Close(ctx)
+			}
 		}
 		l.conn.Release()
 	})

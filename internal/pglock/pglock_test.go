@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vpcep-console/vpcep-console/internal/pglock"
@@ -233,4 +234,53 @@ func TestXactLockEndsWithItsTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustLock(t, other, name)()
+}
+
+// Work and the unlock in one round trip: the lock is held while the work
+// runs and given back after it; when the work fails, the lock stays held
+// until Release, which never hands a locked session back to the pool.
+func TestReleaseQueuedAfterWork(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	name := t.Name()
+	replicaA, replicaB := pool(t, 1), pool(t, 4)
+
+	l, err := pglock.Wait(ctx, replicaA, name, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var heldDuring bool
+	b := &pgx.Batch{}
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid())`).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&heldDuring)
+	})
+	l.QueueRelease(b)
+	if err := l.SendBatch(ctx, b).Close(); err != nil || !heldDuring {
+		t.Fatalf("batch: %v, held during the work %v", err, heldDuring)
+	}
+	if pids := holders(t, replicaB, name); len(pids) != 0 {
+		t.Fatalf("holders after the batch = %v, want none", pids)
+	}
+	l.Release()
+	mustLock(t, replicaA, name)() // the pool's one connection came back, unlocked
+
+	// A failing statement skips the unlock: still held, then released.
+	l, err = pglock.Wait(ctx, replicaA, name, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`SELECT 1 / 0`)
+	b.Queue(`COMMIT`)
+	l.QueueRelease(b)
+	if err := l.SendBatch(ctx, b).Close(); err == nil {
+		t.Fatal("the failing batch succeeded")
+	}
+	mustBeBusy(t, replicaB, name)
+	l.Release()
+	if pids := holders(t, replicaB, name); len(pids) != 0 {
+		t.Fatalf("holders after Release = %v, want none", pids)
+	}
+	mustLock(t, replicaA, name)()
 }
