@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
@@ -175,19 +176,16 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 	if res == nil {
 		res = ch.send()
 	}
-	if a.drift != nil && res.Endpoint != nil && res.Outcome != Unsettled && res.Outcome != Unrecorded {
+	if a.drift != nil && res.Endpoint != nil && !ch.stateKept && res.Outcome != Unsettled && res.Outcome != Unrecorded {
 		// Still under the lock: the version the change left is the one
 		// seen now (and a drift it reverted is closed).
 		if err := a.drift.ObserveLocked(ch.detached, res.Endpoint, "change"); err != nil {
 			a.logger.Warn("drift state after a change", "endpoint", req.EndpointID, "error", err)
 		}
 	}
-	if res.Outcome == Applied && a.inventory != nil && res.Endpoint != nil {
-		// Best effort: the next refresh would bring the same.
-		if err := a.inventory.PutInventoryEndpoint(ch.detached, res.Endpoint); err != nil {
-			a.logger.Warn("update inventory after a change", "endpoint", req.EndpointID, "error", err)
-		}
-	}
+	_ = ch.firstCheck() // it runs on the lock's session
+	lock.Release()
+	ch.inventoryPut()
 	if a.observer != nil {
 		a.observer.ChangeFinished(res.Outcome)
 	}
@@ -213,6 +211,10 @@ type inFlight struct {
 	checked   <-chan error
 	checkErr  error
 	checkDone bool
+	// stateKept: the endpoint's state was written with the finalise.
+	stateKept bool
+	// inventoryPut waits for the inventory's copy of the endpoint.
+	inventoryPut func()
 }
 
 // begin reads the live endpoint and records the pending entry, settling an
@@ -220,7 +222,9 @@ type inFlight struct {
 // returns the in-flight change; or a Result for a submission recorded
 // before; or an error when nothing could be recorded.
 func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*inFlight, *Result, error) {
+	seen := a.seenVersion(ctx, req.EndpointID)
 	live, readErr := a.upstream.GetEndpoint(ctx, req.EndpointID)
+	seenFP := seen()
 	before, serviceName := "null", ""
 	switch {
 	case errors.Is(readErr, vpcep.ErrNotFound):
@@ -230,7 +234,7 @@ func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*i
 			return nil, nil, err
 		}
 		before, serviceName = policy.JSON(live.PolicyStatement), live.ServiceName
-		if err := a.observeBefore(ctx, live); err != nil {
+		if err := a.observeBefore(ctx, live, seenFP); err != nil {
 			return nil, nil, err
 		}
 	default:
@@ -262,7 +266,7 @@ func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*i
 		entry, err = a.log.Begin(ctx, start)
 		if err == nil {
 			return &inFlight{Applier: a, req: req, lock: lock, entry: entry, live: live, readErr: readErr,
-				started: started, detached: detached, cancel: cancel, checked: checked}, nil, nil
+				started: started, detached: detached, cancel: cancel, checked: checked, inventoryPut: func() {}}, nil, nil
 		}
 		<-checked // the lock's session is the caller's again once this returns
 		cancel()
@@ -275,7 +279,7 @@ func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*i
 		// The pending entry kept detection from deciding (it returned
 		// "unchecked"); now it is settled, a change made outside the
 		// console meanwhile is recorded before this one.
-		if err := a.observeBefore(ctx, live); err != nil {
+		if err := a.observeBefore(ctx, live, ""); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -294,12 +298,32 @@ func (a *Applier) begin(ctx context.Context, req Request, lock *pglock.Lock) (*i
 	}
 }
 
+// seenVersion starts reading the drift recorder's SeenVersion of the
+// endpoint, to run while the endpoint is read live (under its lock neither
+// moves); the func returned waits for it. "" without a recorder, or when
+// it failed: then the endpoint is observed in full.
+func (a *Applier) seenVersion(ctx context.Context, endpointID string) func() string {
+	if a.drift == nil {
+		return func() string { return "" }
+	}
+	done := make(chan string, 1)
+	go func() {
+		fp, err := a.drift.SeenVersion(ctx, endpointID)
+		if err != nil {
+			fp = ""
+		}
+		done <- fp
+	}()
+	return func() string { return <-done }
+}
+
 // observeBefore records a change made outside the console that live (read
-// under the endpoint's lock) shows, before the change's own entry. When
+// under the endpoint's lock) shows, before the change's own entry; nothing
+// moved when live is the version seen last (seenFP, "" when unknown). When
 // detection fails the change is refused: recorded, its policy_before would
 // be the drifted policy, and the drift would be lost.
-func (a *Applier) observeBefore(ctx context.Context, live *vpcep.Endpoint) error {
-	if a.drift == nil {
+func (a *Applier) observeBefore(ctx context.Context, live *vpcep.Endpoint, seenFP string) error {
+	if a.drift == nil || (seenFP != "" && seenFP == policy.Fingerprint(live.PolicyStatement)) {
 		return nil
 	}
 	if err := a.drift.ObserveLocked(ctx, live, "change"); err != nil {
@@ -501,10 +525,19 @@ func (c *inFlight) judgeSent(xs []vpcep.Exchange, putErr error, readback *vpcep.
 // the Result says Unsettled.
 func (c *inFlight) settle(outcome Outcome, f audit.Final, ep *vpcep.Endpoint, upstreamErr error) *Result {
 	f.Duration = time.Since(c.started)
+	if outcome == Applied && ep != nil {
+		c.putInventory(ep)
+	}
 	pending := *c.entry
-	err := finaliseRetrying(c.detached, c.log, c.entry, f, func(err error) {
-		c.logger.Warn("finalise audit entry: retrying", "entry", c.entry.ID, "error", err)
-	})
+	err := c.finaliseOnLock(f, ep)
+	if err != nil {
+		if !errors.Is(err, pglock.ErrLost) { // a lost lock is logged where it is found
+			c.logger.Warn("finalise audit entry on the lock's session failed: retrying through the pool", "entry", c.entry.ID, "error", err)
+		}
+		err = finaliseRetrying(c.detached, c.log, c.entry, f, func(err error) {
+			c.logger.Warn("finalise audit entry: retrying", "entry", c.entry.ID, "error", err)
+		})
+	}
 	switch {
 	case errors.Is(err, audit.ErrNotPending):
 		// Settled by someone else meanwhile: answer what is recorded.
@@ -520,6 +553,63 @@ func (c *inFlight) settle(outcome Outcome, f audit.Final, ep *vpcep.Endpoint, up
 		return &Result{Outcome: Unrecorded, Entry: &pending, Endpoint: ep, Upstream: upstreamErr}
 	}
 	return &Result{Outcome: outcome, Entry: c.entry, Endpoint: ep, Upstream: upstreamErr}
+}
+
+// finaliseOnLock records f in one round trip on the lock's session: the
+// finalise and, in its transaction, the endpoint's state the change leaves
+// (when the drift recorder can write it from the entry alone); then, when
+// nothing more is to be done under the lock, the unlock. On an error the
+// caller finalises through the pool, which finds an entry this recorded
+// before the error final with the same hash: success. Half of what is left
+// of the change's time bounds it, so a hung session leaves time for that.
+func (c *inFlight) finaliseOnLock(f audit.Final, ep *vpcep.Endpoint) error {
+	if err := c.firstCheck(); err != nil {
+		return err // the lock's session is no place to write
+	}
+	final := *c.entry
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	if err := c.log.QueueFinalise(b, &final, f); err != nil {
+		return err
+	}
+	var stateCommitted func()
+	if c.drift != nil && ep != nil {
+		stateCommitted = c.drift.QueueChangeState(b, ep, &final)
+	}
+	b.Queue(`COMMIT`)
+	if c.drift == nil || ep == nil || stateCommitted != nil {
+		c.lock.QueueRelease(b)
+	}
+	deadline, _ := c.detached.Deadline()
+	ctx, cancel := context.WithTimeout(c.detached, time.Until(deadline)/2)
+	defer cancel()
+	if err := c.lock.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	*c.entry = final
+	if stateCommitted != nil {
+		stateCommitted()
+		c.stateKept = true
+	}
+	return nil
+}
+
+// putInventory writes the endpoint as read back after the change into the
+// inventory while the change is finalised (it needs no lock); the answer
+// waits for it (inventoryPut), so the list shows the change.
+func (c *inFlight) putInventory(ep *vpcep.Endpoint) {
+	if c.inventory == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Best effort: the next refresh would bring the same.
+		if err := c.inventory.PutInventoryEndpoint(c.detached, ep); err != nil {
+			c.logger.Warn("update inventory after a change", "endpoint", c.req.EndpointID, "error", err)
+		}
+	}()
+	c.inventoryPut = func() { <-done }
 }
 
 // outcomeOf is the Outcome of a sent change recorded as outcome.

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
@@ -195,14 +197,23 @@ func EndpointLock(endpointID string) string { return "vpcep-endpoint:" + endpoin
 func endpointLock(endpointID string) string { return EndpointLock(endpointID) }
 
 // DriftRecorder records a change made outside the console that a change
-// finds live (internal/drift's Detector). ObserveLocked is called with the
-// endpoint's lock held: after reading the live endpoint and before the
-// change's own entry (again after settling an earlier entry a crash left
-// pending, which kept it from deciding); after a change, with the endpoint
-// read back; and by the Reconciler after it settles an entry, with the
-// endpoint it read. Before a change its error refuses the change
-// (ErrAuditUnavailable): nothing recorded, nothing sent, no drift lost.
-// Elsewhere its error is logged, and the next look records the drift.
+// finds live (internal/drift's Detector), and keeps the endpoint's state.
+// Its calls come with the endpoint's lock held:
+//   - SeenVersion, read while the live endpoint is: when the live policy is
+//     that version, nothing moved and there is nothing to record.
+//   - ObserveLocked: otherwise, after reading the live endpoint and before
+//     the change's own entry (again after settling an earlier entry a crash
+//     left pending, which kept it from deciding); after a change whose state
+//     QueueChangeState did not write; and by the Reconciler after it settles
+//     an entry, with the endpoint it read.
+//   - QueueChangeState: the state a change leaves, written in the
+//     transaction of its finalise.
+//
+// Before a change an error refuses the change (ErrAuditUnavailable):
+// nothing recorded, nothing sent, no drift lost. Elsewhere it is logged,
+// and the next look records the drift.
 type DriftRecorder interface {
+	SeenVersion(ctx context.Context, endpointID string) (fingerprint string, err error)
 	ObserveLocked(ctx context.Context, ep *vpcep.Endpoint, how string) error
+	QueueChangeState(b *pgx.Batch, ep *vpcep.Endpoint, e *audit.Entry) (committed func())
 }

@@ -131,6 +131,41 @@ func (d *Detector) ObserveLocked(ctx context.Context, ep *vpcep.Endpoint, how st
 	return err
 }
 
+// QueueChangeState queues into b, the transaction that finalises e (a
+// change's entry, final in memory; the caller holds the endpoint's lock, so
+// nothing else appends for it), the endpoint's state the change leaves, ep
+// being the endpoint read back: when e establishes the policy ep shows,
+// that is the whole state (the version seen and known is e's; a drift it
+// reverted is closed), written without reading the history back. The row
+// is written only if the log holds e final as it is here and no entry of
+// the endpoint newer than e. It returns what to call once b committed; nil
+// when e does not settle the state, which the caller then observes under
+// the lock after the finalise (ObserveLocked).
+func (d *Detector) QueueChangeState(b *pgx.Batch, ep *vpcep.Endpoint, e *audit.Entry) (committed func()) {
+	if ok, _ := change.Editable(ep); !ok {
+		return func() {}
+	}
+	v, established, ok := versionOf(e)
+	fp := policy.Fingerprint(ep.PolicyStatement)
+	if !ok || !established || e.EndpointID != ep.ID || fingerprintOf(v) != fp {
+		return nil
+	}
+	var moved bool
+	b.Queue(writeChangeStateSQL, ep.ID, fp, e.ID, e.ID, nil, e.FinalHash).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			if err := rows.Scan(&moved); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return func() {
+		if moved {
+			d.changed()
+		}
+	}
+}
+
 // observe is Observe's decision, in one transaction: the endpoint's lock
 // (tried, unless locked says the caller holds it), its history, and the
 // entry recorded with the endpoint's state row. checked is false when the
@@ -138,7 +173,7 @@ func (d *Detector) ObserveLocked(ctx context.Context, ep *vpcep.Endpoint, how st
 func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, locked bool) (recorded *audit.Entry, checked bool, err error) {
 	live := policy.Policy(ep.PolicyStatement)
 	liveJSON, liveFP := policy.JSON(live), policy.Fingerprint(live)
-	if current, err := d.stateCurrent(ctx, ep.ID, liveFP); err == nil && current {
+	if seen, err := d.SeenVersion(ctx, ep.ID); err == nil && seen == liveFP {
 		return nil, true, nil
 	}
 	var drifted, flagChanged bool
@@ -300,38 +335,61 @@ func entryID(e *audit.Entry) *int64 {
 	return &e.ID
 }
 
-// stateCurrent says whether the endpoint's state row is up to date with
-// the log (no entry appended since it was derived, no error kept) and its
-// last seen version is the fingerprint fp: then nothing moved, and there is
-// nothing to read or write. The row is written with every entry that moves
-// it and the log's trigger marks it behind on every other append, so a
-// current row says what deriving it from the log again would.
-func (d *Detector) stateCurrent(ctx context.Context, endpointID, fp string) (bool, error) {
-	var current bool
-	err := d.pool.QueryRow(ctx, `SELECT coalesce(fingerprint = $2 AND entry_id >= coalesce(log_entry_id, 0) AND last_error IS NULL, false)
-		FROM endpoint_versions WHERE endpoint_id = $1`, endpointID, fp).Scan(&current)
+// SeenVersion is the fingerprint of the endpoint's version last seen live,
+// as its state row says when the row is current with the log (no entry
+// appended since it was derived, no error kept); "" when it is not, or
+// there is none. The row is written with every entry that moves it and the
+// log's trigger marks it behind on every other append, so a current row
+// says what deriving it from the log again would; under the endpoint's
+// lock it stays so. When the live policy has this fingerprint, nothing
+// moved: there is nothing to read or write.
+func (d *Detector) SeenVersion(ctx context.Context, endpointID string) (string, error) {
+	var fp string
+	err := d.pool.QueryRow(ctx, `SELECT fingerprint FROM endpoint_versions
+		WHERE endpoint_id = $1 AND fingerprint IS NOT NULL AND entry_id >= coalesce(log_entry_id, 0) AND last_error IS NULL`,
+		endpointID).Scan(&fp)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
+		return "", nil
 	}
-	return current, err
+	return fp, err
 }
 
 // writeState writes the endpoint's state row in tx, derived through entry
 // newest: not behind the log any more. It reports whether the open drift
 // changed (the list's drift flag).
 func writeState(ctx context.Context, tx pgx.Tx, endpointID, fingerprint string, newest int64, known, drift *int64) (driftChanged bool, err error) {
-	err = tx.QueryRow(ctx, `
-		WITH old AS (SELECT drift_entry_id FROM endpoint_versions WHERE endpoint_id = $1)
-		INSERT INTO endpoint_versions AS v (endpoint_id, fingerprint, entry_id, log_entry_id, known_entry_id, drift_entry_id, checked_at, last_error)
-		VALUES ($1, $2, $3, $3, $4, $5, now(), NULL)
-		ON CONFLICT (endpoint_id) DO UPDATE SET fingerprint = $2, entry_id = $3, known_entry_id = $4,
-			drift_entry_id = $5, checked_at = now(), last_error = NULL
-		RETURNING (SELECT drift_entry_id FROM old) IS DISTINCT FROM $5::bigint`,
-		endpointID, fingerprint, newest, known, drift).Scan(&driftChanged)
+	err = tx.QueryRow(ctx, writeStateSQL, endpointID, fingerprint, newest, known, drift).Scan(&driftChanged)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, fmt.Errorf("write the endpoint's state: the log gained an entry newer than #%d meanwhile", newest)
+	}
 	if err != nil {
 		return false, fmt.Errorf("write the endpoint's state: %w", err)
 	}
 	return driftChanged, nil
+}
+
+// writeStateSQL writes an endpoint's state row ($1) derived through entry
+// $3: its last seen version's fingerprint $2, known entry $4 and open
+// drift $5. It leaves log_entry_id to the log's trigger and writes no row
+// the log's newest entry of the endpoint is newer than $3 (then it returns
+// no row): a state derived from part of the history never passes for the
+// whole. It returns whether the open drift changed.
+var writeStateSQL = upsertStateSQL("true")
+
+// writeChangeStateSQL is writeStateSQL for the state the entry $3 settles
+// alone, written only when the log holds it final with the hash $6.
+var writeChangeStateSQL = upsertStateSQL("EXISTS (SELECT FROM audit_entries WHERE id = $3 AND final_hash = $6)")
+
+// upsertStateSQL is the upsert of writeStateSQL, made only when cond holds.
+func upsertStateSQL(cond string) string {
+	return `
+	WITH old AS (SELECT drift_entry_id FROM endpoint_versions WHERE endpoint_id = $1)
+	INSERT INTO endpoint_versions AS v (endpoint_id, fingerprint, entry_id, log_entry_id, known_entry_id, drift_entry_id, checked_at, last_error)
+	SELECT $1, $2, $3, $3, $4, $5, now(), NULL WHERE ` + cond + `
+	ON CONFLICT (endpoint_id) DO UPDATE SET fingerprint = $2, entry_id = $3, known_entry_id = $4,
+		drift_entry_id = $5, checked_at = now(), last_error = NULL
+		WHERE coalesce(v.log_entry_id, 0) <= $3
+	RETURNING (SELECT drift_entry_id FROM old) IS DISTINCT FROM $5::bigint`
 }
 
 // noteError keeps a detection failure on the endpoint's state, to show it
