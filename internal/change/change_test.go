@@ -14,6 +14,8 @@ import (
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/drift"
+	"github.com/vpcep-console/vpcep-console/internal/pglock"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
@@ -547,5 +549,53 @@ func TestAppliedChangeUpdatesTheInventory(t *testing.T) {
 	// Nothing sent, nothing to put.
 	if res, err := applier.Apply(ctx, f.update(readOnly("inv"), "")); err != nil || res.Outcome != change.Unchanged || len(inv.put) != 1 {
 		t.Fatalf("Apply = %+v, %v; %d puts", res, err, len(inv.put))
+	}
+}
+
+// Whatever a change ends in, the endpoint's lock is free when Apply
+// returns, with or without the drift detector (whose state write may carry
+// the unlock), and no pooled session still holds an advisory lock.
+func TestTheLockIsFreeWhenApplyReturns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	other := testdb.Pool(t, f.pool.Config().ConnString())
+	detector := drift.New(f.pool, f.log, drift.Config{ProjectID: "p1", Region: "cn-north-4", Upstream: f.client}, discard())
+	for _, withDrift := range []bool{false, true} {
+		cfg := change.Config{Deadline: 10 * time.Second}
+		if withDrift {
+			cfg.Drift = detector
+		}
+		applier := f.applierWith(cfg)
+		for _, tt := range []struct {
+			name    string
+			req     func() change.Request
+			fault   bool
+			outcome change.Outcome
+		}{
+			{"applied", func() change.Request { return f.update(readOnly(fmt.Sprint("a", withDrift)), "") }, false, change.Applied},
+			{"unchanged", func() change.Request { return f.update(f.livePolicy(t), "") }, false, change.Unchanged},
+			{"conflict", func() change.Request { return f.update(readOnly("c"), policy.Fingerprint(readOnly("not live"))) }, false, change.Conflict},
+			{"failed", func() change.Request { return f.update(readOnly("f"), "") }, true, change.Failed},
+		} {
+			if tt.fault {
+				f.sim.FailRoute(vpcepsim.RouteUpdatePolicy, vpcepsim.Fault{Status: 500, Code: "EndPoint.0001", Message: "System error."})
+			}
+			res, err := applier.Apply(ctx, tt.req())
+			f.sim.ClearFaults()
+			if err != nil || res.Outcome != tt.outcome {
+				t.Fatalf("drift %v, %s: Apply = %+v, %v", withDrift, tt.name, res, err)
+			}
+			l, ok, err := pglock.TryLock(ctx, other, change.EndpointLock(f.gateway.ID))
+			if err != nil || !ok {
+				t.Fatalf("drift %v, %s: the endpoint's lock is still held after Apply (%v)", withDrift, tt.name, err)
+			}
+			l.Release()
+			var held int
+			if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+				AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&held); err != nil || held != 0 {
+				t.Fatalf("drift %v, %s: %d advisory locks held after Apply (%v)", withDrift, tt.name, held, err)
+			}
+		}
 	}
 }
