@@ -12,6 +12,7 @@ import (
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/change"
+	"github.com/vpcep-console/vpcep-console/internal/drift"
 	"github.com/vpcep-console/vpcep-console/internal/policy"
 	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/vpcepsim"
@@ -41,12 +42,26 @@ func settleAll(t *testing.T, f *fixture) {
 // Every database connection of the console is killed again and again while
 // changes are applied: no change is lost or misreported, nothing is sent
 // that is not recorded, and the chain verifies.
+// With drift detection, as deployed, the detector also never takes the
+// console's own changes for changes made outside it, and the endpoint's
+// state row says what the log does.
 func TestCampaignKilledDatabaseConnections(t *testing.T) {
 	t.Parallel()
+	t.Run("bare", func(t *testing.T) { t.Parallel(); campaignKilledDatabaseConnections(t, false) })
+	t.Run("with drift detection", func(t *testing.T) { t.Parallel(); campaignKilledDatabaseConnections(t, true) })
+}
+
+func campaignKilledDatabaseConnections(t *testing.T, withDrift bool) {
 	ctx := context.Background()
 	f := newFixture(t)
 	admin := dbAdmin(t, f)
-	applier := f.applierWith(change.Config{Deadline: 2 * time.Second, SettleMargin: 100 * time.Millisecond, LockWait: 5 * time.Second})
+	cfg := change.Config{Deadline: 2 * time.Second, SettleMargin: 100 * time.Millisecond, LockWait: 5 * time.Second}
+	var detector *drift.Detector
+	if withDrift {
+		detector = drift.New(f.pool, f.log, drift.Config{ProjectID: "p1", Region: "cn-north-4", Upstream: f.client}, discard())
+		cfg.Drift = detector
+	}
+	applier := f.applierWith(cfg)
 
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -112,6 +127,52 @@ func TestCampaignKilledDatabaseConnections(t *testing.T) {
 	}
 	settleAll(t, f)
 	checkRecordedMatchesUpstream(t, f)
+	if withDrift {
+		checkNoDrift(t, f, detector)
+	}
+}
+
+// checkNoDrift checks, after a campaign of the console's own changes, that
+// the log holds no drift entry, that the detector finds none now, and that
+// the endpoint's state row is what deriving it from the log gives.
+func checkNoDrift(t *testing.T, f *fixture, detector *drift.Detector) {
+	t.Helper()
+	ctx := context.Background()
+	live, err := f.client.GetEndpoint(ctx, f.gateway.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := detector.Observe(ctx, live, drift.ByDetail)
+	if err != nil || st.Drifted || st.Unchecked {
+		t.Fatalf("Observe after the campaign = %+v, %v; want checked, not drifted", st, err)
+	}
+	var drifts int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM audit_entries WHERE action = $1`, audit.ActionDrift).Scan(&drifts); err != nil || drifts != 0 {
+		t.Fatalf("%d drift entries (%v): the console's own changes were taken for changes made outside it", drifts, err)
+	}
+	row := func() (r struct {
+		fp                string
+		entry, log, known int64
+		drift             *int64
+	}) {
+		t.Helper()
+		err := f.pool.QueryRow(ctx, `SELECT fingerprint, entry_id, log_entry_id, known_entry_id, drift_entry_id FROM endpoint_versions
+			WHERE endpoint_id = $1`, f.gateway.ID).Scan(&r.fp, &r.entry, &r.log, &r.known, &r.drift)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	kept := row()
+	if _, err := f.pool.Exec(ctx, `UPDATE endpoint_versions SET entry_id = 0 WHERE endpoint_id = $1`, f.gateway.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := detector.Observe(ctx, live, drift.ByDetail); err != nil {
+		t.Fatal(err)
+	}
+	if derived := row(); derived != kept || kept.entry < kept.log {
+		t.Errorf("state row after the campaign %+v; derived from the log %+v", kept, derived)
+	}
 }
 
 // The upstream applies every other PUT and drops its answer: each such
