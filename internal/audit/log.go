@@ -261,27 +261,36 @@ func (l *Log) Finalise(ctx context.Context, e *Entry, f Final) error {
 // QueueFinalise is Finalise as a statement of the caller's batch b, in the
 // transaction b opens: so what must be written with the outcome (the
 // endpoint's state) commits with it, in one round trip. e is finalised in
-// place now; the batch's results say whether the log took it (an error
-// wrapping ErrNotPending when the entry was no longer pending). f must
+// place now. took, called once b's results are closed without an error,
+// says whether the log took it: nil, or an error wrapping ErrNotPending
+// when the entry was no longer pending (then nothing was written). The
+// statement's callback never fails, so every result of b is read. f must
 // carry the change's measured Duration: a batch reads no clock first.
-func (l *Log) QueueFinalise(b *pgx.Batch, e *Entry, f Final) error {
+func (l *Log) QueueFinalise(b *pgx.Batch, e *Entry, f Final) (took func() error, err error) {
 	if err := l.finalisable(e, f); err != nil {
-		return err
+		return nil, err
 	}
 	if f.Duration <= 0 {
-		return errors.New("audit: a queued finalise needs the change's duration")
+		return nil, errors.New("audit: a queued finalise needs the change's duration")
 	}
 	e.apply(f, e.StartedAt.Add(f.Duration))
 	e.FinalHash = l.format.hash(e, byFinalHash)
 	id := e.ID
+	var rows int64 = -1
 	b.Queue(l.format.finaliseSQL, l.format.finaliseArgs(e)...).Exec(func(tag pgconn.CommandTag) error {
+		rows = tag.RowsAffected()
 		l.changed()
-		if tag.RowsAffected() == 0 {
+		return nil
+	})
+	return func() error {
+		switch rows {
+		case -1:
+			return fmt.Errorf("audit: finalise entry %d: the batch's result was not read", id)
+		case 0:
 			return fmt.Errorf("audit: finalise entry %d: %w", id, ErrNotPending)
 		}
 		return nil
-	})
-	return nil
+	}, nil
 }
 
 // finalisable refuses a final without an outcome, and an entry whose final

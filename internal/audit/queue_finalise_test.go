@@ -21,14 +21,18 @@ func TestQueueFinalise(t *testing.T) {
 		t.Helper()
 		b := &pgx.Batch{}
 		b.Queue(`BEGIN`)
-		if err := log.QueueFinalise(b, e, f); err != nil {
+		took, err := log.QueueFinalise(b, e, f)
+		if err != nil {
 			return err
 		}
 		if also != "" {
 			b.Queue(also)
 		}
 		b.Queue(`COMMIT`)
-		return pool.SendBatch(ctx, b).Close()
+		if err := pool.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		return took()
 	}
 	e, err := log.Begin(ctx, start("ep-1", "alice"))
 	if err != nil {
@@ -62,7 +66,7 @@ func TestQueueFinalise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := log.QueueFinalise(&pgx.Batch{}, second, noDuration); err == nil {
+	if _, err := log.QueueFinalise(&pgx.Batch{}, second, noDuration); err == nil {
 		t.Error("a queued finalise without a duration was accepted")
 	}
 	if err := log.Finalise(ctx, second, succeeded()); err != nil {

@@ -41,7 +41,9 @@ type Applier struct {
 	mu       sync.Mutex
 	inFlight sync.WaitGroup
 	// slots bounds the changes holding an endpoint lock at once: each holds
-	// a pooled connection for its lock and needs another for its entry.
+	// a pooled connection for its lock and needs another at a time (the
+	// seen version, the entry, the inventory's copy), and a third only
+	// when its finalise falls back to the pool while the copy is written.
 	slots chan struct{}
 }
 
@@ -176,9 +178,12 @@ func (a *Applier) Apply(ctx context.Context, req Request) (*Result, error) {
 	if res == nil {
 		res = ch.send()
 	}
-	if a.drift != nil && res.Endpoint != nil && !ch.stateKept && res.Outcome != Unsettled && res.Outcome != Unrecorded {
+	if a.drift != nil && res.Endpoint != nil && !ch.stateKept && ch.stillLocked() && res.Outcome != Unsettled && res.Outcome != Unrecorded {
 		// Still under the lock: the version the change left is the one
-		// seen now (and a drift it reverted is closed).
+		// seen now (and a drift it reverted is closed). Without the lock
+		// nothing is observed: another change may have come since the
+		// read-back, which would pass for a drift. The state row stays
+		// behind the log, and the next look derives it again.
 		if err := a.drift.ObserveLocked(ch.detached, res.Endpoint, "change"); err != nil {
 			a.logger.Warn("drift state after a change", "endpoint", req.EndpointID, "error", err)
 		}
@@ -213,6 +218,9 @@ type inFlight struct {
 	checkDone bool
 	// stateKept: the endpoint's state was written with the finalise.
 	stateKept bool
+	// lockLost: a check found the lock lost, or the finalise's batch on
+	// the lock's session failed and its session no longer holds it.
+	lockLost bool
 	// inventoryPut waits for the inventory's copy of the endpoint.
 	inventoryPut func()
 }
@@ -439,10 +447,18 @@ func (c *inFlight) send() *Result {
 // checkLock confirms the endpoint's lock is still held before a PUT: for
 // the first, the check made while the entry was recorded.
 func (c *inFlight) checkLock(attempt int) error {
-	if attempt == 1 {
-		return c.firstCheck()
+	err := c.firstCheck()
+	if err == nil && attempt > 1 {
+		err = c.lock.Check(c.detached)
 	}
-	return c.lock.Check(c.detached)
+	c.lockLost = c.lockLost || err != nil
+	return err
+}
+
+// stillLocked says whether the change still holds the endpoint's lock: no
+// check found it lost and the finalise's batch did not give it back.
+func (c *inFlight) stillLocked() bool {
+	return c.firstCheck() == nil && !c.lockLost && !c.lock.Released()
 }
 
 // firstCheck is the result of the check made while the entry was recorded.
@@ -561,33 +577,44 @@ func (c *inFlight) settle(outcome Outcome, f audit.Final, ep *vpcep.Endpoint, up
 // nothing more is to be done under the lock, the unlock. On an error the
 // caller finalises through the pool, which finds an entry this recorded
 // before the error final with the same hash: success. Half of what is left
-// of the change's time bounds it, so a hung session leaves time for that.
+// of the change's time bounds it, so a hung session leaves time for that;
+// when that bound cuts it short, the session ends, and its lock with it.
 func (c *inFlight) finaliseOnLock(f audit.Final, ep *vpcep.Endpoint) error {
-	if err := c.firstCheck(); err != nil {
+	if err := c.checkLock(1); err != nil {
 		return err // the lock's session is no place to write
+	}
+	if c.lockLost {
+		return pglock.ErrLost // found lost before a second PUT
 	}
 	final := *c.entry
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
-	if err := c.log.QueueFinalise(b, &final, f); err != nil {
+	took, err := c.log.QueueFinalise(b, &final, f)
+	if err != nil {
 		return err
 	}
-	var stateCommitted func()
-	if c.drift != nil && ep != nil {
-		stateCommitted = c.drift.QueueChangeState(b, ep, &final)
+	settled, stateCommitted := c.drift == nil || ep == nil, func() {}
+	if !settled {
+		settled, stateCommitted = c.drift.QueueChangeState(b, ep, &final)
 	}
 	b.Queue(`COMMIT`)
-	if c.drift == nil || ep == nil || stateCommitted != nil {
+	if settled {
 		c.lock.QueueRelease(b)
 	}
 	deadline, _ := c.detached.Deadline()
 	ctx, cancel := context.WithTimeout(c.detached, time.Until(deadline)/2)
 	defer cancel()
 	if err := c.lock.SendBatch(ctx, b).Close(); err != nil {
+		// What ran is unknown: whether the session lives on, and holds
+		// the lock, is asked of it.
+		c.lockLost = c.lock.Check(c.detached) != nil
 		return err
 	}
+	if err := took(); err != nil {
+		return err // settled by someone else: nothing of it was written
+	}
 	*c.entry = final
-	if stateCommitted != nil {
+	if settled {
 		stateCommitted()
 		c.stateKept = true
 	}

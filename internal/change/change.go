@@ -215,5 +215,5 @@ func endpointLock(endpointID string) string { return EndpointLock(endpointID) }
 type DriftRecorder interface {
 	SeenVersion(ctx context.Context, endpointID string) (fingerprint string, err error)
 	ObserveLocked(ctx context.Context, ep *vpcep.Endpoint, how string) error
-	QueueChangeState(b *pgx.Batch, ep *vpcep.Endpoint, e *audit.Entry) (committed func())
+	QueueChangeState(b *pgx.Batch, ep *vpcep.Endpoint, e *audit.Entry) (settled bool, committed func())
 }

@@ -2,7 +2,9 @@ package drift_test
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
@@ -151,7 +153,7 @@ func TestAnOlderEntryNeverWritesTheState(t *testing.T) {
 	derived := f.stateRow(id)
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
-	if f.detector.QueueChangeState(b, f.live(id), res.Entry) == nil {
+	if settled, _ := f.detector.QueueChangeState(b, f.live(id), res.Entry); !settled {
 		t.Fatal("the change's entry does not settle the state alone")
 	}
 	b.Queue(`COMMIT`)
@@ -160,5 +162,51 @@ func TestAnOlderEntryNeverWritesTheState(t *testing.T) {
 	}
 	if diff := cmp.Diff(derived, f.stateRow(id)); diff != "" {
 		t.Errorf("the older entry rewrote the state (-derived +written):\n%s", diff)
+	}
+}
+
+// A change's state is written only with its own finalise: when the entry
+// was settled otherwise meanwhile (here: failed, nothing of it took), the
+// batch's finalise takes nothing and the state it would have written from
+// its own outcome is not written either.
+func TestAChangeStateIsWrittenOnlyWithItsFinalise(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	f.refresh(t)
+	id := f.gateway.ID
+	pending := f.crashLeftPending(readOnly("requested"))
+	settledOtherwise := *pending
+	if err := f.log.Finalise(ctx, &settledOtherwise, audit.Final{Outcome: audit.OutcomeFailed, Note: "settled by the reconciler"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.detector.Observe(ctx, f.live(id), drift.ByDetail); err != nil {
+		t.Fatal(err)
+	}
+	derived := f.stateRow(id)
+
+	// The change's own finalise, as it would send it after a read-back
+	// showing its policy: it finds the entry final already.
+	readBack := f.live(id)
+	readBack.PolicyStatement = readOnly("requested")
+	final := *pending
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	took, err := f.log.QueueFinalise(b, &final, audit.Final{Outcome: audit.OutcomeSucceeded, Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if settled, _ := f.detector.QueueChangeState(b, readBack, &final); !settled {
+		t.Fatal("a succeeded change does not settle the state alone")
+	}
+	b.Queue(`COMMIT`)
+	if err := f.pool.SendBatch(ctx, b).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := took(); !errors.Is(err, audit.ErrNotPending) {
+		t.Fatalf("the batch's finalise = %v, want ErrNotPending", err)
+	}
+	if diff := cmp.Diff(derived, f.stateRow(id)); diff != "" {
+		t.Errorf("a finalise that took nothing wrote the state (-derived +written):\n%s", diff)
 	}
 }

@@ -134,32 +134,31 @@ func (d *Detector) ObserveLocked(ctx context.Context, ep *vpcep.Endpoint, how st
 // QueueChangeState queues into b, the transaction that finalises e (a
 // change's entry, final in memory; the caller holds the endpoint's lock, so
 // nothing else appends for it), the endpoint's state the change leaves, ep
-// being the endpoint read back: when e establishes the policy ep shows,
-// that is the whole state (the version seen and known is e's; a drift it
-// reverted is closed), written without reading the history back. The row
-// is written only if the log holds e final as it is here and no entry of
-// the endpoint newer than e. It returns what to call once b committed; nil
-// when e does not settle the state, which the caller then observes under
-// the lock after the finalise (ObserveLocked).
-func (d *Detector) QueueChangeState(b *pgx.Batch, ep *vpcep.Endpoint, e *audit.Entry) (committed func()) {
+// being the endpoint read back. settled says whether e decides it alone:
+// when e establishes the policy ep shows, that is the whole state (the
+// version seen and known is e's; a drift it reverted is closed), written
+// without reading the history back. When not, nothing is queued and the
+// caller observes ep under the lock after the finalise (ObserveLocked).
+// The row is written only if the log holds e final as it is here and no
+// entry of the endpoint newer than e; else it stays behind the log, which
+// the next look derives again. Call committed once b committed.
+func (d *Detector) QueueChangeState(b *pgx.Batch, ep *vpcep.Endpoint, e *audit.Entry) (settled bool, committed func()) {
 	if ok, _ := change.Editable(ep); !ok {
-		return func() {}
+		return true, func() {} // no state to keep
 	}
 	v, established, ok := versionOf(e)
 	fp := policy.Fingerprint(ep.PolicyStatement)
 	if !ok || !established || e.EndpointID != ep.ID || fingerprintOf(v) != fp {
-		return nil
+		return false, nil
 	}
 	var moved bool
 	b.Queue(writeChangeStateSQL, ep.ID, fp, e.ID, e.ID, nil, e.FinalHash).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
-			if err := rows.Scan(&moved); err != nil {
-				return err
-			}
+			_ = rows.Scan(&moved) // a callback must not fail (pglock.Lock.SendBatch)
 		}
-		return rows.Err()
+		return nil
 	})
-	return func() {
+	return true, func() {
 		if moved {
 			d.changed()
 		}

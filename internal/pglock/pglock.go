@@ -82,8 +82,12 @@ func Wait(ctx context.Context, pool *pgxpool.Pool, name string, wait time.Durati
 }
 
 // Check confirms that the lock is still held by its session: nil, or an
-// error wrapping ErrLost. Call it before doing what the lock guards.
+// error wrapping ErrLost. Call it before doing what the lock guards, and
+// after a batch (SendBatch) failed, to learn whether the session lives on.
 func (l *Lock) Check(ctx context.Context) error {
+	if err := l.endFailedTx(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrLost, err)
+	}
 	// A bigint advisory key shows in pg_locks split into classid (high 32
 	// bits) and objid (low 32 bits), with objsubid 1.
 	var held bool
@@ -103,19 +107,39 @@ func (l *Lock) Check(ctx context.Context) error {
 // SendBatch sends b on the lock's session in one round trip: work that
 // must be done while the lock is held, and, queued last with QueueRelease,
 // the unlock. Nothing else may use the lock (Check) until its results are
-// closed.
+// closed. Its statements' callbacks must not fail: pgx stops reading
+// results at the first that does, while the server still runs every
+// statement, the unlock too.
 func (l *Lock) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	return l.conn.SendBatch(ctx, b)
 }
 
 // QueueRelease queues the unlock as b's next statement, for SendBatch: the
 // lock is given back in the same round trip as the work before it, and
-// only after that work (a failed statement skips the rest of a batch).
-// Release must still be called: it unlocks when the queued unlock did not.
+// only when that work succeeded (a statement the server fails skips the
+// rest of the batch). Released says whether it did. Release must still be
+// called: it unlocks when the queued unlock did not run.
 func (l *Lock) QueueRelease(b *pgx.Batch) {
-	b.Queue(`SELECT pg_advisory_unlock(`+key+`)`, l.name).QueryRow(func(row pgx.Row) error {
+	b.Queue(unlockSQL, l.name).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&l.unlocked)
 	})
+}
+
+// Released reports whether an unlock queued with QueueRelease gave the
+// lock back: from then on nothing it guards may be done.
+func (l *Lock) Released() bool { return l.unlocked }
+
+// unlockSQL gives back the lock named $1, reporting whether it was held.
+const unlockSQL = `SELECT pg_advisory_unlock(` + key + `)`
+
+// endFailedTx ends the transaction a failed batch (SendBatch) left open on
+// the lock's session; no other transaction is ever left open on it.
+func (l *Lock) endFailedTx(ctx context.Context) error {
+	if l.conn.Conn().PgConn().TxStatus() == 'I' {
+		return nil
+	}
+	_, err := l.conn.Exec(ctx, `ROLLBACK`)
+	return err
 }
 
 // XactLock takes the named lock for the rest of the transaction tx, waiting
@@ -137,15 +161,11 @@ func (l *Lock) Release() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if !l.unlocked {
-			// A batch sent on the session (SendBatch) may have failed
-			// inside its transaction: end it first, or the unlock fails.
-			var err error
-			if l.conn.Conn().PgConn().TxStatus() != 'I' {
-				_, err = l.conn.Exec(ctx, `ROLLBACK`)
-			}
+			// A failed batch's transaction is ended first, or the unlock fails.
+			err := l.endFailedTx(ctx)
 			var unlocked bool
 			if err == nil {
-				err = l.conn.QueryRow(ctx, `SELECT pg_advisory_unlock(`+key+`)`, l.name).Scan(&unlocked)
+				err = l.conn.QueryRow(ctx, unlockSQL, l.name).Scan(&unlocked)
 			}
 			if err != nil || !unlocked {
 				_ = l.conn.Conn().Close(ctx)

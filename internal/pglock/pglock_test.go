@@ -238,49 +238,80 @@ func TestXactLockEndsWithItsTransaction(t *testing.T) {
 
 // Work and the unlock in one round trip: the lock is held while the work
 // runs and given back after it; when the work fails, the lock stays held
-// until Release, which never hands a locked session back to the pool.
+// (Check says so), and Release gives it back on the same session, which
+// goes back to the pool outside any transaction.
 func TestReleaseQueuedAfterWork(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	name := t.Name()
 	replicaA, replicaB := pool(t, 1), pool(t, 4)
+	pid := func() (pid int32) {
+		t.Helper()
+		if err := replicaA.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		return pid
+	}
+	session := pid()
 
 	l, err := pglock.Wait(ctx, replicaA, name, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(l.Release) // so a failure does not keep the pool's one connection
 	var heldDuring bool
 	b := &pgx.Batch{}
 	b.Queue(`SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid())`).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&heldDuring)
 	})
 	l.QueueRelease(b)
-	if err := l.SendBatch(ctx, b).Close(); err != nil || !heldDuring {
-		t.Fatalf("batch: %v, held during the work %v", err, heldDuring)
+	if err := l.SendBatch(ctx, b).Close(); err != nil || !heldDuring || !l.Released() {
+		t.Fatalf("batch: %v, held during the work %v, released %v", err, heldDuring, l.Released())
 	}
 	if pids := holders(t, replicaB, name); len(pids) != 0 {
 		t.Fatalf("holders after the batch = %v, want none", pids)
 	}
 	l.Release()
-	mustLock(t, replicaA, name)() // the pool's one connection came back, unlocked
+	if got := pid(); got != session {
+		t.Fatalf("the session went from %d to %d: Release closed a healthy connection", session, got)
+	}
 
-	// A failing statement skips the unlock: still held, then released.
-	l, err = pglock.Wait(ctx, replicaA, name, time.Second)
-	if err != nil {
-		t.Fatal(err)
+	// A failing statement skips the unlock: still held (Check says so, as
+	// another session finds), then released; Release, called straight
+	// after a failed batch too, ends its transaction first.
+	fail := func() *pglock.Lock {
+		t.Helper()
+		l, err := pglock.Wait(ctx, replicaA, name, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(l.Release)
+		b := &pgx.Batch{}
+		b.Queue(`BEGIN`)
+		b.Queue(`SELECT 1 / 0`)
+		b.Queue(`COMMIT`)
+		l.QueueRelease(b)
+		if err := l.SendBatch(ctx, b).Close(); err == nil || l.Released() {
+			t.Fatalf("the failing batch: %v, released %v", err, l.Released())
+		}
+		mustBeBusy(t, replicaB, name)
+		return l
 	}
-	b = &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(`SELECT 1 / 0`)
-	b.Queue(`COMMIT`)
-	l.QueueRelease(b)
-	if err := l.SendBatch(ctx, b).Close(); err == nil {
-		t.Fatal("the failing batch succeeded")
+	released := func(how string) {
+		t.Helper()
+		if pids := holders(t, replicaB, name); len(pids) != 0 {
+			t.Fatalf("%s: holders after Release = %v, want none", how, pids)
+		}
+		if got := pid(); got != session {
+			t.Fatalf("%s: the session went from %d to %d: Release closed the connection instead of ending its transaction", how, session, got)
+		}
 	}
-	mustBeBusy(t, replicaB, name)
+	l = fail()
+	if err := l.Check(ctx); err != nil {
+		t.Fatalf("Check after the failed batch = %v, want the lock still held", err)
+	}
 	l.Release()
-	if pids := holders(t, replicaB, name); len(pids) != 0 {
-		t.Fatalf("holders after Release = %v, want none", pids)
-	}
-	mustLock(t, replicaA, name)()
+	released("checked first")
+	fail().Release()
+	released("released at once")
 }
