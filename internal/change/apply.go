@@ -43,7 +43,8 @@ type Applier struct {
 	// slots bounds the changes holding an endpoint lock at once: each holds
 	// a pooled connection for its lock and needs another at a time (the
 	// seen version, the entry, the inventory's copy), and a third only
-	// when its finalise falls back to the pool while the copy is written.
+	// after its finalise's batch failed (the pool's finalise, or the
+	// observation after it, while the copy is written).
 	slots chan struct{}
 }
 
@@ -546,7 +547,10 @@ func (c *inFlight) settle(outcome Outcome, f audit.Final, ep *vpcep.Endpoint, up
 	}
 	pending := *c.entry
 	err := c.finaliseOnLock(f, ep)
-	if err != nil {
+	if errors.Is(err, audit.ErrNotPending) {
+		err = c.loadSettled()
+	}
+	if err != nil && !errors.Is(err, audit.ErrNotPending) {
 		if !errors.Is(err, pglock.ErrLost) { // a lost lock is logged where it is found
 			c.logger.Warn("finalise audit entry on the lock's session failed: retrying through the pool", "entry", c.entry.ID, "error", err)
 		}
@@ -619,6 +623,18 @@ func (c *inFlight) finaliseOnLock(f audit.Final, ep *vpcep.Endpoint) error {
 		c.stateKept = true
 	}
 	return nil
+}
+
+// loadSettled loads the entry someone else settled meanwhile (the batch's
+// finalise took nothing) and returns audit.ErrNotPending; or the error of
+// the load, for the caller to finalise through the pool.
+func (c *inFlight) loadSettled() error {
+	stored, err := c.log.Get(c.detached, c.entry.ID)
+	if err != nil {
+		return err
+	}
+	*c.entry = *stored
+	return audit.ErrNotPending
 }
 
 // putInventory writes the endpoint as read back after the change into the

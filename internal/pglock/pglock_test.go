@@ -247,6 +247,9 @@ func TestReleaseQueuedAfterWork(t *testing.T) {
 	replicaA, replicaB := pool(t, 1), pool(t, 4)
 	pid := func() (pid int32) {
 		t.Helper()
+		// Bounded: a session never handed back would hang the pool of one.
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
 		if err := replicaA.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
 			t.Fatal(err)
 		}
