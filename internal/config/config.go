@@ -354,16 +354,6 @@ func (c Config) validateProjectsFile() []error {
 	return nil
 }
 
-// LoadUpstream reads and checks only the upstream's settings (where the
-// VPCEP API is and how to sign in to it, CTS): for a caller that needs a
-// project's description and not a server's.
-func LoadUpstream(getenv func(string) string) (Config, error) {
-	env := &envReader{getenv: getenv}
-	var c Config
-	env.readUpstream(&c)
-	return c, errors.Join(append(env.errs, c.validateUpstream()...)...)
-}
-
 // validateUpstream checks the upstream's settings, each error naming its
 // variable.
 func (c Config) validateUpstream() []error {

@@ -1,16 +1,34 @@
 package projects_test
 
 import (
-	"github.com/vpcep-console/vpcep-console/internal/vpcep"
+	"io"
+	"maps"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vpcep-console/vpcep-console/internal/config"
 	"github.com/vpcep-console/vpcep-console/internal/projects"
+	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
-func TestFromEnv(t *testing.T) {
+// fromEnv is what `web serve` makes of the single-project variables vars:
+// the server's configuration read by internal/config, its one project by
+// FromConfig.
+func fromEnv(vars map[string]string) (*projects.Config, error) {
+	all := map[string]string{"DATABASE_URL": "postgres://localhost/vpcep"}
+	maps.Copy(all, vars)
+	c, err := config.Load(nil, env(all), io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	return projects.FromConfig(c), nil
+}
+
+// The single-project variables, as consoles were configured before
+// projects existed, make one project named "default".
+func TestFromConfig(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -70,10 +88,10 @@ func TestFromEnv(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := projects.FromEnv(env(tt.vars))
+			cfg, err := fromEnv(tt.vars)
 			if tt.wantErr != nil {
 				if err == nil {
-					t.Fatal("FromEnv succeeded, want an error")
+					t.Fatal("the configuration was accepted, want an error")
 				}
 				for _, w := range tt.wantErr {
 					if !strings.Contains(err.Error(), w) {
@@ -83,7 +101,7 @@ func TestFromEnv(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("FromEnv: %v", err)
+				t.Fatalf("configuration: %v", err)
 			}
 			if diff := cmp.Diff([]projects.Project{tt.want}, cfg.Projects); diff != "" {
 				t.Errorf("mismatch (-want +got):\n%s", diff)

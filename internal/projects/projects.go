@@ -1,6 +1,6 @@
 // Package projects reads which Huawei Cloud projects the console serves:
 // from a configuration file (Load), from today's single-project environment
-// variables (FromEnv) or as the built-in demo (Demo). Each project has a
+// variables (FromConfig) or as the built-in demo (Demo). Each project has a
 // name that becomes its URL prefix (/p/{name}/), a region, a project id, the
 // endpoints it is reached at, and credentials that are read from where the
 // file points (an environment variable or a file), never from the file
@@ -23,7 +23,7 @@ type Project struct {
 	// Name is unique and URL-safe (a slug): it is the project's path
 	// prefix, /p/{name}/.
 	Name      string
-	Region    string // e.g. cn-north-4; may be empty in FromEnv when an endpoint is given
+	Region    string // e.g. cn-north-4; may be empty in FromConfig when an endpoint is given
 	ProjectID string // 32 hex digits
 	// Endpoint is the VPCEP base URL: the file's endpoint when given, else
 	// the SDK's for Region.
