@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -41,15 +40,11 @@ func (s *Server) startSSO(c echo.Context) error {
 		pr.setRetryAfter(c)
 		return echo.NewHTTPError(pr.status, pr.message)
 	}
-	target, err := s.SSO.Begin(c.Request().Context(), safeNext(c.QueryParam("next")))
+	target, state, err := s.SSO.Begin(c.Request().Context(), safeNext(c.QueryParam("next")))
 	if err != nil {
 		return s.ssoRefused(c, err, "")
 	}
-	u, err := url.Parse(target)
-	if err != nil || u.Query().Get("state") == "" {
-		return s.ssoRefused(c, fmt.Errorf("sso: Begin gave no state: %w", err), "")
-	}
-	c.SetCookie(&http.Cookie{Name: s.ssoCookie(), Value: stateDigest(u.Query().Get("state")), Path: "/",
+	c.SetCookie(&http.Cookie{Name: s.ssoCookie(), Value: stateDigest(state), Path: "/",
 		MaxAge: 600, HttpOnly: true, Secure: s.CookieSecure, SameSite: http.SameSiteLaxMode})
 	return c.Redirect(http.StatusSeeOther, target)
 }

@@ -231,21 +231,21 @@ func (p *Provider) readDiscovery(ctx context.Context) (*discovery, error) {
 // Begin starts a sign-in that returns to next (a path of the console; any
 // other value becomes "/"): it stores a new attempt (state, nonce, PKCE
 // verifier) for stateLifetime and returns the provider's URL to send the
-// browser to. The state is in that URL's "state" parameter; the caller
-// should tie it to the browser (a cookie) and check it at the callback.
-func (p *Provider) Begin(ctx context.Context, next string) (string, error) {
+// browser to, and the state it carries, which the caller should tie to the
+// browser (a cookie) and check at the callback.
+func (p *Provider) Begin(ctx context.Context, next string) (authURL, state string, err error) {
 	d, err := p.discover(ctx)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	state, nonce := randomToken(), randomToken()
 	verifier := oauth2.GenerateVerifier()
 	now := p.now()
 	attempt := pendingSignIn{Nonce: nonce, Verifier: verifier, Next: localPath(next), ExpiresAt: now.Add(stateLifetime)}
 	if err := p.states.Put(ctx, hashState(state), attempt, now); err != nil {
-		return "", err
+		return "", "", err
 	}
-	return d.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), nil
+	return d.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), state, nil
 }
 
 // Finish completes the sign-in the provider sent back with state and

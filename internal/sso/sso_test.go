@@ -113,11 +113,15 @@ func authorize(t *testing.T, authURL string) (state, code string) {
 // begin starts a sign-in and takes it through the provider.
 func begin(t *testing.T, p *Provider, next string) (state, code string) {
 	t.Helper()
-	authURL, err := p.Begin(context.Background(), next)
+	authURL, issued, err := p.Begin(context.Background(), next)
 	if err != nil {
 		t.Fatalf("Begin: %v", err)
 	}
-	return authorize(t, authURL)
+	state, code = authorize(t, authURL)
+	if state != issued {
+		t.Fatalf("the provider sent back state %q; Begin said it issued %q", state, issued)
+	}
+	return state, code
 }
 
 // wantReason checks err is a FlowError of reason, and holds no secret.
@@ -294,7 +298,7 @@ func TestStateStoredHashed(t *testing.T) {
 	t.Parallel()
 	op := startProvider(t)
 	p := newTestProvider(t, op, nil)
-	authURL, err := p.Begin(context.Background(), "/")
+	authURL, _, err := p.Begin(context.Background(), "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +322,7 @@ func TestProviderDown(t *testing.T) {
 	op.Down(true)
 	p := newTestProvider(t, op, nil)
 	// Down at the first sign-in: refused, and discovery tried again later.
-	_, err := p.Begin(context.Background(), "/")
+	_, _, err := p.Begin(context.Background(), "/")
 	wantReason(t, err, ReasonProviderUnreachable, op.ClientSecret())
 
 	op.Down(false)
@@ -334,7 +338,7 @@ func TestProviderUnreachable(t *testing.T) {
 	op := startProvider(t)
 	p := newTestProvider(t, op, nil)
 	op.Close() // nothing listens any more
-	_, err := p.Begin(context.Background(), "/")
+	_, _, err := p.Begin(context.Background(), "/")
 	wantReason(t, err, ReasonProviderUnreachable)
 }
 
@@ -344,7 +348,7 @@ func TestDiscoveryOfAnotherIssuer(t *testing.T) {
 	m, _ := ParseMapping(testMapping)
 	p := New(Config{Issuer: op.URL(), ClientID: op.ClientID(), ClientSecret: op.ClientSecret(), RedirectURL: callbackURL,
 		Scopes: []string{"openid"}, Mapping: m}, testPool(t), nil)
-	_, err := p.Begin(context.Background(), "/")
+	_, _, err := p.Begin(context.Background(), "/")
 	wantReason(t, err, ReasonWrongIssuer, op.ClientSecret())
 }
 

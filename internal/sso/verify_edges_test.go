@@ -57,7 +57,7 @@ func handIdP(t *testing.T, sign func(claims map[string]any) string, claims func(
 	p := New(Config{Issuer: srv.URL, ClientID: "console", ClientSecret: "the-client-secret-0123456789abcdef",
 		RedirectURL: callbackURL, Scopes: []string{"openid"}, Mapping: m}, testPool(t), nil)
 	start := func() (string, string) {
-		authURL, err := p.Begin(context.Background(), "/")
+		authURL, _, err := p.Begin(context.Background(), "/")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +183,7 @@ func TestHangingProviderDoesNotQueueSignIns(t *testing.T) {
 	start := time.Now()
 	for range visitors {
 		go func() {
-			_, _ = p.Begin(context.Background(), "/")
+			_, _, _ = p.Begin(context.Background(), "/")
 			done <- time.Since(start)
 		}()
 	}
