@@ -117,9 +117,10 @@ func TestListPagingKeepsFilters(t *testing.T) {
 			interfaces++
 		}
 	}
-	want := fmt.Sprintf("Page 2 of %d · %d endpoints", (interfaces+4)/5, interfaces)
+	// A filtered list says how many of the inventory's endpoints match.
+	want := fmt.Sprintf("Page 2 of %d · %d of %d endpoints match", (interfaces+4)/5, interfaces, len(a.sim.Endpoints()))
 	if r.text(testid("page-info")) != want {
-		t.Errorf("page info %q", r.text(testid("page-info")))
+		t.Errorf("page info %q, want %q", r.text(testid("page-info")), want)
 	}
 	// Pages do not overlap.
 	first := a.get(t, "/endpoints?type=interface")
@@ -132,6 +133,12 @@ func TestListPagingKeepsFilters(t *testing.T) {
 			}
 			seen[id] = true
 		})
+	}
+	// One page: the count alone, of the inventory's when filtered.
+	one := a.sim.Endpoints()[0].ID
+	want = fmt.Sprintf("1 of %d endpoints match", len(a.sim.Endpoints()))
+	if got := a.get(t, "/endpoints?q="+one).text(testid("page-info")); got != want {
+		t.Errorf("one match: page info %q, want %q", got, want)
 	}
 }
 

@@ -285,6 +285,21 @@ func cachedRow(row templ.Component, cache RowCache) templ.Component {
 	})
 }
 
+// Narrowed says whether the filter leaves any endpoint out (the page aside).
+func (f EndpointFilter) Narrowed() bool {
+	return f.Type != "" || f.Status != "" || f.VpcID != "" || f.Search != "" || f.Drifted
+}
+
+// CountText says how many endpoints the list holds: of how many in the
+// inventory when a filter narrows it, so the inventory's size above the
+// list is never read as the filter's.
+func (r EndpointList) CountText() string {
+	if r.Filter.Narrowed() && r.Freshness.Loaded() {
+		return itoa(r.Total) + " of " + itoa(r.Freshness.Count) + " endpoints match"
+	}
+	return itoa(r.Total) + " endpoints"
+}
+
 // JumpValue is what the page-number box shows: what was typed when it was
 // wrong, else the page shown.
 func (r EndpointList) JumpValue() string {
