@@ -9,7 +9,9 @@
 # Also: start to ready on a database that already holds the inventory (the
 # median of BENCH_RESTARTS restarts, on a recent inventory and on an hour-old
 # one whose refresh runs at once), and the console's peak RSS (VmHWM) through
-# a 10,000-endpoint refresh with the in-memory inventory loaded, and the run.
+# a 10,000-endpoint refresh with the in-memory inventory loaded, and the run;
+# then the CSV export of the whole log from outside, and, the console
+# stopped, the policy update overhead (BenchmarkApplyOverhead).
 #
 # The audit rows are made with one INSERT ... SELECT generate_series: their
 # hashes are not a valid chain, so `web audit verify` is not run on this
@@ -135,3 +137,29 @@ printf 'start to ready, recent inventory stored (median of %d):      %d ms (%s)\
 printf 'start to ready, hour-old inventory stored (median of %d):    %d ms (%s)\n' "$restarts" "$(median "${old[@]}")" "${old[*]}"
 printf 'peak RSS through a restart and its %d-endpoint refresh, inventory in memory: %d MiB\n' "$endpoints" $((hwm_refresh / 1024))
 printf 'peak RSS after the load: %d MiB (RSS now %d MiB)\n' $((hwm / 1024)) $((rss / 1024))
+
+# The CSV export of the whole log, from outside: rows a second through
+# /audit.csv (uncompressed, as a script would fetch it), and the console's
+# RSS sampled while it streams (flat memory: no row is kept).
+csv_start=$(date +%s%N)
+curl -s -H "Cookie: $cookie" "$base/audit.csv" | wc -l >"$work/csv.lines" &
+csv_pid=$!
+csv_rss=0
+while kill -0 "$csv_pid" 2>/dev/null; do
+  r=$(awk '/VmRSS/ {print $2}' "/proc/$web_pid/status"); [ "$r" -gt "$csv_rss" ] && csv_rss=$r
+  sleep 0.1
+done
+wait "$csv_pid"
+csv_ms=$((($(date +%s%N) - csv_start) / 1000000))
+csv_rows=$(($(cat "$work/csv.lines") - 1))
+printf 'CSV export of %d entries: %d ms, %d rows/s; console RSS while it streamed: at most %d MiB (before: %d MiB)\n' \
+  "$csv_rows" "$csv_ms" $((csv_rows * 1000 / (csv_ms > 0 ? csv_ms : 1))) $((csv_rss / 1024)) $((rss / 1024))
+
+# The policy update overhead (the repo's benchmark, 400 changes, 3 runs),
+# with the console and the simulator stopped so they take no CPU.
+kill "$web_pid" "$sim_pid" 2>/dev/null || true
+wait 2>/dev/null || true
+echo
+echo "policy update overhead (BenchmarkApplyOverhead, 400 changes a run):"
+(cd "$root" && TEST_DATABASE_URL="$server" go test -run '^$' -bench ApplyOverhead -benchtime 400x -count 3 ./internal/change) |
+  awk '/^BenchmarkApplyOverhead/ {printf "  %-9s p50 %s ms  p99 %s ms\n", substr($1, 24, index($1, "-") - 24), $5, $7}'
