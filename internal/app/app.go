@@ -45,12 +45,6 @@ type ProjectUpstream struct {
 	CTS cts.Source
 }
 
-// OneProject is the single project of a configuration from the
-// environment (or a test's), reached through client: today's console.
-func OneProject(cfg config.Config, client *vpcep.Client) []ProjectUpstream {
-	return []ProjectUpstream{{Name: projects.DefaultName, Region: cfg.Region, ProjectID: cfg.ProjectID, Client: client}}
-}
-
 // Project is one project's parts. Each reaches its own upstream and keeps
 // its own inventory; they share the database, the audit log and the
 // accounts.
@@ -145,11 +139,10 @@ func New(cfg config.Config, pool *pgxpool.Pool, ps []ProjectUpstream, schema han
 	c.Metrics.WatchState(c.Audit, inventories...)
 
 	c.Deps = handlers.Deps{
-		Store: c.Store, Upstream: first.Upstream, Audit: c.Audit, Applier: c.Applier, Drift: c.Drift,
-		Refresher: c.Refresher, Schema: schema, Logger: logger,
+		Store: c.Store, Audit: c.Audit, Schema: schema, Logger: logger,
 		Auth: c.Auth, Sessions: auth.SessionConfig{Idle: cfg.SessionIdle, Absolute: cfg.SessionLifetime},
 		CookieSecure: cfg.CookieSecure, TLS: cfg.TLSCert != "", TrustedProxies: cfg.TrustedProxies,
-		ProjectID: first.ProjectID, Region: first.Region, Demo: cfg.Demo,
+		Demo:    cfg.Demo,
 		Metrics: c.Metrics,
 	}
 	for _, p := range c.Projects {

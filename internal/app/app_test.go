@@ -16,6 +16,7 @@ import (
 	"github.com/vpcep-console/vpcep-console/internal/config"
 	"github.com/vpcep-console/vpcep-console/internal/handlers"
 	"github.com/vpcep-console/vpcep-console/internal/proctest"
+	"github.com/vpcep-console/vpcep-console/internal/projects"
 	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/store"
 	"github.com/vpcep-console/vpcep-console/internal/testdb"
@@ -25,6 +26,12 @@ import (
 
 // TestMain finds the test server (and stops a container it started). Each
 // test makes a database of its own, so that all of them run in parallel.
+// oneProject is the single project of cfg, reached through client: a
+// console configured by the single-project variables.
+func oneProject(cfg config.Config, client *vpcep.Client) []app.ProjectUpstream {
+	return []app.ProjectUpstream{{Name: projects.DefaultName, Region: cfg.Region, ProjectID: cfg.ProjectID, Client: client}}
+}
+
 func TestMain(m *testing.M) {
 	os.Exit(proctest.Main(func() int { return testdb.Main(m, nil) }))
 }
@@ -43,7 +50,7 @@ func wire(t testing.TB, cfg config.Config, n int) *app.Console {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { migrator.Close() })
-	return app.New(cfg.WithDefaults(), pool, app.OneProject(cfg, client), migrator, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return app.New(cfg.WithDefaults(), pool, oneProject(cfg, client), migrator, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func TestNewWiresThePartsFromTheConfig(t *testing.T) {
@@ -64,10 +71,11 @@ func TestNewWiresThePartsFromTheConfig(t *testing.T) {
 		t.Errorf("Refresher.Interval() = %v, want %v", got, cfg.RefreshInterval)
 	}
 	d := c.Deps
-	if d.Store != c.Store || d.Audit != c.Audit || d.Applier != c.Applier || d.Refresher != c.Refresher || d.Auth != c.Auth {
+	hp := d.Projects[0]
+	if d.Store != c.Store || d.Audit != c.Audit || hp.Applier != c.Applier || hp.Refresher != c.Refresher || d.Auth != c.Auth {
 		t.Error("the handlers' dependencies are not the console's own parts")
 	}
-	if d.Upstream == nil || d.Schema == nil || d.Logger == nil {
+	if hp.Upstream == nil || d.Schema == nil || d.Logger == nil {
 		t.Error("the handlers' dependencies lack the upstream, the schema check or the logger")
 	}
 
@@ -79,7 +87,7 @@ func TestNewWiresThePartsFromTheConfig(t *testing.T) {
 		Demo              bool
 	}
 	got := settings{Sessions: d.Sessions, CookieSecure: d.CookieSecure, TLS: d.TLS,
-		ProjectID: d.ProjectID, Region: d.Region, Demo: d.Demo}
+		ProjectID: hp.ProjectID, Region: hp.Region, Demo: d.Demo}
 	for _, n := range d.TrustedProxies {
 		got.TrustedProxies = append(got.TrustedProxies, n.String())
 	}

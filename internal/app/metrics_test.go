@@ -54,7 +54,7 @@ func TestEveryPartReportsToTheMetrics(t *testing.T) {
 	}
 	t.Cleanup(func() { migrator.Close() })
 	cfg := config.Config{ProjectID: project, Region: "cn-north-4", Timeout: 5 * time.Second, RefreshInterval: time.Hour, CookieSecure: true}
-	c := app.New(cfg.WithDefaults(), pool, app.OneProject(cfg, up.Client(t, nil)), migrator, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c := app.New(cfg.WithDefaults(), pool, oneProject(cfg, up.Client(t, nil)), migrator, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 	// A refresh (upstream list), a change (upstream get and put) ...
 	if err := c.Refresher.Refresh(ctx, "manual"); err != nil {

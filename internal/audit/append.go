@@ -68,8 +68,7 @@ func (l *Log) Append(ctx context.Context, tx pgx.Tx, entries []Complete) ([]*Ent
 		batch.Queue(l.format.insertSQL, l.format.insertArgs(e)...)
 		f := c.Final
 		f.Duration = 0
-		e.apply(f, now)
-		e.FinalHash = l.format.hash(e, byFinalHash)
+		l.seal(e, f, now)
 		batch.Queue(l.format.finaliseSQL, l.format.finaliseArgs(e)...)
 		prev = e.Hash
 		out[i] = e

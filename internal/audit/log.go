@@ -245,8 +245,7 @@ func (l *Log) Finalise(ctx context.Context, e *Entry, f Final) error {
 		}
 		f.Duration = finished.Sub(e.StartedAt)
 	}
-	e.apply(f, finished)
-	e.FinalHash = l.format.hash(e, byFinalHash)
+	l.seal(e, f, finished)
 	tag, err := l.pool.Exec(ctx, l.format.finaliseSQL, l.format.finaliseArgs(e)...)
 	l.changed()
 	if err != nil {
@@ -273,8 +272,7 @@ func (l *Log) QueueFinalise(b *pgx.Batch, e *Entry, f Final) (took func() error,
 	if f.Duration <= 0 {
 		return nil, errors.New("audit: a queued finalise needs the change's duration")
 	}
-	e.apply(f, e.StartedAt.Add(f.Duration))
-	e.FinalHash = l.format.hash(e, byFinalHash)
+	l.seal(e, f, e.StartedAt.Add(f.Duration))
 	id := e.ID
 	var rows int64 = -1
 	b.Queue(l.format.finaliseSQL, l.format.finaliseArgs(e)...).Exec(func(tag pgconn.CommandTag) error {
@@ -291,6 +289,13 @@ func (l *Log) QueueFinalise(b *pgx.Batch, e *Entry, f Final) (took func() error,
 		}
 		return nil
 	}, nil
+}
+
+// seal records f, finished at finished, on e in memory, and the final hash
+// that covers it: the two never go apart.
+func (l *Log) seal(e *Entry, f Final, finished time.Time) {
+	e.apply(f, finished)
+	e.FinalHash = l.format.hash(e, byFinalHash)
 }
 
 // finalisable refuses a final without an outcome, and an entry whose final

@@ -14,7 +14,6 @@ import (
 	sdk "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cts/v3"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/cts/v3/model"
 
-	"github.com/vpcep-console/vpcep-console/internal/config"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
 )
 
@@ -88,28 +87,6 @@ type Client struct {
 }
 
 var _ Source = (*Client)(nil)
-
-// New returns the console's CTS Source from its configuration: nil (CTS
-// not enabled) unless CTS_ENABLED, else a Client for CTS_ENDPOINT or the
-// region's CTS endpoint, signed in as the VPCEP client is. adjust, when
-// given, changes the client's Config first (a transport, a page size).
-func New(cfg config.Config, adjust ...func(*Config)) (Source, error) {
-	if !cfg.CTSEnabled {
-		return nil, nil
-	}
-	c := Config{
-		Region: cfg.Region, Endpoint: cfg.CTSEndpoint, ProjectID: cfg.ProjectID,
-		AK: cfg.AK, SK: cfg.SK, Token: cfg.Token, Timeout: cfg.Timeout,
-	}
-	for _, f := range adjust {
-		f(&c)
-	}
-	client, err := NewClient(c)
-	if err != nil {
-		return nil, err
-	}
-	return client, nil
-}
 
 // Endpoint is the CTS endpoint for region from the SDK's region table, or
 // an error naming CTS_ENDPOINT when the table has none.

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpcep-console/vpcep-console/internal/config"
 	"github.com/vpcep-console/vpcep-console/internal/cts"
 	"github.com/vpcep-console/vpcep-console/internal/simtest"
 	"github.com/vpcep-console/vpcep-console/internal/vpcep"
@@ -340,34 +339,6 @@ func TestNewClientConfiguration(t *testing.T) {
 				t.Errorf("endpoint %s, want %s", c.Endpoint(), tt.wantEndpoint)
 			}
 		})
-	}
-}
-
-func TestNewFromConsoleConfig(t *testing.T) {
-	t.Parallel()
-	src, err := cts.New(config.Config{Region: "cn-north-4", ProjectID: "p", Token: "t"})
-	if err != nil || src != nil {
-		t.Fatalf("CTS off: %v, %v; want a nil Source", src, err)
-	}
-	src, err = cts.New(config.Config{CTSEnabled: true, Region: "mars-1", ProjectID: "p", Token: "t"})
-	if err == nil || !strings.Contains(err.Error(), "CTS_ENDPOINT") || src != nil {
-		t.Fatalf("unknown region: %v, %v; want an error naming CTS_ENDPOINT", src, err)
-	}
-
-	u := simtest.Start(t, simtest.Options{})
-	gw := u.Gateway(t, 1)
-	if err := u.OutOfBandEditAs(gw.ID, "terraform-ci", "10.0.8.15"); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Config{CTSEnabled: true, CTSEndpoint: u.URL, Region: "cn-north-4", ProjectID: simtest.ProjectID, AK: u.AK, SK: u.SK, Timeout: 5 * time.Second}
-	src, err = cts.New(cfg, func(c *cts.Config) { c.UserAgent = "cts-test" })
-	if err != nil {
-		t.Fatalf("cts.New: %v", err)
-	}
-	from, to := window()
-	traces, err := src.PolicyTraces(context.Background(), gw.ID, from, to)
-	if err != nil || len(traces) != 1 {
-		t.Fatalf("%+v, %v; want one trace", traces, err)
 	}
 }
 

@@ -18,8 +18,6 @@ import (
 
 	"github.com/vpcep-console/vpcep-console/internal/audit"
 	"github.com/vpcep-console/vpcep-console/internal/auth"
-	"github.com/vpcep-console/vpcep-console/internal/change"
-	"github.com/vpcep-console/vpcep-console/internal/drift"
 	"github.com/vpcep-console/vpcep-console/internal/inventory"
 	"github.com/vpcep-console/vpcep-console/internal/sso"
 	"github.com/vpcep-console/vpcep-console/internal/store"
@@ -46,20 +44,13 @@ type SchemaChecker interface {
 
 // Deps are the handlers' dependencies, built in main.
 type Deps struct {
-	// Store is a store over the shared database: /readyz pings it. With
-	// Projects empty it is also the one project's inventory, and Upstream,
-	// Applier, Drift (nil: no detection), Refresher, ProjectID and Region
-	// are that project's: the handlers read every project's parts from
-	// Projects only (New fills it from these when empty).
-	Store     *store.Store
-	Upstream  Upstream
-	Audit     *audit.Log
-	Applier   *change.Applier
-	Drift     *drift.Detector
-	Refresher *inventory.Refresher
-	Schema    SchemaChecker
-	Logger    *slog.Logger
-	Auth      *auth.Store
+	// Store is a store over the shared database: /readyz pings it. Each
+	// project's parts are in Projects.
+	Store  *store.Store
+	Audit  *audit.Log
+	Schema SchemaChecker
+	Logger *slog.Logger
+	Auth   *auth.Store
 	// SSO is single sign-on through OpenID Connect; nil when not set up.
 	SSO      *sso.Provider
 	Sessions auth.SessionConfig
@@ -70,11 +61,8 @@ type Deps struct {
 	TLS bool
 	// TrustedProxies may set X-Forwarded-For; from anyone else it is ignored.
 	TrustedProxies []*net.IPNet
-	ProjectID      string
-	Region         string
-	// Projects are every project served, the first the default; when
-	// empty, New makes the one of ProjectID and Region from the fields
-	// above (Store, Upstream, Applier, Drift, Refresher).
+	// Projects are every project served (at least one), the first the
+	// default.
 	Projects []*Project
 	Demo     bool
 	// Metrics, when set, is told about every request answered.
@@ -137,13 +125,6 @@ func New(d Deps) *Handler {
 	if d.Sessions.Absolute == 0 {
 		d.Sessions.Absolute = 12 * time.Hour
 	}
-	if len(d.Projects) == 0 {
-		d.Projects = []*Project{{Name: defaultProjectName, Region: d.Region, ProjectID: d.ProjectID,
-			Store: d.Store, Upstream: d.Upstream, Applier: d.Applier, Drift: d.Drift, Refresher: d.Refresher}}
-	}
-	if d.Store == nil {
-		d.Store = d.Projects[0].Store // the shared database's pool: /readyz pings it
-	}
 	s := &Server{Deps: d}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -153,9 +134,6 @@ func New(d Deps) *Handler {
 	s.routes(e, h.access, h.scoped)
 	return h
 }
-
-// defaultProjectName names the one project of Deps without Projects.
-const defaultProjectName = "default"
 
 // ipExtractor reads the client address from the connection, or from
 // X-Forwarded-For only when the connection comes from a trusted proxy, so a

@@ -74,7 +74,6 @@ type Console struct {
 	// Projects are the projects served, in order, each with its simulator.
 	Projects []*Project
 	Sim      *simtest.Upstream // the first project's
-	Client   *vpcep.Client     // the first project's
 	Pool     *pgxpool.Pool
 	Handler  *handlers.Handler
 	Logs     *strings.Builder // everything the console logged (nothing runs in the background)
@@ -83,10 +82,7 @@ type Console struct {
 // Project is one project served and the simulator serving it.
 type Project struct {
 	*app.Project
-	Sim    *simtest.Upstream
-	Client *vpcep.Client
-	// Upstream is how the client signs in (nil for AK/SK).
-	Upstream *projects.Upstream
+	Sim *simtest.Upstream
 }
 
 // New wires a console; everything it starts stops when t ends.
@@ -131,7 +127,7 @@ func New(t testing.TB, o Options) *Console {
 		o.Config(&cfg)
 	}
 	c := &Console{Console: app.New(cfg, pool, ups, migrator, logger),
-		Sim: sims[0].Sim, Client: sims[0].Client, Pool: pool, Logs: logs, Projects: sims}
+		Sim: sims[0].Sim, Pool: pool, Logs: logs, Projects: sims}
 	for i, p := range c.Console.Projects {
 		c.Projects[i].Project = p
 	}
@@ -192,5 +188,5 @@ func startProject(t testing.TB, i int, po ProjectOptions, adjust func(*vpcep.Con
 			c.AK, c.SK, c.TokenSource = clientCfg.AK, clientCfg.SK, clientCfg.TokenSource
 		})
 	}
-	return pu, &Project{Sim: sim, Client: client, Upstream: pu.Upstream}
+	return pu, &Project{Sim: sim}
 }

@@ -20,8 +20,8 @@ func TestOneProjectAsFromTheEnvironment(t *testing.T) {
 		t.Fatalf("%d projects, %d in the handlers' dependencies; want 1", len(c.Projects), len(c.Deps.Projects))
 	}
 	p := c.Projects[0]
-	if p.Name != projects.DefaultName || p.ProjectID != testapp.ProjectID || c.Deps.ProjectID != testapp.ProjectID {
-		t.Errorf("the project is %s %s, the handlers' %s", p.Name, p.ProjectID, c.Deps.ProjectID)
+	if p.Name != projects.DefaultName || p.ProjectID != testapp.ProjectID || c.Deps.Projects[0].ProjectID != testapp.ProjectID {
+		t.Errorf("the project is %s %s, the handlers' %s", p.Name, p.ProjectID, c.Deps.Projects[0].ProjectID)
 	}
 	if c.Sim != p.Sim || c.Store != p.Store || c.Deps.Store != p.Store || c.Deps.Projects[0] != p.Handlers {
 		t.Error("the console's single-project fields are not its project's")
