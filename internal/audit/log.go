@@ -245,16 +245,14 @@ func (l *Log) Finalise(ctx context.Context, e *Entry, f Final) error {
 		}
 		f.Duration = finished.Sub(e.StartedAt)
 	}
-	l.seal(e, f, finished)
-	tag, err := l.pool.Exec(ctx, l.format.finaliseSQL, l.format.finaliseArgs(e)...)
+	b := &pgx.Batch{}
+	took := l.queueFinalise(b, e, f, finished)
+	err := l.pool.SendBatch(ctx, b).Close()
 	l.changed()
 	if err != nil {
 		return fmt.Errorf("audit: finalise entry %d: %w", e.ID, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("audit: finalise entry %d: %w", e.ID, ErrNotPending)
-	}
-	return nil
+	return took()
 }
 
 // QueueFinalise is Finalise as a statement of the caller's batch b, in the
@@ -272,7 +270,13 @@ func (l *Log) QueueFinalise(b *pgx.Batch, e *Entry, f Final) (took func() error,
 	if f.Duration <= 0 {
 		return nil, errors.New("audit: a queued finalise needs the change's duration")
 	}
-	l.seal(e, f, e.StartedAt.Add(f.Duration))
+	return l.queueFinalise(b, e, f, e.StartedAt.Add(f.Duration)), nil
+}
+
+// queueFinalise seals e with f, finished at finished, and queues its UPDATE
+// into b: Finalise's and QueueFinalise's one way to write an outcome.
+func (l *Log) queueFinalise(b *pgx.Batch, e *Entry, f Final, finished time.Time) (took func() error) {
+	l.seal(e, f, finished)
 	id := e.ID
 	var rows int64 = -1
 	b.Queue(l.format.finaliseSQL, l.format.finaliseArgs(e)...).Exec(func(tag pgconn.CommandTag) error {
@@ -288,7 +292,7 @@ func (l *Log) QueueFinalise(b *pgx.Batch, e *Entry, f Final) (took func() error,
 			return fmt.Errorf("audit: finalise entry %d: %w", id, ErrNotPending)
 		}
 		return nil
-	}, nil
+	}
 }
 
 // seal records f, finished at finished, on e in memory, and the final hash

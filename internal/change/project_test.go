@@ -67,9 +67,21 @@ func TestReconcilerSettlesOnlyItsProject(t *testing.T) {
 			}
 		}
 	}
-	// "" is every project's, as with one project.
+	// "" is every project's, as with one project: nothing is left
+	// pending now, and a crash in each project leaves one entry apiece,
+	// which it settles both.
 	all := change.NewReconciler(projects[0].sim.Client(t, nil), log, pool, 0, discard())
 	if n, err := all.Once(ctx); err != nil || n != 0 {
 		t.Errorf("nothing left pending: Once = %d, %v", n, err)
+	}
+	for _, p := range projects {
+		if _, err := log.Begin(ctx, audit.Start{Actor: "alice", ProjectID: p.id, Region: "r", EndpointID: p.gateway.ID,
+			EndpointServiceName: "obs", Action: audit.ActionUpdate, Reason: "crashed before the PUT",
+			PolicyBefore: policy.JSON(readOnly("a")), PolicyRequested: policy.JSON(readOnly("b"))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := all.Once(ctx); err != nil || n != 2 {
+		t.Errorf("one pending entry in each project: Once = %d, %v; want both settled", n, err)
 	}
 }

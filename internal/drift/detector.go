@@ -103,7 +103,7 @@ func (d *Detector) Observe(ctx context.Context, ep *vpcep.Endpoint, how string) 
 	if ok, _ := change.Editable(ep); !ok {
 		return &Status{EndpointID: ep.ID}, nil
 	}
-	recorded, checked, err := d.observe(ctx, ep, how, false)
+	recorded, checked, err := d.observe(ctx, ep, how, false, true)
 	if err != nil {
 		d.noteError(ctx, ep.ID, err)
 		return nil, err
@@ -118,13 +118,15 @@ func (d *Detector) Observe(ctx context.Context, ep *vpcep.Endpoint, how string) 
 
 // ObserveLocked is Observe for a caller that holds the endpoint's lock
 // (the change path, with change.EndpointLock): the drift is recorded in
-// that lock, before the change's own entry. It implements
-// change.DriftRecorder.
+// that lock, before the change's own entry. It does not ask SeenVersion
+// first: its callers did (before a change), or know the state row behind
+// the log (after a change or a settling, whose entry moved it). It
+// implements change.DriftRecorder.
 func (d *Detector) ObserveLocked(ctx context.Context, ep *vpcep.Endpoint, how string) error {
 	if ok, _ := change.Editable(ep); !ok {
 		return nil
 	}
-	_, _, err := d.observe(ctx, ep, how, true)
+	_, _, err := d.observe(ctx, ep, how, true, false)
 	if err != nil {
 		d.noteError(ctx, ep.ID, err)
 	}
@@ -168,12 +170,15 @@ func (d *Detector) QueueChangeState(b *pgx.Batch, ep *vpcep.Endpoint, e *audit.E
 // observe is Observe's decision, in one transaction: the endpoint's lock
 // (tried, unless locked says the caller holds it), its history, and the
 // entry recorded with the endpoint's state row. checked is false when the
-// lock was busy or a change is pending.
-func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, locked bool) (recorded *audit.Entry, checked bool, err error) {
+// lock was busy or a change is pending. With precheck, a current state row
+// that saw the live version answers first, with nothing to read or write.
+func (d *Detector) observe(ctx context.Context, ep *vpcep.Endpoint, how string, locked, precheck bool) (recorded *audit.Entry, checked bool, err error) {
 	live := policy.Policy(ep.PolicyStatement)
 	liveJSON, liveFP := policy.JSON(live), policy.Fingerprint(live)
-	if seen, err := d.SeenVersion(ctx, ep.ID); err == nil && seen == liveFP {
-		return nil, true, nil
+	if precheck {
+		if seen, err := d.SeenVersion(ctx, ep.ID); err == nil && seen == liveFP {
+			return nil, true, nil
+		}
 	}
 	var drifted, flagChanged bool
 	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
@@ -569,7 +574,7 @@ func (d *Detector) Adopt(ctx context.Context, actor string, driftEntryID int64, 
 		return nil, err
 	}
 	// Anything that moved is recorded first, in this lock.
-	recorded, checked, err := d.observe(ctx, live, ByDetail, true)
+	recorded, checked, err := d.observe(ctx, live, ByDetail, true, true)
 	switch {
 	case err != nil:
 		return nil, err

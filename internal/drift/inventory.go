@@ -104,7 +104,7 @@ func (d *Detector) DetectInventory(ctx context.Context, listedSince time.Time) (
 			recheck = eps
 		}
 		for i := range recheck {
-			recorded, checked, err := d.observe(ctx, &recheck[i], ByRefresh, false)
+			recorded, checked, err := d.observe(ctx, &recheck[i], ByRefresh, false, true)
 			switch {
 			case err != nil:
 				sum.Failed++
