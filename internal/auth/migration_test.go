@@ -115,7 +115,11 @@ func TestMigration18KeepsAccounts(t *testing.T) {
 	if a, _, err := s.SignIn(ctx, "ada", pw, "192.0.2.1"); err != nil {
 		t.Errorf("password sign-in after down and up: %+v %v", a, err)
 	}
-	// Back up, the old SSO account is a disabled local one: its person gets a new account.
+	// Back up, the old SSO account is a disabled local one (no password
+	// signs it in): its person gets a new account.
+	if former, err := s.AccountByName(ctx, "ada-2"); err != nil || !former.Disabled || former.Source != SourceLocal {
+		t.Errorf("the former SSO account after down and up: %+v, %v; want a disabled local account", former, err)
+	}
 	if _, _, err := s.SignIn(ctx, "ada-2", "", "192.0.2.1"); !errors.Is(err, ErrBadCredential) {
 		t.Errorf("password sign-in of the former SSO account: %v", err)
 	}

@@ -45,7 +45,7 @@ func (s *Server) startSSO(c echo.Context) error {
 		return s.ssoRefused(c, err, "")
 	}
 	c.SetCookie(&http.Cookie{Name: s.ssoCookie(), Value: stateDigest(state), Path: "/",
-		MaxAge: 600, HttpOnly: true, Secure: s.CookieSecure, SameSite: http.SameSiteLaxMode})
+		MaxAge: int(sso.StateLifetime / time.Second), HttpOnly: true, Secure: s.CookieSecure, SameSite: http.SameSiteLaxMode})
 	return c.Redirect(http.StatusSeeOther, target)
 }
 

@@ -48,10 +48,7 @@ func TestLoginInBrowser(t *testing.T) {
 		fmt.Fprint(w, `<!DOCTYPE html><html lang="en"><title>client</title><h1 data-testid="client">back at the client</h1></html>`)
 	}))
 	defer client.Close()
-	p, _ := start(t, oidctest.Options{})
-	if err := p.AllowRedirectURL(client.URL + "/cb"); err != nil {
-		t.Fatal(err)
-	}
+	p, _ := start(t, oidctest.Options{RedirectURLs: []string{client.URL + "/cb"}})
 	conf := oauthConfig(t, p, oauth2.AuthStyleInHeader)
 	conf.RedirectURL = client.URL + "/cb"
 	authURL := conf.AuthCodeURL("browser-state", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))

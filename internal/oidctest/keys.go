@@ -37,8 +37,8 @@ func (k *signingKey) public() jose.JSONWebKey {
 	return jose.JSONWebKey{Key: &k.private.PublicKey, KeyID: k.id, Algorithm: string(jose.RS256), Use: "sig"}
 }
 
-// PublicKeys is the JWKS the provider publishes now.
-func (p *Provider) PublicKeys() jose.JSONWebKeySet {
+// publicKeys is the JWKS the provider publishes now.
+func (p *Provider) publicKeys() jose.JSONWebKeySet {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var set jose.JSONWebKeySet
@@ -49,7 +49,7 @@ func (p *Provider) PublicKeys() jose.JSONWebKeySet {
 }
 
 func (p *Provider) jwks(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, p.PublicKeys())
+	writeJSON(w, http.StatusOK, p.publicKeys())
 }
 
 // discoveryDocument is the provider's metadata (OpenID Connect Discovery 1.0).

@@ -182,37 +182,6 @@ func TestSetGroups(t *testing.T) {
 	}
 }
 
-func TestSetAutoLogin(t *testing.T) {
-	p, _ := start(t, oidctest.Options{AutoLogin: "alice"})
-	if err := p.SetAutoLogin("bob"); err != nil {
-		t.Fatal(err)
-	}
-	c, err := verifyIDToken(t, p, autoIDToken(t, p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Subject != "sub-bob" {
-		t.Errorf("sub = %q, want bob's", c.Subject)
-	}
-	// login_hint picks another user for one request.
-	verifier := oauth2.GenerateVerifier()
-	resp, err := noRedirects.Get(p.URL() + "/authorize?" + authorizeParams(verifier).Encode() + "&login_hint=alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := oauthConfig(t, p, oauth2.AuthStyleInHeader).Exchange(context.Background(), redirectQuery(t, resp).Get("code"), oauth2.VerifierOption(verifier))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c, err := verifyIDToken(t, p, tok.Extra("id_token").(string)); err != nil || c.Subject != "sub-alice" {
-		t.Errorf("with login_hint=alice: sub %q, err %v", c.Subject, err)
-	}
-	if err := p.SetAutoLogin(""); err != nil {
-		t.Fatal(err)
-	}
-	loginPage(t, p) // the form again
-}
-
 func TestGroupsOnlyInUserinfo(t *testing.T) {
 	p, _ := start(t, oidctest.Options{AutoLogin: "bob", GroupsOnlyInUserinfo: true, GroupsClaim: "roles"})
 	conf := oauthConfig(t, p, oauth2.AuthStyleInHeader)

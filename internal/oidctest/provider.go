@@ -2,7 +2,7 @@
 // discovery, JWKS (RS256), an authorization endpoint with a real login form,
 // a token endpoint (authorization code grant, PKCE S256 required) and
 // userinfo. Tests start it with Start; the console's demo mode serves it
-// with Serve (or mounts the handler from New). Fault knobs on *Provider
+// with Serve. Fault knobs on *Provider
 // (SetIssuer, TamperSignature, Down, ...) let a client's tests provoke every
 // failure an OIDC sign-in must refuse.
 //
@@ -39,12 +39,9 @@ type User struct {
 // Options configure a Provider. ClientID, ClientSecret and RedirectURLs
 // describe the one client (the console) the provider knows.
 type Options struct {
-	// URL is where the provider is reached: its endpoints live under this
-	// URL's path. New requires it; Serve uses it when set (behind a proxy),
-	// else its listener's URL; Start always uses its test server's URL.
-	URL string
 	// Issuer, when set, is announced in discovery and ID tokens instead of
-	// URL: a provider claiming another identity than where it was found.
+	// the provider's URL: a provider claiming another identity than where
+	// it was found.
 	Issuer string
 
 	ClientID     string // default "vpcep-console"
@@ -124,23 +121,6 @@ type Provider struct {
 	down        bool
 }
 
-// New returns a provider and the handler serving it, for mounting at
-// o.URL's path in another server. It panics when o has no URL or is
-// otherwise invalid: options are written in code, not read from input.
-func New(o Options) (*Provider, http.Handler) {
-	if o.URL == "" {
-		panic("oidctest: New needs Options.URL (where the handler is served)")
-	}
-	p, err := newProvider(o)
-	if err != nil {
-		panic(err)
-	}
-	if err := p.setURL(o.URL); err != nil {
-		panic(err)
-	}
-	return p, p.handler()
-}
-
 // Start runs a provider on a local test server, closed when the test ends.
 func Start(t testing.TB, o Options) *Provider {
 	t.Helper()
@@ -162,8 +142,8 @@ func Start(t testing.TB, o Options) *Provider {
 }
 
 // Serve runs a provider on addr (":0" picks a free port) until Close: the
-// console's demo mode. Its URL is o.URL, else http:// and the listener's
-// address (localhost when listening on every interface).
+// console's demo mode. Its URL is http:// and the listener's address
+// (localhost when listening on every interface).
 func Serve(addr string, o Options) (*Provider, error) {
 	p, err := newProvider(o)
 	if err != nil {
@@ -173,11 +153,7 @@ func Serve(addr string, o Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidctest: listen on %s: %w", addr, err)
 	}
-	u := o.URL
-	if u == "" {
-		u = "http://" + reachableAddr(ln.Addr().(*net.TCPAddr))
-	}
-	if err := p.setURL(u); err != nil {
+	if err := p.setURL("http://" + reachableAddr(ln.Addr().(*net.TCPAddr))); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -314,7 +290,7 @@ func (p *Provider) setURL(u string) error {
 	return nil
 }
 
-// Close stops a provider started by Start or Serve (nothing for New).
+// Close stops a provider started by Start or Serve.
 func (p *Provider) Close() error {
 	p.closeOnce.Do(func() {
 		if p.onClose != nil {
@@ -353,23 +329,8 @@ func (p *Provider) ClientID() string { return p.clientID }
 // ClientSecret is the client's secret (generated when Options left it empty).
 func (p *Provider) ClientSecret() string { return p.clientSecret }
 
-// AllowRedirectURL registers one more redirect URI: for a console whose
-// address is known only after the provider started.
-func (p *Provider) AllowRedirectURL(u string) error {
-	if err := checkRedirectURL(u); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !slices.Contains(p.redirectURLs, u) {
-		p.redirectURLs = append(p.redirectURLs, u)
-	}
-	return nil
-}
-
 // TokenRequests counts the requests the token endpoint received, good or
-// bad: a client's test can check that a refused callback (a replayed
-// state, say) never tried to redeem its code.
+// bad: a test can check that a refused request reached it.
 func (p *Provider) TokenRequests() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -386,17 +347,6 @@ func (p *Provider) SetGroups(username string, groups []string) error {
 		return fmt.Errorf("oidctest: no user %q", username)
 	}
 	u.Groups = slices.Clone(groups)
-	return nil
-}
-
-// SetAutoLogin changes Options.AutoLogin: "" shows the login form again.
-func (p *Provider) SetAutoLogin(username string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if username != "" && p.users[username] == nil {
-		return fmt.Errorf("oidctest: no user %q", username)
-	}
-	p.autoLogin = username
 	return nil
 }
 
@@ -484,35 +434,14 @@ func (p *Provider) handler() http.Handler {
 	mux.HandleFunc("POST /userinfo", p.userinfo)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
-		down, prefix := p.down, p.pathPrefix()
+		down := p.down
 		p.mu.Unlock()
 		if down {
 			http.Error(w, "provider down", http.StatusServiceUnavailable)
 			return
 		}
-		// Mounted under URL's path (New): route on the rest.
-		rest, ok := strings.CutPrefix(r.URL.Path, prefix)
-		if !ok || (rest != "" && rest[0] != '/') {
-			http.NotFound(w, r)
-			return
-		}
-		if rest == "" {
-			rest = "/" // not the mux's redirect to "/", outside the prefix
-		}
-		r2 := r.Clone(r.Context())
-		r2.URL.Path = rest
-		r2.URL.RawPath = ""
-		mux.ServeHTTP(w, r2)
+		mux.ServeHTTP(w, r)
 	})
-}
-
-// pathPrefix is URL's path; p.mu is held.
-func (p *Provider) pathPrefix() string {
-	u, err := url.Parse(p.url)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSuffix(u.Path, "/")
 }
 
 // endpoint is the absolute URL of one of the provider's paths.

@@ -32,7 +32,7 @@ func start(t *testing.T, o oidctest.Options) (*oidctest.Provider, *testClock) {
 	}
 	o.ClientID = "console"
 	o.ClientSecret = "s3cret/with:odd chars"
-	o.RedirectURLs = []string{redirectURL}
+	o.RedirectURLs = append(o.RedirectURLs, redirectURL)
 	o.Users = []oidctest.User{
 		{Subject: "sub-alice", Username: "alice", Password: "alice-pw-7Qx", Name: "Alice Admin", Email: "alice@example.test", Groups: []string{"net-admins"}},
 		{Subject: "sub-bob", Username: "bob", Password: "bob-pw-3Zk", Name: "Bob Viewer", Email: "bob@example.test", Groups: []string{"net-viewers"}},

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -27,8 +26,6 @@ type Config struct {
 	Only         bool   // hide the password form
 	Mapping      Mapping
 
-	// HTTPClient talks to the provider; nil: one with a 15 second timeout.
-	HTTPClient *http.Client
 	// Now is the clock the ID token's times are checked against; nil: time.Now.
 	Now func() time.Time
 }

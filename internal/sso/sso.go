@@ -53,7 +53,7 @@ type Identity struct {
 // Provider runs sign-ins through one OpenID Connect provider.
 type Provider struct {
 	cfg    Config
-	states stateStore
+	states pgStates
 	log    *slog.Logger
 	client *http.Client
 	now    func() time.Time
@@ -95,14 +95,7 @@ type discovery struct {
 // the first Begin or Finish, so a provider down when the console starts
 // does not stop it; a failed discovery is tried again at the next sign-in.
 func New(cfg Config, pool *pgxpool.Pool, logger *slog.Logger) *Provider {
-	return newProvider(cfg, pgStates{pool: pool}, logger)
-}
-
-func newProvider(cfg Config, states stateStore, logger *slog.Logger) *Provider {
-	p := &Provider{cfg: cfg, states: states, log: logger, client: cfg.HTTPClient, now: cfg.Now}
-	if p.client == nil {
-		p.client = &http.Client{Timeout: 15 * time.Second}
-	}
+	p := &Provider{cfg: cfg, states: pgStates{pool: pool}, log: logger, client: &http.Client{Timeout: 15 * time.Second}, now: cfg.Now}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -230,7 +223,7 @@ func (p *Provider) readDiscovery(ctx context.Context) (*discovery, error) {
 
 // Begin starts a sign-in that returns to next (a path of the console; any
 // other value becomes "/"): it stores a new attempt (state, nonce, PKCE
-// verifier) for stateLifetime and returns the provider's URL to send the
+// verifier) for StateLifetime and returns the provider's URL to send the
 // browser to, and the state it carries, which the caller should tie to the
 // browser (a cookie) and check at the callback.
 func (p *Provider) Begin(ctx context.Context, next string) (authURL, state string, err error) {
@@ -241,7 +234,7 @@ func (p *Provider) Begin(ctx context.Context, next string) (authURL, state strin
 	state, nonce := randomToken(), randomToken()
 	verifier := oauth2.GenerateVerifier()
 	now := p.now()
-	attempt := pendingSignIn{Nonce: nonce, Verifier: verifier, Next: localPath(next), ExpiresAt: now.Add(stateLifetime)}
+	attempt := pendingSignIn{Nonce: nonce, Verifier: verifier, Next: localPath(next), ExpiresAt: now.Add(StateLifetime)}
 	if err := p.states.Put(ctx, hashState(state), attempt, now); err != nil {
 		return "", "", err
 	}

@@ -289,7 +289,7 @@ func TestExpiredState(t *testing.T) {
 	var c clock
 	p := newTestProvider(t, op, &c)
 	state, code := begin(t, p, "/")
-	c.advance(stateLifetime + time.Second)
+	c.advance(StateLifetime + time.Second)
 	_, _, err := p.Finish(context.Background(), state, code)
 	wantReason(t, err, ReasonBadState)
 }

@@ -12,8 +12,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// stateLifetime is how long a sign-in attempt may take at the provider.
-const stateLifetime = 10 * time.Minute
+// StateLifetime is how long a sign-in attempt may take at the provider (and
+// its browser cookie lives).
+const StateLifetime = 10 * time.Minute
 
 // pendingSignIn is one sign-in attempt under way: what Finish needs back
 // when the provider sends the browser to the callback with the state.
@@ -27,13 +28,6 @@ type pendingSignIn struct {
 // errNoState is a state that is unknown, used already or expired.
 var errNoState = errors.New("sso: no such sign-in attempt")
 
-// stateStore keeps the sign-in attempts under way, by the hash of their
-// state. Take is the one use: it removes the attempt.
-type stateStore interface {
-	Put(ctx context.Context, stateHash string, s pendingSignIn, now time.Time) error
-	Take(ctx context.Context, stateHash string, now time.Time) (pendingSignIn, error)
-}
-
 // hashState is how a state is kept: whoever reads the table cannot answer
 // for a sign-in under way.
 func hashState(state string) string {
@@ -41,7 +35,8 @@ func hashState(state string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// pgStates keeps sign-in attempts in the sso_states table.
+// pgStates keeps the sign-in attempts under way in the sso_states table,
+// by the hash of their state. Take is the one use: it removes the attempt.
 type pgStates struct{ pool *pgxpool.Pool }
 
 // Put stores an attempt and drops the expired ones, so that the table
