@@ -96,10 +96,6 @@ type Console struct {
 	claimErr          error
 }
 
-// DefaultRefreshConcurrency is how many projects' refreshes read their
-// upstream at once when the configuration does not say.
-const DefaultRefreshConcurrency = 4
-
 // New wires a console serving ps (at least one; the first is the default).
 // cfg has passed config.Load's validation and has its defaults
 // (config.Config.WithDefaults, which Load applies); its per-project
@@ -122,11 +118,7 @@ func New(cfg config.Config, pool *pgxpool.Pool, ps []ProjectUpstream, schema han
 		logger:            logger,
 	}
 	// One bound for every project: they all write to one database.
-	concurrency := cfg.RefreshConcurrency
-	if concurrency <= 0 {
-		concurrency = DefaultRefreshConcurrency
-	}
-	limit := inventory.NewLimit(concurrency)
+	limit := inventory.NewLimit(cfg.RefreshConcurrency)
 	for _, pu := range ps {
 		c.Projects = append(c.Projects, c.newProject(cfg, pu, limit, logger.With("project", pu.Name)))
 	}

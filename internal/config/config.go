@@ -214,8 +214,15 @@ func (c Config) WithDefaults() Config {
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = DefaultReconcileInterval
 	}
+	if c.RefreshConcurrency <= 0 {
+		c.RefreshConcurrency = DefaultRefreshConcurrency
+	}
 	return c
 }
+
+// DefaultRefreshConcurrency is how many projects' refreshes read their
+// upstream at once when the configuration does not say.
+const DefaultRefreshConcurrency = 4
 
 // DefaultChangeDeadline is a change's deadline for an upstream timeout:
 // past the timeout of the PUT and of the read-back, with time to spare for

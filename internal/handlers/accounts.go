@@ -358,12 +358,12 @@ func (s *Server) changeAccount(c echo.Context) error {
 		if s.projectNamed(project) == nil {
 			return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: "There is no project named " + visibleName(project) + "."})
 		}
-		role := auth.Role(grant)
-		switch role {
-		case "", auth.NoAccess, auth.Viewer, auth.Editor:
-		default:
-			return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{
-				Error: "A project role is none, viewer or editor (or the account's own role again): admin is console-wide, set it as the account's role."})
+		role := auth.Role(grant) // "": the account's own role again
+		if grant != "" {
+			if _, err := auth.ParseGrant(grant); err != nil {
+				return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{
+					Error: "A project role is none, viewer or editor (or the account's own role again): admin is console-wide, set it as the account's role."})
+			}
 		}
 		err, kind, detail = s.Auth.SetProjectRole(ctx, name, project, role), auth.EventRoleChanged, "in project "+project+" to "+grantWords(role)
 	case "disable":

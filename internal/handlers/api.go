@@ -185,7 +185,7 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 	ctx := c.Request().Context()
 	// The state is read before the list: should a refresh land in between,
 	// the list is newer than the state says, never older.
-	p := project(c)
+	p := scoped(c)
 	st, err := p.Refresher.Status(ctx, s.Now())
 	if err != nil {
 		return err
@@ -268,7 +268,7 @@ func (s *Server) apiGetEndpoint(c echo.Context) error {
 		return apiFail(c, http.StatusNotFound, apiErrorBody{Error: apiError{Code: "not_found", Message: "No endpoint has this id."}})
 	}
 	ctx, rec := vpcep.WithRecorder(c.Request().Context())
-	ep, err := project(c).Upstream.GetEndpoint(ctx, id)
+	ep, err := scoped(c).Upstream.GetEndpoint(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -283,7 +283,7 @@ func (s *Server) apiGetEndpoint(c echo.Context) error {
 	body.Editable, _ = change.Editable(ep)
 	if body.Editable {
 		// A live read: a detection point (a drift is recorded here).
-		if st := s.observeDrift(c.Request().Context(), project(c), ep, drift.ByDetail); st != nil {
+		if st := s.observeDrift(c.Request().Context(), scoped(c), ep, drift.ByDetail); st != nil {
 			d := newAPIDrift(st)
 			body.Drift = &d
 		}
@@ -330,7 +330,7 @@ func (s *Server) apiUpdatePolicy(c echo.Context) error {
 		return apiInvalid(c, "invalid_request", errs)
 	}
 	warnings := policy.Lint(p)
-	res, err := project(c).Applier.Apply(c.Request().Context(), change.Request{
+	res, err := scoped(c).Applier.Apply(c.Request().Context(), change.Request{
 		Actor: actor(c), EndpointID: c.Param("id"), Policy: p, Reason: strings.TrimSpace(reason),
 		Fingerprint: fingerprint, SubmissionKey: idempotencyKey(c), Action: audit.ActionUpdate,
 		Acknowledged: acknowledged,

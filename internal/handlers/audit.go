@@ -296,7 +296,7 @@ func (s *Server) confirmRollback(c echo.Context) error {
 // the fingerprint of the live policy shown, so the rollback is checked
 // against what the admin confirmed.
 func (s *Server) rollbackPage(c echo.Context, plan *change.Rollback, form views.EditorForm, errs policy.FieldErrors) (views.RollbackPage, error) {
-	live, err := s.editableEndpoint(c.Request().Context(), project(c), plan.Of.EndpointID)
+	live, err := s.editableEndpoint(c.Request().Context(), scoped(c), plan.Of.EndpointID)
 	if err != nil {
 		return views.RollbackPage{}, err
 	}
@@ -339,7 +339,7 @@ func (s *Server) rollbackEntry(c echo.Context) error {
 	}
 	req := plan.Request(actor(c), strings.TrimSpace(form.Reason), form.Fingerprint, scopedKey(c, "form", form.SubmissionKey))
 	req.Acknowledged = warningCodes(policy.Lint(plan.Target)) // the box was ticked for exactly these
-	res, err := project(c).Applier.Apply(c.Request().Context(), req)
+	res, err := scoped(c).Applier.Apply(c.Request().Context(), req)
 	if err != nil {
 		return err
 	}
@@ -356,7 +356,7 @@ func (s *Server) endpointHistory(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	ctx := c.Request().Context()
-	page, err := s.Audit.List(ctx, audit.Filter{EndpointID: id, ProjectID: project(c).ProjectID}, "", historyLength)
+	page, err := s.Audit.List(ctx, audit.Filter{EndpointID: id, ProjectID: scoped(c).ProjectID}, "", historyLength)
 	if err != nil {
 		return err
 	}
@@ -365,7 +365,7 @@ func (s *Server) endpointHistory(c echo.Context) error {
 		p.ServiceName = page.Entries[0].EndpointServiceName
 	}
 	var live policy.Policy
-	if ep, err := project(c).Upstream.GetEndpoint(ctx, id); err != nil {
+	if ep, err := scoped(c).Upstream.GetEndpoint(ctx, id); err != nil {
 		p.LiveErr = "The live policy could not be read: " + err.Error()
 	} else {
 		p.LiveKnown, live = true, ep.PolicyStatement

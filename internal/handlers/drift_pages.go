@@ -68,7 +68,7 @@ func (s *Server) driftMarks(ctx context.Context, st *store.Store, eps []vpcep.En
 // banner to show, or why the check failed. A failure never keeps the page
 // from being shown: it is logged and said on the page.
 func (s *Server) observeDriftPage(c echo.Context, ep *vpcep.Endpoint, how, back string) (*views.DriftBanner, string) {
-	d := project(c).Drift
+	d := scoped(c).Drift
 	if d == nil {
 		return nil, ""
 	}
@@ -186,7 +186,7 @@ func backPath(back, endpointID string) string {
 // the banner keeping the reason typed and its error, and notice on top.
 func (s *Server) driftPage(c echo.Context, status int, endpointID, back, reason string, errs policy.FieldErrors, notice string) error {
 	if back == backEditor {
-		ep, err := s.editableEndpoint(c.Request().Context(), project(c), endpointID)
+		ep, err := s.editableEndpoint(c.Request().Context(), scoped(c), endpointID)
 		if err != nil {
 			return err
 		}

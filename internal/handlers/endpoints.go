@@ -105,7 +105,7 @@ func (s *Server) listEndpoints(c echo.Context) error {
 	if isFragment(c) {
 		return render(c, status, views.EndpointResults(results))
 	}
-	facets, err := project(c).Store.InventoryFacets(c.Request().Context())
+	facets, err := scoped(c).Store.InventoryFacets(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (s *Server) refreshEndpoints(c echo.Context) error {
 		who = strconv.FormatInt(a.ID, 10)
 	}
 	var throttled *inventory.ThrottledError
-	switch outcome, err := project(c).Refresher.RefreshManual(ctx, who); {
+	switch outcome, err := scoped(c).Refresher.RefreshManual(ctx, who); {
 	case errors.As(err, &throttled):
 		return err // 429 with Retry-After, through the error table
 	case outcome == inventory.Running:
@@ -167,7 +167,7 @@ func (s *Server) endpointList(c echo.Context, f views.EndpointFilter, ferr *view
 	ctx := c.Request().Context()
 	// The state is read before the list: should a refresh land in between,
 	// the list is newer than the state says, never older.
-	p := project(c)
+	p := scoped(c)
 	st, err := p.Refresher.Status(ctx, s.Now())
 	if err != nil {
 		return views.EndpointList{}, 0, err
@@ -304,7 +304,7 @@ func (s *Server) endpointPage(c echo.Context, id string) (views.EndpointPage, er
 		return views.EndpointPage{}, echo.NewHTTPError(http.StatusNotFound)
 	}
 	ctx, rec := vpcep.WithRecorder(c.Request().Context())
-	ep, err := project(c).Upstream.GetEndpoint(ctx, id)
+	ep, err := scoped(c).Upstream.GetEndpoint(ctx, id)
 	if err != nil {
 		return views.EndpointPage{}, err
 	}

@@ -35,7 +35,7 @@ func (s *Server) editableEndpoint(ctx context.Context, p *Project, id string) (*
 // editorInput reads the live endpoint (refusing one that cannot be edited)
 // and the editor form posted for it.
 func (s *Server) editorInput(c echo.Context) (*vpcep.Endpoint, views.EditorForm, error) {
-	ep, err := s.editableEndpoint(c.Request().Context(), project(c), c.Param("id"))
+	ep, err := s.editableEndpoint(c.Request().Context(), scoped(c), c.Param("id"))
 	if err != nil {
 		return nil, views.EditorForm{}, err
 	}
@@ -59,7 +59,7 @@ func (s *Server) editorOpInput(c echo.Context) (*vpcep.Endpoint, views.EditorFor
 
 // editPolicy serves the editor, loaded with the live policy.
 func (s *Server) editPolicy(c echo.Context) error {
-	ep, err := s.editableEndpoint(c.Request().Context(), project(c), c.Param("id"))
+	ep, err := s.editableEndpoint(c.Request().Context(), scoped(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -285,7 +285,7 @@ func (s *Server) updatePolicy(c echo.Context) error {
 	form.JSONBase, form.Source = "", views.SourceJSON // the proposal travels in policy_json
 	proposed, sy := chosenPolicy(form)
 	if reasonErrs := policy.ValidateReason(form.Reason); len(sy.Errors) > 0 || len(reasonErrs) > 0 {
-		ep, err := s.editableEndpoint(ctx, project(c), id)
+		ep, err := s.editableEndpoint(ctx, scoped(c), id)
 		if err != nil {
 			return err
 		}
@@ -293,14 +293,14 @@ func (s *Server) updatePolicy(c echo.Context) error {
 	}
 	warnings := policy.Lint(proposed)
 	if len(warnings) > 0 && c.FormValue("ack_warnings") != "yes" {
-		ep, err := s.editableEndpoint(ctx, project(c), id)
+		ep, err := s.editableEndpoint(ctx, scoped(c), id)
 		if err != nil {
 			return err
 		}
 		return render(c, http.StatusUnprocessableEntity, views.PolicyPreviewView(
 			s.previewPage(c, ep, form, proposed, policy.FieldErrors{{Field: "ack_warnings", Message: ackMessage}})))
 	}
-	res, err := project(c).Applier.Apply(ctx, change.Request{
+	res, err := scoped(c).Applier.Apply(ctx, change.Request{
 		Actor: actor(c), EndpointID: id, Policy: proposed, Reason: strings.TrimSpace(form.Reason),
 		Fingerprint: form.Fingerprint, SubmissionKey: scopedKey(c, "form", form.SubmissionKey), Action: audit.ActionUpdate,
 		Acknowledged: warningCodes(warnings), // the preview's box was ticked for exactly these

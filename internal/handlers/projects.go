@@ -155,17 +155,14 @@ func (s *Server) projectWithID(projectID, region string) *Project {
 	return nil
 }
 
-// scoped is the request's project, nil when the URL names none (several
+// scoped is the request's project: on a project-scoped route always one
+// (needProject made sure), or the project an audit entry acted on
+// (entryProject entered it); nil when the URL names none (several
 // projects, no /p/{name}/ prefix).
 func scoped(c echo.Context) *Project {
 	p, _ := c.Request().Context().Value(projectKey{}).(*Project)
 	return p
 }
-
-// project is the project of a project-scoped route (needProject made sure
-// there is one), or the project an audit entry acted on (entryProject
-// entered it).
-func project(c echo.Context) *Project { return scoped(c) }
 
 // here is path (which starts with "/") in the request's project.
 func here(c echo.Context, path string) string {
