@@ -72,20 +72,9 @@ func (s *Server) readyz(c echo.Context) error {
 		fail("schema", checkUnknown, err)
 	}
 
-	if len(s.Projects) == 1 {
-		switch st, err := s.Projects[0].Refresher.Status(ctx, s.Now()); {
-		case err != nil:
-			fail("inventory", checkUnknown, err)
-		case !st.Ready:
-			fail("inventory", string(st.State), errors.New(st.Reason()))
-		default:
-			r.Checks["inventory"] = string(st.State)
-		}
-	} else {
-		s.projectsReady(ctx, &r, requestID)
-		if a := account(c); a == nil || a.Role != auth.Admin {
-			collapseProjects(&r) // the projects' names are for admins
-		}
+	s.projectsReady(ctx, &r, requestID)
+	if a := account(c); len(s.Projects) > 1 && (a == nil || a.Role != auth.Admin) {
+		collapseProjects(&r) // the projects' names are for admins
 	}
 	if a := account(c); a != nil && a.Role == auth.Admin {
 		for _, p := range s.Projects {
@@ -106,14 +95,21 @@ func (s *Server) readyz(c echo.Context) error {
 	return c.JSON(status, r)
 }
 
-// projectsReady checks each project's inventory (check "inventory:NAME").
-// The console is ready while any project's inventory is usable: one
-// project whose upstream or credentials fail must not take the others out
-// of the load balancer. With none usable, it is not ready.
+// projectsReady checks each project's inventory (check "inventory:NAME";
+// "inventory" when there is one project). The console is ready while any
+// project's inventory is usable: one project whose upstream or credentials
+// fail must not take the others out of the load balancer. With none
+// usable, it is not ready.
 func (s *Server) projectsReady(ctx context.Context, r *readiness, requestID string) {
 	ready := false
+	if len(s.Projects) > 1 {
+		delete(r.Checks, "inventory")
+	}
 	for _, p := range s.Projects {
-		check := "inventory:" + p.Name
+		check := "inventory"
+		if len(s.Projects) > 1 {
+			check += ":" + p.Name
+		}
 		switch st, err := p.Refresher.Status(ctx, s.Now()); {
 		case err != nil:
 			r.Checks[check] = checkUnknown
@@ -125,7 +121,6 @@ func (s *Server) projectsReady(ctx context.Context, r *readiness, requestID stri
 			r.Checks[check], ready = string(st.State), true
 		}
 	}
-	delete(r.Checks, "inventory")
 	if !ready {
 		r.Status = "unavailable"
 	}
