@@ -24,9 +24,6 @@ import (
 // (else a stranger's finished sign-in could be planted in it).
 const ssoStateCookie = "__Host-vpcep-sso"
 
-// ctxSSONext is where a sign-in at the provider was going (from its state).
-const ctxSSONext = "vpcep.sso-next"
-
 // startSSO is GET /login/sso: to the provider, to come back to next.
 func (s *Server) startSSO(c echo.Context) error {
 	if s.SSO == nil {
@@ -42,7 +39,7 @@ func (s *Server) startSSO(c echo.Context) error {
 	}
 	target, state, err := s.SSO.Begin(c.Request().Context(), safeNext(c.QueryParam("next")))
 	if err != nil {
-		return s.ssoRefused(c, err, "")
+		return s.ssoRefused(c, err, "", "")
 	}
 	c.SetCookie(&http.Cookie{Name: s.ssoCookie(), Value: stateDigest(state), Path: "/",
 		MaxAge: int(sso.StateLifetime / time.Second), HttpOnly: true, Secure: s.CookieSecure, SameSite: http.SameSiteLaxMode})
@@ -68,18 +65,16 @@ func (s *Server) finishSSO(c echo.Context) error {
 			_, _, _ = s.SSO.Finish(ctx, state, "") // the attempt is used up either way
 		}
 		return s.ssoRefused(c, &sso.FlowError{Reason: sso.ReasonBadState,
-			Message: "This sign-in was not started in this browser, or it was already used. Start again from the sign-in page."}, "")
+			Message: "This sign-in was not started in this browser, or it was already used. Start again from the sign-in page."}, "", "")
 	}
 	if e := q.Get("error"); e != "" {
 		_, next, _ := s.SSO.Finish(ctx, state, "")
-		c.Set(ctxSSONext, next)
 		return s.ssoRefused(c, &sso.FlowError{Reason: sso.ReasonProviderRefused,
-			Message: "The identity provider did not sign you in (" + visibleName(e) + ")."}, "")
+			Message: "The identity provider did not sign you in (" + visibleName(e) + ")."}, "", next)
 	}
 	id, next, err := s.SSO.Finish(ctx, state, q.Get("code"))
-	c.Set(ctxSSONext, next)
 	if err != nil {
-		return s.ssoRefused(c, err, "")
+		return s.ssoRefused(c, err, "", next)
 	}
 	who := "sso subject " + visibleName(id.Subject) // the provider's, verified; short and printable in the event
 	role, grants, err := s.SSO.Roles(id)
@@ -93,17 +88,16 @@ func (s *Server) finishSSO(c echo.Context) error {
 		if found {
 			s.eventAs(c, name, auth.EventRoleChanged, name, "single sign-on: in no mapped group any more: no project, sessions ended")
 		}
-		return s.ssoRefused(c, err, who)
+		return s.ssoRefused(c, err, who, next)
 	}
-	a, err := s.Auth.SignInSSO(ctx, auth.SSOIdentity{Issuer: id.Issuer, Subject: id.Subject,
-		PreferredName: id.PreferredName, DisplayName: id.DisplayName}, role, grants)
+	a, err := s.Auth.SignInSSO(ctx, id.SSOIdentity, role, grants)
 	switch {
 	case errors.Is(err, auth.ErrDisabled):
 		return s.ssoRefused(c, &sso.FlowError{Reason: sso.ReasonDisabled,
-			Message: "Your account on this console is disabled. Ask an admin."}, who)
+			Message: "Your account on this console is disabled. Ask an admin."}, who, next)
 	case errors.Is(err, auth.ErrBadSSOIdentity):
 		return s.ssoRefused(c, &sso.FlowError{Reason: sso.ReasonInvalidToken,
-			Message: "The identity provider's answer names no usable identity (its subject is missing or too long), so nobody was signed in.", Err: err}, "")
+			Message: "The identity provider's answer names no usable identity (its subject is missing or too long), so nobody was signed in.", Err: err}, "", next)
 	case err != nil:
 		return err
 	}
@@ -119,8 +113,10 @@ func (s *Server) finishSSO(c echo.Context) error {
 }
 
 // ssoRefused answers a failed single sign-on: a plain page that signs
-// nobody in, and a security event with the reason.
-func (s *Server) ssoRefused(c echo.Context, err error, who string) error {
+// nobody in, and a security event with the reason. next is where the
+// sign-in was going (from its attempt), kept through the refusal; "" for
+// the request's own next.
+func (s *Server) ssoRefused(c echo.Context, err error, who, next string) error {
 	var fe *sso.FlowError
 	requestID := c.Response().Header().Get(echo.HeaderXRequestID)
 	if !errors.As(err, &fe) {
@@ -139,9 +135,8 @@ func (s *Server) ssoRefused(c echo.Context, err error, who string) error {
 	case sso.ReasonNoGroup, sso.ReasonDisabled:
 		status = http.StatusForbidden
 	}
-	next := c.QueryParam("next")
-	if n, ok := c.Get(ctxSSONext).(string); ok && n != "" {
-		next = n // where the sign-in was going, kept through a refusal
+	if next == "" {
+		next = c.QueryParam("next")
 	}
 	p := views.LoginPage{Base: s.base(c, "Sign in"), Next: safeNext(next), Error: fe.Message}
 	s.ssoButton(&p)

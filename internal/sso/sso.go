@@ -40,14 +40,13 @@ const discoveryTimeout = 10 * time.Second
 // never "none" nor an HMAC keyed with the client secret.
 var signingAlgorithms = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"}
 
-// Identity is who the provider signed in.
+// Identity is who the provider signed in: the account's identity
+// (PreferredName is preferred_username, else the email, else the subject;
+// DisplayName the name claim), the email and the groups.
 type Identity struct {
-	Issuer        string
-	Subject       string // the provider's stable id of the user
-	PreferredName string // preferred_username, else the email, else the subject
-	DisplayName   string // name
-	Email         string
-	Groups        []string // from Config.GroupsClaim
+	auth.SSOIdentity
+	Email  string
+	Groups []string // from Config.GroupsClaim
 }
 
 // Provider runs sign-ins through one OpenID Connect provider.
@@ -384,12 +383,14 @@ func (p *Provider) identity(ctx context.Context, d *discovery, idToken *oidc.IDT
 		return nil, flowError(ReasonInvalidToken, fmt.Errorf("claim %s: %w", p.cfg.GroupsClaim, err))
 	}
 	id := &Identity{
-		Issuer:        idToken.Issuer,
-		Subject:       idToken.Subject,
-		PreferredName: stringClaim(claims, "preferred_username"),
-		DisplayName:   stringClaim(claims, "name"),
-		Email:         stringClaim(claims, "email"),
-		Groups:        groups,
+		SSOIdentity: auth.SSOIdentity{
+			Issuer:        idToken.Issuer,
+			Subject:       idToken.Subject,
+			PreferredName: stringClaim(claims, "preferred_username"),
+			DisplayName:   stringClaim(claims, "name"),
+		},
+		Email:  stringClaim(claims, "email"),
+		Groups: groups,
 	}
 	if id.PreferredName == "" {
 		id.PreferredName = cmp.Or(id.Email, id.Subject)

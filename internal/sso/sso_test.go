@@ -154,7 +154,7 @@ func TestSignInWithGroups(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
-	want := &Identity{Issuer: op.Issuer(), Subject: "sub-alice", PreferredName: "alice", DisplayName: "Alice Liddell",
+	want := &Identity{SSOIdentity: auth.SSOIdentity{Issuer: op.Issuer(), Subject: "sub-alice", PreferredName: "alice", DisplayName: "Alice Liddell"},
 		Email: "alice@example.com", Groups: []string{"netops", "staff"}}
 	if diff := cmp.Diff(want, id); diff != "" {
 		t.Errorf("identity mismatch (-want +got):\n%s", diff)
