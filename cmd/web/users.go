@@ -216,10 +216,7 @@ func grantUser(ctx context.Context, accounts *auth.Store, name string, args []st
 	if err := accounts.SetProjectRole(ctx, name, *project, role); err != nil {
 		return err
 	}
-	words := string(role)
-	if role == "" {
-		words = "the account's role"
-	}
+	words := auth.GrantWords(role)
 	if err := cliEvent(ctx, accounts, auth.EventRoleChanged, name, "in project "+*project+" to "+words); err != nil {
 		return err
 	}

@@ -58,6 +58,15 @@ func ParseGrant(s string) (Role, error) {
 	return "", fmt.Errorf("auth: a project grant must be none, viewer or editor (admin is console-wide), not %q", s)
 }
 
+// GrantWords says a project grant as the security events record it: ""
+// is the account's own role again.
+func GrantWords(r Role) string {
+	if r == "" {
+		return "the account's role"
+	}
+	return string(r)
+}
+
 // Rank orders roles: 0 for none (and no role), then viewer, editor, admin.
 func (r Role) Rank() int { return roleRank[r] }
 

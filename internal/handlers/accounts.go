@@ -68,11 +68,7 @@ func (s *Server) renderAccount(c echo.Context, status int, p views.AccountPage) 
 	p.SSO = a.Source == auth.SourceOIDC
 	if len(s.Projects) > 1 {
 		for _, proj := range s.Projects {
-			r := a.RoleIn(proj.Name)
-			if !r.Allows(viewer) {
-				r = "no access"
-			}
-			p.ProjectRoles = append(p.ProjectRoles, proj.Name+": "+string(r))
+			p.ProjectRoles = append(p.ProjectRoles, proj.Name+": "+accessWords(a.RoleIn(proj.Name)))
 		}
 	}
 	if p.TokenForm.ExpiresDays == "" {
@@ -256,14 +252,6 @@ func (s *Server) adminAccounts(c echo.Context) error {
 	return s.renderAdmin(c, http.StatusOK, views.AdminPage{Notice: adminNotices[c.QueryParam("done")], NewToken: s.takeNewToken(c)})
 }
 
-// grantWords says a project grant as the security events record it.
-func grantWords(r auth.Role) string {
-	if r == "" {
-		return "the account's role"
-	}
-	return string(r)
-}
-
 var adminNotices = map[string]string{
 	"project":  "The account's role in the project was set; it applies from its next request.",
 	"added":    "The account was added.",
@@ -365,7 +353,7 @@ func (s *Server) changeAccount(c echo.Context) error {
 					Error: "A project role is none, viewer or editor (or the account's own role again): admin is console-wide, set it as the account's role."})
 			}
 		}
-		err, kind, detail = s.Auth.SetProjectRole(ctx, name, project, role), auth.EventRoleChanged, "in project "+project+" to "+grantWords(role)
+		err, kind, detail = s.Auth.SetProjectRole(ctx, name, project, role), auth.EventRoleChanged, "in project "+project+" to "+auth.GrantWords(role)
 	case "disable":
 		if self {
 			return s.renderAdmin(c, http.StatusUnprocessableEntity, views.AdminPage{Error: "You cannot disable yourself; ask another admin."})

@@ -168,16 +168,7 @@ func (s *Server) require(role auth.Role) echo.MiddlewareFunc {
 				if p := scoped(c); p != nil && len(s.Projects) > 1 {
 					where = " in project " + p.Name
 				}
-				if have == "" || have == auth.NoAccess {
-					have = "no access"
-				}
-				s.event(c, auth.EventAccessDenied, c.Request().Method+" "+here(c, c.Request().URL.Path),
-					fmt.Sprintf("role%s %s, needs %s", where, have, role))
-				msg := fmt.Sprintf("Your role%s (%s) cannot do this: it needs %s. Nothing was changed.", where, have, role)
-				if isAPI(c) {
-					return apiFail(c, http.StatusForbidden, apiErrorBody{Error: apiError{Code: "forbidden", Message: msg}})
-				}
-				return echo.NewHTTPError(http.StatusForbidden, msg)
+				return s.refuseRole(c, where, have, role)
 			}
 			return next(c)
 		}

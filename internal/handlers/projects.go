@@ -274,22 +274,34 @@ func (s *Server) mayIn(c echo.Context, p *Project, role auth.Role) error {
 			msg = "This console no longer serves that project."
 		}
 	case !a.RoleIn(p.Name).Allows(role):
-		have := a.RoleIn(p.Name)
-		if have == "" || have == auth.NoAccess {
-			have = "no access"
-		}
-		s.event(c, auth.EventAccessDenied, c.Request().Method+" "+here(c, c.Request().URL.Path),
-			fmt.Sprintf("role in project %s %s, needs %s", p.Name, have, role))
-		msg = fmt.Sprintf("Your role in project %s (%s) cannot do this: it needs %s. Nothing was changed.", p.Name, have, role)
+		return s.refuseRole(c, " in project "+p.Name, a.RoleIn(p.Name), role)
 	default:
 		return nil
 	}
 	return &forbiddenError{message: msg}
 }
 
-// forbiddenError is mayIn's refusal, answered 403 (the error table) on a
-// page as in the API. It is an error, never an answer written here: the
-// handler that asked must stop.
+// refuseRole records that a role (have, where: "" or " in project NAME")
+// cannot do what needs role, and is the refusal: the one wording of both
+// the route rule (require) and the checks in handlers (mayIn).
+func (s *Server) refuseRole(c echo.Context, where string, have, role auth.Role) error {
+	words := accessWords(have)
+	s.event(c, auth.EventAccessDenied, c.Request().Method+" "+here(c, c.Request().URL.Path),
+		fmt.Sprintf("role%s %s, needs %s", where, words, role))
+	return &forbiddenError{message: fmt.Sprintf("Your role%s (%s) cannot do this: it needs %s. Nothing was changed.", where, words, role)}
+}
+
+// accessWords is a role in words: "no access" for none (or no grant).
+func accessWords(r auth.Role) string {
+	if !r.Allows(viewer) {
+		return "no access"
+	}
+	return string(r)
+}
+
+// forbiddenError is a refusal (refuseRole, mayIn), answered 403 (the error
+// table) on a page as in the API. It is an error, never an answer written
+// here: the handler that asked must stop.
 type forbiddenError struct{ message string }
 
 func (e *forbiddenError) Error() string { return "forbidden: " + e.message }
